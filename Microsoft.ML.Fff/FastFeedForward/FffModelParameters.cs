@@ -1,0 +1,297 @@
+using System;
+using System.IO;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Scoring;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
+
+[assembly: LoadableClass(typeof(FffBinaryModelParameters), null, typeof(SignatureLoadModel),
+    "FFF binary classification model", FffBinaryModelParameters.LoaderSignature)]
+[assembly: LoadableClass(typeof(FffMulticlassModelParameters), null, typeof(SignatureLoadModel),
+    "FFF multiclass classification model", FffMulticlassModelParameters.LoaderSignature)]
+[assembly: LoadableClass(typeof(FffRegressionModelParameters), null, typeof(SignatureLoadModel),
+    "FFF regression model", FffRegressionModelParameters.LoaderSignature)]
+
+namespace Microsoft.ML.Fff.FastFeedForward;
+
+/// <summary>
+/// Shared part of the fast feedforward model parameters: the network, its shape, persistence and the
+/// per-row hard-descent scoring glue. Scoring is pure C#; no torch type is referenced on this path.
+/// </summary>
+/// <typeparam name="TOutput">The score type: <see cref="float"/> or a vector of <see cref="float"/>.</typeparam>
+public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOutput>, IValueMapper
+{
+    private readonly DataViewType _inputType;
+
+    private protected FffModelParametersBase(IHostEnvironment env, string name, FffNetwork network, FffTrainingReport? report)
+        : base(env, name)
+    {
+        Network = network;
+        TrainingReport = report;
+        _inputType = new VectorDataViewType(NumberDataViewType.Single, network.InputCount);
+    }
+
+    private protected FffModelParametersBase(IHostEnvironment env, string name, ModelLoadContext ctx)
+        : base(env, name, ctx)
+    {
+        try
+        {
+            Network = FffNetwork.Load(ctx.Reader);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("Corrupt FFF model: the file ends early (truncated?).", e);
+        }
+        _inputType = new VectorDataViewType(NumberDataViewType.Single, Network.InputCount);
+    }
+
+    internal FffNetwork Network { get; }
+
+    /// <summary>Number of feature slots the model expects.</summary>
+    public int FeatureCount => Network.InputCount;
+
+    /// <summary>Depth of the node tree: a row passes through this many node neurons.</summary>
+    public int Depth => Network.Depth;
+
+    /// <summary>Neurons in each leaf.</summary>
+    public int LeafWidth => Network.LeafWidth;
+
+    /// <summary>Hidden width trained (all leaves together): <c>2^Depth * LeafWidth</c>.</summary>
+    public int TrainingWidth => Network.LeafCount * Network.LeafWidth;
+
+    /// <summary>Neurons evaluated per scored row by hard descent: <c>Depth + LeafWidth</c>.</summary>
+    public int NeuronsPerRow => Network.Depth + Network.LeafWidth;
+
+    /// <summary>What happened during training (losses, metrics, soft/hard gap); <c>null</c> for a model loaded from a file.</summary>
+    public FffTrainingReport? TrainingReport { get; }
+
+    DataViewType IValueMapper.InputType => _inputType;
+
+    DataViewType IValueMapper.OutputType => OutputType;
+
+    private protected abstract DataViewType OutputType { get; }
+
+    private protected abstract VersionInfo VersionInfo { get; }
+
+    ValueMapper<TIn, TOut> IValueMapper.GetMapper<TIn, TOut>()
+    {
+        Host.Check(typeof(TIn) == typeof(VBuffer<float>), "FFF models take a vector of Single as input.");
+        Host.Check(typeof(TOut) == typeof(TOutput), "Unexpected output type requested from an FFF model.");
+        return (ValueMapper<TIn, TOut>)(Delegate)MakeMapper();
+    }
+
+    private protected abstract ValueMapper<VBuffer<float>, TOutput> MakeMapper();
+
+    /// <summary>Hard-descent scoring of one row into <paramref name="output"/> (length = number of outputs).</summary>
+    private protected void ScoreRow(in VBuffer<float> features, Span<float> output)
+    {
+        if (features.Length != Network.InputCount)
+        {
+            throw Host.Except(
+                $"The feature vector has {features.Length} slots but this model was trained on {Network.InputCount}; score with the same featurization as in training.");
+        }
+        ReadOnlySpan<float> values = features.GetValues();
+        if (features.IsDense)
+        {
+            Network.Score(values, output);
+        }
+        else
+        {
+            ReadOnlySpan<int> indices = features.GetIndices();
+            Kernels.CheckSparseIndices(indices, features.Length, "Features");
+            Network.Score(indices, values, output);
+        }
+    }
+
+    /// <summary>Writes the network after ML.NET's own header (see <see cref="FffNetwork"/> for the binary format).</summary>
+    protected override void SaveCore(ModelSaveContext ctx)
+    {
+        base.SaveCore(ctx);
+        ctx.SetVersionInfo(VersionInfo);
+        Network.Save(ctx.Writer);
+    }
+}
+
+/// <summary>Model parameters of <see cref="FastFeedForwardBinaryTrainer"/>: the score is a logit, the probability its sigmoid.</summary>
+public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IValueMapperDist
+{
+    internal const string LoaderSignature = "FffBinaryModel";
+    private const string RegistrationName = "FffBinaryPredictor";
+
+    internal FffBinaryModelParameters(IHostEnvironment env, FffNetwork network, FffTrainingReport? report)
+        : base(env, RegistrationName, network, report)
+    {
+        Host.Check(network.OutputCount == 1, "A binary FFF model has one output.");
+    }
+
+    private FffBinaryModelParameters(IHostEnvironment env, ModelLoadContext ctx)
+        : base(env, RegistrationName, ctx)
+    {
+        if (Network.OutputCount != 1)
+            throw new InvalidDataException($"Corrupt FFF binary model: it declares {Network.OutputCount} outputs instead of 1.");
+    }
+
+    private static VersionInfo GetVersionInfo() => new VersionInfo(
+        modelSignature: "FFFBINMP",
+        verWrittenCur: 0x00010001,   // Initial.
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(FffBinaryModelParameters).Assembly.FullName);
+
+    internal static FffBinaryModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        env.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel(GetVersionInfo());
+        return new FffBinaryModelParameters(env, ctx);
+    }
+
+    private protected override VersionInfo VersionInfo => GetVersionInfo();
+
+    /// <summary>The ML.NET task this model serves.</summary>
+    protected override PredictionKind PredictionKind => PredictionKind.BinaryClassification;
+
+    private protected override DataViewType OutputType => NumberDataViewType.Single;
+
+    DataViewType IValueMapperDist.DistType => NumberDataViewType.Single;
+
+    private protected override ValueMapper<VBuffer<float>, float> MakeMapper()
+    {
+        return (in VBuffer<float> src, ref float dst) =>
+        {
+            Span<float> score = stackalloc float[1];
+            ScoreRow(src, score);
+            dst = score[0];
+        };
+    }
+
+    ValueMapper<TIn, TOut, TDist> IValueMapperDist.GetMapper<TIn, TOut, TDist>()
+    {
+        Host.Check(typeof(TIn) == typeof(VBuffer<float>) && typeof(TOut) == typeof(float) && typeof(TDist) == typeof(float),
+            "Unexpected types requested from an FFF binary model.");
+        ValueMapper<VBuffer<float>, float, float> mapper = (in VBuffer<float> src, ref float score, ref float probability) =>
+        {
+            Span<float> output = stackalloc float[1];
+            ScoreRow(src, output);
+            score = output[0];
+            probability = Kernels.Sigmoid(score);
+        };
+        return (ValueMapper<TIn, TOut, TDist>)(Delegate)mapper;
+    }
+}
+
+/// <summary>Model parameters of <see cref="FastFeedForwardMulticlassTrainer"/>: the score is the vector of class probabilities (softmax).</summary>
+public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffer<float>>
+{
+    internal const string LoaderSignature = "FffMulticlassModel";
+    private const string RegistrationName = "FffMulticlassPredictor";
+    private readonly VectorDataViewType _outputType;
+
+    internal FffMulticlassModelParameters(IHostEnvironment env, FffNetwork network, FffTrainingReport? report)
+        : base(env, RegistrationName, network, report)
+    {
+        _outputType = new VectorDataViewType(NumberDataViewType.Single, network.OutputCount);
+    }
+
+    private FffMulticlassModelParameters(IHostEnvironment env, ModelLoadContext ctx)
+        : base(env, RegistrationName, ctx)
+    {
+        if (Network.OutputCount < 2)
+            throw new InvalidDataException($"Corrupt FFF multiclass model: it declares {Network.OutputCount} classes.");
+        _outputType = new VectorDataViewType(NumberDataViewType.Single, Network.OutputCount);
+    }
+
+    private static VersionInfo GetVersionInfo() => new VersionInfo(
+        modelSignature: "FFFMCLMP",
+        verWrittenCur: 0x00010001,   // Initial.
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(FffMulticlassModelParameters).Assembly.FullName);
+
+    internal static FffMulticlassModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        env.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel(GetVersionInfo());
+        return new FffMulticlassModelParameters(env, ctx);
+    }
+
+    /// <summary>Number of classes.</summary>
+    public int ClassCount => Network.OutputCount;
+
+    private protected override VersionInfo VersionInfo => GetVersionInfo();
+
+    /// <summary>The ML.NET task this model serves.</summary>
+    protected override PredictionKind PredictionKind => PredictionKind.MulticlassClassification;
+
+    private protected override DataViewType OutputType => _outputType;
+
+    private protected override ValueMapper<VBuffer<float>, VBuffer<float>> MakeMapper()
+    {
+        int classes = Network.OutputCount;
+        return (in VBuffer<float> src, ref VBuffer<float> dst) =>
+        {
+            var editor = VBufferEditor.Create(ref dst, classes);
+            ScoreRow(src, editor.Values);
+            System.Numerics.Tensors.TensorPrimitives.SoftMax(editor.Values, editor.Values);
+            dst = editor.Commit();
+        };
+    }
+}
+
+/// <summary>Model parameters of <see cref="FastFeedForwardRegressionTrainer"/>: the score is the predicted value.</summary>
+public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
+{
+    internal const string LoaderSignature = "FffRegressionModel";
+    private const string RegistrationName = "FffRegressionPredictor";
+
+    internal FffRegressionModelParameters(IHostEnvironment env, FffNetwork network, FffTrainingReport? report)
+        : base(env, RegistrationName, network, report)
+    {
+        Host.Check(network.OutputCount == 1, "A regression FFF model has one output.");
+    }
+
+    private FffRegressionModelParameters(IHostEnvironment env, ModelLoadContext ctx)
+        : base(env, RegistrationName, ctx)
+    {
+        if (Network.OutputCount != 1)
+            throw new InvalidDataException($"Corrupt FFF regression model: it declares {Network.OutputCount} outputs instead of 1.");
+    }
+
+    private static VersionInfo GetVersionInfo() => new VersionInfo(
+        modelSignature: "FFFREGMP",
+        verWrittenCur: 0x00010001,   // Initial.
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(FffRegressionModelParameters).Assembly.FullName);
+
+    internal static FffRegressionModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        env.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel(GetVersionInfo());
+        return new FffRegressionModelParameters(env, ctx);
+    }
+
+    private protected override VersionInfo VersionInfo => GetVersionInfo();
+
+    /// <summary>The ML.NET task this model serves.</summary>
+    protected override PredictionKind PredictionKind => PredictionKind.Regression;
+
+    private protected override DataViewType OutputType => NumberDataViewType.Single;
+
+    private protected override ValueMapper<VBuffer<float>, float> MakeMapper()
+    {
+        return (in VBuffer<float> src, ref float dst) =>
+        {
+            Span<float> score = stackalloc float[1];
+            ScoreRow(src, score);
+            dst = score[0];
+        };
+    }
+}

@@ -1,0 +1,174 @@
+using System;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Fff.FastFeedForward;
+
+/// <summary>
+/// The trainable FFF layer on TorchSharp. Internal: the user never sees a tensor or a module, and nothing native
+/// outlives training (weights are copied into an <see cref="FffNetwork"/>).
+/// </summary>
+/// <remarks>
+/// Node and hidden weights are stored input-major (<c>[I, N]</c>, <c>[I, L*l]</c>) so one matrix product serves dense and
+/// sparse (COO) batches alike. Node and leaf parameters are separate so hard fine-tuning can optimize the leaves alone.
+/// </remarks>
+internal sealed class FffModule : nn.Module<Tensor, Tensor>
+{
+    private readonly int _depth;
+    private readonly int _leafWidth;
+    private readonly int _leafCount;
+    private readonly int _nodeCount;
+    private readonly int _outputs;
+
+    private readonly Parameter? node_weight;
+    private readonly Parameter? node_bias;
+    private readonly Parameter hidden_weight;
+    private readonly Parameter hidden_bias;
+    private readonly Parameter output_weight;
+    private readonly Parameter output_bias;
+
+    public FffModule(int inputs, int outputs, int depth, int leafWidth, Device device) : base("FastFeedForward")
+    {
+        _depth = depth;
+        _leafWidth = leafWidth;
+        _leafCount = 1 << depth;
+        _nodeCount = _leafCount - 1;
+        _outputs = outputs;
+        if (_nodeCount > 0)
+        {
+            node_weight = nn.Parameter(zeros(inputs, _nodeCount, device: device));
+            node_bias = nn.Parameter(zeros(_nodeCount, device: device));
+        }
+        hidden_weight = nn.Parameter(zeros(inputs, _leafCount * leafWidth, device: device));
+        hidden_bias = nn.Parameter(zeros(_leafCount * leafWidth, device: device));
+        output_weight = nn.Parameter(zeros(_leafCount, leafWidth, outputs, device: device));
+        output_bias = nn.Parameter(zeros(_leafCount, outputs, device: device));
+        RegisterComponents();
+    }
+
+    /// <summary>Parameters of the leaves only (for hard fine-tuning with frozen nodes).</summary>
+    public Parameter[] LeafParameters => new[] { hidden_weight, hidden_bias, output_weight, output_bias };
+
+    /// <summary>Soft forward without region leak (evaluation of the training-time function).</summary>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        Tensor mixture = _nodeCount == 0 ? ones(input.shape[0], 1, device: input.device) : SoftMixture(NodeLogits(input), leak: null, out _);
+        return Mix(mixture, LeafOutputs(input)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Soft training forward: output, and the mean Bernoulli entropy of the node decisions (0 when depth is 0).</summary>
+    public (Tensor Output, Tensor Entropy) SoftForward(Tensor input, double regionLeak, Generator generator)
+    {
+        if (_nodeCount == 0)
+            return (Mix(ones(input.shape[0], 1, device: input.device), LeafOutputs(input)), zeros(1, device: input.device).squeeze());
+        Tensor logits = NodeLogits(input);
+        Tensor? leak = regionLeak > 0 ? rand(logits.shape, device: logits.device, generator: generator).lt(regionLeak) : null;
+        Tensor mixture = SoftMixture(logits, leak, out Tensor probabilities);
+        Tensor p = probabilities.clamp(1e-6, 1 - 1e-6);
+        Tensor entropy = -(p * p.log() + (1 - p) * (1 - p).log()).mean();
+        return (Mix(mixture, LeafOutputs(input)), entropy);
+    }
+
+    /// <summary>Hard-descent forward: each row uses only the leaf it reaches (gradients reach that leaf only).</summary>
+    public Tensor HardForward(Tensor input)
+    {
+        Tensor leafOutputs = LeafOutputs(input);
+        if (_nodeCount == 0)
+            return leafOutputs.select(1, 0);
+        Tensor leaf = HardLeaves(input);
+        // Pick each row's leaf output: [B, L, O] gathered at [B, 1, O].
+        Tensor index = leaf.view(-1, 1, 1).expand(-1, 1, _outputs);
+        return leafOutputs.gather(1, index).squeeze(1);
+    }
+
+    /// <summary>The leaf index each row reaches by hard descent (go right when the node value is &gt;= 0).</summary>
+    public Tensor HardLeaves(Tensor input)
+    {
+        using var noGrad = no_grad();
+        if (_nodeCount == 0)
+            return zeros(input.shape[0], dtype: ScalarType.Int64, device: input.device);
+        Tensor logits = NodeLogits(input);
+        Tensor node = zeros(input.shape[0], dtype: ScalarType.Int64, device: input.device);
+        for (int level = 0; level < _depth; level++)
+        {
+            Tensor value = logits.gather(1, node.unsqueeze(1)).squeeze(1);
+            node = node * 2 + 1 + value.ge(0).to(ScalarType.Int64);
+        }
+        return node - _nodeCount;
+    }
+
+    private Tensor NodeLogits(Tensor input) => input.mm(node_weight!) + node_bias!;
+
+    /// <summary>Every leaf's output for every row: <c>[B, L, O]</c>.</summary>
+    private Tensor LeafOutputs(Tensor input)
+    {
+        long rows = input.shape[0];
+        Tensor hidden = nn.functional.relu(input.mm(hidden_weight) + hidden_bias);
+        Tensor perLeaf = hidden.view(rows, _leafCount, _leafWidth).transpose(0, 1);      // [L, B, l]
+        Tensor outputs = perLeaf.bmm(output_weight) + output_bias.unsqueeze(1);           // [L, B, O]
+        return outputs.transpose(0, 1);                                                  // [B, L, O]
+    }
+
+    /// <summary>
+    /// Path probabilities of every leaf, level by level: a node's right child gets <c>p</c>, its left child <c>1 - p</c>.
+    /// Level <c>k</c>'s nodes are columns <c>[2^k - 1, 2^(k+1) - 1)</c>; interleaving (left, right) keeps the children of
+    /// the node at position <c>j</c> at positions <c>2j</c> and <c>2j + 1</c> of the next level, as in the node numbering.
+    /// </summary>
+    private Tensor SoftMixture(Tensor logits, Tensor? leak, out Tensor probabilities)
+    {
+        probabilities = sigmoid(logits);
+        Tensor p = leak is null ? probabilities : where(leak, 1 - probabilities, probabilities);
+        long rows = logits.shape[0];
+        Tensor mixture = ones(rows, 1, device: logits.device);
+        for (int level = 0; level < _depth; level++)
+        {
+            int first = (1 << level) - 1;
+            Tensor pLevel = p.narrow(1, first, 1 << level);
+            mixture = stack(new[] { mixture * (1 - pLevel), mixture * pLevel }, 2).view(rows, 2 << level);
+        }
+        return mixture;
+    }
+
+    private static Tensor Mix(Tensor mixture, Tensor leafOutputs) => mixture.unsqueeze(1).bmm(leafOutputs).squeeze(1);
+
+    /// <summary>Copies the weights of <paramref name="network"/> into the module.</summary>
+    public void Import(FffNetwork network)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        int inputs = network.InputCount;
+        if (_nodeCount > 0)
+        {
+            node_weight!.copy_(tensor(network.NodeWeights, new long[] { _nodeCount, inputs }).t());
+            node_bias!.copy_(tensor(network.NodeBiases));
+        }
+        hidden_weight.copy_(tensor(network.HiddenWeights, new long[] { _leafCount * _leafWidth, inputs }).t());
+        hidden_bias.copy_(tensor(network.HiddenBiases));
+        output_weight.copy_(tensor(network.OutputWeights, new long[] { _leafCount, _leafWidth, _outputs }));
+        output_bias.copy_(tensor(network.OutputBiases, new long[] { _leafCount, _outputs }));
+    }
+
+    /// <summary>Copies the module's weights into <paramref name="network"/> (same shape).</summary>
+    public void Export(FffNetwork network)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        if (_nodeCount > 0)
+        {
+            CopyOut(node_weight!.t(), network.NodeWeights);
+            CopyOut(node_bias!, network.NodeBiases);
+        }
+        CopyOut(hidden_weight.t(), network.HiddenWeights);
+        CopyOut(hidden_bias, network.HiddenBiases);
+        CopyOut(output_weight, network.OutputWeights);
+        CopyOut(output_bias, network.OutputBiases);
+    }
+
+    private static void CopyOut(Tensor source, float[] destination)
+    {
+        using Tensor contiguous = source.detach().cpu().contiguous();
+        contiguous.data<float>().CopyTo(destination, 0);
+    }
+}

@@ -1,0 +1,268 @@
+using System;
+using System.IO;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Microsoft.ML.Fff.Scoring;
+
+namespace Microsoft.ML.Fff.FastFeedForward;
+
+/// <summary>
+/// The weights of one fast feedforward layer (Belcak &amp; Wattenhofer, 2023) in plain arrays, laid out for hard
+/// descent, and the pure-C# scorer. No torch type appears here: this is all that production scoring needs.
+/// </summary>
+/// <remarks>
+/// Layout (row-major, every vector the scorer dots with is contiguous):
+/// <list type="bullet">
+/// <item>node <c>n</c> (level order, children <c>2n+1</c> left and <c>2n+2</c> right): <c>NodeWeights[n*I .. n*I+I)</c>, <c>NodeBiases[n]</c>;</item>
+/// <item>leaf <c>j</c>, hidden unit <c>k</c>: input weights <c>HiddenWeights[(j*L+k)*I ..)</c>, bias <c>HiddenBiases[j*L+k]</c>,
+/// output weights <c>OutputWeights[(j*L+k)*O ..)</c>; leaf output bias <c>OutputBiases[j*O ..)</c>.</item>
+/// </list>
+/// </remarks>
+internal sealed class FffNetwork
+{
+    /// <summary>Largest depth a stored model may declare; training allows less (see the trainer's options).</summary>
+    public const int MaxStoredDepth = 24;
+
+    public FffNetwork(int inputCount, int outputCount, int depth, int leafWidth)
+    {
+        CheckShape(inputCount, outputCount, depth, leafWidth);
+        InputCount = inputCount;
+        OutputCount = outputCount;
+        Depth = depth;
+        LeafWidth = leafWidth;
+        NodeWeights = new float[checked(NodeCount * inputCount)];
+        NodeBiases = new float[NodeCount];
+        HiddenWeights = new float[checked(LeafCount * leafWidth * inputCount)];
+        HiddenBiases = new float[checked(LeafCount * leafWidth)];
+        OutputWeights = new float[checked(LeafCount * leafWidth * outputCount)];
+        OutputBiases = new float[checked(LeafCount * outputCount)];
+    }
+
+    public int InputCount { get; }
+    public int OutputCount { get; }
+    public int Depth { get; }
+    public int LeafWidth { get; }
+    public int NodeCount => (1 << Depth) - 1;
+    public int LeafCount => 1 << Depth;
+
+    public float[] NodeWeights { get; }
+    public float[] NodeBiases { get; }
+    public float[] HiddenWeights { get; }
+    public float[] HiddenBiases { get; }
+    public float[] OutputWeights { get; }
+    public float[] OutputBiases { get; }
+
+    /// <summary>Routes a dense row to its leaf: <c>Depth</c> dot products. Returns -1 when a node value is NaN.</summary>
+    public int FindLeaf(ReadOnlySpan<float> features)
+    {
+        int node = 0;
+        int inputs = InputCount;
+        for (int level = 0; level < Depth; level++)
+        {
+            float z = TensorPrimitives.Dot(features, NodeWeights.AsSpan(node * inputs, inputs)) + NodeBiases[node];
+            if (float.IsNaN(z))
+                return -1;
+            node = 2 * node + (z >= 0 ? 2 : 1);
+        }
+        return node - NodeCount;
+    }
+
+    /// <summary>Routes a sparse row (indices already validated) to its leaf. Returns -1 when a node value is NaN.</summary>
+    public int FindLeaf(ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
+    {
+        int node = 0;
+        int inputs = InputCount;
+        for (int level = 0; level < Depth; level++)
+        {
+            float z = Kernels.SparseDot(NodeWeights.AsSpan(node * inputs, inputs), indices, values) + NodeBiases[node];
+            if (float.IsNaN(z))
+                return -1;
+            node = 2 * node + (z >= 0 ? 2 : 1);
+        }
+        return node - NodeCount;
+    }
+
+    /// <summary>Hard-descent forward pass for a dense row: touches <c>Depth</c> node neurons and one leaf's <c>LeafWidth</c> neurons.</summary>
+    public void Score(ReadOnlySpan<float> features, Span<float> output)
+    {
+        int leaf = FindLeaf(features);
+        if (leaf < 0)
+        {
+            output.Slice(0, OutputCount).Fill(float.NaN);
+            return;
+        }
+        int inputs = InputCount, outputs = OutputCount, width = LeafWidth;
+        Span<float> result = output.Slice(0, outputs);
+        OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
+        int unit = leaf * width;
+        for (int k = 0; k < width; k++, unit++)
+        {
+            float h = TensorPrimitives.Dot(features, HiddenWeights.AsSpan(unit * inputs, inputs)) + HiddenBiases[unit];
+            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
+            if (!(h <= 0))
+                TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h, result, result);
+        }
+    }
+
+    /// <summary>Hard-descent forward pass for a sparse row given as (indices, values); indices must be validated.</summary>
+    public void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output)
+    {
+        int leaf = FindLeaf(indices, values);
+        if (leaf < 0)
+        {
+            output.Slice(0, OutputCount).Fill(float.NaN);
+            return;
+        }
+        int inputs = InputCount, outputs = OutputCount, width = LeafWidth;
+        Span<float> result = output.Slice(0, outputs);
+        OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
+        int unit = leaf * width;
+        for (int k = 0; k < width; k++, unit++)
+        {
+            float h = Kernels.SparseDot(HiddenWeights.AsSpan(unit * inputs, inputs), indices, values) + HiddenBiases[unit];
+            if (!(h <= 0))
+                TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h, result, result);
+        }
+    }
+
+    /// <summary>
+    /// Folds an input affine map into the first-layer weights: the network then computes on raw <c>x</c> what it
+    /// computed before on <c>(x - shift) * scale</c>. Training normalizes features this way without the scorer
+    /// paying for it; subtracting only through the biases keeps sparse rows sparse.
+    /// </summary>
+    public void FoldInputTransform(ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
+    {
+        FoldInto(NodeWeights, NodeBiases, shift, scale);
+        FoldInto(HiddenWeights, HiddenBiases, shift, scale);
+    }
+
+    private void FoldInto(float[] weights, float[] biases, ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
+    {
+        for (int row = 0; row < biases.Length; row++)
+        {
+            Span<float> w = weights.AsSpan(row * InputCount, InputCount);
+            TensorPrimitives.Multiply(w, scale, w);
+            biases[row] -= TensorPrimitives.Dot(w, shift);
+        }
+    }
+
+    /// <summary>Folds an output affine map: outputs become <c>y * scale + shift</c> (regression label standardization).</summary>
+    public void FoldOutputTransform(float scale, float shift)
+    {
+        TensorPrimitives.Multiply(OutputWeights, scale, OutputWeights);
+        TensorPrimitives.Multiply(OutputBiases, scale, OutputBiases);
+        TensorPrimitives.Add(OutputBiases, shift, OutputBiases);
+    }
+
+    /// <summary>True when every weight is finite.</summary>
+    public bool IsFinite()
+    {
+        foreach (float[] array in new[] { NodeWeights, NodeBiases, HiddenWeights, HiddenBiases, OutputWeights, OutputBiases })
+        {
+            foreach (float value in array)
+            {
+                if (!float.IsFinite(value))
+                    return false;
+            }
+        }
+        return true;
+    }
+
+    // *** Binary format ***
+    // int32  input count I            (1 .. 2^28)
+    // int32  output count O           (1 .. 2^20)
+    // int32  depth D                  (0 .. MaxStoredDepth)
+    // int32  leaf width L             (1 .. 2^16)
+    // int32  activation               (0 = ReLU; the only value so far)
+    // then six float arrays, each as int32 count followed by count float32 values, in this order and with these counts:
+    //   node weights (2^D - 1) * I, node biases 2^D - 1, hidden weights 2^D * L * I, hidden biases 2^D * L,
+    //   output weights 2^D * L * O, output biases 2^D * O.
+    // Version history (the model parameters' VersionInfo carries the version):
+    //   0x00010001  initial format.
+
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(InputCount);
+        writer.Write(OutputCount);
+        writer.Write(Depth);
+        writer.Write(LeafWidth);
+        writer.Write(0);
+        WriteArray(writer, NodeWeights);
+        WriteArray(writer, NodeBiases);
+        WriteArray(writer, HiddenWeights);
+        WriteArray(writer, HiddenBiases);
+        WriteArray(writer, OutputWeights);
+        WriteArray(writer, OutputBiases);
+    }
+
+    /// <summary>Reads a network, validating every size against the format's limits and the stream before allocating.</summary>
+    public static FffNetwork Load(BinaryReader reader)
+    {
+        int inputCount = reader.ReadInt32();
+        int outputCount = reader.ReadInt32();
+        int depth = reader.ReadInt32();
+        int leafWidth = reader.ReadInt32();
+        int activation = reader.ReadInt32();
+        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
+            || depth < 0 || depth > MaxStoredDepth || leafWidth < 1 || leafWidth > (1 << 16))
+        {
+            throw new InvalidDataException(
+                $"Corrupt FFF model: shape (inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}) is out of range.");
+        }
+        if (activation != 0)
+            throw new InvalidDataException($"Corrupt FFF model: unknown activation code {activation}.");
+
+        long leaves = 1L << depth;
+        long floats = (leaves - 1) * (inputCount + 1L) + leaves * leafWidth * (inputCount + 1L + outputCount) + leaves * outputCount;
+        if (floats > int.MaxValue)
+            throw new InvalidDataException("Corrupt FFF model: the declared shape needs more weights than one array can hold.");
+        Stream stream = reader.BaseStream;
+        if (stream.CanSeek && stream.Length - stream.Position < floats * sizeof(float) + 6 * sizeof(int))
+            throw new InvalidDataException("Corrupt FFF model: the file is shorter than its declared shape needs (truncated?).");
+
+        var network = new FffNetwork(inputCount, outputCount, depth, leafWidth);
+        ReadArray(reader, network.NodeWeights, "node weights");
+        ReadArray(reader, network.NodeBiases, "node biases");
+        ReadArray(reader, network.HiddenWeights, "hidden weights");
+        ReadArray(reader, network.HiddenBiases, "hidden biases");
+        ReadArray(reader, network.OutputWeights, "output weights");
+        ReadArray(reader, network.OutputBiases, "output biases");
+        if (!network.IsFinite())
+            throw new InvalidDataException("Corrupt FFF model: a stored weight is NaN or infinite.");
+        return network;
+    }
+
+    internal static void CheckShape(int inputCount, int outputCount, int depth, int leafWidth)
+    {
+        if (inputCount < 1)
+            throw new ArgumentOutOfRangeException(nameof(inputCount), inputCount, "The feature vector must have at least one slot.");
+        if (outputCount < 1)
+            throw new ArgumentOutOfRangeException(nameof(outputCount), outputCount, "The network must have at least one output.");
+        if (depth < 0 || depth > MaxStoredDepth)
+            throw new ArgumentOutOfRangeException(nameof(depth), depth, $"Depth must be between 0 and {MaxStoredDepth}.");
+        if (leafWidth < 1)
+            throw new ArgumentOutOfRangeException(nameof(leafWidth), leafWidth, "Leaf width must be at least 1.");
+    }
+
+    private static void WriteArray(BinaryWriter writer, float[] values)
+    {
+        writer.Write(values.Length);
+        writer.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    private static void ReadArray(BinaryReader reader, float[] destination, string what)
+    {
+        int count = reader.ReadInt32();
+        if (count != destination.Length)
+            throw new InvalidDataException($"Corrupt FFF model: {what} hold {count} values where the shape needs {destination.Length}.");
+        Span<byte> bytes = MemoryMarshal.AsBytes(destination.AsSpan());
+        int read = 0;
+        while (read < bytes.Length)
+        {
+            int n = reader.Read(bytes.Slice(read));
+            if (n <= 0)
+                throw new InvalidDataException($"Corrupt FFF model: the file ends inside the {what} (truncated?).");
+            read += n;
+        }
+    }
+}

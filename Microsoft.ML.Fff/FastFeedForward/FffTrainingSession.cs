@@ -1,0 +1,502 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Microsoft.ML.Fff.Training;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Fff.FastFeedForward;
+
+/// <summary>
+/// One FFF training run: soft training with the hardening loss, then hard fine-tuning of the leaves, with the
+/// evaluation of every epoch done by the pure-C# hard-descent scorer on the exact network that would be saved.
+/// </summary>
+internal sealed class FffTrainingSession
+{
+    private const int MaxEvaluationRows = 2048;
+    // Sparse batches go to libtorch as COO tensors only when that is clearly cheaper than densifying them.
+    private const int SparseMinFeatures = 1024;
+    private const double SparseMaxDensity = 0.1;
+
+    private readonly IChannel _ch;
+    private readonly FastFeedForwardOptionsBase _options;
+    private readonly TrainingTable _train;
+    private readonly TrainingTable? _valid;
+    private readonly LabelKind _kind;
+    private readonly int _seed;
+    private readonly int _outputs;
+    private readonly float[] _shift;
+    private readonly float[] _scale;
+    private readonly float _labelShift;
+    private readonly float _labelScale = 1;
+    private readonly bool _sparseBatches;
+    private float[] _batchBuffer = Array.Empty<float>();
+
+    public FffTrainingSession(IChannel ch, FastFeedForwardOptionsBase options, TrainingTable train, TrainingTable? valid, LabelKind kind, int seed)
+    {
+        _ch = ch;
+        _options = options;
+        _train = train;
+        _valid = valid;
+        _kind = kind;
+        _seed = seed;
+        _outputs = kind == LabelKind.Multiclass ? train.ClassCount : 1;
+        (_shift, _scale) = ComputeFeatureScaling(train, options.FeatureScaling);
+        if (kind == LabelKind.Regression)
+            (_labelShift, _labelScale) = ComputeLabelScaling(train.Labels);
+        _sparseBatches = train.IsSparse && train.FeatureCount >= SparseMinFeatures
+            && train.Values.Length < SparseMaxDensity * train.FeatureCount * (double)train.RowCount;
+    }
+
+    public (FffNetwork Network, FffTrainingReport Report) Run()
+    {
+        var clock = Stopwatch.StartNew();
+        int inputs = _train.FeatureCount;
+        int depth = _options.Depth;
+        int rows = _train.RowCount;
+        int batchSize = _options.BatchSize;
+        if (batchSize > rows)
+        {
+            _ch.Warning($"BatchSize {batchSize} is larger than the {rows} training rows; using batches of {rows}.");
+            batchSize = rows;
+        }
+        if (_kind == LabelKind.Binary && (_train.Labels.All(l => l == 0) || _train.Labels.All(l => l == 1)))
+        {
+            throw _ch.Except($"The label column has only one class ({(_train.Labels[0] == 1 ? "true" : "false")}) in all {rows} training rows; " +
+                "binary classification needs examples of both. Check the label column and any filter before the trainer.");
+        }
+
+        int fineTuneEpochs = depth == 0 ? 0 : (int)Math.Round(_options.NumberOfEpochs * (double)_options.HardFineTuneFraction);
+        fineTuneEpochs = Math.Min(fineTuneEpochs, _options.NumberOfEpochs - 1);
+        int softEpochs = _options.NumberOfEpochs - fineTuneEpochs;
+        _ch.Info($"FFF: {rows} rows x {inputs} features{(_train.IsSparse ? " (sparse)" : "")}, {_outputs} output(s); depth {depth}, leaf width {_options.LeafWidth} " +
+                 $"(training width {(1 << depth) * _options.LeafWidth}, {depth + _options.LeafWidth} neurons per scored row); {softEpochs} soft + {fineTuneEpochs} hard fine-tune epochs, batch {batchSize}.");
+
+        torch.Device device = TorchRuntime.Initialize(_options.Device);
+        if (_options.NumberOfThreads is int threads)
+            torch.set_num_threads(threads);
+
+        var network = new FffNetwork(inputs, _outputs, depth, _options.LeafWidth);
+        InitializeWeights(network, new Random(_seed));
+        var evaluation = EvaluationRows.Create(_valid ?? _train, _valid != null, MaxEvaluationRows, new Random(_seed ^ 0x3C6EF372));
+        var shuffle = new Random(_seed ^ 0x1B873593);
+        int[] order = Enumerable.Range(0, rows).ToArray();
+
+        var history = new List<FffTrainingProgress>();
+        FffNetwork? best = null;
+        int bestEpoch = 0;
+        double bestMetric = double.NegativeInfinity;
+        int sinceBest = 0;
+
+        using var generator = new Generator((ulong)(uint)_seed, device);
+        using var module = new FffModule(inputs, _outputs, depth, _options.LeafWidth, device);
+        module.Import(network);
+        int stepsPerEpoch = (rows + batchSize - 1) / batchSize;
+
+        for (int phase = 0; phase < 2; phase++)
+        {
+            bool soft = phase == 0;
+            int phaseEpochs = soft ? softEpochs : fineTuneEpochs;
+            if (phaseEpochs == 0)
+                continue;
+            IEnumerable<Parameter> parameters = soft ? module.parameters() : module.LeafParameters;
+            double peak = soft ? _options.LearningRate : _options.LearningRate * 0.5;
+            using optim.Optimizer optimizer = _options.Optimizer == FffOptimizer.AdamW
+                ? optim.AdamW(parameters, lr: peak, weight_decay: _options.WeightDecay)
+                : optim.Adam(parameters, lr: peak, weight_decay: _options.WeightDecay);
+            long totalSteps = (long)phaseEpochs * stepsPerEpoch;
+            long step = 0;
+            double learningRate = peak;
+
+            for (int epochInPhase = 0; epochInPhase < phaseEpochs; epochInPhase++)
+            {
+                int epoch = history.Count + 1;
+                double hardening = soft ? HardeningWeightAt(epochInPhase, phaseEpochs) : 0;
+                Shuffle(order, shuffle);
+                module.train();
+                double lossSum = 0, entropySum = 0, weightSum = 0;
+                for (int start = 0; start < rows; start += batchSize)
+                {
+                    int count = Math.Min(batchSize, rows - start);
+                    learningRate = LearningRateAt(peak, step++, totalSteps);
+                    foreach (optim.ILearningRateController group in optimizer.ParamGroups)
+                        group.LearningRate = learningRate;
+
+                    using var scope = NewDisposeScope();
+                    ReadOnlySpan<int> batch = order.AsSpan(start, count);
+                    Tensor x = BuildFeatures(_train, batch, device);
+                    (Tensor y, Tensor w) = BuildTargets(_train, batch, device);
+                    Tensor output, entropy;
+                    if (soft)
+                    {
+                        (output, entropy) = module.SoftForward(x, _options.RegionLeak, generator);
+                    }
+                    else
+                    {
+                        output = module.HardForward(x);
+                        entropy = zeros(1, device: device).squeeze();
+                    }
+                    Tensor predictionLoss = PredictionLoss(output, y, w);
+                    Tensor loss = hardening > 0 ? predictionLoss + entropy * hardening : predictionLoss;
+                    double lossValue = loss.item<float>();
+                    if (!double.IsFinite(lossValue))
+                    {
+                        throw _ch.Except($"Training diverged in epoch {epoch}: the loss became {lossValue}. " +
+                            $"Lower LearningRate (now {_options.LearningRate}) or check the features' scale (FeatureScaling = {_options.FeatureScaling}).");
+                    }
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    lossSum += predictionLoss.item<float>() * count;
+                    entropySum += entropy.item<float>() * count;
+                    weightSum += count;
+                }
+
+                module.eval();
+                module.Export(network);
+                FffNetwork candidate = Finish(network);
+                if (!candidate.IsFinite())
+                    throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
+                (double softMetric, double hardMetric) = Evaluate(module, candidate, evaluation, device);
+                var progress = new FffTrainingProgress
+                {
+                    Epoch = epoch,
+                    NumberOfEpochs = _options.NumberOfEpochs,
+                    Phase = soft ? FffTrainingPhase.Soft : FffTrainingPhase.HardFineTune,
+                    PredictionLoss = lossSum / weightSum,
+                    NodeEntropy = entropySum / weightSum,
+                    MetricName = _kind == LabelKind.Regression ? "RSquared" : "Accuracy",
+                    SoftMetric = softMetric,
+                    HardMetric = hardMetric,
+                    OnValidationSet = _valid != null,
+                    LearningRate = learningRate,
+                    Elapsed = clock.Elapsed,
+                };
+                history.Add(progress);
+                _ch.Info($"FFF epoch {epoch}/{_options.NumberOfEpochs} ({progress.Phase}): loss {progress.PredictionLoss:G5}, node entropy {progress.NodeEntropy:G4}, " +
+                         $"{(_valid != null ? "validation" : "training-sample")} {progress.MetricName} soft {softMetric:F4} / hard {hardMetric:F4}, {clock.Elapsed.TotalSeconds:F1}s");
+                _options.Progress?.Report(progress);
+
+                // Without a validation set the last epoch is kept; with one, the best hard-descent metric wins.
+                if (_valid == null || hardMetric > bestMetric)
+                {
+                    bestMetric = hardMetric;
+                    best = candidate;
+                    bestEpoch = epoch;
+                    sinceBest = 0;
+                }
+                else if (_options.EarlyStoppingPatience > 0 && ++sinceBest >= _options.EarlyStoppingPatience)
+                {
+                    _ch.Info($"FFF: no validation improvement for {sinceBest} epochs; stopping the {(soft ? "soft" : "fine-tune")} phase early.");
+                    if (soft)
+                        module.Import(Unfinish(best!));
+                    break;
+                }
+            }
+        }
+
+        var report = new FffTrainingReport(history.ToArray(), bestEpoch, rows, clock.Elapsed);
+        _ch.Info($"FFF: kept epoch {bestEpoch}; hard {report.Final.MetricName} {report.Final.HardMetric:F4}, soft/hard gap {report.Final.SoftHardGap:F4}; {clock.Elapsed.TotalSeconds:F1}s.");
+        return (best!, report);
+    }
+
+    /// <summary>A copy of the training-space network with the feature and label scaling folded in: what gets saved.</summary>
+    private FffNetwork Finish(FffNetwork trained)
+    {
+        FffNetwork result = Clone(trained);
+        result.FoldInputTransform(_shift, _scale);
+        if (_kind == LabelKind.Regression)
+            result.FoldOutputTransform(_labelScale, _labelShift);
+        return result;
+    }
+
+    /// <summary>Inverse of <see cref="Finish"/> for restoring the best weights into the module (scales are never 0).</summary>
+    private FffNetwork Unfinish(FffNetwork finished)
+    {
+        FffNetwork result = Clone(finished);
+        if (_kind == LabelKind.Regression)
+            result.FoldOutputTransform(1 / _labelScale, -_labelShift / _labelScale);
+        float[] inverseScale = _scale.Select(s => 1 / s).ToArray();
+        float[] inverseShift = _shift.Select((m, i) => -m * _scale[i]).ToArray();
+        result.FoldInputTransform(inverseShift, inverseScale);
+        return result;
+    }
+
+    private static FffNetwork Clone(FffNetwork source)
+    {
+        var copy = new FffNetwork(source.InputCount, source.OutputCount, source.Depth, source.LeafWidth);
+        source.NodeWeights.CopyTo(copy.NodeWeights, 0);
+        source.NodeBiases.CopyTo(copy.NodeBiases, 0);
+        source.HiddenWeights.CopyTo(copy.HiddenWeights, 0);
+        source.HiddenBiases.CopyTo(copy.HiddenBiases, 0);
+        source.OutputWeights.CopyTo(copy.OutputWeights, 0);
+        source.OutputBiases.CopyTo(copy.OutputBiases, 0);
+        return copy;
+    }
+
+    /// <summary>Reference initialization: node and hidden weights U(±1/√I), output weights U(±1/√l).</summary>
+    private static void InitializeWeights(FffNetwork network, Random random)
+    {
+        float inputBound = 1 / MathF.Sqrt(network.InputCount);
+        float leafBound = 1 / MathF.Sqrt(network.LeafWidth);
+        Fill(network.NodeWeights, inputBound);
+        Fill(network.NodeBiases, inputBound);
+        Fill(network.HiddenWeights, inputBound);
+        Fill(network.HiddenBiases, inputBound);
+        Fill(network.OutputWeights, leafBound);
+        Fill(network.OutputBiases, leafBound);
+
+        void Fill(float[] values, float bound)
+        {
+            for (int i = 0; i < values.Length; i++)
+                values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+        }
+    }
+
+    private double HardeningWeightAt(int epochInPhase, int phaseEpochs) => _options.HardeningSchedule == FffHardeningSchedule.Constant
+        ? _options.HardeningWeight
+        : _options.HardeningWeight * (epochInPhase + 1) / phaseEpochs;
+
+    private double LearningRateAt(double peak, long step, long totalSteps)
+    {
+        if (_options.LearningRateSchedule == FffLearningRateSchedule.Constant)
+            return peak;
+        long warmup = Math.Min(totalSteps / 20, 500);
+        if (step < warmup)
+            return peak * (step + 1) / warmup;
+        double progress = (step - warmup) / (double)Math.Max(1, totalSteps - warmup);
+        return peak * 0.5 * (1 + Math.Cos(Math.PI * progress));
+    }
+
+    private static void Shuffle(int[] order, Random random)
+    {
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+
+    private Tensor PredictionLoss(Tensor output, Tensor target, Tensor weight)
+    {
+        Tensor perRow = _kind switch
+        {
+            LabelKind.Binary => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), target, reduction: nn.Reduction.None),
+            LabelKind.Multiclass => nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None),
+            _ => (output.squeeze(1) - target).square(),
+        };
+        return (perRow * weight).sum() / weight.sum().clamp_min(1e-12);
+    }
+
+    /// <summary>A batch of scaled features: dense, or a sparse COO tensor for wide, sparse data (never the whole data set).</summary>
+    private Tensor BuildFeatures(TrainingTable table, ReadOnlySpan<int> rows, torch.Device device)
+    {
+        int inputs = table.FeatureCount;
+        if (table.IsSparse && _sparseBatches)
+        {
+            long nonZeros = 0;
+            foreach (int r in rows)
+                nonZeros += table.StoredCount(r);
+            var indices = new long[2 * nonZeros];
+            var values = new float[nonZeros];
+            long at = 0;
+            for (int b = 0; b < rows.Length; b++)
+            {
+                int r = rows[b];
+                for (long k = table.RowStart[r]; k < table.RowStart[r + 1]; k++, at++)
+                {
+                    int slot = table.Indices[k];
+                    indices[at] = b;
+                    indices[nonZeros + at] = slot;
+                    values[at] = table.Values[k] * _scale[slot];
+                }
+            }
+            using Tensor indexTensor = tensor(indices, new long[] { 2, nonZeros });
+            using Tensor valueTensor = tensor(values);
+            using Tensor coo = sparse_coo_tensor(indexTensor, valueTensor, new long[] { rows.Length, inputs });
+            return coo.to(device);
+        }
+
+        int needed = rows.Length * inputs;
+        if (_batchBuffer.Length < needed)
+            _batchBuffer = new float[needed];
+        Span<float> buffer = _batchBuffer.AsSpan(0, needed);
+        for (int b = 0; b < rows.Length; b++)
+        {
+            Span<float> row = buffer.Slice(b * inputs, inputs);
+            table.CopyDenseRow(rows[b], row);
+            System.Numerics.Tensors.TensorPrimitives.Subtract(row, _shift, row);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
+        }
+        return tensor(buffer.ToArray(), new long[] { rows.Length, inputs }, device: device);
+    }
+
+    private (Tensor Target, Tensor Weight) BuildTargets(TrainingTable table, ReadOnlySpan<int> rows, torch.Device device)
+    {
+        var weights = new float[rows.Length];
+        Tensor target;
+        if (_kind == LabelKind.Multiclass)
+        {
+            var classes = new long[rows.Length];
+            for (int b = 0; b < rows.Length; b++)
+                classes[b] = (long)table.Labels[rows[b]];
+            target = tensor(classes, device: device);
+        }
+        else
+        {
+            var labels = new float[rows.Length];
+            for (int b = 0; b < rows.Length; b++)
+                labels[b] = (table.Labels[rows[b]] - _labelShift) / _labelScale;
+            target = tensor(labels, device: device);
+        }
+        for (int b = 0; b < rows.Length; b++)
+            weights[b] = table.Weights?[rows[b]] ?? 1f;
+        return (target, tensor(weights, device: device));
+    }
+
+    /// <summary>Soft metric from the module, hard metric from the pure-C# scorer on the finished network.</summary>
+    private (double Soft, double Hard) Evaluate(FffModule module, FffNetwork finished, EvaluationRows evaluation, torch.Device device)
+    {
+        int count = evaluation.Rows.Length;
+        var soft = new float[count * _outputs];
+        using (no_grad())
+        {
+            for (int start = 0; start < count; start += 512)
+            {
+                int n = Math.Min(512, count - start);
+                using var scope = NewDisposeScope();
+                Tensor x = BuildFeatures(evaluation.Table, evaluation.Rows.AsSpan(start, n), device);
+                Tensor output = module.forward(x);
+                if (_kind == LabelKind.Regression)
+                    output = output * _labelScale + _labelShift;
+                using Tensor cpu = output.cpu().contiguous();
+                cpu.data<float>().CopyTo(soft, start * _outputs);
+            }
+        }
+        var hard = new float[count * _outputs];
+        var dense = new float[evaluation.Table.FeatureCount];
+        for (int i = 0; i < count; i++)
+        {
+            int r = evaluation.Rows[i];
+            Span<float> output = hard.AsSpan(i * _outputs, _outputs);
+            if (evaluation.Table.IsSparse)
+            {
+                long from = evaluation.Table.RowStart[r], to = evaluation.Table.RowStart[r + 1];
+                finished.Score(evaluation.Table.Indices.AsSpan((int)from, (int)(to - from)), evaluation.Table.Values.AsSpan((int)from, (int)(to - from)), output);
+            }
+            else
+            {
+                evaluation.Table.CopyDenseRow(r, dense);
+                finished.Score(dense, output);
+            }
+        }
+        return (Metric(soft, evaluation), Metric(hard, evaluation));
+    }
+
+    private double Metric(float[] outputs, EvaluationRows evaluation)
+    {
+        int count = evaluation.Rows.Length;
+        float[] labels = evaluation.Table.Labels;
+        if (_kind == LabelKind.Regression)
+        {
+            double mean = 0;
+            for (int i = 0; i < count; i++)
+                mean += labels[evaluation.Rows[i]];
+            mean /= count;
+            double residual = 0, total = 0;
+            for (int i = 0; i < count; i++)
+            {
+                double y = labels[evaluation.Rows[i]];
+                residual += (y - outputs[i]) * (y - outputs[i]);
+                total += (y - mean) * (y - mean);
+            }
+            return total > 0 ? 1 - residual / total : 0;
+        }
+        int correct = 0;
+        for (int i = 0; i < count; i++)
+        {
+            float label = labels[evaluation.Rows[i]];
+            int predicted = _kind == LabelKind.Binary
+                ? (outputs[i] > 0 ? 1 : 0)
+                : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(outputs.AsSpan(i * _outputs, _outputs));
+            if (predicted == (int)label)
+                correct++;
+        }
+        return correct / (double)count;
+    }
+
+    private static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingTable table, FffFeatureScaling scaling)
+    {
+        int inputs = table.FeatureCount;
+        var shift = new float[inputs];
+        var scale = new float[inputs];
+        Array.Fill(scale, 1f);
+        if (scaling == FffFeatureScaling.None)
+            return (shift, scale);
+        if (table.IsSparse)
+        {
+            // Scale only: centering would densify every row.
+            var maxAbs = new float[inputs];
+            for (long k = 0; k < table.Values.Length; k++)
+                maxAbs[table.Indices[k]] = Math.Max(maxAbs[table.Indices[k]], Math.Abs(table.Values[k]));
+            for (int j = 0; j < inputs; j++)
+                scale[j] = maxAbs[j] > 0 ? 1 / maxAbs[j] : 1;
+            return (shift, scale);
+        }
+        var sum = new double[inputs];
+        var sumSquares = new double[inputs];
+        for (int r = 0; r < table.RowCount; r++)
+        {
+            ReadOnlySpan<float> row = table.Dense.AsSpan(r * inputs, inputs);
+            for (int j = 0; j < inputs; j++)
+            {
+                sum[j] += row[j];
+                sumSquares[j] += (double)row[j] * row[j];
+            }
+        }
+        for (int j = 0; j < inputs; j++)
+        {
+            double mean = sum[j] / table.RowCount;
+            double variance = Math.Max(0, sumSquares[j] / table.RowCount - mean * mean);
+            double std = Math.Sqrt(variance);
+            shift[j] = (float)mean;
+            scale[j] = std > 1e-8 ? (float)(1 / std) : 1f;
+        }
+        return (shift, scale);
+    }
+
+    private static (float Shift, float Scale) ComputeLabelScaling(float[] labels)
+    {
+        double mean = labels.Average(l => (double)l);
+        double variance = labels.Average(l => (l - mean) * (l - mean));
+        double std = Math.Sqrt(variance);
+        return ((float)mean, std > 1e-8 ? (float)std : 1f);
+    }
+
+    /// <summary>Rows on which each epoch is evaluated: the whole validation set (capped), or a fixed sample of the training set.</summary>
+    private sealed class EvaluationRows
+    {
+        private EvaluationRows(TrainingTable table, int[] rows)
+        {
+            Table = table;
+            Rows = rows;
+        }
+
+        public TrainingTable Table { get; }
+        public int[] Rows { get; }
+
+        public static EvaluationRows Create(TrainingTable table, bool isValidation, int maxRows, Random random)
+        {
+            int[] all = Enumerable.Range(0, table.RowCount).ToArray();
+            if (all.Length <= maxRows || isValidation && all.Length <= 4 * maxRows)
+                return new EvaluationRows(table, all);
+            Shuffle(all, random);
+            int[] sample = all.AsSpan(0, maxRows).ToArray();
+            Array.Sort(sample);
+            return new EvaluationRows(table, sample);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using System;
+using Microsoft.ML.Fff.FastFeedForward;
+using TorchSharp;
+
+namespace Microsoft.ML.Fff.Training;
+
+/// <summary>Loads libtorch for training and turns every way that can fail into one clear .NET exception.</summary>
+internal static class TorchRuntime
+{
+    public static torch.Device Initialize(FffDevice device)
+    {
+        try
+        {
+            torch.InitializeDeviceType(device == FffDevice.Cuda ? DeviceType.CUDA : DeviceType.CPU);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException
+                                      or TypeInitializationException or NotSupportedException or InvalidOperationException)
+        {
+            throw new InvalidOperationException(
+                "Training an FFF model needs TorchSharp's native runtime (libtorch), and it could not be loaded: " + e.Message + Environment.NewLine +
+                "Fixes: reference the package TorchSharp-cpu (or a TorchSharp CUDA package) from the application that trains; " +
+                "on Linux with a libstdc++ older than GCC 13 (Debian 12, Ubuntu 22.04) import this project's build/TorchSharpGlibc.targets " +
+                "(Directory.Build.targets does it inside this repository) so the build output's libLibTorchSharp.so is made loadable. " +
+                "Scoring a saved model needs none of this.", e);
+        }
+        if (device == FffDevice.Cuda && !torch.cuda.is_available())
+        {
+            throw new InvalidOperationException(
+                "Option Device is Cuda, but libtorch reports no usable CUDA device. Use FffDevice.Cpu, or reference a CUDA build of libtorch on a machine with an NVIDIA GPU.");
+        }
+        return device == FffDevice.Cuda ? torch.CUDA : torch.CPU;
+    }
+}
