@@ -126,6 +126,44 @@ internal sealed class FffNetwork
     }
 
     /// <summary>
+    /// The soft (training-time) forward pass in C#: every leaf weighted by its path probability. It touches every neuron,
+    /// so it is for diagnostics (the soft/hard gap), not for serving. <paramref name="scratch"/> needs <c>2 * LeafCount</c> floats.
+    /// </summary>
+    public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output, Span<float> scratch)
+    {
+        int inputs = InputCount, outputs = OutputCount, width = LeafWidth;
+        Span<float> mixture = scratch.Slice(0, LeafCount);
+        Span<float> next = scratch.Slice(LeafCount, LeafCount);
+        mixture[0] = 1;
+        for (int level = 0; level < Depth; level++)
+        {
+            int first = (1 << level) - 1;
+            for (int j = 0; j < 1 << level; j++)
+            {
+                int node = first + j;
+                float p = Kernels.Sigmoid(TensorPrimitives.Dot(features, NodeWeights.AsSpan(node * inputs, inputs)) + NodeBiases[node]);
+                next[2 * j] = mixture[j] * (1 - p);
+                next[2 * j + 1] = mixture[j] * p;
+            }
+            next.Slice(0, 2 << level).CopyTo(mixture);
+        }
+        Span<float> result = output.Slice(0, outputs);
+        result.Clear();
+        for (int leaf = 0; leaf < LeafCount; leaf++)
+        {
+            float m = mixture[leaf];
+            TensorPrimitives.MultiplyAdd(OutputBiases.AsSpan(leaf * outputs, outputs), m, result, result);
+            int unit = leaf * width;
+            for (int k = 0; k < width; k++, unit++)
+            {
+                float h = TensorPrimitives.Dot(features, HiddenWeights.AsSpan(unit * inputs, inputs)) + HiddenBiases[unit];
+                if (!(h <= 0))
+                    TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h * m, result, result);
+            }
+        }
+    }
+
+    /// <summary>
     /// Folds an input affine map into the first-layer weights: the network then computes on raw <c>x</c> what it
     /// computed before on <c>(x - shift) * scale</c>. Training normalizes features this way without the scorer
     /// paying for it; subtracting only through the biases keeps sparse rows sparse.
