@@ -1,0 +1,193 @@
+using System;
+using System.Linq;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Fff.Tests;
+
+[TestClass]
+public sealed class FastFeedForwardTrainerTests
+{
+    [TestMethod]
+    public void BinaryWorkout()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var trainer = mlContext.BinaryClassification.Trainers.FastFeedForward(depth: 2, leafWidth: 8, numberOfEpochs: 30);
+        EstimatorWorkout.Run(trainer, TestData.BinaryData(mlContext), new[] { "Score", "Probability", "PredictedLabel" },
+            (ml, scored) => Assert.IsGreaterThan(0.8, ml.BinaryClassification.Evaluate(scored).AreaUnderRocCurve));
+    }
+
+    [TestMethod]
+    public void MulticlassWorkout()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var estimator = TestData.MulticlassPrefix(mlContext)
+            .Append(mlContext.MulticlassClassification.Trainers.FastFeedForward(depth: 2, leafWidth: 8, numberOfEpochs: 30));
+        EstimatorWorkout.Run(estimator, TestData.MulticlassData(mlContext), new[] { "Score", "PredictedLabel" },
+            (ml, scored) => Assert.IsGreaterThan(0.7, ml.MulticlassClassification.Evaluate(scored).MicroAccuracy));
+    }
+
+    [TestMethod]
+    public void RegressionWorkout()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var trainer = mlContext.Regression.Trainers.FastFeedForward(depth: 2, leafWidth: 8, numberOfEpochs: 30);
+        EstimatorWorkout.Run(trainer, TestData.RegressionData(mlContext), new[] { "Score" },
+            (ml, scored) => Assert.IsGreaterThan(0.6, ml.Regression.Evaluate(scored).RSquared));
+    }
+
+    [TestMethod]
+    public void DigitsHardDescentAccuracyIsAtLeast95Percent()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var split = mlContext.Data.TrainTestSplit(mlContext.Fff().SampleData.Digits(), testFraction: 0.2, seed: 0);
+        var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(mlContext.MulticlassClassification.Trainers.FastFeedForward())
+            .Fit(split.TrainSet);
+        var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(split.TestSet));
+        Console.WriteLine($"digits hard-descent accuracy {metrics.MicroAccuracy:F4}");
+        Assert.IsGreaterThanOrEqualTo(0.95, metrics.MicroAccuracy);
+
+        // The reported soft/hard gap is small once training has hardened the routing.
+        FffSoftHardGap gap = mlContext.Fff().EvaluateSoftHardGap(model, split.TestSet);
+        Console.WriteLine($"digits soft {gap.SoftMetric:F4} hard {gap.HardMetric:F4}");
+        Assert.AreEqual(metrics.MicroAccuracy, gap.HardMetric, 1e-9, "EvaluateSoftHardGap must score like the model");
+        Assert.IsLessThan(0.02, Math.Abs(gap.Gap));
+    }
+
+    [TestMethod]
+    public void BreastCancerAucIsAtLeast098()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var split = mlContext.Data.TrainTestSplit(mlContext.Fff().SampleData.BreastCancer(), testFraction: 0.2, seed: 0);
+        var model = mlContext.BinaryClassification.Trainers.FastFeedForward().Fit(split.TrainSet);
+        var metrics = mlContext.BinaryClassification.Evaluate(model.Transform(split.TestSet));
+        Console.WriteLine($"breast cancer AUC {metrics.AreaUnderRocCurve:F4}, accuracy {metrics.Accuracy:F4}");
+        Assert.IsGreaterThanOrEqualTo(0.98, metrics.AreaUnderRocCurve);
+    }
+
+    [TestMethod]
+    public void DiabetesRSquaredIsAtLeast040()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var split = mlContext.Data.TrainTestSplit(mlContext.Fff().SampleData.Diabetes(), testFraction: 0.2, seed: 0);
+        var model = mlContext.Regression.Trainers.FastFeedForward().Fit(split.TrainSet);
+        var metrics = mlContext.Regression.Evaluate(model.Transform(split.TestSet));
+        Console.WriteLine($"diabetes R2 {metrics.RSquared:F4}, RMSE {metrics.RootMeanSquaredError:F2}");
+        Assert.IsGreaterThanOrEqualTo(0.40, metrics.RSquared);
+    }
+
+    [TestMethod]
+    public void SameSeedGivesIdenticalModelBytesAndPredictions()
+    {
+        byte[] Train()
+        {
+            var mlContext = new MLContext(seed: 42);
+            var model = mlContext.BinaryClassification.Trainers.FastFeedForward(depth: 2, leafWidth: 8, numberOfEpochs: 5)
+                .Fit(TestData.BinaryData(mlContext));
+            var stream = new System.IO.MemoryStream();
+            mlContext.Model.Save(model, null, stream);
+            return stream.ToArray();
+        }
+        byte[] first = Train(), second = Train();
+        CollectionAssert.AreEqual(ModelPayload(first), ModelPayload(second));
+    }
+
+    [TestMethod]
+    public void DifferentSeedsGiveDifferentModels()
+    {
+        float[] Scores(int seed)
+        {
+            var mlContext = new MLContext(seed: seed);
+            IDataView data = TestData.BinaryData(mlContext);
+            var model = mlContext.BinaryClassification.Trainers.FastFeedForward(depth: 2, leafWidth: 8, numberOfEpochs: 3).Fit(data);
+            return EstimatorWorkout.ReadScores(model.Transform(data));
+        }
+        CollectionAssert.AreNotEqual(EstimatorWorkout.Bits(Scores(1)), EstimatorWorkout.Bits(Scores(2)));
+    }
+
+    [TestMethod]
+    public void ValidationSetKeepsTheBestEpochAndReportsProgress()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var split = mlContext.Data.TrainTestSplit(TestData.BinaryData(mlContext, count: 400), testFraction: 0.25, seed: 0);
+        var reports = new System.Collections.Generic.List<FffTrainingProgress>();
+        var trainer = mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options
+        {
+            Depth = 2,
+            LeafWidth = 8,
+            NumberOfEpochs = 12,
+            EarlyStoppingPatience = 3,
+            Progress = new SynchronousProgress<FffTrainingProgress>(reports.Add),
+        });
+        var messages = new System.Collections.Generic.List<string>();
+        mlContext.Log += (_, e) => messages.Add(e.Message);
+        var model = trainer.Fit(split.TrainSet, split.TestSet);
+
+        FffTrainingReport report = model.Model.TrainingReport!;
+        Assert.IsNotEmpty(reports);
+        Assert.AreEqual(reports.Count, report.Epochs.Count);
+        Assert.IsTrue(reports.All(r => r.OnValidationSet));
+        Assert.AreEqual(reports.Max(r => r.HardMetric), report.Final.HardMetric, "the best validation epoch is kept");
+        Assert.IsTrue(messages.Any(m => m.Contains("FFF epoch 1/12", StringComparison.Ordinal)), "progress goes to MLContext.Log");
+        // The kept epoch's hard metric is what the returned model scores on the validation set.
+        var metrics = mlContext.BinaryClassification.Evaluate(model.Transform(split.TestSet));
+        Assert.AreEqual(report.Final.HardMetric, metrics.Accuracy, 1e-9);
+    }
+
+    [TestMethod]
+    public void ExampleWeightsChangeTheModel()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var rows = TestData.Synthetic(300, 6, 7, x => x[0] + 0.5f * x[1] > 0);
+        foreach (var row in rows.Where(r => r.Label))
+            row.Weight = 5;
+        IDataView weighted = TestData.Table(mlContext, rows, 6);
+        var plain = mlContext.BinaryClassification.Trainers.FastFeedForward(depth: 1, leafWidth: 4, numberOfEpochs: 5).Fit(weighted);
+        var heavy = mlContext.BinaryClassification.Trainers.FastFeedForward(exampleWeightColumnName: "Weight", depth: 1, leafWidth: 4, numberOfEpochs: 5).Fit(weighted);
+        double meanPlain = EstimatorWorkout.ReadScores(plain.Transform(weighted)).Take(300).Average();
+        double meanHeavy = EstimatorWorkout.ReadScores(heavy.Transform(weighted)).Take(300).Average();
+        Assert.IsGreaterThan(meanPlain, meanHeavy, "up-weighting the positive class must raise the scores");
+    }
+
+    [TestMethod]
+    public void PermutationFeatureImportanceWorks()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = TestData.RegressionData(mlContext, count: 200);
+        var model = mlContext.Regression.Trainers.FastFeedForward(depth: 1, leafWidth: 8, numberOfEpochs: 10).Fit(data);
+        var importance = mlContext.Regression.PermutationFeatureImportance(model, data, permutationCount: 1);
+        Assert.HasCount(6, importance);
+        // The label depends on slots 0..2 only; slot 0 (weight 2) matters more than slot 5 (unused).
+        Assert.IsGreaterThan(importance[5].RootMeanSquaredError.Mean, importance[0].RootMeanSquaredError.Mean);
+    }
+
+    [TestMethod]
+    public void CrossValidateWorks()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var results = mlContext.BinaryClassification.CrossValidate(TestData.BinaryData(mlContext), 
+            mlContext.BinaryClassification.Trainers.FastFeedForward(depth: 1, leafWidth: 8, numberOfEpochs: 20), numberOfFolds: 3);
+        Assert.HasCount(3, results);
+        Assert.IsTrue(results.All(r => r.Metrics.AreaUnderRocCurve > 0.5));
+    }
+
+    /// <summary>The model file minus ML.NET's zip timestamps: the bytes of each entry, in order.</summary>
+    private static byte[] ModelPayload(byte[] zip)
+    {
+        using var archive = new System.IO.Compression.ZipArchive(new System.IO.MemoryStream(zip));
+        var payload = new System.IO.MemoryStream();
+        foreach (var entry in archive.Entries.OrderBy(e => e.FullName, StringComparer.Ordinal))
+        {
+            using var s = entry.Open();
+            s.CopyTo(payload);
+        }
+        return payload.ToArray();
+    }
+
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
