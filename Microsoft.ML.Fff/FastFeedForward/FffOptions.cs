@@ -28,7 +28,7 @@ public static class FffDefaults
     public const float HardeningWeight = 1f;
 
     /// <summary>Default fraction of the epochs spent fine-tuning the leaves under hard routing.</summary>
-    public const float HardFineTuneFraction = 0.25f;
+    public const float HardFineTuneFraction = 0.4f;
 
     /// <summary>Largest depth the trainers accept (65,536 leaves).</summary>
     public const int MaxDepth = 16;
