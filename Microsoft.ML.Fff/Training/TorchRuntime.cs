@@ -11,7 +11,8 @@ internal static class TorchRuntime
     {
         try
         {
-            torch.InitializeDeviceType(device == FffDevice.Cuda ? DeviceType.CUDA : DeviceType.CPU);
+            // CPU first: it proves libtorch loads, so a CUDA request on a machine without one gets the device message below.
+            torch.InitializeDeviceType(DeviceType.CPU);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException
                                       or TypeInitializationException or NotSupportedException or InvalidOperationException)
@@ -28,6 +29,11 @@ internal static class TorchRuntime
             throw new InvalidOperationException(
                 "Option Device is Cuda, but libtorch reports no usable CUDA device. Use FffDevice.Cpu, or reference a CUDA build of libtorch on a machine with an NVIDIA GPU.");
         }
-        return device == FffDevice.Cuda ? torch.CUDA : torch.CPU;
+        if (device == FffDevice.Cuda)
+        {
+            torch.InitializeDeviceType(DeviceType.CUDA);
+            return torch.CUDA;
+        }
+        return torch.CPU;
     }
 }

@@ -1,0 +1,151 @@
+using System;
+using System.Linq;
+using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Fff.Tests;
+
+/// <summary>The TorchSharp forward passes and the pure-C# scorer compute the same function on the same weights.</summary>
+[TestClass]
+public sealed class ParityTests
+{
+    public static System.Collections.Generic.IEnumerable<object[]> Shapes => new[]
+    {
+        new object[] { 7, 3, 3, 5 },
+        new object[] { 33, 1, 0, 4 },
+        new object[] { 64, 10, 4, 16 },
+        new object[] { 5, 2, 6, 1 },
+        new object[] { 129, 1, 2, 9 },
+    };
+
+    [TestMethod]
+    [DynamicData(nameof(Shapes))]
+    public void HardForwardMatchesCSharpScorer(int inputs, int outputs, int depth, int leafWidth)
+    {
+        FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: inputs + depth);
+        float[] x = RandomRows(200, inputs, seed: 11);
+        using var module = new FffModule(inputs, outputs, depth, leafWidth, CPU);
+        module.Import(network);
+        using Tensor input = tensor(x, new long[] { 200, inputs });
+        using Tensor hard = module.HardForward(input);
+        using Tensor leaves = module.HardLeaves(input);
+        float[] torchOut = hard.data<float>().ToArray();
+        long[] torchLeaves = leaves.data<long>().ToArray();
+
+        var output = new float[outputs];
+        for (int r = 0; r < 200; r++)
+        {
+            ReadOnlySpan<float> row = x.AsSpan(r * inputs, inputs);
+            Assert.AreEqual(torchLeaves[r], network.FindLeaf(row), $"row {r} reached a different leaf");
+            network.Score(row, output);
+            for (int o = 0; o < outputs; o++)
+                Assert.AreEqual(torchOut[r * outputs + o], output[o], 1e-4f * (1 + Math.Abs(output[o])), $"row {r} output {o}");
+        }
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Shapes))]
+    public void SoftForwardMatchesCSharpSoftScorer(int inputs, int outputs, int depth, int leafWidth)
+    {
+        FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 3 * inputs + depth);
+        float[] x = RandomRows(50, inputs, seed: 12);
+        using var module = new FffModule(inputs, outputs, depth, leafWidth, CPU);
+        module.Import(network);
+        using Tensor input = tensor(x, new long[] { 50, inputs });
+        using Tensor soft = module.forward(input);
+        float[] torchOut = soft.data<float>().ToArray();
+        var output = new float[outputs];
+        var scratch = new float[2 * network.LeafCount];
+        for (int r = 0; r < 50; r++)
+        {
+            network.ScoreSoft(x.AsSpan(r * inputs, inputs), output, scratch);
+            for (int o = 0; o < outputs; o++)
+                Assert.AreEqual(torchOut[r * outputs + o], output[o], 1e-4f * (1 + Math.Abs(output[o])), $"row {r} output {o}");
+        }
+    }
+
+    [TestMethod]
+    public void ExportAfterImportIsLossless()
+    {
+        FffNetwork network = RandomNetwork(10, 4, 3, 6, seed: 5);
+        using var module = new FffModule(10, 4, 3, 6, CPU);
+        module.Import(network);
+        var copy = new FffNetwork(10, 4, 3, 6);
+        module.Export(copy);
+        CollectionAssert.AreEqual(network.NodeWeights, copy.NodeWeights);
+        CollectionAssert.AreEqual(network.HiddenWeights, copy.HiddenWeights);
+        CollectionAssert.AreEqual(network.OutputWeights, copy.OutputWeights);
+        CollectionAssert.AreEqual(network.OutputBiases, copy.OutputBiases);
+    }
+
+    [TestMethod]
+    public void SparseRowsScoreLikeDenseRows()
+    {
+        FffNetwork network = RandomNetwork(300, 3, 4, 7, seed: 9);
+        var random = new Random(4);
+        var dense = new float[300];
+        var outDense = new float[3];
+        var outSparse = new float[3];
+        for (int trial = 0; trial < 100; trial++)
+        {
+            Array.Clear(dense);
+            int[] indices = Enumerable.Range(0, 300).Where(_ => random.NextDouble() < 0.05).ToArray();
+            float[] values = indices.Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            for (int k = 0; k < indices.Length; k++)
+                dense[indices[k]] = values[k];
+            Assert.AreEqual(network.FindLeaf(dense), network.FindLeaf(indices, values));
+            network.Score(dense, outDense);
+            network.Score(indices, values, outSparse);
+            for (int o = 0; o < 3; o++)
+                Assert.AreEqual(outDense[o], outSparse[o], 1e-4f * (1 + Math.Abs(outDense[o])));
+        }
+    }
+
+    [TestMethod]
+    public void FoldedScalingEqualsScaledInput()
+    {
+        FffNetwork network = RandomNetwork(8, 2, 2, 3, seed: 21);
+        var random = new Random(6);
+        float[] shift = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray();
+        float[] scale = Enumerable.Range(0, 8).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
+        float[] x = RandomRows(1, 8, seed: 8);
+        float[] scaled = x.Select((v, i) => (v - shift[i]) * scale[i]).ToArray();
+        var expected = new float[2];
+        network.Score(scaled, expected);
+        network.FoldInputTransform(shift, scale);
+        network.FoldOutputTransform(3f, -1f);
+        var actual = new float[2];
+        network.Score(x, actual);
+        for (int o = 0; o < 2; o++)
+            Assert.AreEqual(expected[o] * 3f - 1f, actual[o], 1e-4f);
+    }
+
+    [TestMethod]
+    public void NaNFeaturesGiveNaNScores()
+    {
+        FffNetwork network = RandomNetwork(4, 2, 2, 3, seed: 2);
+        var output = new float[2];
+        network.Score(new[] { 1f, float.NaN, 0f, 2f }, output);
+        Assert.IsTrue(output.All(float.IsNaN));
+    }
+
+    internal static FffNetwork RandomNetwork(int inputs, int outputs, int depth, int leafWidth, int seed)
+    {
+        var network = new FffNetwork(inputs, outputs, depth, leafWidth);
+        var random = new Random(seed);
+        foreach (float[] array in new[] { network.NodeWeights, network.NodeBiases, network.HiddenWeights, network.HiddenBiases, network.OutputWeights, network.OutputBiases })
+        {
+            for (int i = 0; i < array.Length; i++)
+                array[i] = (float)(random.NextDouble() * 2 - 1);
+        }
+        return network;
+    }
+
+    private static float[] RandomRows(int rows, int width, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    }
+}
