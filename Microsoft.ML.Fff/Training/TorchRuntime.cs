@@ -18,7 +18,7 @@ internal static class TorchRuntime
                                       or TypeInitializationException or NotSupportedException or InvalidOperationException)
         {
             throw new InvalidOperationException(
-                "Training an FFF model needs TorchSharp's native runtime (libtorch), and it could not be loaded: " + e.Message + Environment.NewLine +
+                "Training an FFF model needs TorchSharp's native runtime (libtorch), and it could not be loaded: " + e.GetBaseException().Message + Environment.NewLine +
                 "Fixes: reference the package TorchSharp-cpu (or a TorchSharp CUDA package) from the application that trains; " +
                 "on Linux with a libstdc++ older than GCC 13 (Debian 12, Ubuntu 22.04) import this project's build/TorchSharpGlibc.targets " +
                 "(Directory.Build.targets does it inside this repository) so the build output's libLibTorchSharp.so is made loadable. " +

@@ -188,6 +188,10 @@ internal sealed class TrainingTable
         return table;
     }
 
+    /// <summary>Reads <paramref name="data"/> outside a trainer (diagnostics and tests).</summary>
+    internal static TrainingTable Read(MLContext mlContext, IDataView data, string featureColumn, string labelColumn, LabelKind labelKind)
+        => Read(mlContext, new RoleMappedData(data, label: labelColumn, feature: featureColumn), labelKind);
+
     /// <summary>Copies row <paramref name="row"/> into <paramref name="destination"/> (length FeatureCount) as a dense vector.</summary>
     public void CopyDenseRow(int row, Span<float> destination)
     {
