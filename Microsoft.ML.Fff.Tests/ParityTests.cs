@@ -131,6 +131,25 @@ public sealed class ParityTests
         Assert.IsTrue(output.All(float.IsNaN));
     }
 
+    [TestMethod]
+    public void ScoringAllocatesNothingPerRow()
+    {
+        FffNetwork network = RandomNetwork(64, 10, 5, 16, seed: 3);
+        float[] x = RandomRows(1, 64, seed: 4);
+        int[] indices = { 1, 7, 30, 63 };
+        float[] values = { 0.5f, -1f, 2f, 0.25f };
+        var output = new float[10];
+        network.Score(x, output);
+        network.Score(indices, values, output);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            network.Score(x, output);
+            network.Score(indices, values, output);
+        }
+        Assert.AreEqual(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     internal static FffNetwork RandomNetwork(int inputs, int outputs, int depth, int leafWidth, int seed)
     {
         var network = new FffNetwork(inputs, outputs, depth, leafWidth);

@@ -3,7 +3,6 @@
 //   dotnet run --project tools/FffStudy -c Release -- [fine-tune|hardening|shape|baseline]
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Fff.FastFeedForward;
@@ -33,15 +32,14 @@ var variants = study switch
 
 Console.WriteLine($"Study '{study}': test metric per MLContext seed {string.Join(", ", seeds)} (80/20 split, split seed 0).");
 Console.WriteLine();
-Console.WriteLine("| variant | digits hard accuracy | digits soft-hard gap | breast cancer AUC | diabetes R² | seconds |");
-Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+Console.WriteLine("| variant | digits hard accuracy | digits soft-hard gap | breast cancer AUC | diabetes R² |");
+Console.WriteLine("| --- | --- | --- | --- | --- |");
 foreach ((string name, Action<FastFeedForwardOptionsBase> set) in variants)
 {
     var digits = new List<double>();
     var gaps = new List<double>();
     var auc = new List<double>();
     var r2 = new List<double>();
-    var clock = Stopwatch.StartNew();
     foreach (int seed in seeds)
     {
         var ml = new MLContext(seed: seed);
@@ -64,7 +62,7 @@ foreach ((string name, Action<FastFeedForwardOptionsBase> set) in variants)
         set(regression);
         r2.Add(ml.Regression.Evaluate(ml.Regression.Trainers.FastFeedForward(regression).Fit(diabetesSplit.TrainSet).Transform(diabetesSplit.TestSet)).RSquared);
     }
-    Console.WriteLine($"| {name} | {Cells(digits, "F4")} | {Cells(gaps, "+0.0000;-0.0000;0.0000")} | {Cells(auc, "F4")} | {Cells(r2, "F3")} | {clock.Elapsed.TotalSeconds:F0} |");
+    Console.WriteLine($"| {name} | {Cells(digits, "F4")} | {Cells(gaps, "+0.0000;-0.0000;0.0000")} | {Cells(auc, "F4")} | {Cells(r2, "F3")} |");
 }
 
 static string Cells(List<double> values, string format) => $"{string.Join(" / ", values.Select(v => v.ToString(format)))} (mean {values.Average().ToString(format)})";
