@@ -173,6 +173,44 @@ public sealed class FastFeedForwardTrainerTests
         Assert.IsTrue(results.All(r => r.Metrics.AreaUnderRocCurve > 0.5));
     }
 
+    [TestMethod]
+    public void ByteKeyLabelsTrain()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, 150).Select(i =>
+        {
+            var x = new float[4];
+            for (int j = 0; j < 4; j++)
+                x[j] = (float)random.NextDouble();
+            return new ByteKeyRow { Features = x, Label = (byte)(x[0] > 0.5f ? 0 : x[1] > 0.5f ? 1 : 2) };
+        }).ToList();
+        IDataView data = mlContext.Data.LoadFromEnumerable(rows);
+        var model = mlContext.MulticlassClassification.Trainers.FastFeedForward(depth: 1, leafWidth: 8, numberOfEpochs: 30).Fit(data);
+        Assert.AreEqual(3, model.Model.ClassCount);
+        Assert.IsGreaterThan(0.7, mlContext.MulticlassClassification.Evaluate(model.Transform(data)).MicroAccuracy);
+    }
+
+    [TestMethod]
+    public void ThreadOptionDoesNotLeakIntoTheProcess()
+    {
+        var mlContext = new MLContext(seed: 0);
+        int before = TorchSharp.torch.get_num_threads();
+        mlContext.Regression.Trainers.FastFeedForward(new FastFeedForwardRegressionTrainer.Options { NumberOfThreads = before + 1, Depth = 1, LeafWidth = 2, NumberOfEpochs = 1 })
+            .Fit(TestData.RegressionData(mlContext, count: 30));
+        Assert.AreEqual(before, TorchSharp.torch.get_num_threads());
+    }
+
+    private sealed class ByteKeyRow
+    {
+        [VectorType(4)]
+        public float[] Features { get; set; } = Array.Empty<float>();
+
+        // LoadFromEnumerable stores a POCO key as value + 1 (0 means missing), so 0..2 here are keys 1..3.
+        [KeyType(3)]
+        public byte Label { get; set; }
+    }
+
     /// <summary>The model file minus ML.NET's zip timestamps: the bytes of each entry, in order.</summary>
     private static byte[] ModelPayload(byte[] zip)
     {

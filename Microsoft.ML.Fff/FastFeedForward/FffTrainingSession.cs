@@ -76,8 +76,23 @@ internal sealed class FffTrainingSession
                  $"(training width {(1 << depth) * _options.LeafWidth}, {depth + _options.LeafWidth} neurons per scored row); {softEpochs} soft + {fineTuneEpochs} hard fine-tune epochs, batch {batchSize}.");
 
         torch.Device device = TorchRuntime.Initialize(_options.Device);
+        // libtorch's thread count is process-wide: set it for this run only.
+        int previousThreads = torch.get_num_threads();
         if (_options.NumberOfThreads is int threads)
             torch.set_num_threads(threads);
+        try
+        {
+            return Train(device, clock, inputs, depth, rows, batchSize, softEpochs, fineTuneEpochs);
+        }
+        finally
+        {
+            if (torch.get_num_threads() != previousThreads)
+                torch.set_num_threads(previousThreads);
+        }
+    }
+
+    private (FffNetwork Network, FffTrainingReport Report) Train(torch.Device device, Stopwatch clock, int inputs, int depth, int rows, int batchSize, int softEpochs, int fineTuneEpochs)
+    {
 
         var network = new FffNetwork(inputs, _outputs, depth, _options.LeafWidth);
         InitializeWeights(network, new Random(_seed));

@@ -243,18 +243,35 @@ internal sealed class TrainingTable
                 }
             default:
                 {
-                    ValueGetter<uint> getter = cursor.GetGetter<uint>(column);
-                    uint value = 0;
+                    // Keys may be stored as Byte, UInt16, UInt32 or UInt64; 0 means missing.
+                    Func<ulong> read = column.Type.RawType switch
+                    {
+                        Type t when t == typeof(byte) => KeyReader<byte>(cursor, column, v => v),
+                        Type t when t == typeof(ushort) => KeyReader<ushort>(cursor, column, v => v),
+                        Type t when t == typeof(uint) => KeyReader<uint>(cursor, column, v => v),
+                        _ => KeyReader<ulong>(cursor, column, v => v),
+                    };
                     return () =>
                     {
-                        getter(ref value);
-                        if (value == 0 || value > classCount)
+                        ulong value = read();
+                        if (value == 0 || value > (ulong)classCount)
                             throw ectx.Except($"Label column '{column.Name}' has a missing or out-of-range key value at row {row}; every row needs one of the {classCount} classes. Filter rows with missing labels first.");
                         row++;
                         return value - 1;
                     };
                 }
         }
+    }
+
+    private static Func<ulong> KeyReader<T>(DataViewRowCursor cursor, DataViewSchema.Column column, Func<T, ulong> widen)
+    {
+        ValueGetter<T> getter = cursor.GetGetter<T>(column);
+        T value = default!;
+        return () =>
+        {
+            getter(ref value);
+            return widen(value);
+        };
     }
 
     private static ValueGetter<float> MakeWeightGetter(IExceptionContext ectx, DataViewRowCursor cursor, DataViewSchema.Column column)
