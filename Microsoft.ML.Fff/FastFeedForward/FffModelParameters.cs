@@ -105,6 +105,14 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         }
     }
 
+    /// <summary>The mapper of single-output models: the network's one output is the score.</summary>
+    private protected ValueMapper<VBuffer<float>, float> MakeScalarMapper() => (in VBuffer<float> src, ref float dst) =>
+    {
+        Span<float> score = stackalloc float[1];
+        ScoreRow(src, score);
+        dst = score[0];
+    };
+
     /// <summary>Writes the network after ML.NET's own header (see <see cref="FffNetwork"/> for the binary format).</summary>
     protected override void SaveCore(ModelSaveContext ctx)
     {
@@ -158,15 +166,7 @@ public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IV
 
     DataViewType IValueMapperDist.DistType => NumberDataViewType.Single;
 
-    private protected override ValueMapper<VBuffer<float>, float> MakeMapper()
-    {
-        return (in VBuffer<float> src, ref float dst) =>
-        {
-            Span<float> score = stackalloc float[1];
-            ScoreRow(src, score);
-            dst = score[0];
-        };
-    }
+    private protected override ValueMapper<VBuffer<float>, float> MakeMapper() => MakeScalarMapper();
 
     ValueMapper<TIn, TOut, TDist> IValueMapperDist.GetMapper<TIn, TOut, TDist>()
     {
@@ -285,13 +285,5 @@ public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
 
     private protected override DataViewType OutputType => NumberDataViewType.Single;
 
-    private protected override ValueMapper<VBuffer<float>, float> MakeMapper()
-    {
-        return (in VBuffer<float> src, ref float dst) =>
-        {
-            Span<float> score = stackalloc float[1];
-            ScoreRow(src, score);
-            dst = score[0];
-        };
-    }
+    private protected override ValueMapper<VBuffer<float>, float> MakeMapper() => MakeScalarMapper();
 }

@@ -53,28 +53,25 @@ internal sealed class FffNetwork
     public float[] OutputBiases { get; }
 
     /// <summary>Routes a dense row to its leaf: <c>Depth</c> dot products. Returns -1 when a node value is NaN.</summary>
-    public int FindLeaf(ReadOnlySpan<float> features)
-    {
-        int node = 0;
-        int inputs = InputCount;
-        for (int level = 0; level < Depth; level++)
-        {
-            float z = TensorPrimitives.Dot(features, NodeWeights.AsSpan(node * inputs, inputs)) + NodeBiases[node];
-            if (float.IsNaN(z))
-                return -1;
-            node = 2 * node + (z >= 0 ? 2 : 1);
-        }
-        return node - NodeCount;
-    }
+    public int FindLeaf(ReadOnlySpan<float> features) => FindLeaf(new DenseRow(features));
 
     /// <summary>Routes a sparse row (indices already validated) to its leaf. Returns -1 when a node value is NaN.</summary>
-    public int FindLeaf(ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
+    public int FindLeaf(ReadOnlySpan<int> indices, ReadOnlySpan<float> values) => FindLeaf(new SparseRow(indices, values));
+
+    /// <summary>Hard-descent forward pass for a dense row: touches <c>Depth</c> node neurons and one leaf's <c>LeafWidth</c> neurons.</summary>
+    public void Score(ReadOnlySpan<float> features, Span<float> output) => Score(new DenseRow(features), output);
+
+    /// <summary>Hard-descent forward pass for a sparse row given as (indices, values); indices must be validated.</summary>
+    public void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output) => Score(new SparseRow(indices, values), output);
+
+    // One descent for dense and sparse rows: TRow is a struct, so the JIT compiles a copy per row kind with the dot inlined.
+    private int FindLeaf<TRow>(TRow row) where TRow : IFeatureRow, allows ref struct
     {
         int node = 0;
         int inputs = InputCount;
         for (int level = 0; level < Depth; level++)
         {
-            float z = Kernels.SparseDot(NodeWeights.AsSpan(node * inputs, inputs), indices, values) + NodeBiases[node];
+            float z = row.Dot(NodeWeights.AsSpan(node * inputs, inputs)) + NodeBiases[node];
             if (float.IsNaN(z))
                 return -1;
             node = 2 * node + (z >= 0 ? 2 : 1);
@@ -82,10 +79,9 @@ internal sealed class FffNetwork
         return node - NodeCount;
     }
 
-    /// <summary>Hard-descent forward pass for a dense row: touches <c>Depth</c> node neurons and one leaf's <c>LeafWidth</c> neurons.</summary>
-    public void Score(ReadOnlySpan<float> features, Span<float> output)
+    private void Score<TRow>(TRow row, Span<float> output) where TRow : IFeatureRow, allows ref struct
     {
-        int leaf = FindLeaf(features);
+        int leaf = FindLeaf(row);
         if (leaf < 0)
         {
             output.Slice(0, OutputCount).Fill(float.NaN);
@@ -97,32 +93,31 @@ internal sealed class FffNetwork
         int unit = leaf * width;
         for (int k = 0; k < width; k++, unit++)
         {
-            float h = TensorPrimitives.Dot(features, HiddenWeights.AsSpan(unit * inputs, inputs)) + HiddenBiases[unit];
+            float h = row.Dot(HiddenWeights.AsSpan(unit * inputs, inputs)) + HiddenBiases[unit];
             // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
             if (!(h <= 0))
                 TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h, result, result);
         }
     }
 
-    /// <summary>Hard-descent forward pass for a sparse row given as (indices, values); indices must be validated.</summary>
-    public void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output)
+    private interface IFeatureRow
     {
-        int leaf = FindLeaf(indices, values);
-        if (leaf < 0)
-        {
-            output.Slice(0, OutputCount).Fill(float.NaN);
-            return;
-        }
-        int inputs = InputCount, outputs = OutputCount, width = LeafWidth;
-        Span<float> result = output.Slice(0, outputs);
-        OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
-        int unit = leaf * width;
-        for (int k = 0; k < width; k++, unit++)
-        {
-            float h = Kernels.SparseDot(HiddenWeights.AsSpan(unit * inputs, inputs), indices, values) + HiddenBiases[unit];
-            if (!(h <= 0))
-                TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h, result, result);
-        }
+        float Dot(ReadOnlySpan<float> weights);
+    }
+
+    private readonly ref struct DenseRow(ReadOnlySpan<float> values) : IFeatureRow
+    {
+        private readonly ReadOnlySpan<float> _values = values;
+
+        public float Dot(ReadOnlySpan<float> weights) => TensorPrimitives.Dot(_values, weights);
+    }
+
+    private readonly ref struct SparseRow(ReadOnlySpan<int> indices, ReadOnlySpan<float> values) : IFeatureRow
+    {
+        private readonly ReadOnlySpan<int> _indices = indices;
+        private readonly ReadOnlySpan<float> _values = values;
+
+        public float Dot(ReadOnlySpan<float> weights) => Kernels.SparseDot(weights, _indices, _values);
     }
 
     /// <summary>
