@@ -50,10 +50,10 @@ public sealed class SparseInputTests
         IDataView test = SparseData(mlContext, 200, seed: 2);
 
         // The training table keeps the rows in CSR form: about 100 stored values per row, not 100,000.
-        TrainingTable table = TrainingTable.Read(mlContext, train, "Features", "Label", LabelKind.Binary);
+        TrainingTable table = TrainingData.Scan(mlContext, train, "Features", "Label", null, LabelKind.Binary, 1L << 30, 16, seed: 0).InMemory!;
         Assert.IsTrue(table.IsSparse);
         Assert.IsEmpty(table.Dense);
-        Assert.IsLessThanOrEqualTo(400 * 100, table.Values.Length);
+        Assert.IsLessThanOrEqualTo(400 * 100, table.RowStart[table.RowCount]);
 
         var model = mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options
         {

@@ -56,17 +56,18 @@ public abstract class FastFeedForwardTrainerBase<TOptions, TTransformer, TModel>
     {
         Host.CheckValue(trainContext, nameof(trainContext));
         using IChannel ch = Host.Start("Training FFF");
-        TrainingTable train = TrainingTable.Read(ch, trainContext.TrainingSet, _labelKind);
-        TrainingTable? valid = null;
+        int seed = _options.Seed ?? Host.Rand.Next();
+        long inMemoryLimit = (long)_options.InMemoryLimitMegabytes << 20;
+        TrainingData train = TrainingData.Scan(ch, trainContext.TrainingSet, _labelKind, inMemoryLimit, FffTrainingSession.TrainingEvaluationRows, seed);
+        TrainingData? valid = null;
         if (trainContext.ValidationSet != null)
         {
-            valid = TrainingTable.Read(ch, trainContext.ValidationSet, _labelKind);
+            valid = TrainingData.Scan(ch, trainContext.ValidationSet, _labelKind, inMemoryLimitBytes: 0, FffTrainingSession.ValidationEvaluationRows, seed);
             if (valid.FeatureCount != train.FeatureCount)
                 throw ch.Except($"The validation set has {valid.FeatureCount} feature slots but the training set has {train.FeatureCount}; featurize both with the same fitted pipeline.");
             if (valid.ClassCount != train.ClassCount)
                 throw ch.Except($"The validation label has {valid.ClassCount} classes but the training label has {train.ClassCount}; map both with the same MapValueToKey transformer.");
         }
-        int seed = _options.Seed ?? Host.Rand.Next();
         var session = new FffTrainingSession(ch, _options, train, valid, _labelKind, seed);
         (FffNetwork network, FffTrainingReport report) = session.Run();
         return CreateModel(network, report);

@@ -27,6 +27,9 @@ public static class FffDefaults
     /// <summary>Default final weight of the hardening (node entropy) loss.</summary>
     public const float HardeningWeight = 1f;
 
+    /// <summary>Default size up to which training data is kept in memory; larger data is streamed every epoch.</summary>
+    public const int InMemoryLimitMegabytes = 512;
+
     /// <summary>Default fraction of the epochs spent fine-tuning the leaves under hard routing.</summary>
     public const float HardFineTuneFraction = 0.4f;
 
@@ -155,6 +158,16 @@ public abstract class FastFeedForwardOptionsBase
     /// <summary>Seed for initialization, shuffling and region leak. Default <c>null</c>: drawn from the <see cref="MLContext"/>'s seed.</summary>
     public int? Seed { get; set; }
 
+    /// <summary>
+    /// Training data up to this size (features, labels and weights as stored) is read once and kept in memory; larger data is
+    /// streamed from the <see cref="IDataView"/> every epoch, shuffled within chunks of about 64 MB, so memory stays bounded.
+    /// Default <see cref="FffDefaults.InMemoryLimitMegabytes"/>; at least 0 (0 always streams).
+    /// </summary>
+    public int InMemoryLimitMegabytes { get; set; } = FffDefaults.InMemoryLimitMegabytes;
+
+    /// <summary>Rows per streamed chunk, overriding the 64 MB sizing (tests use it to stream small data in several chunks).</summary>
+    internal int? StreamChunkRows { get; set; }
+
     /// <summary>Training device. Default <see cref="FffDevice.Cpu"/>.</summary>
     public FffDevice Device { get; set; } = FffDevice.Cpu;
 
@@ -180,6 +193,7 @@ public abstract class FastFeedForwardOptionsBase
         Check(float.IsFinite(HardeningWeight) && HardeningWeight >= 0, nameof(HardeningWeight), HardeningWeight, "must be finite and at least 0");
         Check(RegionLeak >= 0 && RegionLeak < 0.5f, nameof(RegionLeak), RegionLeak, "must be in [0, 0.5)");
         Check(HardFineTuneFraction >= 0 && HardFineTuneFraction < 1, nameof(HardFineTuneFraction), HardFineTuneFraction, "must be in [0, 1)");
+        Check(InMemoryLimitMegabytes >= 0, nameof(InMemoryLimitMegabytes), InMemoryLimitMegabytes, "must be at least 0");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be at least 0");
         Check(NumberOfThreads is null or >= 1, nameof(NumberOfThreads), NumberOfThreads, "must be at least 1 when set");
         Check(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "is not a defined value");

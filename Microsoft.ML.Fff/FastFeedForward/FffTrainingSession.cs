@@ -16,15 +16,21 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 /// </summary>
 internal sealed class FffTrainingSession
 {
-    private const int MaxEvaluationRows = 2048;
+    /// <summary>Training rows sampled to evaluate each epoch (soft and hard metric) when there is no validation set.</summary>
+    internal const int TrainingEvaluationRows = 2048;
+
+    /// <summary>Validation rows used each epoch; larger validation sets are sampled.</summary>
+    internal const int ValidationEvaluationRows = 8192;
+
+    private const long StreamChunkBytes = 64L << 20;
     // Sparse batches go to libtorch as COO tensors only when that is clearly cheaper than densifying them.
     private const int SparseMinFeatures = 1024;
     private const double SparseMaxDensity = 0.1;
 
     private readonly IChannel _ch;
     private readonly FastFeedForwardOptionsBase _options;
-    private readonly TrainingTable _train;
-    private readonly TrainingTable? _valid;
+    private readonly TrainingData _train;
+    private readonly TrainingData? _valid;
     private readonly LabelKind _kind;
     private readonly int _seed;
     private readonly int _outputs;
@@ -35,7 +41,7 @@ internal sealed class FffTrainingSession
     private readonly bool _sparseBatches;
     private float[] _batchBuffer = Array.Empty<float>();
 
-    public FffTrainingSession(IChannel ch, FastFeedForwardOptionsBase options, TrainingTable train, TrainingTable? valid, LabelKind kind, int seed)
+    public FffTrainingSession(IChannel ch, FastFeedForwardOptionsBase options, TrainingData train, TrainingData? valid, LabelKind kind, int seed)
     {
         _ch = ch;
         _options = options;
@@ -46,9 +52,9 @@ internal sealed class FffTrainingSession
         _outputs = kind == LabelKind.Multiclass ? train.ClassCount : 1;
         (_shift, _scale) = ComputeFeatureScaling(train, options.FeatureScaling);
         if (kind == LabelKind.Regression)
-            (_labelShift, _labelScale) = ComputeLabelScaling(train.Labels);
+            (_labelShift, _labelScale) = ComputeLabelScaling(train);
         _sparseBatches = train.IsSparse && train.FeatureCount >= SparseMinFeatures
-            && train.Values.Length < SparseMaxDensity * train.FeatureCount * (double)train.RowCount;
+            && train.StoredValues < SparseMaxDensity * train.FeatureCount * (double)train.RowCount;
     }
 
     public (FffNetwork Network, FffTrainingReport Report) Run()
@@ -56,23 +62,23 @@ internal sealed class FffTrainingSession
         var clock = Stopwatch.StartNew();
         int inputs = _train.FeatureCount;
         int depth = _options.Depth;
-        int rows = _train.RowCount;
+        int rows = (int)_train.RowCount;
         int batchSize = _options.BatchSize;
         if (batchSize > rows)
         {
             _ch.Warning($"BatchSize {batchSize} is larger than the {rows} training rows; using batches of {rows}.");
             batchSize = rows;
         }
-        if (_kind == LabelKind.Binary && (_train.Labels.All(l => l == 0) || _train.Labels.All(l => l == 1)))
+        if (_kind == LabelKind.Binary && (_train.PositiveCount == 0 || _train.PositiveCount == rows))
         {
-            throw _ch.Except($"The label column has only one class ({(_train.Labels[0] == 1 ? "true" : "false")}) in all {rows} training rows; " +
+            throw _ch.Except($"The label column has only one class ({(_train.PositiveCount > 0 ? "true" : "false")}) in all {rows} training rows; " +
                 "binary classification needs examples of both. Check the label column and any filter before the trainer.");
         }
 
         int fineTuneEpochs = depth == 0 ? 0 : (int)Math.Round(_options.NumberOfEpochs * (double)_options.HardFineTuneFraction);
         fineTuneEpochs = Math.Min(fineTuneEpochs, _options.NumberOfEpochs - 1);
         int softEpochs = _options.NumberOfEpochs - fineTuneEpochs;
-        _ch.Info($"FFF: {rows} rows x {inputs} features{(_train.IsSparse ? " (sparse)" : "")}, {_outputs} output(s); depth {depth}, leaf width {_options.LeafWidth} " +
+        _ch.Info($"FFF: {rows} rows x {inputs} features{(_train.IsSparse ? " (sparse)" : "")}{(_train.InMemory == null ? ", streamed from the data view each epoch" : "")}, {_outputs} output(s); depth {depth}, leaf width {_options.LeafWidth} " +
                  $"(training width {(1 << depth) * _options.LeafWidth}, {depth + _options.LeafWidth} neurons per scored row); {softEpochs} soft + {fineTuneEpochs} hard fine-tune epochs, batch {batchSize}.");
 
         torch.Device device = TorchRuntime.Initialize(_options.Device);
@@ -96,9 +102,11 @@ internal sealed class FffTrainingSession
 
         var network = new FffNetwork(inputs, _outputs, depth, _options.LeafWidth);
         InitializeWeights(network, new Random(_seed));
-        var evaluation = EvaluationRows.Create(_valid ?? _train, _valid != null, MaxEvaluationRows, new Random(_seed ^ 0x3C6EF372));
+        TrainingTable evaluationTable = (_valid ?? _train).EvaluationSample;
+        var evaluation = new EvaluationRows(evaluationTable, Enumerable.Range(0, evaluationTable.RowCount).ToArray());
         var shuffle = new Random(_seed ^ 0x1B873593);
-        int[] order = Enumerable.Range(0, rows).ToArray();
+        // Streamed data is shuffled within chunks of about 64 MB.
+        int chunkRows = _options.StreamChunkRows ?? (int)Math.Clamp(StreamChunkBytes / _train.BytesPerRow, 4L * batchSize, int.MaxValue / 2);
 
         var history = new List<FffTrainingProgress>();
         FffNetwork? best = null;
@@ -109,7 +117,7 @@ internal sealed class FffTrainingSession
         using var generator = new Generator((ulong)(uint)_seed, device);
         using var module = new FffModule(inputs, _outputs, depth, _options.LeafWidth, device);
         module.Import(network);
-        int stepsPerEpoch = (rows + batchSize - 1) / batchSize;
+        long stepsPerEpoch = _train.StepsPerEpoch(batchSize, chunkRows);
 
         for (int phase = 0; phase < 2; phase++)
         {
@@ -122,7 +130,7 @@ internal sealed class FffTrainingSession
             using optim.Optimizer optimizer = _options.Optimizer == FffOptimizer.AdamW
                 ? optim.AdamW(parameters, lr: peak, weight_decay: _options.WeightDecay)
                 : optim.Adam(parameters, lr: peak, weight_decay: _options.WeightDecay);
-            long totalSteps = (long)phaseEpochs * stepsPerEpoch;
+            long totalSteps = phaseEpochs * stepsPerEpoch;
             long step = 0;
             double learningRate = peak;
 
@@ -130,44 +138,46 @@ internal sealed class FffTrainingSession
             {
                 int epoch = history.Count + 1;
                 double hardening = soft ? HardeningWeightAt(epochInPhase, phaseEpochs) : 0;
-                Shuffle(order, shuffle);
                 module.train();
                 double lossSum = 0, entropySum = 0, weightSum = 0;
-                for (int start = 0; start < rows; start += batchSize)
+                foreach ((TrainingTable chunk, int[] order) in _train.Epoch(shuffle, chunkRows))
                 {
-                    int count = Math.Min(batchSize, rows - start);
-                    learningRate = LearningRateAt(peak, step++, totalSteps);
-                    foreach (optim.ILearningRateController group in optimizer.ParamGroups)
-                        group.LearningRate = learningRate;
+                    for (int start = 0; start < chunk.RowCount; start += batchSize)
+                    {
+                        int count = Math.Min(batchSize, chunk.RowCount - start);
+                        learningRate = LearningRateAt(peak, step++, totalSteps);
+                        foreach (optim.ILearningRateController group in optimizer.ParamGroups)
+                            group.LearningRate = learningRate;
 
-                    using var scope = NewDisposeScope();
-                    ReadOnlySpan<int> batch = order.AsSpan(start, count);
-                    Tensor x = BuildFeatures(_train, batch, device);
-                    (Tensor y, Tensor w) = BuildTargets(_train, batch, device);
-                    Tensor output, entropy;
-                    if (soft)
-                    {
-                        (output, entropy) = module.SoftForward(x, _options.RegionLeak, generator);
+                        using var scope = NewDisposeScope();
+                        ReadOnlySpan<int> batch = order.AsSpan(start, count);
+                        Tensor x = BuildFeatures(chunk, batch, device);
+                        (Tensor y, Tensor w) = BuildTargets(chunk, batch, device);
+                        Tensor output, entropy;
+                        if (soft)
+                        {
+                            (output, entropy) = module.SoftForward(x, _options.RegionLeak, generator);
+                        }
+                        else
+                        {
+                            output = module.HardForward(x);
+                            entropy = zeros(1, device: device).squeeze();
+                        }
+                        Tensor predictionLoss = PredictionLoss(output, y, w);
+                        Tensor loss = hardening > 0 ? predictionLoss + entropy * hardening : predictionLoss;
+                        double lossValue = loss.item<float>();
+                        if (!double.IsFinite(lossValue))
+                        {
+                            throw _ch.Except($"Training diverged in epoch {epoch}: the loss became {lossValue}. " +
+                                $"Lower LearningRate (now {_options.LearningRate}) or check the features' scale (FeatureScaling = {_options.FeatureScaling}).");
+                        }
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                        lossSum += predictionLoss.item<float>() * count;
+                        entropySum += entropy.item<float>() * count;
+                        weightSum += count;
                     }
-                    else
-                    {
-                        output = module.HardForward(x);
-                        entropy = zeros(1, device: device).squeeze();
-                    }
-                    Tensor predictionLoss = PredictionLoss(output, y, w);
-                    Tensor loss = hardening > 0 ? predictionLoss + entropy * hardening : predictionLoss;
-                    double lossValue = loss.item<float>();
-                    if (!double.IsFinite(lossValue))
-                    {
-                        throw _ch.Except($"Training diverged in epoch {epoch}: the loss became {lossValue}. " +
-                            $"Lower LearningRate (now {_options.LearningRate}) or check the features' scale (FeatureScaling = {_options.FeatureScaling}).");
-                    }
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                    lossSum += predictionLoss.item<float>() * count;
-                    entropySum += entropy.item<float>() * count;
-                    weightSum += count;
                 }
 
                 module.eval();
@@ -284,15 +294,6 @@ internal sealed class FffTrainingSession
             return peak * (step + 1) / warmup;
         double progress = (step - warmup) / (double)Math.Max(1, totalSteps - warmup);
         return peak * 0.5 * (1 + Math.Cos(Math.PI * progress));
-    }
-
-    private static void Shuffle(int[] order, Random random)
-    {
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = random.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
     }
 
     private Tensor PredictionLoss(Tensor output, Tensor target, Tensor weight)
@@ -443,39 +444,24 @@ internal sealed class FffTrainingSession
         return correct / (double)count;
     }
 
-    private static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingTable table, FffFeatureScaling scaling)
+    private static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingData data, FffFeatureScaling scaling)
     {
-        int inputs = table.FeatureCount;
+        int inputs = data.FeatureCount;
         var shift = new float[inputs];
         var scale = new float[inputs];
         Array.Fill(scale, 1f);
         if (scaling == FffFeatureScaling.None)
             return (shift, scale);
-        if (table.IsSparse)
-        {
-            // Scale only: centering would densify every row.
-            var maxAbs = new float[inputs];
-            for (long k = 0; k < table.Values.Length; k++)
-                maxAbs[table.Indices[k]] = Math.Max(maxAbs[table.Indices[k]], Math.Abs(table.Values[k]));
-            for (int j = 0; j < inputs; j++)
-                scale[j] = maxAbs[j] > 0 ? 1 / maxAbs[j] : 1;
-            return (shift, scale);
-        }
-        var sum = new double[inputs];
-        var sumSquares = new double[inputs];
-        for (int r = 0; r < table.RowCount; r++)
-        {
-            ReadOnlySpan<float> row = table.Dense.AsSpan(r * inputs, inputs);
-            for (int j = 0; j < inputs; j++)
-            {
-                sum[j] += row[j];
-                sumSquares[j] += (double)row[j] * row[j];
-            }
-        }
         for (int j = 0; j < inputs; j++)
         {
-            double mean = sum[j] / table.RowCount;
-            double variance = Math.Max(0, sumSquares[j] / table.RowCount - mean * mean);
+            if (data.IsSparse)
+            {
+                // Scale only: centering would densify every row.
+                scale[j] = data.FeatureMaxAbs[j] > 0 ? 1 / data.FeatureMaxAbs[j] : 1;
+                continue;
+            }
+            double mean = data.FeatureSum[j] / data.RowCount;
+            double variance = Math.Max(0, data.FeatureSumOfSquares[j] / data.RowCount - mean * mean);
             double std = Math.Sqrt(variance);
             shift[j] = (float)mean;
             scale[j] = std > 1e-8 ? (float)(1 / std) : 1f;
@@ -483,18 +469,17 @@ internal sealed class FffTrainingSession
         return (shift, scale);
     }
 
-    private static (float Shift, float Scale) ComputeLabelScaling(float[] labels)
+    private static (float Shift, float Scale) ComputeLabelScaling(TrainingData data)
     {
-        double mean = labels.Average(l => (double)l);
-        double variance = labels.Average(l => (l - mean) * (l - mean));
-        double std = Math.Sqrt(variance);
+        double mean = data.LabelSum / data.RowCount;
+        double std = Math.Sqrt(Math.Max(0, data.LabelSumOfSquares / data.RowCount - mean * mean));
         return ((float)mean, std > 1e-8 ? (float)std : 1f);
     }
 
-    /// <summary>Rows on which each epoch is evaluated: the whole validation set (capped), or a fixed sample of the training set.</summary>
+    /// <summary>Rows on which each epoch is evaluated: the validation or training data's evaluation sample.</summary>
     private sealed class EvaluationRows
     {
-        private EvaluationRows(TrainingTable table, int[] rows)
+        public EvaluationRows(TrainingTable table, int[] rows)
         {
             Table = table;
             Rows = rows;
@@ -502,16 +487,5 @@ internal sealed class FffTrainingSession
 
         public TrainingTable Table { get; }
         public int[] Rows { get; }
-
-        public static EvaluationRows Create(TrainingTable table, bool isValidation, int maxRows, Random random)
-        {
-            int[] all = Enumerable.Range(0, table.RowCount).ToArray();
-            if (all.Length <= maxRows || isValidation && all.Length <= 4 * maxRows)
-                return new EvaluationRows(table, all);
-            Shuffle(all, random);
-            int[] sample = all.AsSpan(0, maxRows).ToArray();
-            Array.Sort(sample);
-            return new EvaluationRows(table, sample);
-        }
     }
 }

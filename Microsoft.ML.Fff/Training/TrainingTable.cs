@@ -17,9 +17,9 @@ internal enum LabelKind
 }
 
 /// <summary>
-/// The training rows in memory, read once through a cursor: features dense (row-major) or, when the column is
-/// sparse, in compressed sparse rows so text-sized vectors are never densified; labels and optional weights.
-/// Every value is validated as it is read, so bad data fails before any training starts.
+/// Training rows in memory: features dense (row-major) or, when the column is sparse, in compressed sparse rows so
+/// text-sized vectors are never densified; labels and optional weights. Holds either the whole data set or one
+/// streamed chunk (see <see cref="TrainingData"/>).
 /// </summary>
 internal sealed class TrainingTable
 {
@@ -35,7 +35,7 @@ internal sealed class TrainingTable
     public string FeatureColumn { get; }
     public int RowCount { get; private set; }
 
-    /// <summary>Dense features, <c>RowCount * FeatureCount</c> values (when not sparse).</summary>
+    /// <summary>Dense features, <c>RowCount * FeatureCount</c> values (when not sparse; the array may be longer).</summary>
     public float[] Dense { get; private set; } = Array.Empty<float>();
 
     /// <summary>Sparse features: row <c>r</c> holds entries <c>[RowStart[r], RowStart[r+1])</c> of <see cref="Indices"/>/<see cref="Values"/>.</summary>
@@ -49,148 +49,98 @@ internal sealed class TrainingTable
     /// <summary>Number of classes for multiclass labels (from the key type), 1 otherwise.</summary>
     public int ClassCount { get; private set; } = 1;
 
-    /// <summary>Reads and validates <paramref name="data"/>; throws <see cref="InvalidOperationException"/> naming the column and row on bad values.</summary>
-    public static TrainingTable Read(IExceptionContext ectx, RoleMappedData data, LabelKind labelKind)
+    /// <summary>Appends rows one at a time; the table it builds is dense or CSR as decided by the caller.</summary>
+    internal sealed class Builder
     {
-        DataViewSchema.Column featureColumn = data.Schema.Feature!.Value;
-        DataViewSchema.Column labelColumn = data.Schema.Label!.Value;
-        DataViewSchema.Column? weightColumn = data.Schema.Weight;
+        private readonly int _featureCount;
+        private readonly bool _sparse;
+        private readonly string _featureColumn;
+        private readonly int _classCount;
+        private readonly GrowableArray<float> _dense = new();
+        private readonly GrowableArray<long> _rowStart = new();
+        private readonly GrowableArray<int> _indices = new();
+        private readonly GrowableArray<float> _values = new();
+        private readonly GrowableArray<float> _labels = new();
+        private readonly GrowableArray<float>? _weights;
 
-        if (featureColumn.Type is not VectorDataViewType { IsKnownSize: true, ItemType: NumberDataViewType } featureType
-            || featureType.ItemType != NumberDataViewType.Single)
+        public Builder(int featureCount, bool sparse, string featureColumn, int classCount, bool hasWeights)
         {
-            throw ectx.ExceptUserArg("featureColumnName",
-                $"Feature column '{featureColumn.Name}' must be a known-size vector of Single, but is {featureColumn.Type}. Use Concatenate / ConvertType to build it.");
-        }
-        int featureCount = featureType.Size;
-
-        int classCount = 1;
-        if (labelKind == LabelKind.Multiclass)
-        {
-            if (labelColumn.Type is not KeyDataViewType keyType)
-                throw ectx.ExceptUserArg("labelColumnName", $"Label column '{labelColumn.Name}' must be a key type for multiclass classification, but is {labelColumn.Type}. Add mlContext.Transforms.Conversion.MapValueToKey(\"{labelColumn.Name}\") before the trainer.");
-            if (keyType.Count > int.MaxValue - 1)
-                throw ectx.ExceptUserArg("labelColumnName", $"Label column '{labelColumn.Name}' declares {keyType.Count} classes; that is too many.");
-            classCount = (int)keyType.Count;
+            _featureCount = featureCount;
+            _sparse = sparse;
+            _featureColumn = featureColumn;
+            _classCount = classCount;
+            _weights = hasWeights ? new GrowableArray<float>() : null;
         }
 
-        var columns = new List<DataViewSchema.Column> { featureColumn, labelColumn };
-        if (weightColumn.HasValue)
-            columns.Add(weightColumn.Value);
+        public int RowCount => _labels.Count;
 
-        bool sparse = false;
-        bool decided = false;
-        var dense = new GrowableArray<float>();
-        var rowStart = new GrowableArray<long>();
-        var indices = new GrowableArray<int>();
-        var values = new GrowableArray<float>();
-        var labels = new GrowableArray<float>();
-        var weights = weightColumn.HasValue ? new GrowableArray<float>() : null;
+        /// <summary>Bytes held so far (what the in-memory limit is checked against).</summary>
+        public long Bytes => 4L * (_dense.Count + _values.Count + _indices.Count + _labels.Count + (_weights?.Count ?? 0)) + 8L * _rowStart.Count;
 
-        using (DataViewRowCursor cursor = data.Data.GetRowCursor(columns))
+        public void Add(in VBuffer<float> row, float label, float weight)
         {
-            ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
-            Func<float> getLabel = MakeLabelGetter(ectx, cursor, labelColumn, labelKind, classCount);
-            ValueGetter<float>? getWeight = weightColumn.HasValue ? MakeWeightGetter(ectx, cursor, weightColumn.Value) : null;
-            VBuffer<float> row = default;
-            float weight = 1;
-            long rowIndex = 0;
-            while (cursor.MoveNext())
+            ReadOnlySpan<float> rowValues = row.GetValues();
+            if (_sparse)
             {
-                getFeatures(ref row);
-                float label = getLabel();
-                if (getWeight != null)
+                _rowStart.Add(_values.Count);
+                if (row.IsDense)
                 {
-                    getWeight(ref weight);
-                    if (!float.IsFinite(weight) || weight < 0)
-                        throw ectx.Except($"Weight column '{weightColumn!.Value.Name}' has the invalid weight {weight} at row {rowIndex}; weights must be finite and non-negative.");
-                }
-
-                if (!decided)
-                {
-                    // A column whose first row is sparse is kept sparse: text n-grams must not be densified.
-                    sparse = !row.IsDense;
-                    decided = true;
-                }
-                ReadOnlySpan<float> rowValues = row.GetValues();
-                for (int k = 0; k < rowValues.Length; k++)
-                {
-                    if (!float.IsFinite(rowValues[k]))
+                    for (int k = 0; k < rowValues.Length; k++)
                     {
-                        int slot = row.IsDense ? k : row.GetIndices()[k];
-                        throw ectx.Except(
-                            $"Feature column '{featureColumn.Name}' has the value {rowValues[k]} at row {rowIndex}, slot {slot}. " +
-                            "Features must be finite: replace missing values (mlContext.Transforms.ReplaceMissingValues) or filter the rows first.");
-                    }
-                }
-
-                if (sparse)
-                {
-                    rowStart.Add(values.Count);
-                    if (row.IsDense)
-                    {
-                        for (int k = 0; k < rowValues.Length; k++)
+                        if (rowValues[k] != 0)
                         {
-                            if (rowValues[k] != 0)
-                            {
-                                indices.Add(k);
-                                values.Add(rowValues[k]);
-                            }
+                            _indices.Add(k);
+                            _values.Add(rowValues[k]);
                         }
                     }
-                    else
-                    {
-                        indices.AddRange(row.GetIndices());
-                        values.AddRange(rowValues);
-                    }
-                }
-                else if (row.IsDense)
-                {
-                    dense.AddRange(rowValues);
                 }
                 else
                 {
-                    Span<float> target = dense.AddZeros(featureCount);
-                    ReadOnlySpan<int> rowIndices = row.GetIndices();
-                    for (int k = 0; k < rowIndices.Length; k++)
-                        target[rowIndices[k]] = rowValues[k];
+                    _indices.AddRange(row.GetIndices());
+                    _values.AddRange(rowValues);
                 }
-                labels.Add(label);
-                weights?.Add(weight);
-                rowIndex++;
-                if (rowIndex > int.MaxValue / 2)
-                    throw ectx.Except("The training data has more rows than this trainer keeps in memory (about 1 billion).");
             }
+            else if (row.IsDense)
+            {
+                _dense.AddRange(rowValues);
+            }
+            else
+            {
+                Span<float> target = _dense.AddZeros(_featureCount);
+                ReadOnlySpan<int> rowIndices = row.GetIndices();
+                for (int k = 0; k < rowIndices.Length; k++)
+                    target[rowIndices[k]] = rowValues[k];
+            }
+            _labels.Add(label);
+            _weights?.Add(weight);
         }
 
-        var table = new TrainingTable(featureCount, sparse, featureColumn.Name)
+        public TrainingTable Build()
         {
-            RowCount = labels.Count,
-            Labels = labels.ToArray(),
-            Weights = weights?.ToArray(),
-            ClassCount = classCount,
-        };
-        if (table.RowCount == 0)
-            throw ectx.Except($"The training data has no rows. Check the data loader and any filter before the trainer.");
-        if (sparse)
-        {
-            rowStart.Add(values.Count);
-            table.RowStart = rowStart.ToArray();
-            table.Indices = indices.ToArray();
-            table.Values = values.ToArray();
+            var table = new TrainingTable(_featureCount, _sparse, _featureColumn)
+            {
+                RowCount = _labels.Count,
+                Labels = _labels.ToArray(),
+                Weights = _weights?.ToArray(),
+                ClassCount = _classCount,
+            };
+            if (_sparse)
+            {
+                var rowStart = new GrowableArray<long>();
+                rowStart.AddRange(_rowStart.AsSpan());
+                rowStart.Add(_values.Count);
+                table.RowStart = rowStart.ToArray();
+                // The big arrays are handed over, not copied: a table near the in-memory limit must not exist twice.
+                table.Indices = _indices.Detach();
+                table.Values = _values.Detach();
+            }
+            else
+            {
+                table.Dense = _dense.Detach();
+            }
+            return table;
         }
-        else
-        {
-            table.Dense = dense.ToArray();
-        }
-        if (table.Weights != null && Array.TrueForAll(table.Weights, w => w == 0))
-            throw ectx.Except($"Every example weight in column '{weightColumn!.Value.Name}' is zero; nothing can be learned.");
-        return table;
     }
-
-    /// <summary>Reads <paramref name="data"/> outside a trainer (diagnostics and tests).</summary>
-    internal static TrainingTable Read(MLContext mlContext, IDataView data, string featureColumn, string labelColumn, LabelKind labelKind)
-        => Read(mlContext, new RoleMappedData(data, label: labelColumn, feature: featureColumn), labelKind);
 
     /// <summary>Copies row <paramref name="row"/> into <paramref name="destination"/> (length FeatureCount) as a dense vector.</summary>
     public void CopyDenseRow(int row, Span<float> destination)
@@ -208,7 +158,7 @@ internal sealed class TrainingTable
     /// <summary>Number of stored entries of row <paramref name="row"/> (FeatureCount when dense).</summary>
     public int StoredCount(int row) => IsSparse ? (int)(RowStart[row + 1] - RowStart[row]) : FeatureCount;
 
-    private static Func<float> MakeLabelGetter(IExceptionContext ectx, DataViewRowCursor cursor, DataViewSchema.Column column, LabelKind kind, int classCount)
+    internal static Func<float> MakeLabelGetter(IExceptionContext ectx, DataViewRowCursor cursor, DataViewSchema.Column column, LabelKind kind, int classCount)
     {
         long row = 0;
         switch (kind)
@@ -274,7 +224,7 @@ internal sealed class TrainingTable
         };
     }
 
-    private static ValueGetter<float> MakeWeightGetter(IExceptionContext ectx, DataViewRowCursor cursor, DataViewSchema.Column column)
+    internal static ValueGetter<float> MakeWeightGetter(IExceptionContext ectx, DataViewRowCursor cursor, DataViewSchema.Column column)
     {
         if (column.Type != NumberDataViewType.Single)
             throw ectx.ExceptUserArg("exampleWeightColumnName", $"Weight column '{column.Name}' must be Single, but is {column.Type}.");
@@ -282,9 +232,9 @@ internal sealed class TrainingTable
     }
 
     /// <summary>A list of unmanaged values that hands out spans (List&lt;T&gt; has no AddRange for spans without copying twice).</summary>
-    private sealed class GrowableArray<T> where T : unmanaged
+    internal sealed class GrowableArray<T> where T : unmanaged
     {
-        private T[] _items = new T[1024];
+        private T[] _items = new T[16];
 
         public int Count { get; private set; }
 
@@ -312,11 +262,22 @@ internal sealed class TrainingTable
 
         public T[] ToArray() => _items.AsSpan(0, Count).ToArray();
 
+        public ReadOnlySpan<T> AsSpan() => _items.AsSpan(0, Count);
+
+        /// <summary>Hands over the backing array (its length may exceed <see cref="Count"/>) without copying it.</summary>
+        public T[] Detach()
+        {
+            T[] items = _items;
+            _items = Array.Empty<T>();
+            Count = 0;
+            return items;
+        }
+
         private void Reserve(int extra)
         {
             if (Count + (long)extra <= _items.Length)
                 return;
-            long size = Math.Max(_items.Length * 2L, Count + (long)extra);
+            long size = Math.Max(Math.Max(_items.Length * 2L, 64), Count + (long)extra);
             if (size > Array.MaxLength)
                 throw new InvalidOperationException("The training data is too large to hold in memory.");
             Array.Resize(ref _items, (int)size);
