@@ -156,6 +156,40 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    [DataRow(1e10f)]
+    [DataRow(1e30f)]
+    public void DivergenceStopsTrainingWithinOneEpoch(float learningRate)
+    {
+        var mlContext = new MLContext(seed: 0);
+        var reports = new System.Collections.Generic.List<FffTrainingProgress>();
+        var trainer = mlContext.Regression.Trainers.FastFeedForward(new FastFeedForwardRegressionTrainer.Options
+        {
+            LearningRate = learningRate,
+            LearningRateSchedule = FffLearningRateSchedule.Constant,
+            NumberOfEpochs = 5,
+            Progress = new System.Progress<FffTrainingProgress>(reports.Add),
+        });
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => trainer.Fit(TestData.RegressionData(mlContext)));
+        StringAssert.Contains(e.Message, "diverged in epoch 1");
+        StringAssert.Contains(e.Message, "LearningRate");
+    }
+
+    [TestMethod]
+    public void MissingOrOutOfRangeKeyLabels()
+    {
+        var mlContext = new MLContext(seed: 0);
+        // A key label with a missing value (0): MapValueToKey with a fixed key set maps unseen values to missing.
+        var rows = TestData.Synthetic(30, 3, 1, x => x[0] > 0 ? "a" : "b");
+        rows[7].Label = "zzz";
+        IDataView data = TestData.Table(mlContext, rows, 3);
+        var keys = mlContext.Data.LoadFromEnumerable(new[] { new { Label = "a" }, new { Label = "b" } });
+        var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label", keyData: keys)
+            .Append(mlContext.MulticlassClassification.Trainers.FastFeedForward(numberOfEpochs: 1));
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => pipeline.Fit(data));
+        StringAssert.Contains(e.Message, "row 7");
+    }
+
+    [TestMethod]
     public void CudaWithoutAGpuFailsClearly()
     {
         if (TorchSharp.torch.cuda.is_available())

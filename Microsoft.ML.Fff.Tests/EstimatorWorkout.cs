@@ -158,7 +158,7 @@ internal static class EstimatorWorkout
         using Process process = Process.Start(start)!;
         string stdout = process.StandardOutput.ReadToEnd();
         string stderr = process.StandardError.ReadToEnd();
-        Assert.IsTrue(process.WaitForExit(120_000), "the scoring app hung");
+        Assert.IsTrue(process.WaitForExit(300_000), "the scoring app hung");
         Assert.AreEqual(0, process.ExitCode, $"the scoring app failed: {stdout}{stderr}");
     }
 }

@@ -28,7 +28,7 @@ public static class FffDefaults
     public const float HardeningWeight = 1f;
 
     /// <summary>Default size up to which training data is kept in memory; larger data is streamed every epoch.</summary>
-    public const int InMemoryLimitMegabytes = 512;
+    public const int InMemoryLimitMegabytes = 256;
 
     /// <summary>Default fraction of the epochs spent fine-tuning the leaves under hard routing.</summary>
     public const float HardFineTuneFraction = 0.4f;
