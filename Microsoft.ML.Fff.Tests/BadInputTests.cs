@@ -212,6 +212,26 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    public void ScoringNaNGivesNaNScoresAndAMissingColumnThrows()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var model = mlContext.BinaryClassification.Trainers.FastFeedForward(depth: 1, leafWidth: 2, numberOfEpochs: 1).Fit(TestData.BinaryData(mlContext, width: 6));
+        var rows = TestData.Synthetic(3, 6, 9, x => x[0] > 0);
+        rows[1].Features[4] = float.NaN;
+        IDataView scored = model.Transform(TestData.Table(mlContext, rows, 6));
+        float[] scores = scored.GetColumn<float>("Score").ToArray();
+        float[] probabilities = scored.GetColumn<float>("Probability").ToArray();
+        bool[] predicted = scored.GetColumn<bool>("PredictedLabel").ToArray();
+        Assert.IsTrue(float.IsFinite(scores[0]) && float.IsFinite(scores[2]), "the other rows still score");
+        Assert.IsTrue(float.IsNaN(scores[1]) && float.IsNaN(probabilities[1]));
+        Assert.IsFalse(predicted[1]);
+
+        IDataView noFeatures = mlContext.Transforms.DropColumns("Features").Fit(TestData.BinaryData(mlContext)).Transform(TestData.BinaryData(mlContext));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(noFeatures));
+        StringAssert.Contains(e.Message, "Features");
+    }
+
+    [TestMethod]
     public void CorruptOrTruncatedNetworkStreamsAreRejected()
     {
         FffNetwork network = ParityTests.RandomNetwork(5, 2, 2, 3, seed: 1);
