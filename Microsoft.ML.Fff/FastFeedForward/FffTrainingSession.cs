@@ -99,11 +99,10 @@ internal sealed class FffTrainingSession
 
     private (FffNetwork Network, FffTrainingReport Report) Train(torch.Device device, Stopwatch clock, int inputs, int depth, int rows, int batchSize, int softEpochs, int fineTuneEpochs)
     {
-
         var network = new FffNetwork(inputs, _outputs, depth, _options.LeafWidth);
         InitializeWeights(network, new Random(_seed));
-        TrainingTable evaluationTable = (_valid ?? _train).EvaluationSample;
-        var evaluation = new EvaluationRows(evaluationTable, Enumerable.Range(0, evaluationTable.RowCount).ToArray());
+        TrainingTable evaluation = (_valid ?? _train).EvaluationSample;
+        int[] evaluationRows = Enumerable.Range(0, evaluation.RowCount).ToArray();
         var shuffle = new Random(_seed ^ 0x1B873593);
         // Streamed data is shuffled within chunks of about 64 MB.
         int chunkRows = _options.StreamChunkRows ?? (int)Math.Clamp(StreamChunkBytes / _train.BytesPerRow, 4L * batchSize, int.MaxValue / 2);
@@ -185,7 +184,7 @@ internal sealed class FffTrainingSession
                 FffNetwork candidate = Finish(network);
                 if (!candidate.IsFinite())
                     throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
-                (double softMetric, double hardMetric) = Evaluate(module, candidate, evaluation, device);
+                (double softMetric, double hardMetric) = Evaluate(module, candidate, evaluation, evaluationRows, device);
                 var progress = new FffTrainingProgress
                 {
                     Epoch = epoch,
@@ -374,9 +373,9 @@ internal sealed class FffTrainingSession
     }
 
     /// <summary>Soft metric from the module, hard metric from the pure-C# scorer on the finished network.</summary>
-    private (double Soft, double Hard) Evaluate(FffModule module, FffNetwork finished, EvaluationRows evaluation, torch.Device device)
+    private (double Soft, double Hard) Evaluate(FffModule module, FffNetwork finished, TrainingTable evaluation, int[] rows, torch.Device device)
     {
-        int count = evaluation.Rows.Length;
+        int count = evaluation.RowCount;
         var soft = new float[count * _outputs];
         using (no_grad())
         {
@@ -384,7 +383,7 @@ internal sealed class FffTrainingSession
             {
                 int n = Math.Min(512, count - start);
                 using var scope = NewDisposeScope();
-                Tensor x = BuildFeatures(evaluation.Table, evaluation.Rows.AsSpan(start, n), device);
+                Tensor x = BuildFeatures(evaluation, rows.AsSpan(start, n), device);
                 Tensor output = module.forward(x);
                 if (_kind == LabelKind.Regression)
                     output = output * _labelScale + _labelShift;
@@ -393,39 +392,39 @@ internal sealed class FffTrainingSession
             }
         }
         var hard = new float[count * _outputs];
-        var dense = new float[evaluation.Table.FeatureCount];
+        var dense = new float[evaluation.FeatureCount];
         for (int i = 0; i < count; i++)
         {
-            int r = evaluation.Rows[i];
+            int r = i;
             Span<float> output = hard.AsSpan(i * _outputs, _outputs);
-            if (evaluation.Table.IsSparse)
+            if (evaluation.IsSparse)
             {
-                long from = evaluation.Table.RowStart[r], to = evaluation.Table.RowStart[r + 1];
-                finished.Score(evaluation.Table.Indices.AsSpan((int)from, (int)(to - from)), evaluation.Table.Values.AsSpan((int)from, (int)(to - from)), output);
+                long from = evaluation.RowStart[r], to = evaluation.RowStart[r + 1];
+                finished.Score(evaluation.Indices.AsSpan((int)from, (int)(to - from)), evaluation.Values.AsSpan((int)from, (int)(to - from)), output);
             }
             else
             {
-                evaluation.Table.CopyDenseRow(r, dense);
+                evaluation.CopyDenseRow(r, dense);
                 finished.Score(dense, output);
             }
         }
         return (Metric(soft, evaluation), Metric(hard, evaluation));
     }
 
-    private double Metric(float[] outputs, EvaluationRows evaluation)
+    private double Metric(float[] outputs, TrainingTable evaluation)
     {
-        int count = evaluation.Rows.Length;
-        float[] labels = evaluation.Table.Labels;
+        int count = evaluation.RowCount;
+        float[] labels = evaluation.Labels;
         if (_kind == LabelKind.Regression)
         {
             double mean = 0;
             for (int i = 0; i < count; i++)
-                mean += labels[evaluation.Rows[i]];
+                mean += labels[i];
             mean /= count;
             double residual = 0, total = 0;
             for (int i = 0; i < count; i++)
             {
-                double y = labels[evaluation.Rows[i]];
+                double y = labels[i];
                 residual += (y - outputs[i]) * (y - outputs[i]);
                 total += (y - mean) * (y - mean);
             }
@@ -434,7 +433,7 @@ internal sealed class FffTrainingSession
         int correct = 0;
         for (int i = 0; i < count; i++)
         {
-            float label = labels[evaluation.Rows[i]];
+            float label = labels[i];
             int predicted = _kind == LabelKind.Binary
                 ? (outputs[i] > 0 ? 1 : 0)
                 : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(outputs.AsSpan(i * _outputs, _outputs));
@@ -474,18 +473,5 @@ internal sealed class FffTrainingSession
         double mean = data.LabelSum / data.RowCount;
         double std = Math.Sqrt(Math.Max(0, data.LabelSumOfSquares / data.RowCount - mean * mean));
         return ((float)mean, std > 1e-8 ? (float)std : 1f);
-    }
-
-    /// <summary>Rows on which each epoch is evaluated: the validation or training data's evaluation sample.</summary>
-    private sealed class EvaluationRows
-    {
-        public EvaluationRows(TrainingTable table, int[] rows)
-        {
-            Table = table;
-            Rows = rows;
-        }
-
-        public TrainingTable Table { get; }
-        public int[] Rows { get; }
     }
 }
