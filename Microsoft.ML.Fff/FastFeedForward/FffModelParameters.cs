@@ -84,8 +84,70 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
 
     private protected abstract ValueMapper<VBuffer<float>, TOutput> MakeMapper();
 
-    /// <summary>Hard-descent scoring of one row into <paramref name="output"/> (length = number of outputs).</summary>
-    private protected void ScoreRow(in VBuffer<float> features, Span<float> output)
+    /// <summary>Number of score values per row: 1 for binary classification and regression, the class count for multiclass.</summary>
+    public int OutputCount => Network.OutputCount;
+
+    /// <summary>
+    /// Scores a batch of dense rows by hard descent, without ML.NET in the loop: for services that batch their own requests.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Each row's scores are exactly the values of the <c>Score</c> column that <c>Transform</c> or a <c>PredictionEngine</c>
+    /// produces for the same features, bit for bit: the logit for binary classification (the probability is its sigmoid),
+    /// the class probabilities (softmax) for multiclass classification, whose largest entry at index <c>k</c> is the
+    /// PredictedLabel key <c>k + 1</c>, and the predicted value for regression. Scores do not depend on the batch size, on
+    /// where a row sits in the batch or on the calling thread; they can differ in the last bits on a CPU with other SIMD
+    /// instructions (see docs/reliability-concurrency-determinism.md in the repository).
+    /// </para>
+    /// <para>
+    /// Thread safety: the method is stateless and only reads the model's weights, which never change after training or
+    /// loading, so any number of threads may call it at the same time on one instance, each with its own spans. It allocates
+    /// nothing. The two spans must not overlap.
+    /// </para>
+    /// <para>
+    /// NaN: a NaN feature makes every score of its row NaN (the row cannot be routed); other rows are unaffected. Infinite
+    /// features are not rejected either; they usually give NaN or infinite scores. Nothing is validated per row, so check
+    /// the inputs first when they come from outside.
+    /// </para>
+    /// </remarks>
+    /// <param name="features">Row-major features: <c>rowCount * FeatureCount</c> values, row <c>r</c> at
+    /// <c>[r * FeatureCount, (r + 1) * FeatureCount)</c>.</param>
+    /// <param name="scores">Receives <c>rowCount * OutputCount</c> values, row <c>r</c> at <c>[r * OutputCount, (r + 1) * OutputCount)</c>.</param>
+    /// <exception cref="ArgumentException">The length of <paramref name="features"/> is not a multiple of <see cref="FeatureCount"/>,
+    /// the length of <paramref name="scores"/> is not <c>rowCount * OutputCount</c>, or the spans overlap.</exception>
+    public void ScoreBatch(ReadOnlySpan<float> features, Span<float> scores)
+    {
+        int inputs = Network.InputCount, outputs = Network.OutputCount;
+        if (features.Length % inputs != 0)
+        {
+            throw new ArgumentException(
+                $"The features hold {features.Length} values, which is not a whole number of rows of {inputs} values (FeatureCount).", nameof(features));
+        }
+        int rows = features.Length / inputs;
+        long needed = (long)rows * outputs;
+        if (scores.Length != needed)
+        {
+            throw new ArgumentException(
+                $"The scores hold {scores.Length} values but {rows} rows need {needed} ({rows} rows x OutputCount {outputs}).", nameof(scores));
+        }
+        if (features.Overlaps(scores))
+            throw new ArgumentException("The scores must not overlap the features.", nameof(scores));
+        for (int row = 0; row < rows; row++)
+        {
+            Span<float> rowScores = scores.Slice(row * outputs, outputs);
+            Network.Score(features.Slice(row * inputs, inputs), rowScores);
+            ToScores(rowScores);
+        }
+    }
+
+    /// <summary>
+    /// Turns the network's raw outputs of one row into the task's Score column values, in place. The only place where
+    /// the per-task post-processing lives: the ML.NET mappers and <see cref="ScoreBatch"/> both go through it.
+    /// </summary>
+    private protected abstract void ToScores(Span<float> outputs);
+
+    /// <summary>Hard-descent scoring of one row into <paramref name="scores"/> (length = <see cref="OutputCount"/>): the Score column values.</summary>
+    private protected void ScoreRow(in VBuffer<float> features, Span<float> scores)
     {
         if (features.Length != Network.InputCount)
         {
@@ -95,17 +157,18 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         ReadOnlySpan<float> values = features.GetValues();
         if (features.IsDense)
         {
-            Network.Score(values, output);
+            Network.Score(values, scores);
         }
         else
         {
             ReadOnlySpan<int> indices = features.GetIndices();
             Kernels.CheckSparseIndices(indices, features.Length, "Features");
-            Network.Score(indices, values, output);
+            Network.Score(indices, values, scores);
         }
+        ToScores(scores);
     }
 
-    /// <summary>The mapper of single-output models: the network's one output is the score.</summary>
+    /// <summary>The mapper of single-output models: the row's one score.</summary>
     private protected ValueMapper<VBuffer<float>, float> MakeScalarMapper() => (in VBuffer<float> src, ref float dst) =>
     {
         Span<float> score = stackalloc float[1];
@@ -165,6 +228,11 @@ public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IV
     private protected override DataViewType OutputType => NumberDataViewType.Single;
 
     DataViewType IValueMapperDist.DistType => NumberDataViewType.Single;
+
+    /// <summary>The score is the raw output, a logit (no calibrator: the probability is its sigmoid).</summary>
+    private protected override void ToScores(Span<float> outputs)
+    {
+    }
 
     private protected override ValueMapper<VBuffer<float>, float> MakeMapper() => MakeScalarMapper();
 
@@ -237,10 +305,12 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
         {
             var editor = VBufferEditor.Create(ref dst, classes);
             ScoreRow(src, editor.Values);
-            System.Numerics.Tensors.TensorPrimitives.SoftMax(editor.Values, editor.Values);
             dst = editor.Commit();
         };
     }
+
+    /// <summary>The scores are the class probabilities: the softmax of the raw outputs (all NaN when any output is NaN).</summary>
+    private protected override void ToScores(Span<float> outputs) => System.Numerics.Tensors.TensorPrimitives.SoftMax(outputs, outputs);
 }
 
 /// <summary>Model parameters of <see cref="FastFeedForwardRegressionTrainer"/>: the score is the predicted value.</summary>
@@ -284,6 +354,11 @@ public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
     protected override PredictionKind PredictionKind => PredictionKind.Regression;
 
     private protected override DataViewType OutputType => NumberDataViewType.Single;
+
+    /// <summary>The score is the raw output, already on the label's scale (the label standardization is folded into the weights).</summary>
+    private protected override void ToScores(Span<float> outputs)
+    {
+    }
 
     private protected override ValueMapper<VBuffer<float>, float> MakeMapper() => MakeScalarMapper();
 }
