@@ -1,14 +1,16 @@
 using System;
+using System.Runtime.InteropServices;
 using Microsoft.ML.Fff.FastFeedForward;
 using TorchSharp;
 
 namespace Microsoft.ML.Fff.Training;
 
 /// <summary>Loads libtorch for training and turns every way that can fail into one clear .NET exception.</summary>
-internal static class TorchRuntime
+internal static partial class TorchRuntime
 {
     public static torch.Device Initialize(FffDevice device)
     {
+        PreferPassiveOpenMpThreads();
         try
         {
             // CPU first: it proves libtorch loads, so a CUDA request on a machine without one gets the device message below.
@@ -36,4 +38,27 @@ internal static class TorchRuntime
         }
         return torch.CPU;
     }
+
+    /// <summary>
+    /// libtorch's OpenMP threads spin while they wait for work. On a machine whose cores are shared (CI, a busy server,
+    /// parallel builds) the spinning threads steal the cores the work needs, and training slowed down 4-40x here
+    /// (docs/decisions.md). Unless the user chose a policy, ask for passive waiting; this must happen before libgomp loads,
+    /// and only the native environment counts (the managed one is a copy).
+    /// </summary>
+    private static void PreferPassiveOpenMpThreads()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") != null)
+            return;
+        try
+        {
+            SetEnvironment("OMP_WAIT_POLICY", "PASSIVE", overwrite: 0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc: leave the default policy.
+        }
+    }
+
+    [LibraryImport("libc.so.6", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetEnvironment(string name, string value, int overwrite);
 }
