@@ -42,4 +42,24 @@ public sealed class KernelTests
         for (float x = -20; x <= 20; x += 0.37f)
             Assert.AreEqual(1 / (1 + Math.Exp(-x)), Kernels.Sigmoid(x), 1e-6);
     }
+
+    [TestMethod]
+    public void SoftMaxIsStableForLargeLogits()
+    {
+        // TensorPrimitives.SoftMax alone gives NaN here (e^100 / e^100 overflows to ∞/∞).
+        float[] values = { 100f, 99f, 50f };
+        Kernels.SoftMax(values);
+        double e1 = Math.Exp(-1), e50 = Math.Exp(-50), sum = 1 + e1 + e50;
+        Assert.AreEqual(1 / sum, values[0], 1e-6);
+        Assert.AreEqual(e1 / sum, values[1], 1e-6);
+        Assert.AreEqual(e50 / sum, values[2], 1e-6);
+
+        float[] extreme = { 1e30f, 0f, -1e30f, float.MaxValue };
+        Kernels.SoftMax(extreme);
+        CollectionAssert.AreEqual(new[] { 0f, 0f, 0f, 1f }, extreme);
+
+        float[] nan = { 1f, float.NaN };
+        Kernels.SoftMax(nan);
+        Assert.IsTrue(nan.All(float.IsNaN), "a NaN logit gives NaN probabilities");
+    }
 }

@@ -38,13 +38,62 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     {
         try
         {
-            Network = FffNetwork.Load(ctx.Reader);
+            // The network fills the rest of ML.NET's model block (the base class has read its sizeof(float) field).
+            long blockEnd = ctx.FpMin + ctx.Header.FpModel + ctx.Header.CbModel;
+            Network = FffNetwork.Load(ctx.Reader, blockEnd - ctx.Reader.BaseStream.Position);
         }
-        catch (EndOfStreamException e)
+        catch (InvalidDataException e)
         {
-            throw new InvalidDataException("Corrupt FFF model: the file ends early (truncated?).", e);
+            MarkCorrupt(e);
+            throw;
         }
         _inputType = new VectorDataViewType(NumberDataViewType.Single, Network.InputCount);
+    }
+
+    /// <summary>
+    /// Marks a corrupt-model exception the way ML.NET marks its own (<c>Contracts.Mark</c>), so that ML.NET's component
+    /// catalog reports it like a corrupt ML.NET component: <c>Model.Load</c> throws <see cref="InvalidOperationException"/>
+    /// ("Error during class instantiation") whose innermost exception is ours, instead of a bare TargetInvocationException.
+    /// </summary>
+    private protected static InvalidDataException MarkCorrupt(InvalidDataException e) => Contracts.Mark(e);
+
+    /// <summary>
+    /// Checks the stored model signature and format version, then runs ML.NET's own check (<c>ctx.CheckAtModel</c>).
+    /// Ours comes first because ML.NET's message for a too-new model names ML.NET rather than this library and swaps
+    /// the two version numbers.
+    /// </summary>
+    private protected static void CheckVersion(ModelLoadContext ctx, VersionInfo supported)
+    {
+        ulong signature = ctx.Header.ModelSignature;
+        uint written = ctx.Header.ModelVerWritten, readable = ctx.Header.ModelVerReadable;
+        if (signature != supported.ModelSignature)
+            throw MarkCorrupt(FffNetwork.Corrupt($"the model signature is '{Ascii(signature)}' where '{Ascii(supported.ModelSignature)}' was expected."));
+        if (readable > written)
+            throw MarkCorrupt(FffNetwork.Corrupt($"the header says format 0x{written:X8} was written but format 0x{readable:X8} is needed to read it."));
+        if (readable > supported.VerWrittenCur)
+        {
+            throw MarkCorrupt(new InvalidDataException(
+                $"Unsupported FFF model version: the model was saved in format 0x{written:X8} and needs a reader of format 0x{readable:X8} or later, "
+                + $"but this Microsoft.ML.Fff reads formats 0x{supported.VerWeCanReadBack:X8} to 0x{supported.VerWrittenCur:X8}. Load it with a newer Microsoft.ML.Fff."));
+        }
+        if (written < supported.VerWeCanReadBack)
+        {
+            throw MarkCorrupt(new InvalidDataException(
+                $"Unsupported FFF model version: the model was saved in format 0x{written:X8}, older than the oldest this Microsoft.ML.Fff reads (0x{supported.VerWeCanReadBack:X8})."));
+        }
+        ctx.CheckAtModel(supported);
+    }
+
+    // Model signatures are eight ASCII characters packed little endian into a ulong.
+    private static string Ascii(ulong signature)
+    {
+        var chars = new char[8];
+        for (int i = 0; i < 8; i++)
+        {
+            char c = (char)((signature >> (8 * i)) & 0xFF);
+            chars[i] = c is >= ' ' and <= '~' ? c : '?';
+        }
+        return new string(chars);
     }
 
     internal FffNetwork Network { get; }
@@ -201,7 +250,7 @@ public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IV
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount != 1)
-            throw new InvalidDataException($"Corrupt FFF binary model: it declares {Network.OutputCount} outputs instead of 1.");
+            throw MarkCorrupt(FffNetwork.Corrupt($"a binary model has 1 output but this one declares {Network.OutputCount}."));
     }
 
     private static VersionInfo GetVersionInfo() => new VersionInfo(
@@ -216,7 +265,7 @@ public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IV
     {
         Contracts.CheckValue(env, nameof(env));
         env.CheckValue(ctx, nameof(ctx));
-        ctx.CheckAtModel(GetVersionInfo());
+        CheckVersion(ctx, GetVersionInfo());
         return new FffBinaryModelParameters(env, ctx);
     }
 
@@ -268,7 +317,7 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount < 2)
-            throw new InvalidDataException($"Corrupt FFF multiclass model: it declares {Network.OutputCount} classes.");
+            throw MarkCorrupt(FffNetwork.Corrupt($"a multiclass model has at least 2 classes but this one declares {Network.OutputCount}."));
         _outputType = new VectorDataViewType(NumberDataViewType.Single, Network.OutputCount);
     }
 
@@ -284,7 +333,7 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
     {
         Contracts.CheckValue(env, nameof(env));
         env.CheckValue(ctx, nameof(ctx));
-        ctx.CheckAtModel(GetVersionInfo());
+        CheckVersion(ctx, GetVersionInfo());
         return new FffMulticlassModelParameters(env, ctx);
     }
 
@@ -310,7 +359,7 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
     }
 
     /// <summary>The scores are the class probabilities: the softmax of the raw outputs (all NaN when any output is NaN).</summary>
-    private protected override void ToScores(Span<float> outputs) => System.Numerics.Tensors.TensorPrimitives.SoftMax(outputs, outputs);
+    private protected override void ToScores(Span<float> outputs) => Kernels.SoftMax(outputs);
 }
 
 /// <summary>Model parameters of <see cref="FastFeedForwardRegressionTrainer"/>: the score is the predicted value.</summary>
@@ -329,7 +378,7 @@ public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount != 1)
-            throw new InvalidDataException($"Corrupt FFF regression model: it declares {Network.OutputCount} outputs instead of 1.");
+            throw MarkCorrupt(FffNetwork.Corrupt($"a regression model has 1 output but this one declares {Network.OutputCount}."));
     }
 
     private static VersionInfo GetVersionInfo() => new VersionInfo(
@@ -344,7 +393,7 @@ public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
     {
         Contracts.CheckValue(env, nameof(env));
         env.CheckValue(ctx, nameof(ctx));
-        ctx.CheckAtModel(GetVersionInfo());
+        CheckVersion(ctx, GetVersionInfo());
         return new FffRegressionModelParameters(env, ctx);
     }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.IO;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -22,6 +23,14 @@ internal sealed class FffNetwork
 {
     /// <summary>Largest depth a stored model may declare; training allows less (see the trainer's options).</summary>
     public const int MaxStoredDepth = 24;
+
+    /// <summary>
+    /// Largest magnitude a stored network may reach, for inputs with every |x_i| ≤ 1, in any node value, hidden
+    /// activation or output (see <see cref="UnitBoxBound"/>). Finite weights can still overflow float in a dot
+    /// product — a flipped exponent bit multiplies a weight by 2^128 — and such a network would score ∞ or NaN, so
+    /// <see cref="Load"/> rejects it. 1e36 leaves a factor of 340 below <see cref="float.MaxValue"/> for rounding.
+    /// </summary>
+    public const double MaxUnitBoxMagnitude = 1e36;
 
     public FffNetwork(int inputCount, int outputCount, int depth, int leafWidth)
     {
@@ -187,6 +196,39 @@ internal sealed class FffNetwork
         TensorPrimitives.Add(OutputBiases, shift, OutputBiases);
     }
 
+    /// <summary>
+    /// An upper bound, over all inputs with every |x_i| ≤ 1, on the magnitude of every node value, hidden
+    /// pre-activation and output (L1 norms of the weight rows plus the biases, chained through each leaf).
+    /// Infinite when a weight is not finite or a row's norm overflows float.
+    /// </summary>
+    public double UnitBoxBound()
+    {
+        int inputs = InputCount, outputs = OutputCount, width = LeafWidth;
+        double bound = 0;
+        for (int node = 0; node < NodeCount; node++)
+            bound = Math.Max(bound, RowBound(NodeWeights.AsSpan(node * inputs, inputs), NodeBiases[node]));
+        double[] leafOutput = new double[outputs];
+        for (int leaf = 0; leaf < LeafCount; leaf++)
+        {
+            for (int o = 0; o < outputs; o++)
+                leafOutput[o] = Math.Abs((double)OutputBiases[leaf * outputs + o]);
+            for (int unit = leaf * width; unit < (leaf + 1) * width; unit++)
+            {
+                double h = RowBound(HiddenWeights.AsSpan(unit * inputs, inputs), HiddenBiases[unit]);
+                bound = Math.Max(bound, h);
+                ReadOnlySpan<float> w = OutputWeights.AsSpan(unit * outputs, outputs);
+                for (int o = 0; o < outputs; o++)
+                    leafOutput[o] += h * Math.Abs((double)w[o]);
+            }
+            foreach (double value in leafOutput)
+                bound = Math.Max(bound, value);
+        }
+        return double.IsNaN(bound) ? double.PositiveInfinity : bound;
+    }
+
+    private static double RowBound(ReadOnlySpan<float> weights, float bias)
+        => (double)TensorPrimitives.SumOfMagnitudes(weights) + Math.Abs((double)bias);
+
     /// <summary>True when every weight is finite.</summary>
     public bool IsFinite()
     {
@@ -210,6 +252,11 @@ internal sealed class FffNetwork
     // then six float arrays, each as int32 count followed by count float32 values, in this order and with these counts:
     //   node weights (2^D - 1) * I, node biases 2^D - 1, hidden weights 2^D * L * I, hidden biases 2^D * L,
     //   output weights 2^D * L * O, output biases 2^D * O.
+    // All little endian. In an ML.NET model file this follows ML.NET's 256-byte ModelHeader and the int32 sizeof(float)
+    // that ModelParametersBase writes; the rest of the header's model block is exactly these bytes, no more, no less.
+    // Load also requires: at most int.MaxValue floats in all; every weight finite; and, for inputs in [-1, 1], no node
+    // value, hidden activation or output above MaxUnitBoxMagnitude (see UnitBoxBound). Anything else is rejected with
+    // InvalidDataException("Corrupt FFF model: ..."), before any array is allocated when a size is wrong.
     // Version history (the model parameters' VersionInfo carries the version):
     //   0x00010001  initial format.
 
@@ -228,30 +275,53 @@ internal sealed class FffNetwork
         WriteArray(writer, OutputBiases);
     }
 
-    /// <summary>Reads a network, validating every size against the format's limits and the stream before allocating.</summary>
-    public static FffNetwork Load(BinaryReader reader)
+    /// <summary>Bytes of the five <c>int32</c> fields that open the format.</summary>
+    private const int FieldBytes = 5 * sizeof(int);
+
+    /// <summary>
+    /// Reads a network, validating every size against the format's limits and the stream before allocating. Every
+    /// problem is an <see cref="InvalidDataException"/> whose message starts with "Corrupt FFF model:".
+    /// </summary>
+    /// <param name="reader">Positioned at the first field.</param>
+    /// <param name="byteCount">
+    /// The exact number of bytes the network occupies, when the container knows it (ML.NET's model block); the declared
+    /// shape must then account for exactly these bytes. When null, a seekable stream must merely be long enough.
+    /// </param>
+    public static FffNetwork Load(BinaryReader reader, long? byteCount = null)
     {
-        int inputCount = reader.ReadInt32();
-        int outputCount = reader.ReadInt32();
-        int depth = reader.ReadInt32();
-        int leafWidth = reader.ReadInt32();
-        int activation = reader.ReadInt32();
+        if (byteCount < FieldBytes)
+            throw Corrupt($"the model block holds {byteCount} bytes, fewer than the {FieldBytes} bytes of the shape fields.");
+        Stream stream = reader.BaseStream;
+        long start = stream.CanSeek ? stream.Position : 0;
+        int inputCount = ReadInt32(reader);
+        int outputCount = ReadInt32(reader);
+        int depth = ReadInt32(reader);
+        int leafWidth = ReadInt32(reader);
+        int activation = ReadInt32(reader);
         if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
             || depth < 0 || depth > MaxStoredDepth || leafWidth < 1 || leafWidth > (1 << 16))
         {
-            throw new InvalidDataException(
-                $"Corrupt FFF model: shape (inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}) is out of range.");
+            throw Corrupt($"shape (inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}) is out of range.");
         }
         if (activation != 0)
-            throw new InvalidDataException($"Corrupt FFF model: unknown activation code {activation}.");
+            throw Corrupt($"unknown activation code {activation}.");
 
+        // Leaf units first: 2^24 leaves of 2^16 units times 2^28 inputs would overflow a long.
         long leaves = 1L << depth;
-        long floats = (leaves - 1) * (inputCount + 1L) + leaves * leafWidth * (inputCount + 1L + outputCount) + leaves * outputCount;
+        long units = leaves * leafWidth;
+        long floats = units > int.MaxValue
+            ? long.MaxValue
+            : (leaves - 1) * (inputCount + 1L) + units * (inputCount + 1L + outputCount) + leaves * outputCount;
         if (floats > int.MaxValue)
-            throw new InvalidDataException("Corrupt FFF model: the declared shape needs more weights than one array can hold.");
-        Stream stream = reader.BaseStream;
-        if (stream.CanSeek && stream.Length - stream.Position < floats * sizeof(float) + 6 * sizeof(int))
-            throw new InvalidDataException("Corrupt FFF model: the file is shorter than its declared shape needs (truncated?).");
+            throw Corrupt("the declared shape needs more weights than one array can hold.");
+        long needed = FieldBytes + 6 * sizeof(int) + floats * sizeof(float);
+        if (byteCount is long available && available != needed)
+        {
+            throw Corrupt($"the declared shape (inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}) "
+                + $"needs {needed} bytes but the model block holds {available} (truncated or padded?).");
+        }
+        if (stream.CanSeek && stream.Length - start < needed)
+            throw Corrupt("the file is shorter than its declared shape needs (truncated?).");
 
         var network = new FffNetwork(inputCount, outputCount, depth, leafWidth);
         ReadArray(reader, network.NodeWeights, "node weights");
@@ -261,8 +331,31 @@ internal sealed class FffNetwork
         ReadArray(reader, network.OutputWeights, "output weights");
         ReadArray(reader, network.OutputBiases, "output biases");
         if (!network.IsFinite())
-            throw new InvalidDataException("Corrupt FFF model: a stored weight is NaN or infinite.");
+            throw Corrupt("a stored weight is NaN or infinite.");
+        double bound = network.UnitBoxBound();
+        if (!(bound <= MaxUnitBoxMagnitude))
+        {
+            string reach = double.IsInfinity(bound) ? "beyond the float range" : "up to " + bound.ToString("E2", CultureInfo.InvariantCulture);
+            throw Corrupt($"the stored weights are so large that inputs in [-1, 1] could produce values {reach} "
+                + "(the limit is 1e36), so scores would overflow to infinity or NaN.");
+        }
         return network;
+    }
+
+    /// <summary>The exception for every corrupt stored network: an <see cref="InvalidDataException"/> saying so first.</summary>
+    internal static InvalidDataException Corrupt(string problem, Exception? inner = null)
+        => new InvalidDataException("Corrupt FFF model: " + problem, inner);
+
+    private static int ReadInt32(BinaryReader reader)
+    {
+        try
+        {
+            return reader.ReadInt32();
+        }
+        catch (EndOfStreamException e)
+        {
+            throw Corrupt("the file ends early (truncated?).", e);
+        }
     }
 
     internal static void CheckShape(int inputCount, int outputCount, int depth, int leafWidth)
@@ -285,16 +378,16 @@ internal sealed class FffNetwork
 
     private static void ReadArray(BinaryReader reader, float[] destination, string what)
     {
-        int count = reader.ReadInt32();
+        int count = ReadInt32(reader);
         if (count != destination.Length)
-            throw new InvalidDataException($"Corrupt FFF model: {what} hold {count} values where the shape needs {destination.Length}.");
+            throw Corrupt($"{what} hold {count} values where the shape needs {destination.Length}.");
         Span<byte> bytes = MemoryMarshal.AsBytes(destination.AsSpan());
         int read = 0;
         while (read < bytes.Length)
         {
             int n = reader.Read(bytes.Slice(read));
             if (n <= 0)
-                throw new InvalidDataException($"Corrupt FFF model: the file ends inside the {what} (truncated?).");
+                throw Corrupt($"the file ends inside the {what} (truncated?).");
             read += n;
         }
     }

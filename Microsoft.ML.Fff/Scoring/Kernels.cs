@@ -47,6 +47,17 @@ internal static class Kernels
         }
     }
 
+    /// <summary>
+    /// Softmax in place, shifted by the largest value first: <see cref="TensorPrimitives.SoftMax{T}(ReadOnlySpan{T}, Span{T})"/>
+    /// exponentiates the raw values, so any logit above ~88 gives ∞/∞ = NaN. Finite inputs give finite outputs; a NaN input gives NaN.
+    /// </summary>
+    public static void SoftMax(Span<float> values)
+    {
+        float max = TensorPrimitives.Max<float>(values);
+        TensorPrimitives.Subtract(values, max, values);
+        TensorPrimitives.SoftMax<float>(values, values);
+    }
+
     /// <summary>Writes the logistic function of <paramref name="x"/>, computed so that large |x| does not overflow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sigmoid(float x) => x >= 0 ? 1f / (1f + MathF.Exp(-x)) : MathF.Exp(x) / (1f + MathF.Exp(x));
