@@ -21,6 +21,14 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
     private readonly int _nodeCount;
     private readonly int _outputs;
 
+    // Scalars live in fields (or `using` locals) for as long as libtorch may read them: a temporary Scalar from an implicit
+    // conversion can be finalized by the GC while the native call still uses it (seen as a garbage-Scalar TORCH_CHECK
+    // in optimized builds).
+    private readonly Scalar _zero = 0f.ToScalar();
+    private readonly Scalar _oneLong = 1L.ToScalar();
+    private readonly Scalar _twoLong = 2L.ToScalar();
+    private readonly Scalar _minusNodeCount;
+
     private readonly Parameter? node_weight;
     private readonly Parameter? node_bias;
     private readonly Parameter hidden_weight;
@@ -35,6 +43,7 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
         _leafCount = 1 << depth;
         _nodeCount = _leafCount - 1;
         _outputs = outputs;
+        _minusNodeCount = (-(long)_nodeCount).ToScalar();
         if (_nodeCount > 0)
         {
             node_weight = nn.Parameter(zeros(inputs, _nodeCount, device: device));
@@ -54,7 +63,7 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        Tensor mixture = _nodeCount == 0 ? ones(input.shape[0], 1, device: input.device) : SoftMixture(NodeLogits(input), leak: null, out _);
+        Tensor mixture = _nodeCount == 0 ? ones(input.shape[0], 1, device: input.device) : SoftMixture(NodeLogits(input), leak: null);
         return Mix(mixture, LeafOutputs(input)).MoveToOuterDisposeScope();
     }
 
@@ -64,10 +73,16 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
         if (_nodeCount == 0)
             return (Mix(ones(input.shape[0], 1, device: input.device), LeafOutputs(input)), zeros(1, device: input.device).squeeze());
         Tensor logits = NodeLogits(input);
-        Tensor? leak = regionLeak > 0 ? rand(logits.shape, device: logits.device, generator: generator).lt(regionLeak) : null;
-        Tensor mixture = SoftMixture(logits, leak, out Tensor probabilities);
-        Tensor p = probabilities.clamp(1e-6, 1 - 1e-6);
-        Tensor entropy = -(p * p.log() + (1 - p) * (1 - p).log()).mean();
+        Tensor? leak = null;
+        if (regionLeak > 0)
+        {
+            using Scalar threshold = regionLeak.ToScalar();
+            leak = rand(logits.shape, device: logits.device, generator: generator).lt(threshold);
+        }
+        Tensor mixture = SoftMixture(logits, leak);
+        // Bernoulli entropy -(p ln p + (1-p) ln(1-p)) with p = sigmoid(z), written with log-sigmoids: exact and stable
+        // at any z, so no clamping is needed.
+        Tensor entropy = (sigmoid(logits) * nn.functional.logsigmoid(logits) + sigmoid(logits.neg()) * nn.functional.logsigmoid(logits.neg())).mean().neg();
         return (Mix(mixture, LeafOutputs(input)), entropy);
     }
 
@@ -94,9 +109,9 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
         for (int level = 0; level < _depth; level++)
         {
             Tensor value = logits.gather(1, node.unsqueeze(1)).squeeze(1);
-            node = node * 2 + 1 + value.ge(0).to(ScalarType.Int64);
+            node = node.mul(_twoLong).add(_oneLong, _oneLong).add(value.ge(_zero).to(ScalarType.Int64), _oneLong);
         }
-        return node - _nodeCount;
+        return node.add(_minusNodeCount, _oneLong);
     }
 
     private Tensor NodeLogits(Tensor input) => input.mm(node_weight!) + node_bias!;
@@ -116,22 +131,37 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
     /// Level <c>k</c>'s nodes are columns <c>[2^k - 1, 2^(k+1) - 1)</c>; interleaving (left, right) keeps the children of
     /// the node at position <c>j</c> at positions <c>2j</c> and <c>2j + 1</c> of the next level, as in the node numbering.
     /// </summary>
-    private Tensor SoftMixture(Tensor logits, Tensor? leak, out Tensor probabilities)
+    private Tensor SoftMixture(Tensor logits, Tensor? leak)
     {
-        probabilities = sigmoid(logits);
-        Tensor p = leak is null ? probabilities : where(leak, 1 - probabilities, probabilities);
+        // Right child p = sigmoid(z), left child 1 - p = sigmoid(-z); region leak swaps them.
+        Tensor right = sigmoid(logits), left = sigmoid(logits.neg());
+        if (leak is not null)
+            (right, left) = (where(leak, left, right), where(leak, right, left));
         long rows = logits.shape[0];
         Tensor mixture = ones(rows, 1, device: logits.device);
         for (int level = 0; level < _depth; level++)
         {
             int first = (1 << level) - 1;
-            Tensor pLevel = p.narrow(1, first, 1 << level);
-            mixture = stack(new[] { mixture * (1 - pLevel), mixture * pLevel }, 2).view(rows, 2 << level);
+            Tensor rightLevel = right.narrow(1, first, 1 << level), leftLevel = left.narrow(1, first, 1 << level);
+            mixture = stack(new[] { mixture * leftLevel, mixture * rightLevel }, 2).view(rows, 2 << level);
         }
         return mixture;
     }
 
     private static Tensor Mix(Tensor mixture, Tensor leafOutputs) => mixture.unsqueeze(1).bmm(leafOutputs).squeeze(1);
+
+    /// <summary>Releases the cached scalars with the parameters.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _zero.Dispose();
+            _oneLong.Dispose();
+            _twoLong.Dispose();
+            _minusNodeCount.Dispose();
+        }
+        base.Dispose(disposing);
+    }
 
     /// <summary>Copies the weights of <paramref name="network"/> into the module.</summary>
     public void Import(FffNetwork network)

@@ -126,9 +126,7 @@ internal sealed class FffTrainingSession
                 continue;
             IEnumerable<Parameter> parameters = soft ? module.parameters() : module.LeafParameters;
             double peak = soft ? _options.LearningRate : _options.LearningRate * 0.5;
-            using optim.Optimizer optimizer = _options.Optimizer == FffOptimizer.AdamW
-                ? optim.AdamW(parameters, lr: peak, weight_decay: _options.WeightDecay)
-                : optim.Adam(parameters, lr: peak, weight_decay: _options.WeightDecay);
+            using var optimizer = new AdamOptimizer(parameters, _options.Optimizer, _options.WeightDecay);
             long totalSteps = phaseEpochs * stepsPerEpoch;
             long step = 0;
             double learningRate = peak;
@@ -145,8 +143,7 @@ internal sealed class FffTrainingSession
                     {
                         int count = Math.Min(batchSize, chunk.RowCount - start);
                         learningRate = LearningRateAt(peak, step++, totalSteps);
-                        foreach (optim.ILearningRateController group in optimizer.ParamGroups)
-                            group.LearningRate = learningRate;
+                        optimizer.LearningRate = learningRate;
 
                         using var scope = NewDisposeScope();
                         ReadOnlySpan<int> batch = order.AsSpan(start, count);
@@ -163,16 +160,17 @@ internal sealed class FffTrainingSession
                             entropy = zeros(1, device: device).squeeze();
                         }
                         Tensor predictionLoss = PredictionLoss(output, y, w);
-                        Tensor loss = hardening > 0 ? predictionLoss + entropy * hardening : predictionLoss;
+                        using Scalar hardeningWeight = hardening.ToScalar();
+                        Tensor loss = hardening > 0 ? predictionLoss.add(entropy, hardeningWeight) : predictionLoss;
                         double lossValue = loss.item<float>();
                         if (!double.IsFinite(lossValue))
                         {
                             throw _ch.Except($"Training diverged in epoch {epoch}: the loss became {lossValue}. " +
                                 $"Lower LearningRate (now {_options.LearningRate}) or check the features' scale (FeatureScaling = {_options.FeatureScaling}).");
                         }
-                        optimizer.zero_grad();
+                        optimizer.ZeroGrad();
                         loss.backward();
-                        optimizer.step();
+                        optimizer.Step();
                         lossSum += predictionLoss.item<float>() * count;
                         entropySum += entropy.item<float>() * count;
                         weightSum += count;
@@ -303,7 +301,8 @@ internal sealed class FffTrainingSession
             LabelKind.Multiclass => nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None),
             _ => (output.squeeze(1) - target).square(),
         };
-        return (perRow * weight).sum() / weight.sum().clamp_min(1e-12);
+        using Scalar tiny = 1e-12.ToScalar();
+        return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
     }
 
     /// <summary>A batch of scaled features: dense, or a sparse COO tensor for wide, sparse data (never the whole data set).</summary>
@@ -386,7 +385,10 @@ internal sealed class FffTrainingSession
                 Tensor x = BuildFeatures(evaluation, rows.AsSpan(start, n), device);
                 Tensor output = module.forward(x);
                 if (_kind == LabelKind.Regression)
-                    output = output * _labelScale + _labelShift;
+                {
+                    using Scalar scale = _labelScale.ToScalar(), shift = _labelShift.ToScalar(), one = 1f.ToScalar();
+                    output = output.mul(scale).add(shift, one);
+                }
                 using Tensor cpu = output.cpu().contiguous();
                 cpu.data<float>().CopyTo(soft, start * _outputs);
             }
