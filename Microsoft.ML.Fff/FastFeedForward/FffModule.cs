@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML.Fff.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,12 +22,7 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
     private readonly int _nodeCount;
     private readonly int _outputs;
 
-    // Scalars live in fields (or `using` locals) for as long as libtorch may read them: a temporary Scalar from an implicit
-    // conversion can be finalized by the GC while the native call still uses it (seen as a garbage-Scalar TORCH_CHECK
-    // in optimized builds).
-    private readonly Scalar _zero = 0f.ToScalar();
-    private readonly Scalar _oneLong = 1L.ToScalar();
-    private readonly Scalar _twoLong = 2L.ToScalar();
+    // Every scalar passed to libtorch is kept alive explicitly (see AliveScalars): no operator + or - on tensors here.
     private readonly Scalar _minusNodeCount;
 
     private readonly Parameter? node_weight;
@@ -82,7 +78,8 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
         Tensor mixture = SoftMixture(logits, leak);
         // Bernoulli entropy -(p ln p + (1-p) ln(1-p)) with p = sigmoid(z), written with log-sigmoids: exact and stable
         // at any z, so no clamping is needed.
-        Tensor entropy = (sigmoid(logits) * nn.functional.logsigmoid(logits) + sigmoid(logits.neg()) * nn.functional.logsigmoid(logits.neg())).mean().neg();
+        Tensor entropy = (sigmoid(logits) * nn.functional.logsigmoid(logits))
+            .add(sigmoid(logits.neg()) * nn.functional.logsigmoid(logits.neg()), AliveScalars.One).mean().neg();
         return (Mix(mixture, LeafOutputs(input)), entropy);
     }
 
@@ -109,20 +106,21 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
         for (int level = 0; level < _depth; level++)
         {
             Tensor value = logits.gather(1, node.unsqueeze(1)).squeeze(1);
-            node = node.mul(_twoLong).add(_oneLong, _oneLong).add(value.ge(_zero).to(ScalarType.Int64), _oneLong);
+            node = node.mul(AliveScalars.TwoLong).add(AliveScalars.OneLong, AliveScalars.OneLong)
+                .add(value.ge(AliveScalars.Zero).to(ScalarType.Int64), AliveScalars.OneLong);
         }
-        return node.add(_minusNodeCount, _oneLong);
+        return node.add(_minusNodeCount, AliveScalars.OneLong);
     }
 
-    private Tensor NodeLogits(Tensor input) => input.mm(node_weight!) + node_bias!;
+    private Tensor NodeLogits(Tensor input) => input.mm(node_weight!).add(node_bias!, AliveScalars.One);
 
     /// <summary>Every leaf's output for every row: <c>[B, L, O]</c>.</summary>
     private Tensor LeafOutputs(Tensor input)
     {
         long rows = input.shape[0];
-        Tensor hidden = nn.functional.relu(input.mm(hidden_weight) + hidden_bias);
+        Tensor hidden = nn.functional.relu(input.mm(hidden_weight).add(hidden_bias, AliveScalars.One));
         Tensor perLeaf = hidden.view(rows, _leafCount, _leafWidth).transpose(0, 1);      // [L, B, l]
-        Tensor outputs = perLeaf.bmm(output_weight) + output_bias.unsqueeze(1);           // [L, B, O]
+        Tensor outputs = perLeaf.bmm(output_weight).add(output_bias.unsqueeze(1), AliveScalars.One); // [L, B, O]
         return outputs.transpose(0, 1);                                                  // [B, L, O]
     }
 
@@ -155,9 +153,6 @@ internal sealed class FffModule : nn.Module<Tensor, Tensor>
     {
         if (disposing)
         {
-            _zero.Dispose();
-            _oneLong.Dispose();
-            _twoLong.Dispose();
             _minusNodeCount.Dispose();
         }
         base.Dispose(disposing);

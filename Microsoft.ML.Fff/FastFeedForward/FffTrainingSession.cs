@@ -299,7 +299,7 @@ internal sealed class FffTrainingSession
         {
             LabelKind.Binary => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), target, reduction: nn.Reduction.None),
             LabelKind.Multiclass => nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None),
-            _ => (output.squeeze(1) - target).square(),
+            _ => output.squeeze(1).add(target, AliveScalars.MinusOne).square(),
         };
         using Scalar tiny = 1e-12.ToScalar();
         return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
@@ -386,8 +386,8 @@ internal sealed class FffTrainingSession
                 Tensor output = module.forward(x);
                 if (_kind == LabelKind.Regression)
                 {
-                    using Scalar scale = _labelScale.ToScalar(), shift = _labelShift.ToScalar(), one = 1f.ToScalar();
-                    output = output.mul(scale).add(shift, one);
+                    using Scalar scale = _labelScale.ToScalar(), shift = _labelShift.ToScalar();
+                    output = output.mul(scale).add(shift, AliveScalars.One);
                 }
                 using Tensor cpu = output.cpu().contiguous();
                 cpu.data<float>().CopyTo(soft, start * _outputs);

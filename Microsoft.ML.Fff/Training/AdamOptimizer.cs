@@ -74,7 +74,7 @@ internal sealed class AdamOptimizer : IDisposable
             }
             _firstMoments[i].mul_(_beta1).add_(g, _oneMinusBeta1);
             _secondMoments[i].mul_(_beta2).addcmul_(g, g, _oneMinusBeta2);
-            Tensor denominator = _secondMoments[i].sqrt().div_(sqrtCorrection2).add_(_epsilon);
+            Tensor denominator = _secondMoments[i].sqrt().div_(sqrtCorrection2).add_(_epsilon, AliveScalars.One);
             _parameters[i].addcdiv_(_firstMoments[i], denominator, stepSize);
         }
     }
