@@ -5,6 +5,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading;
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 

@@ -11,6 +11,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
@@ -13,20 +14,22 @@ public sealed class ParityTests
 {
     public static System.Collections.Generic.IEnumerable<object[]> Shapes => new[]
     {
-        new object[] { 7, 3, 3, 5 },
-        new object[] { 33, 1, 0, 4 },
-        new object[] { 64, 10, 4, 16 },
-        new object[] { 5, 2, 6, 1 },
-        new object[] { 129, 1, 2, 9 },
+        new object[] { 7, 3, 3, 5, 0 },
+        new object[] { 33, 1, 0, 4, 0 },
+        new object[] { 64, 10, 4, 16, 0 },
+        new object[] { 5, 2, 6, 1, 0 },
+        new object[] { 129, 1, 2, 9, 0 },
+        new object[] { 17, 4, 3, 5, 8 },
+        new object[] { 9, 1, 0, 3, 2 },
     };
 
     [TestMethod]
     [DynamicData(nameof(Shapes))]
-    public void HardForwardMatchesCSharpScorer(int inputs, int outputs, int depth, int leafWidth)
+    public void HardForwardMatchesCSharpScorer(int inputs, int outputs, int depth, int leafWidth, int masterWidth)
     {
-        FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: inputs + depth);
+        FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: inputs + depth, masterWidth);
         float[] x = RandomRows(200, inputs, seed: 11);
-        using var module = new FffModule(inputs, outputs, depth, leafWidth, CPU);
+        using var module = new FffModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
         module.Import(network);
         using Tensor input = tensor(x, new long[] { 200, inputs });
         using Tensor hard = module.HardForward(input);
@@ -47,11 +50,11 @@ public sealed class ParityTests
 
     [TestMethod]
     [DynamicData(nameof(Shapes))]
-    public void SoftForwardMatchesCSharpSoftScorer(int inputs, int outputs, int depth, int leafWidth)
+    public void SoftForwardMatchesCSharpSoftScorer(int inputs, int outputs, int depth, int leafWidth, int masterWidth)
     {
-        FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 3 * inputs + depth);
+        FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 3 * inputs + depth, masterWidth);
         float[] x = RandomRows(50, inputs, seed: 12);
-        using var module = new FffModule(inputs, outputs, depth, leafWidth, CPU);
+        using var module = new FffModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
         module.Import(network);
         using Tensor input = tensor(x, new long[] { 50, inputs });
         using Tensor soft = module.forward(input);
@@ -69,15 +72,14 @@ public sealed class ParityTests
     [TestMethod]
     public void ExportAfterImportIsLossless()
     {
-        FffNetwork network = RandomNetwork(10, 4, 3, 6, seed: 5);
-        using var module = new FffModule(10, 4, 3, 6, CPU);
+        FffNetwork network = RandomNetwork(10, 4, 3, 6, seed: 5, masterWidth: 3);
+        using var module = new FffModule(10, 4, ModuleOptions(3, 6, 3), CPU);
         module.Import(network);
-        var copy = new FffNetwork(10, 4, 3, 6);
+        var copy = new FffNetwork(10, 4, 3, 6, 3);
         module.Export(copy);
-        CollectionAssert.AreEqual(network.NodeWeights, copy.NodeWeights);
-        CollectionAssert.AreEqual(network.HiddenWeights, copy.HiddenWeights);
-        CollectionAssert.AreEqual(network.OutputWeights, copy.OutputWeights);
-        CollectionAssert.AreEqual(network.OutputBiases, copy.OutputBiases);
+        foreach ((float[] expected, float[] actual) in network.Arrays.Zip(copy.Arrays))
+            CollectionAssert.AreEqual(expected, actual);
+        Assert.AreEqual(11, copy.Arrays.Count());
     }
 
     [TestMethod]
@@ -150,11 +152,14 @@ public sealed class ParityTests
         Assert.AreEqual(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
-    internal static FffNetwork RandomNetwork(int inputs, int outputs, int depth, int leafWidth, int seed)
+    internal static FastFeedForwardOptionsBase ModuleOptions(int depth, int leafWidth, int masterWidth)
+        => new FastFeedForwardMulticlassTrainer.Options { Depth = depth, LeafWidth = leafWidth, MasterLeafWidth = masterWidth };
+
+    internal static FffNetwork RandomNetwork(int inputs, int outputs, int depth, int leafWidth, int seed, int masterWidth = 0)
     {
-        var network = new FffNetwork(inputs, outputs, depth, leafWidth);
+        var network = new FffNetwork(inputs, outputs, depth, leafWidth, masterWidth);
         var random = new Random(seed);
-        foreach (float[] array in new[] { network.NodeWeights, network.NodeBiases, network.HiddenWeights, network.HiddenBiases, network.OutputWeights, network.OutputBiases })
+        foreach (float[] array in network.Arrays)
         {
             for (int i = 0; i < array.Length; i++)
                 array[i] = (float)(random.NextDouble() * 2 - 1);

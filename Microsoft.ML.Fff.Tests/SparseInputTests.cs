@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.ML.Fff.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.ML.Fff.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;

@@ -2,7 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Numerics.Tensors;
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Scoring;
 
 namespace Microsoft.ML.Fff;
 
@@ -23,6 +25,7 @@ public sealed partial class FffCatalog
     /// <summary>
     /// Scores <paramref name="data"/> with the FFF model inside <paramref name="model"/> twice, softly and by hard descent,
     /// and compares both against the label. Pure C#; the soft pass touches every neuron, so use it for diagnostics only.
+    /// Dense, mixture-of-experts and neuron-node FFF models train the function they score: both passes agree and the gap is 0.
     /// </summary>
     /// <param name="model">A fitted pipeline (or prediction transformer) that contains an FFF predictor.</param>
     /// <param name="data">Rows in the pipeline's input schema, with labels.</param>
@@ -34,7 +37,7 @@ public sealed partial class FffCatalog
         if (data is null)
             throw new ArgumentNullException(nameof(data));
         (ISingleFeaturePredictionTransformer<object> predictor, IDataView input) = FindPredictor(model, data);
-        FffNetwork network = predictor.Model switch
+        FeedForwardNetwork network = predictor.Model switch
         {
             FffModelParametersBase<float> scalar => scalar.Network,
             FffModelParametersBase<VBuffer<float>> vector => vector.Network,
@@ -49,7 +52,9 @@ public sealed partial class FffCatalog
         int outputs = network.OutputCount;
         var softOut = new float[outputs];
         var hardOut = new float[outputs];
-        var scratch = new float[2 * network.LeafCount];
+        // Only FFF with leaves trains a soft function; the other architectures train what they score, so their gap is 0.
+        var fff = network as FffNetwork;
+        var scratch = new float[2 * (fff?.LeafCount ?? 1)];
         var dense = new float[network.InputCount];
         var labels = new List<double>();
         var soft = new List<double>();
@@ -64,7 +69,10 @@ public sealed partial class FffCatalog
             {
                 getFeatures(ref row);
                 row.CopyTo(dense);
-                network.ScoreSoft(dense, softOut, scratch);
+                if (fff != null)
+                    fff.ScoreSoft(dense, softOut, scratch);
+                else
+                    network.Score(dense, softOut);
                 network.Score(dense, hardOut);
                 labels.Add(getLabel());
                 double s = Predicted(softOut, kind), h = Predicted(hardOut, kind);

@@ -1,8 +1,8 @@
 using System;
-using System.Globalization;
+using System.Collections.Generic;
+using System.Linq;
 using System.IO;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using Microsoft.ML.Fff.Scoring;
 
 namespace Microsoft.ML.Fff.FastFeedForward;
@@ -19,40 +19,51 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 /// output weights <c>OutputWeights[(j*L+k)*O ..)</c>; leaf output bias <c>OutputBiases[j*O ..)</c>.</item>
 /// </list>
 /// </remarks>
-internal sealed class FffNetwork
+internal sealed class FffNetwork : FeedForwardNetwork
 {
     /// <summary>Largest depth a stored model may declare; training allows less (see the trainer's options).</summary>
     public const int MaxStoredDepth = 24;
 
-    /// <summary>
-    /// Largest magnitude a stored network may reach, for inputs with every |x_i| ≤ 1, in any node value, hidden
-    /// activation or output (see <see cref="UnitBoxBound"/>). Finite weights can still overflow float in a dot
-    /// product — a flipped exponent bit multiplies a weight by 2^128 — and such a network would score ∞ or NaN, so
-    /// <see cref="Load"/> rejects it. 1e36 leaves a factor of 340 below <see cref="float.MaxValue"/> for rounding.
-    /// </summary>
-    public const double MaxUnitBoxMagnitude = 1e36;
+    /// <summary>Largest master-leaf width a stored model may declare.</summary>
+    public const int MaxMasterWidth = 1 << 16;
 
-    public FffNetwork(int inputCount, int outputCount, int depth, int leafWidth)
+    public FffNetwork(int inputCount, int outputCount, int depth, int leafWidth, int masterWidth = 0)
+        : base(inputCount, outputCount)
     {
         CheckShape(inputCount, outputCount, depth, leafWidth);
-        InputCount = inputCount;
-        OutputCount = outputCount;
+        if (masterWidth < 0 || masterWidth > MaxMasterWidth)
+            throw new ArgumentOutOfRangeException(nameof(masterWidth), masterWidth, $"Master leaf width must be between 0 and {MaxMasterWidth}.");
         Depth = depth;
         LeafWidth = leafWidth;
+        MasterWidth = masterWidth;
         NodeWeights = new float[checked(NodeCount * inputCount)];
         NodeBiases = new float[NodeCount];
         HiddenWeights = new float[checked(LeafCount * leafWidth * inputCount)];
         HiddenBiases = new float[checked(LeafCount * leafWidth)];
         OutputWeights = new float[checked(LeafCount * leafWidth * outputCount)];
         OutputBiases = new float[checked(LeafCount * outputCount)];
+        MasterHiddenWeights = new float[checked(masterWidth * inputCount)];
+        MasterHiddenBiases = new float[masterWidth];
+        MasterOutputWeights = new float[checked(masterWidth * outputCount)];
+        MasterOutputBiases = new float[masterWidth > 0 ? outputCount : 0];
+        MasterMix = new float[masterWidth > 0 ? 1 : 0];
     }
 
-    public int InputCount { get; }
-    public int OutputCount { get; }
     public int Depth { get; }
     public int LeafWidth { get; }
     public int NodeCount => (1 << Depth) - 1;
     public int LeafCount => 1 << Depth;
+
+    /// <summary>Width of the always-on master leaf (0: none).</summary>
+    public int MasterWidth { get; }
+
+    public override NetworkKind Kind => NetworkKind.FastFeedForward;
+
+    public override int TrainingWidth => LeafCount * LeafWidth + MasterWidth;
+
+    public override int NeuronsPerRow => Depth + LeafWidth + MasterWidth;
+
+    public override string Describe() => $"FFF depth {Depth} x leaf {LeafWidth}" + (MasterWidth > 0 ? $" + master leaf {MasterWidth}" : "");
 
     public float[] NodeWeights { get; }
     public float[] NodeBiases { get; }
@@ -61,17 +72,29 @@ internal sealed class FffNetwork
     public float[] OutputWeights { get; }
     public float[] OutputBiases { get; }
 
+    /// <summary>Master leaf: hidden weights (<c>MasterWidth x I</c>), biases, output weights (<c>MasterWidth x O</c>) and output biases.</summary>
+    public float[] MasterHiddenWeights { get; }
+    public float[] MasterHiddenBiases { get; }
+    public float[] MasterOutputWeights { get; }
+    public float[] MasterOutputBiases { get; }
+
+    /// <summary>The mixing logit <c>kappa</c> (one value when there is a master leaf): output = <c>k * leaf + (1 - k) * master</c>, <c>k = sigmoid(kappa)</c>.</summary>
+    public float[] MasterMix { get; }
+
+    /// <summary>The weight <c>k</c> of the FFF leaves against the master leaf (1 without a master leaf).</summary>
+    public float LeafShare => MasterWidth > 0 ? Kernels.Sigmoid(MasterMix[0]) : 1f;
+
     /// <summary>Routes a dense row to its leaf: <c>Depth</c> dot products. Returns -1 when a node value is NaN.</summary>
     public int FindLeaf(ReadOnlySpan<float> features) => FindLeaf(new DenseRow(features));
 
     /// <summary>Routes a sparse row (indices already validated) to its leaf. Returns -1 when a node value is NaN.</summary>
     public int FindLeaf(ReadOnlySpan<int> indices, ReadOnlySpan<float> values) => FindLeaf(new SparseRow(indices, values));
 
-    /// <summary>Hard-descent forward pass for a dense row: touches <c>Depth</c> node neurons and one leaf's <c>LeafWidth</c> neurons.</summary>
-    public void Score(ReadOnlySpan<float> features, Span<float> output) => Score(new DenseRow(features), output);
+    /// <summary>Hard-descent forward pass for a dense row: touches <c>Depth</c> node neurons, one leaf's <c>LeafWidth</c> neurons and the master leaf.</summary>
+    public override void Score(ReadOnlySpan<float> features, Span<float> output) => Score(new DenseRow(features), output);
 
     /// <summary>Hard-descent forward pass for a sparse row given as (indices, values); indices must be validated.</summary>
-    public void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output) => Score(new SparseRow(indices, values), output);
+    public override void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output) => Score(new SparseRow(indices, values), output);
 
     // One descent for dense and sparse rows: TRow is a struct, so the JIT compiles a copy per row kind with the dot inlined.
     private int FindLeaf<TRow>(TRow row) where TRow : IFeatureRow, allows ref struct
@@ -96,16 +119,30 @@ internal sealed class FffNetwork
             output.Slice(0, OutputCount).Fill(float.NaN);
             return;
         }
-        int inputs = InputCount, outputs = OutputCount, width = LeafWidth;
+        int outputs = OutputCount;
         Span<float> result = output.Slice(0, outputs);
         OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
-        int unit = leaf * width;
-        for (int k = 0; k < width; k++, unit++)
+        AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * LeafWidth, LeafWidth, 1f, result);
+        if (MasterWidth > 0)
         {
-            float h = row.Dot(HiddenWeights.AsSpan(unit * inputs, inputs)) + HiddenBiases[unit];
+            float k = LeafShare;
+            TensorPrimitives.Multiply(result, k, result);
+            TensorPrimitives.MultiplyAdd(MasterOutputBiases, 1 - k, result, result);
+            AddHidden(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, 1 - k, result);
+        }
+    }
+
+    /// <summary>Adds <c>factor * ReLU(x . w_u + b_u) * v_u</c> for the units <c>[first, first + count)</c> of one hidden layer.</summary>
+    private void AddHidden<TRow>(TRow row, float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, int first, int count, float factor, Span<float> result)
+        where TRow : IFeatureRow, allows ref struct
+    {
+        int inputs = InputCount, outputs = OutputCount;
+        for (int unit = first; unit < first + count; unit++)
+        {
+            float h = row.Dot(hiddenWeights.AsSpan(unit * inputs, inputs)) + hiddenBiases[unit];
             // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
             if (!(h <= 0))
-                TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h, result, result);
+                TensorPrimitives.MultiplyAdd(outputWeights.AsSpan(unit * outputs, outputs), h * factor, result, result);
         }
     }
 
@@ -130,8 +167,9 @@ internal sealed class FffNetwork
     }
 
     /// <summary>
-    /// The soft (training-time) forward pass in C#: every leaf weighted by its path probability. It touches every neuron,
-    /// so it is for diagnostics (the soft/hard gap), not for serving. <paramref name="scratch"/> needs <c>2 * LeafCount</c> floats.
+    /// The soft (training-time) forward pass in C#: every leaf weighted by its path probability, plus the master leaf. It
+    /// touches every neuron, so it is for diagnostics (the soft/hard gap), not for serving. <paramref name="scratch"/> needs
+    /// <c>2 * LeafCount</c> floats.
     /// </summary>
     public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output, Span<float> scratch)
     {
@@ -153,97 +191,76 @@ internal sealed class FffNetwork
         }
         Span<float> result = output.Slice(0, outputs);
         result.Clear();
+        var row = new DenseRow(features);
         for (int leaf = 0; leaf < LeafCount; leaf++)
         {
             float m = mixture[leaf];
             TensorPrimitives.MultiplyAdd(OutputBiases.AsSpan(leaf * outputs, outputs), m, result, result);
-            int unit = leaf * width;
-            for (int k = 0; k < width; k++, unit++)
-            {
-                float h = TensorPrimitives.Dot(features, HiddenWeights.AsSpan(unit * inputs, inputs)) + HiddenBiases[unit];
-                if (!(h <= 0))
-                    TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h * m, result, result);
-            }
+            AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * width, width, m, result);
         }
-    }
-
-    /// <summary>
-    /// Folds an input affine map into the first-layer weights: the network then computes on raw <c>x</c> what it
-    /// computed before on <c>(x - shift) * scale</c>. Training normalizes features this way without the scorer
-    /// paying for it; subtracting only through the biases keeps sparse rows sparse.
-    /// </summary>
-    public void FoldInputTransform(ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
-    {
-        FoldInto(NodeWeights, NodeBiases, shift, scale);
-        FoldInto(HiddenWeights, HiddenBiases, shift, scale);
-    }
-
-    private void FoldInto(float[] weights, float[] biases, ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
-    {
-        for (int row = 0; row < biases.Length; row++)
+        if (MasterWidth > 0)
         {
-            Span<float> w = weights.AsSpan(row * InputCount, InputCount);
-            TensorPrimitives.Multiply(w, scale, w);
-            biases[row] -= TensorPrimitives.Dot(w, shift);
+            float k = LeafShare;
+            TensorPrimitives.Multiply(result, k, result);
+            TensorPrimitives.MultiplyAdd(MasterOutputBiases, 1 - k, result, result);
+            AddHidden(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, 1 - k, result);
         }
     }
 
-    /// <summary>Folds an output affine map: outputs become <c>y * scale + shift</c> (regression label standardization).</summary>
-    public void FoldOutputTransform(float scale, float shift)
-    {
-        TensorPrimitives.Multiply(OutputWeights, scale, OutputWeights);
-        TensorPrimitives.Multiply(OutputBiases, scale, OutputBiases);
-        TensorPrimitives.Add(OutputBiases, shift, OutputBiases);
-    }
+    protected override IEnumerable<(float[] Weights, float[] Biases)> InputLayers =>
+        new[] { (NodeWeights, NodeBiases), (HiddenWeights, HiddenBiases), (MasterHiddenWeights, MasterHiddenBiases) };
+
+    // Each row's output is k * (its leaf's output) + (1 - k) * (master output): the shift goes into both output biases.
+    protected override IEnumerable<float[]> OutputWeightArrays => new[] { OutputWeights, MasterOutputWeights };
+
+    protected override IEnumerable<float[]> OutputBiasArrays => new[] { OutputBiases, MasterOutputBiases };
+
+    public override IEnumerable<float[]> Arrays => MasterWidth > 0
+        ? new[] { NodeWeights, NodeBiases, HiddenWeights, HiddenBiases, OutputWeights, OutputBiases,
+                  MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, MasterOutputBiases, MasterMix }
+        : new[] { NodeWeights, NodeBiases, HiddenWeights, HiddenBiases, OutputWeights, OutputBiases };
 
     /// <summary>
     /// An upper bound, over all inputs with every |x_i| ≤ 1, on the magnitude of every node value, hidden
     /// pre-activation and output (L1 norms of the weight rows plus the biases, chained through each leaf).
     /// Infinite when a weight is not finite or a row's norm overflows float.
     /// </summary>
-    public double UnitBoxBound()
+    public override double UnitBoxBound()
     {
-        int inputs = InputCount, outputs = OutputCount, width = LeafWidth;
+        int inputs = InputCount;
         double bound = 0;
         for (int node = 0; node < NodeCount; node++)
             bound = Math.Max(bound, RowBound(NodeWeights.AsSpan(node * inputs, inputs), NodeBiases[node]));
-        double[] leafOutput = new double[outputs];
         for (int leaf = 0; leaf < LeafCount; leaf++)
-        {
-            for (int o = 0; o < outputs; o++)
-                leafOutput[o] = Math.Abs((double)OutputBiases[leaf * outputs + o]);
-            for (int unit = leaf * width; unit < (leaf + 1) * width; unit++)
-            {
-                double h = RowBound(HiddenWeights.AsSpan(unit * inputs, inputs), HiddenBiases[unit]);
-                bound = Math.Max(bound, h);
-                ReadOnlySpan<float> w = OutputWeights.AsSpan(unit * outputs, outputs);
-                for (int o = 0; o < outputs; o++)
-                    leafOutput[o] += h * Math.Abs((double)w[o]);
-            }
-            foreach (double value in leafOutput)
-                bound = Math.Max(bound, value);
-        }
+            bound = Math.Max(bound, LayerBound(HiddenWeights, HiddenBiases, OutputWeights, OutputBiases.AsSpan(leaf * OutputCount, OutputCount), leaf * LeafWidth, LeafWidth));
+        if (MasterWidth > 0)
+            bound = Math.Max(bound, LayerBound(MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, MasterOutputBiases, 0, MasterWidth));
+        // The output mixes a leaf and the master leaf with weights in [0, 1] that sum to 1: no larger than either bound.
         return double.IsNaN(bound) ? double.PositiveInfinity : bound;
     }
 
-    private static double RowBound(ReadOnlySpan<float> weights, float bias)
-        => (double)TensorPrimitives.SumOfMagnitudes(weights) + Math.Abs((double)bias);
-
-    /// <summary>True when every weight is finite.</summary>
-    public bool IsFinite()
+    /// <summary>Bound of the hidden units <c>[first, first + count)</c> and of the output they produce with <paramref name="outputBiases"/>.</summary>
+    internal double LayerBound(float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, ReadOnlySpan<float> outputBiases, int first, int count)
     {
-        foreach (float[] array in new[] { NodeWeights, NodeBiases, HiddenWeights, HiddenBiases, OutputWeights, OutputBiases })
+        int inputs = InputCount, outputs = OutputCount;
+        double bound = 0;
+        Span<double> output = outputs <= 256 ? stackalloc double[outputs] : new double[outputs];
+        for (int o = 0; o < outputs; o++)
+            output[o] = Math.Abs((double)outputBiases[o]);
+        for (int unit = first; unit < first + count; unit++)
         {
-            foreach (float value in array)
-            {
-                if (!float.IsFinite(value))
-                    return false;
-            }
+            double h = RowBound(hiddenWeights.AsSpan(unit * inputs, inputs), hiddenBiases[unit]);
+            bound = Math.Max(bound, h);
+            ReadOnlySpan<float> w = outputWeights.AsSpan(unit * outputs, outputs);
+            for (int o = 0; o < outputs; o++)
+                output[o] += h * Math.Abs((double)w[o]);
         }
-        return true;
+        foreach (double value in output)
+            bound = Math.Max(bound, value);
+        return bound;
     }
 
-    // *** Binary format ***
+    // *** Binary format of the FFF payload (after the network kind code 0, see FeedForwardNetwork) ***
     // int32  input count I            (1 .. 2^28)
     // int32  output count O           (1 .. 2^20)
     // int32  depth D                  (0 .. MaxStoredDepth)
@@ -252,15 +269,14 @@ internal sealed class FffNetwork
     // then six float arrays, each as int32 count followed by count float32 values, in this order and with these counts:
     //   node weights (2^D - 1) * I, node biases 2^D - 1, hidden weights 2^D * L * I, hidden biases 2^D * L,
     //   output weights 2^D * L * O, output biases 2^D * O.
-    // All little endian. In an ML.NET model file this follows ML.NET's 256-byte ModelHeader and the int32 sizeof(float)
-    // that ModelParametersBase writes; the rest of the header's model block is exactly these bytes, no more, no less.
-    // Load also requires: at most int.MaxValue floats in all; every weight finite; and, for inputs in [-1, 1], no node
-    // value, hidden activation or output above MaxUnitBoxMagnitude (see UnitBoxBound). Anything else is rejected with
-    // InvalidDataException("Corrupt FFF model: ..."), before any array is allocated when a size is wrong.
+    // then (format 0x00010002 and later) int32 master-leaf width M (0 .. MaxMasterWidth) and, when M > 0, five more arrays:
+    //   master hidden weights M * I, master hidden biases M, master output weights M * O, master output biases O,
+    //   mixing logit kappa (1 value).
     // Version history (the model parameters' VersionInfo carries the version):
-    //   0x00010001  initial format.
+    //   0x00010001  initial format: no network kind code, no master-leaf field.
+    //   0x00010002  network kind code first (dense and mixture-of-experts models share the model parameters); master leaf.
 
-    public void Save(BinaryWriter writer)
+    protected override void SavePayload(BinaryWriter writer)
     {
         writer.Write(InputCount);
         writer.Write(OutputCount);
@@ -273,31 +289,30 @@ internal sealed class FffNetwork
         WriteArray(writer, HiddenBiases);
         WriteArray(writer, OutputWeights);
         WriteArray(writer, OutputBiases);
+        writer.Write(MasterWidth);
+        if (MasterWidth > 0)
+        {
+            WriteArray(writer, MasterHiddenWeights);
+            WriteArray(writer, MasterHiddenBiases);
+            WriteArray(writer, MasterOutputWeights);
+            WriteArray(writer, MasterOutputBiases);
+            WriteArray(writer, MasterMix);
+        }
     }
 
-    /// <summary>Bytes of the five <c>int32</c> fields that open the format.</summary>
-    private const int FieldBytes = 5 * sizeof(int);
+    /// <summary>Bytes of an array of <paramref name="count"/> floats with its count.</summary>
+    private static long ArrayBytes(long count) => sizeof(int) + count * sizeof(float);
 
-    /// <summary>
-    /// Reads a network, validating every size against the format's limits and the stream before allocating. Every
-    /// problem is an <see cref="InvalidDataException"/> whose message starts with "Corrupt FFF model:".
-    /// </summary>
-    /// <param name="reader">Positioned at the first field.</param>
-    /// <param name="byteCount">
-    /// The exact number of bytes the network occupies, when the container knows it (ML.NET's model block); the declared
-    /// shape must then account for exactly these bytes. When null, a seekable stream must merely be long enough.
-    /// </param>
-    public static FffNetwork Load(BinaryReader reader, long? byteCount = null)
+    /// <summary>Reads the FFF payload; <paramref name="withMasterLeaf"/> is false for format 0x00010001, which has no master-leaf field.</summary>
+    internal static FffNetwork LoadPayload(PayloadReader payload, bool withMasterLeaf)
     {
-        if (byteCount < FieldBytes)
-            throw Corrupt($"the model block holds {byteCount} bytes, fewer than the {FieldBytes} bytes of the shape fields.");
-        Stream stream = reader.BaseStream;
-        long start = stream.CanSeek ? stream.Position : 0;
-        int inputCount = ReadInt32(reader);
-        int outputCount = ReadInt32(reader);
-        int depth = ReadInt32(reader);
-        int leafWidth = ReadInt32(reader);
-        int activation = ReadInt32(reader);
+        if (payload.ByteCount < 5 * sizeof(int))
+            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {5 * sizeof(int)} bytes of the shape fields.");
+        int inputCount = payload.ReadInt32();
+        int outputCount = payload.ReadInt32();
+        int depth = payload.ReadInt32();
+        int leafWidth = payload.ReadInt32();
+        int activation = payload.ReadInt32();
         if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
             || depth < 0 || depth > MaxStoredDepth || leafWidth < 1 || leafWidth > (1 << 16))
         {
@@ -314,48 +329,41 @@ internal sealed class FffNetwork
             : (leaves - 1) * (inputCount + 1L) + units * (inputCount + 1L + outputCount) + leaves * outputCount;
         if (floats > int.MaxValue)
             throw Corrupt("the declared shape needs more weights than one array can hold.");
-        long needed = FieldBytes + 6 * sizeof(int) + floats * sizeof(float);
-        if (byteCount is long available && available != needed)
-        {
-            throw Corrupt($"the declared shape (inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}) "
-                + $"needs {needed} bytes but the model block holds {available} (truncated or padded?).");
-        }
-        if (stream.CanSeek && stream.Length - start < needed)
-            throw Corrupt("the file is shorter than its declared shape needs (truncated?).");
+        string shape = $"inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}";
+        payload.Require(6 * sizeof(int) + floats * sizeof(float) + (withMasterLeaf ? sizeof(int) : 0), shape, last: !withMasterLeaf);
 
+        // The master-leaf width follows the six arrays; read them into a master-less network first.
         var network = new FffNetwork(inputCount, outputCount, depth, leafWidth);
-        ReadArray(reader, network.NodeWeights, "node weights");
-        ReadArray(reader, network.NodeBiases, "node biases");
-        ReadArray(reader, network.HiddenWeights, "hidden weights");
-        ReadArray(reader, network.HiddenBiases, "hidden biases");
-        ReadArray(reader, network.OutputWeights, "output weights");
-        ReadArray(reader, network.OutputBiases, "output biases");
-        if (!network.IsFinite())
-            throw Corrupt("a stored weight is NaN or infinite.");
-        double bound = network.UnitBoxBound();
-        if (!(bound <= MaxUnitBoxMagnitude))
+        ReadArray(payload.Reader, network.NodeWeights, "node weights");
+        ReadArray(payload.Reader, network.NodeBiases, "node biases");
+        ReadArray(payload.Reader, network.HiddenWeights, "hidden weights");
+        ReadArray(payload.Reader, network.HiddenBiases, "hidden biases");
+        ReadArray(payload.Reader, network.OutputWeights, "output weights");
+        ReadArray(payload.Reader, network.OutputBiases, "output biases");
+        if (!withMasterLeaf)
+            return network;
+        int masterWidth = payload.ReadInt32();
+        if (masterWidth < 0 || masterWidth > MaxMasterWidth)
+            throw Corrupt($"master leaf width {masterWidth} is out of range (0 .. {MaxMasterWidth}).");
+        if (masterWidth == 0)
         {
-            string reach = double.IsInfinity(bound) ? "beyond the float range" : "up to " + bound.ToString("E2", CultureInfo.InvariantCulture);
-            throw Corrupt($"the stored weights are so large that inputs in [-1, 1] could produce values {reach} "
-                + "(the limit is 1e36), so scores would overflow to infinity or NaN.");
+            payload.Require(0, shape, last: true);
+            return network;
         }
-        return network;
-    }
-
-    /// <summary>The exception for every corrupt stored network: an <see cref="InvalidDataException"/> saying so first.</summary>
-    internal static InvalidDataException Corrupt(string problem, Exception? inner = null)
-        => new InvalidDataException("Corrupt FFF model: " + problem, inner);
-
-    private static int ReadInt32(BinaryReader reader)
-    {
-        try
-        {
-            return reader.ReadInt32();
-        }
-        catch (EndOfStreamException e)
-        {
-            throw Corrupt("the file ends early (truncated?).", e);
-        }
+        long masterFloats = masterWidth * (inputCount + 1L + outputCount) + outputCount + 1;
+        if (floats + masterFloats > int.MaxValue)
+            throw Corrupt("the declared shape needs more weights than one array can hold.");
+        payload.Require(ArrayBytes(masterWidth * (long)inputCount) + ArrayBytes(masterWidth) + ArrayBytes(masterWidth * (long)outputCount)
+            + ArrayBytes(outputCount) + ArrayBytes(1), shape + $", master leaf {masterWidth}", last: true);
+        var withMaster = new FffNetwork(inputCount, outputCount, depth, leafWidth, masterWidth);
+        foreach ((float[] from, float[] to) in network.Arrays.Zip(withMaster.Arrays))
+            from.CopyTo(to, 0);
+        ReadArray(payload.Reader, withMaster.MasterHiddenWeights, "master hidden weights");
+        ReadArray(payload.Reader, withMaster.MasterHiddenBiases, "master hidden biases");
+        ReadArray(payload.Reader, withMaster.MasterOutputWeights, "master output weights");
+        ReadArray(payload.Reader, withMaster.MasterOutputBiases, "master output biases");
+        ReadArray(payload.Reader, withMaster.MasterMix, "master mixing logit");
+        return withMaster;
     }
 
     internal static void CheckShape(int inputCount, int outputCount, int depth, int leafWidth)
@@ -368,27 +376,5 @@ internal sealed class FffNetwork
             throw new ArgumentOutOfRangeException(nameof(depth), depth, $"Depth must be between 0 and {MaxStoredDepth}.");
         if (leafWidth < 1)
             throw new ArgumentOutOfRangeException(nameof(leafWidth), leafWidth, "Leaf width must be at least 1.");
-    }
-
-    private static void WriteArray(BinaryWriter writer, float[] values)
-    {
-        writer.Write(values.Length);
-        writer.Write(MemoryMarshal.AsBytes(values.AsSpan()));
-    }
-
-    private static void ReadArray(BinaryReader reader, float[] destination, string what)
-    {
-        int count = ReadInt32(reader);
-        if (count != destination.Length)
-            throw Corrupt($"{what} hold {count} values where the shape needs {destination.Length}.");
-        Span<byte> bytes = MemoryMarshal.AsBytes(destination.AsSpan());
-        int read = 0;
-        while (read < bytes.Length)
-        {
-            int n = reader.Read(bytes.Slice(read));
-            if (n <= 0)
-                throw Corrupt($"the file ends inside the {what} (truncated?).");
-            read += n;
-        }
     }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using TorchSharp;
 using TorchSharp.Modules;

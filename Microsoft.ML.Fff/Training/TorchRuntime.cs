@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using TorchSharp;
 

@@ -7,6 +7,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 
 long rows = args.Length > 0 ? long.Parse(args[0]) : 5_000_000;

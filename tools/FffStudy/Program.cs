@@ -5,6 +5,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 
 string study = args.Length > 0 ? args[0] : "baseline";

@@ -2,19 +2,20 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using Microsoft.ML.Fff.Training;
+using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Fff.FastFeedForward;
+namespace Microsoft.ML.Fff.Training;
 
 /// <summary>
-/// One FFF training run: soft training with the hardening loss, then hard fine-tuning of the leaves, with the
-/// evaluation of every epoch done by the pure-C# hard-descent scorer on the exact network that would be saved.
+/// One training run of any architecture, in the stages the architecture plans (for FFF: soft training with the hardening
+/// loss, then hard fine-tuning of the leaves), with every epoch evaluated by the pure-C# scorer on the exact network that
+/// would be saved.
 /// </summary>
-internal sealed class FffTrainingSession
+internal sealed class FeedForwardTrainingSession
 {
     /// <summary>Training rows sampled to evaluate each epoch (soft and hard metric) when there is no validation set.</summary>
     internal const int TrainingEvaluationRows = 2048;
@@ -28,7 +29,8 @@ internal sealed class FffTrainingSession
     private const double SparseMaxDensity = 0.1;
 
     private readonly IChannel _ch;
-    private readonly FastFeedForwardOptionsBase _options;
+    private readonly FeedForwardOptionsBase _options;
+    private readonly NetworkArchitecture _architecture;
     private readonly TrainingData _train;
     private readonly TrainingData? _valid;
     private readonly LabelKind _kind;
@@ -41,10 +43,11 @@ internal sealed class FffTrainingSession
     private readonly bool _sparseBatches;
     private float[] _batchBuffer = Array.Empty<float>();
 
-    public FffTrainingSession(IChannel ch, FastFeedForwardOptionsBase options, TrainingData train, TrainingData? valid, LabelKind kind, int seed)
+    public FeedForwardTrainingSession(IChannel ch, FeedForwardOptionsBase options, NetworkArchitecture architecture, TrainingData train, TrainingData? valid, LabelKind kind, int seed)
     {
         _ch = ch;
         _options = options;
+        _architecture = architecture;
         _train = train;
         _valid = valid;
         _kind = kind;
@@ -57,11 +60,9 @@ internal sealed class FffTrainingSession
             && train.StoredValues < SparseMaxDensity * train.FeatureCount * (double)train.RowCount;
     }
 
-    public (FffNetwork Network, FffTrainingReport Report) Run()
+    public (FeedForwardNetwork Network, FffTrainingReport Report) Run()
     {
         var clock = Stopwatch.StartNew();
-        int inputs = _train.FeatureCount;
-        int depth = _options.Depth;
         int rows = (int)_train.RowCount;
         int batchSize = _options.BatchSize;
         if (batchSize > rows)
@@ -75,12 +76,6 @@ internal sealed class FffTrainingSession
                 "binary classification needs examples of both. Check the label column and any filter before the trainer.");
         }
 
-        int fineTuneEpochs = depth == 0 ? 0 : (int)Math.Round(_options.NumberOfEpochs * (double)_options.HardFineTuneFraction);
-        fineTuneEpochs = Math.Min(fineTuneEpochs, _options.NumberOfEpochs - 1);
-        int softEpochs = _options.NumberOfEpochs - fineTuneEpochs;
-        _ch.Info($"FFF: {rows} rows x {inputs} features{(_train.IsSparse ? " (sparse)" : "")}{(_train.InMemory == null ? ", streamed from the data view each epoch" : "")}, {_outputs} output(s); depth {depth}, leaf width {_options.LeafWidth} " +
-                 $"(training width {(1 << depth) * _options.LeafWidth}, {depth + _options.LeafWidth} neurons per scored row); {softEpochs} soft + {fineTuneEpochs} hard fine-tune epochs, batch {batchSize}.");
-
         torch.Device device = TorchRuntime.Initialize(_options.Device);
         // libtorch's thread count is process-wide: set it for this run only.
         int previousThreads = torch.get_num_threads();
@@ -88,7 +83,7 @@ internal sealed class FffTrainingSession
             torch.set_num_threads(threads);
         try
         {
-            return Train(device, clock, inputs, depth, rows, batchSize, softEpochs, fineTuneEpochs);
+            return Train(device, clock, rows, batchSize);
         }
         finally
         {
@@ -97,10 +92,15 @@ internal sealed class FffTrainingSession
         }
     }
 
-    private (FffNetwork Network, FffTrainingReport Report) Train(torch.Device device, Stopwatch clock, int inputs, int depth, int rows, int batchSize, int softEpochs, int fineTuneEpochs)
+    private (FeedForwardNetwork Network, FffTrainingReport Report) Train(torch.Device device, Stopwatch clock, int rows, int batchSize)
     {
-        var network = new FffNetwork(inputs, _outputs, depth, _options.LeafWidth);
-        InitializeWeights(network, new Random(_seed));
+        int inputs = _train.FeatureCount;
+        string name = _architecture.Name;
+        FeedForwardNetwork network = _architecture.CreateNetwork(inputs, _outputs, new Random(_seed));
+        IReadOnlyList<PhasePlan> phases = _architecture.PlanPhases(_options.NumberOfEpochs);
+        _ch.Info($"{name}: {rows} rows x {inputs} features{(_train.IsSparse ? " (sparse)" : "")}{(_train.InMemory == null ? ", streamed from the data view each epoch" : "")}, {_outputs} output(s); " +
+                 $"{network.Describe()} (training width {network.TrainingWidth}, {network.NeuronsPerRow} neurons per scored row); " +
+                 $"{string.Join(" + ", phases.Where(p => p.Epochs > 0).Select(p => $"{p.Epochs} {p.Phase}"))} epochs, batch {batchSize}.");
         TrainingTable evaluation = (_valid ?? _train).EvaluationSample;
         int[] evaluationRows = Enumerable.Range(0, evaluation.RowCount).ToArray();
         var shuffle = new Random(_seed ^ 0x1B873593);
@@ -108,35 +108,32 @@ internal sealed class FffTrainingSession
         int chunkRows = _options.StreamChunkRows ?? (int)Math.Clamp(StreamChunkBytes / _train.BytesPerRow, 4L * batchSize, int.MaxValue / 2);
 
         var history = new List<FffTrainingProgress>();
-        FffNetwork? best = null;
+        FeedForwardNetwork? best = null;
         int bestEpoch = 0;
         double bestMetric = double.NegativeInfinity;
         int sinceBest = 0;
 
         using var generator = new Generator((ulong)(uint)_seed, device);
-        using var module = new FffModule(inputs, _outputs, depth, _options.LeafWidth, device);
+        using FeedForwardModule module = _architecture.CreateModule(inputs, _outputs, device);
         module.Import(network);
         long stepsPerEpoch = _train.StepsPerEpoch(batchSize, chunkRows);
 
-        for (int phase = 0; phase < 2; phase++)
+        foreach (PhasePlan phase in phases)
         {
-            bool soft = phase == 0;
-            int phaseEpochs = soft ? softEpochs : fineTuneEpochs;
-            if (phaseEpochs == 0)
+            if (phase.Epochs == 0)
                 continue;
-            IEnumerable<Parameter> parameters = soft ? module.parameters() : module.LeafParameters;
-            double peak = soft ? _options.LearningRate : _options.LearningRate * 0.5;
-            using var optimizer = new AdamOptimizer(parameters, _options.Optimizer, _options.WeightDecay);
-            long totalSteps = phaseEpochs * stepsPerEpoch;
+            double peak = _options.LearningRate * phase.LearningRateFactor;
+            using var optimizer = new AdamOptimizer(module.ParametersFor(phase), _options.Optimizer, _options.WeightDecay);
+            long totalSteps = phase.Epochs * stepsPerEpoch;
             long step = 0;
             double learningRate = peak;
 
-            for (int epochInPhase = 0; epochInPhase < phaseEpochs; epochInPhase++)
+            for (int epochInPhase = 0; epochInPhase < phase.Epochs; epochInPhase++)
             {
                 int epoch = history.Count + 1;
-                double hardening = soft ? HardeningWeightAt(epochInPhase, phaseEpochs) : 0;
+                var context = new StepContext(phase, epochInPhase, phase.Epochs, generator);
                 module.train();
-                double lossSum = 0, entropySum = 0, weightSum = 0;
+                double lossSum = 0, entropySum = 0, balanceSum = 0, weightSum = 0;
                 foreach ((TrainingTable chunk, int[] order) in _train.Epoch(shuffle, chunkRows))
                 {
                     for (int start = 0; start < chunk.RowCount; start += batchSize)
@@ -149,19 +146,9 @@ internal sealed class FffTrainingSession
                         ReadOnlySpan<int> batch = order.AsSpan(start, count);
                         Tensor x = BuildFeatures(chunk, batch, device);
                         (Tensor y, Tensor w) = BuildTargets(chunk, batch, device);
-                        Tensor output, entropy;
-                        if (soft)
-                        {
-                            (output, entropy) = module.SoftForward(x, _options.RegionLeak, generator);
-                        }
-                        else
-                        {
-                            output = module.HardForward(x);
-                            entropy = zeros(1, device: device).squeeze();
-                        }
-                        Tensor predictionLoss = PredictionLoss(output, y, w);
-                        using Scalar hardeningWeight = hardening.ToScalar();
-                        Tensor loss = hardening > 0 ? predictionLoss.add(entropy, hardeningWeight) : predictionLoss;
+                        StepOutput output = module.TrainingForward(x, context);
+                        Tensor predictionLoss = PredictionLoss(output.Output, y, w);
+                        Tensor loss = output.Penalty is null ? predictionLoss : predictionLoss.add(output.Penalty, AliveScalars.One);
                         double lossValue = loss.item<float>();
                         if (!double.IsFinite(lossValue))
                         {
@@ -172,14 +159,17 @@ internal sealed class FffTrainingSession
                         loss.backward();
                         optimizer.Step();
                         lossSum += predictionLoss.item<float>() * count;
-                        entropySum += entropy.item<float>() * count;
+                        if (output.Entropy is not null)
+                            entropySum += output.Entropy.item<float>() * count;
+                        if (output.Balance is not null)
+                            balanceSum += output.Balance.item<float>() * count;
                         weightSum += count;
                     }
                 }
 
                 module.eval();
                 module.Export(network);
-                FffNetwork candidate = Finish(network);
+                FeedForwardNetwork candidate = Finish(network);
                 if (!candidate.IsFinite())
                     throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
                 (double softMetric, double hardMetric) = Evaluate(module, candidate, evaluation, evaluationRows, device);
@@ -187,9 +177,10 @@ internal sealed class FffTrainingSession
                 {
                     Epoch = epoch,
                     NumberOfEpochs = _options.NumberOfEpochs,
-                    Phase = soft ? FffTrainingPhase.Soft : FffTrainingPhase.HardFineTune,
+                    Phase = phase.Phase,
                     PredictionLoss = lossSum / weightSum,
                     NodeEntropy = entropySum / weightSum,
+                    BalanceLoss = balanceSum / weightSum,
                     MetricName = _kind == LabelKind.Regression ? "RSquared" : "Accuracy",
                     SoftMetric = softMetric,
                     HardMetric = hardMetric,
@@ -198,8 +189,9 @@ internal sealed class FffTrainingSession
                     Elapsed = clock.Elapsed,
                 };
                 history.Add(progress);
-                _ch.Info($"FFF epoch {epoch}/{_options.NumberOfEpochs} ({progress.Phase}): loss {progress.PredictionLoss:G5}, node entropy {progress.NodeEntropy:G4}, " +
-                         $"{(_valid != null ? "validation" : "training-sample")} {progress.MetricName} soft {softMetric:F4} / hard {hardMetric:F4}, {clock.Elapsed.TotalSeconds:F1}s");
+                _ch.Info($"{name} epoch {epoch}/{_options.NumberOfEpochs} ({progress.Phase}): loss {progress.PredictionLoss:G5}, entropy {progress.NodeEntropy:G4}" +
+                         (balanceSum > 0 ? $", balance {progress.BalanceLoss:G4}" : "") +
+                         $", {(_valid != null ? "validation" : "training-sample")} {progress.MetricName} soft {softMetric:F4} / hard {hardMetric:F4}, {clock.Elapsed.TotalSeconds:F1}s");
                 _options.Progress?.Report(progress);
 
                 // Without a validation set the last epoch is kept; with one, the best hard-descent metric wins.
@@ -212,23 +204,22 @@ internal sealed class FffTrainingSession
                 }
                 else if (_options.EarlyStoppingPatience > 0 && ++sinceBest >= _options.EarlyStoppingPatience)
                 {
-                    _ch.Info($"FFF: no validation improvement for {sinceBest} epochs; stopping the {(soft ? "soft" : "fine-tune")} phase early.");
-                    if (soft)
-                        module.Import(Unfinish(best!));
+                    _ch.Info($"{name}: no validation improvement for {sinceBest} epochs; stopping the {phase.Phase} stage early.");
+                    module.Import(Unfinish(best!));
                     break;
                 }
             }
         }
 
         var report = new FffTrainingReport(history.ToArray(), bestEpoch, rows, clock.Elapsed);
-        _ch.Info($"FFF: kept epoch {bestEpoch}; hard {report.Final.MetricName} {report.Final.HardMetric:F4}, soft/hard gap {report.Final.SoftHardGap:F4}; {clock.Elapsed.TotalSeconds:F1}s.");
+        _ch.Info($"{name}: kept epoch {bestEpoch}; hard {report.Final.MetricName} {report.Final.HardMetric:F4}, soft/hard gap {report.Final.SoftHardGap:F4}; {clock.Elapsed.TotalSeconds:F1}s.");
         return (best!, report);
     }
 
     /// <summary>A copy of the training-space network with the feature and label scaling folded in: what gets saved.</summary>
-    private FffNetwork Finish(FffNetwork trained)
+    private FeedForwardNetwork Finish(FeedForwardNetwork trained)
     {
-        FffNetwork result = Clone(trained);
+        FeedForwardNetwork result = trained.Clone();
         result.FoldInputTransform(_shift, _scale);
         if (_kind == LabelKind.Regression)
             result.FoldOutputTransform(_labelScale, _labelShift);
@@ -236,9 +227,9 @@ internal sealed class FffTrainingSession
     }
 
     /// <summary>Inverse of <see cref="Finish"/> for restoring the best weights into the module (scales are never 0).</summary>
-    private FffNetwork Unfinish(FffNetwork finished)
+    private FeedForwardNetwork Unfinish(FeedForwardNetwork finished)
     {
-        FffNetwork result = Clone(finished);
+        FeedForwardNetwork result = finished.Clone();
         if (_kind == LabelKind.Regression)
             result.FoldOutputTransform(1 / _labelScale, -_labelShift / _labelScale);
         float[] inverseScale = _scale.Select(s => 1 / s).ToArray();
@@ -246,41 +237,6 @@ internal sealed class FffTrainingSession
         result.FoldInputTransform(inverseShift, inverseScale);
         return result;
     }
-
-    private static FffNetwork Clone(FffNetwork source)
-    {
-        var copy = new FffNetwork(source.InputCount, source.OutputCount, source.Depth, source.LeafWidth);
-        source.NodeWeights.CopyTo(copy.NodeWeights, 0);
-        source.NodeBiases.CopyTo(copy.NodeBiases, 0);
-        source.HiddenWeights.CopyTo(copy.HiddenWeights, 0);
-        source.HiddenBiases.CopyTo(copy.HiddenBiases, 0);
-        source.OutputWeights.CopyTo(copy.OutputWeights, 0);
-        source.OutputBiases.CopyTo(copy.OutputBiases, 0);
-        return copy;
-    }
-
-    /// <summary>Reference initialization: node and hidden weights U(±1/√I), output weights U(±1/√l).</summary>
-    private static void InitializeWeights(FffNetwork network, Random random)
-    {
-        float inputBound = 1 / MathF.Sqrt(network.InputCount);
-        float leafBound = 1 / MathF.Sqrt(network.LeafWidth);
-        Fill(network.NodeWeights, inputBound);
-        Fill(network.NodeBiases, inputBound);
-        Fill(network.HiddenWeights, inputBound);
-        Fill(network.HiddenBiases, inputBound);
-        Fill(network.OutputWeights, leafBound);
-        Fill(network.OutputBiases, leafBound);
-
-        void Fill(float[] values, float bound)
-        {
-            for (int i = 0; i < values.Length; i++)
-                values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
-        }
-    }
-
-    private double HardeningWeightAt(int epochInPhase, int phaseEpochs) => _options.HardeningSchedule == FffHardeningSchedule.Constant
-        ? _options.HardeningWeight
-        : _options.HardeningWeight * (epochInPhase + 1) / phaseEpochs;
 
     private double LearningRateAt(double peak, long step, long totalSteps)
     {
@@ -372,7 +328,7 @@ internal sealed class FffTrainingSession
     }
 
     /// <summary>Soft metric from the module, hard metric from the pure-C# scorer on the finished network.</summary>
-    private (double Soft, double Hard) Evaluate(FffModule module, FffNetwork finished, TrainingTable evaluation, int[] rows, torch.Device device)
+    private (double Soft, double Hard) Evaluate(FeedForwardModule module, FeedForwardNetwork finished, TrainingTable evaluation, int[] rows, torch.Device device)
     {
         int count = evaluation.RowCount;
         var soft = new float[count * _outputs];

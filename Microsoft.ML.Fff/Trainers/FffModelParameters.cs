@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Runtime;
@@ -14,18 +15,18 @@ using Microsoft.ML.Trainers;
 [assembly: LoadableClass(typeof(FffRegressionModelParameters), null, typeof(SignatureLoadModel),
     "FFF regression model", FffRegressionModelParameters.LoaderSignature)]
 
-namespace Microsoft.ML.Fff.FastFeedForward;
+namespace Microsoft.ML.Fff;
 
 /// <summary>
-/// Shared part of the fast feedforward model parameters: the network, its shape, persistence and the
-/// per-row hard-descent scoring glue. Scoring is pure C#; no torch type is referenced on this path.
+/// Shared part of the model parameters of every architecture (FFF, dense, mixture of experts): the network, its shape,
+/// persistence and the per-row scoring glue. Scoring is pure C#; no torch type is referenced on this path.
 /// </summary>
 /// <typeparam name="TOutput">The score type: <see cref="float"/> or a vector of <see cref="float"/>.</typeparam>
 public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOutput>, IValueMapper
 {
     private readonly DataViewType _inputType;
 
-    private protected FffModelParametersBase(IHostEnvironment env, string name, FffNetwork network, FffTrainingReport? report)
+    private protected FffModelParametersBase(IHostEnvironment env, string name, FeedForwardNetwork network, FffTrainingReport? report)
         : base(env, name)
     {
         Network = network;
@@ -40,7 +41,10 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         {
             // The network fills the rest of ML.NET's model block (the base class has read its sizeof(float) field).
             long blockEnd = ctx.FpMin + ctx.Header.FpModel + ctx.Header.CbModel;
-            Network = FffNetwork.Load(ctx.Reader, blockEnd - ctx.Reader.BaseStream.Position);
+            long byteCount = blockEnd - ctx.Reader.BaseStream.Position;
+            Network = ctx.Header.ModelVerWritten == FirstVersion
+                ? FeedForwardNetwork.LoadVersion1(ctx.Reader, byteCount)
+                : FeedForwardNetwork.Load(ctx.Reader, byteCount);
         }
         catch (InvalidDataException e)
         {
@@ -67,9 +71,9 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         ulong signature = ctx.Header.ModelSignature;
         uint written = ctx.Header.ModelVerWritten, readable = ctx.Header.ModelVerReadable;
         if (signature != supported.ModelSignature)
-            throw MarkCorrupt(FffNetwork.Corrupt($"the model signature is '{Ascii(signature)}' where '{Ascii(supported.ModelSignature)}' was expected."));
+            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"the model signature is '{Ascii(signature)}' where '{Ascii(supported.ModelSignature)}' was expected."));
         if (readable > written)
-            throw MarkCorrupt(FffNetwork.Corrupt($"the header says format 0x{written:X8} was written but format 0x{readable:X8} is needed to read it."));
+            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"the header says format 0x{written:X8} was written but format 0x{readable:X8} is needed to read it."));
         if (readable > supported.VerWrittenCur)
         {
             throw MarkCorrupt(new InvalidDataException(
@@ -96,22 +100,39 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         return new string(chars);
     }
 
-    internal FffNetwork Network { get; }
+    /// <summary>Format 0x00010001: FFF networks only, stored without the network kind code.</summary>
+    private protected const uint FirstVersion = 0x00010001;
+
+    /// <summary>Current format: the network kind code first (see <see cref="FeedForwardNetwork"/>'s binary format).</summary>
+    private protected const uint CurrentVersion = 0x00010002;
+
+    internal FeedForwardNetwork Network { get; }
 
     /// <summary>Number of feature slots the model expects.</summary>
     public int FeatureCount => Network.InputCount;
 
-    /// <summary>Depth of the node tree: a row passes through this many node neurons.</summary>
-    public int Depth => Network.Depth;
+    /// <summary>The network architecture: FFF, dense or mixture of experts.</summary>
+    public FffArchitecture Architecture => Network.Kind switch
+    {
+        NetworkKind.Dense => FffArchitecture.Dense,
+        NetworkKind.MixtureOfExperts => FffArchitecture.MixtureOfExperts,
+        _ => FffArchitecture.FastFeedForward,
+    };
 
-    /// <summary>Neurons in each leaf.</summary>
-    public int LeafWidth => Network.LeafWidth;
+    /// <summary>The network's shape in words, e.g. "FFF depth 6 x leaf 16".</summary>
+    public string Description => Network.Describe();
 
-    /// <summary>Hidden width trained (all leaves together): <c>2^Depth * LeafWidth</c>.</summary>
-    public int TrainingWidth => Network.LeafCount * Network.LeafWidth;
+    /// <summary>FFF only: depth of the node tree (a row passes through this many node neurons); 0 for other architectures.</summary>
+    public int Depth => Network is FffNetwork fff ? fff.Depth : 0;
 
-    /// <summary>Neurons evaluated per scored row by hard descent: <c>Depth + LeafWidth</c>.</summary>
-    public int NeuronsPerRow => Network.Depth + Network.LeafWidth;
+    /// <summary>FFF only: neurons in each leaf; 0 for other architectures.</summary>
+    public int LeafWidth => Network is FffNetwork fff ? fff.LeafWidth : 0;
+
+    /// <summary>Hidden neurons trained, all of them (FFF: <c>2^Depth * LeafWidth</c> plus the master leaf).</summary>
+    public int TrainingWidth => Network.TrainingWidth;
+
+    /// <summary>Neurons evaluated per scored row (FFF: <c>Depth + LeafWidth</c> plus the master leaf; dense: every hidden neuron).</summary>
+    public int NeuronsPerRow => Network.NeuronsPerRow;
 
     /// <summary>What happened during training (losses, metrics, soft/hard gap); <c>null</c> for a model loaded from a file.</summary>
     public FffTrainingReport? TrainingReport { get; }
@@ -181,12 +202,9 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         }
         if (features.Overlaps(scores))
             throw new ArgumentException("The scores must not overlap the features.", nameof(scores));
+        Network.ScoreBatch(features, rows, scores);
         for (int row = 0; row < rows; row++)
-        {
-            Span<float> rowScores = scores.Slice(row * outputs, outputs);
-            Network.Score(features.Slice(row * inputs, inputs), rowScores);
-            ToScores(rowScores);
-        }
+            ToScores(scores.Slice(row * outputs, outputs));
     }
 
     /// <summary>
@@ -234,13 +252,13 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     }
 }
 
-/// <summary>Model parameters of <see cref="FastFeedForwardBinaryTrainer"/>: the score is a logit, the probability its sigmoid.</summary>
+/// <summary>Model parameters of the binary classification trainers (FFF, dense, mixture of experts): the score is a logit, the probability its sigmoid.</summary>
 public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IValueMapperDist
 {
     internal const string LoaderSignature = "FffBinaryModel";
     private const string RegistrationName = "FffBinaryPredictor";
 
-    internal FffBinaryModelParameters(IHostEnvironment env, FffNetwork network, FffTrainingReport? report)
+    internal FffBinaryModelParameters(IHostEnvironment env, FeedForwardNetwork network, FffTrainingReport? report)
         : base(env, RegistrationName, network, report)
     {
         Host.Check(network.OutputCount == 1, "A binary FFF model has one output.");
@@ -250,14 +268,14 @@ public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IV
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount != 1)
-            throw MarkCorrupt(FffNetwork.Corrupt($"a binary model has 1 output but this one declares {Network.OutputCount}."));
+            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"a binary model has 1 output but this one declares {Network.OutputCount}."));
     }
 
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "FFFBINMP",
-        verWrittenCur: 0x00010001,   // Initial.
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
+        verWrittenCur: CurrentVersion,  // 0x00010001 initial; 0x00010002 network kind code, master leaf (see FeedForwardNetwork).
+        verReadableCur: CurrentVersion,
+        verWeCanReadBack: FirstVersion,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(FffBinaryModelParameters).Assembly.FullName);
 
@@ -300,14 +318,14 @@ public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IV
     }
 }
 
-/// <summary>Model parameters of <see cref="FastFeedForwardMulticlassTrainer"/>: the score is the vector of class probabilities (softmax).</summary>
+/// <summary>Model parameters of the multiclass classification trainers (FFF, dense, mixture of experts): the score is the vector of class probabilities (softmax).</summary>
 public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffer<float>>
 {
     internal const string LoaderSignature = "FffMulticlassModel";
     private const string RegistrationName = "FffMulticlassPredictor";
     private readonly VectorDataViewType _outputType;
 
-    internal FffMulticlassModelParameters(IHostEnvironment env, FffNetwork network, FffTrainingReport? report)
+    internal FffMulticlassModelParameters(IHostEnvironment env, FeedForwardNetwork network, FffTrainingReport? report)
         : base(env, RegistrationName, network, report)
     {
         _outputType = new VectorDataViewType(NumberDataViewType.Single, network.OutputCount);
@@ -317,15 +335,15 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount < 2)
-            throw MarkCorrupt(FffNetwork.Corrupt($"a multiclass model has at least 2 classes but this one declares {Network.OutputCount}."));
+            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"a multiclass model has at least 2 classes but this one declares {Network.OutputCount}."));
         _outputType = new VectorDataViewType(NumberDataViewType.Single, Network.OutputCount);
     }
 
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "FFFMCLMP",
-        verWrittenCur: 0x00010001,   // Initial.
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
+        verWrittenCur: CurrentVersion,  // 0x00010001 initial; 0x00010002 network kind code, master leaf (see FeedForwardNetwork).
+        verReadableCur: CurrentVersion,
+        verWeCanReadBack: FirstVersion,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(FffMulticlassModelParameters).Assembly.FullName);
 
@@ -362,13 +380,13 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
     private protected override void ToScores(Span<float> outputs) => Kernels.SoftMax(outputs);
 }
 
-/// <summary>Model parameters of <see cref="FastFeedForwardRegressionTrainer"/>: the score is the predicted value.</summary>
+/// <summary>Model parameters of the regression trainers (FFF, dense, mixture of experts): the score is the predicted value.</summary>
 public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
 {
     internal const string LoaderSignature = "FffRegressionModel";
     private const string RegistrationName = "FffRegressionPredictor";
 
-    internal FffRegressionModelParameters(IHostEnvironment env, FffNetwork network, FffTrainingReport? report)
+    internal FffRegressionModelParameters(IHostEnvironment env, FeedForwardNetwork network, FffTrainingReport? report)
         : base(env, RegistrationName, network, report)
     {
         Host.Check(network.OutputCount == 1, "A regression FFF model has one output.");
@@ -378,14 +396,14 @@ public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount != 1)
-            throw MarkCorrupt(FffNetwork.Corrupt($"a regression model has 1 output but this one declares {Network.OutputCount}."));
+            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"a regression model has 1 output but this one declares {Network.OutputCount}."));
     }
 
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "FFFREGMP",
-        verWrittenCur: 0x00010001,   // Initial.
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
+        verWrittenCur: CurrentVersion,  // 0x00010001 initial; 0x00010002 network kind code, master leaf (see FeedForwardNetwork).
+        verReadableCur: CurrentVersion,
+        verWeCanReadBack: FirstVersion,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(FffRegressionModelParameters).Assembly.FullName);
 

@@ -1,0 +1,62 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.ML.Fff.Scoring;
+using Microsoft.ML.Fff.Training;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Fff.FastFeedForward;
+
+/// <summary>
+/// FFF with leaves for the training session: soft training (hardening, region leak, optional load balancing and master
+/// leaf), then hard fine-tuning of everything but the routing nodes.
+/// </summary>
+internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
+{
+    private readonly FastFeedForwardOptionsBase _options;
+
+    private FastFeedForwardArchitecture(FastFeedForwardOptionsBase options) => _options = options;
+
+    /// <summary>The architecture the options ask for: leaves (this class) or neuron nodes.</summary>
+    public static NetworkArchitecture Create(FastFeedForwardOptionsBase options) => options.NodeKind switch
+    {
+        FffNodeKind.Neurons => throw new System.NotSupportedException("NodeKind Neurons is being implemented."),
+        _ => new FastFeedForwardArchitecture(options),
+    };
+
+    public override string Name => "FFF";
+
+    /// <summary>Reference initialization: node and hidden weights U(±1/√I), output weights U(±1/√width); master mix 0 (k = 1/2).</summary>
+    public override FeedForwardNetwork CreateNetwork(int inputs, int outputs, Random random)
+    {
+        var network = new FffNetwork(inputs, outputs, _options.Depth, _options.LeafWidth, _options.MasterLeafWidth);
+        float inputBound = 1 / MathF.Sqrt(inputs);
+        FillUniform(network.NodeWeights, inputBound, random);
+        FillUniform(network.NodeBiases, inputBound, random);
+        FillUniform(network.HiddenWeights, inputBound, random);
+        FillUniform(network.HiddenBiases, inputBound, random);
+        FillUniform(network.OutputWeights, 1 / MathF.Sqrt(network.LeafWidth), random);
+        FillUniform(network.OutputBiases, 1 / MathF.Sqrt(network.LeafWidth), random);
+        if (network.MasterWidth > 0)
+        {
+            FillUniform(network.MasterHiddenWeights, inputBound, random);
+            FillUniform(network.MasterHiddenBiases, inputBound, random);
+            FillUniform(network.MasterOutputWeights, 1 / MathF.Sqrt(network.MasterWidth), random);
+            FillUniform(network.MasterOutputBiases, 1 / MathF.Sqrt(network.MasterWidth), random);
+        }
+        return network;
+    }
+
+    public override FeedForwardModule CreateModule(int inputs, int outputs, Device device) => new FffModule(inputs, outputs, _options, device);
+
+    /// <summary>Soft epochs, then <c>HardFineTuneFraction</c> of the epochs (at least one soft epoch stays) at half the learning rate.</summary>
+    public override IReadOnlyList<PhasePlan> PlanPhases(int numberOfEpochs)
+    {
+        int fineTune = _options.Depth == 0 ? 0 : (int)Math.Round(numberOfEpochs * (double)_options.HardFineTuneFraction);
+        fineTune = Math.Min(fineTune, numberOfEpochs - 1);
+        return new[]
+        {
+            new PhasePlan(FffTrainingPhase.Soft, numberOfEpochs - fineTune),
+            new PhasePlan(FffTrainingPhase.HardFineTune, fineTune, LearningRateFactor: 0.5),
+        };
+    }
+}

@@ -1,0 +1,296 @@
+using System;
+using Microsoft.ML.Fff.Training;
+
+namespace Microsoft.ML.Fff;
+
+/// <summary>Default values shared by the catalog overloads and the options of every trainer (the FFF-only ones are marked so).</summary>
+public static class FffDefaults
+{
+    /// <summary>Default tree depth (<c>2^3 = 8</c> leaves).</summary>
+    public const int Depth = 3;
+
+    /// <summary>Default number of neurons per leaf.</summary>
+    public const int LeafWidth = 32;
+
+    /// <summary>Default number of passes over the training data.</summary>
+    public const int NumberOfEpochs = 60;
+
+    /// <summary>Default mini-batch size.</summary>
+    public const int BatchSize = 64;
+
+    /// <summary>Default peak learning rate.</summary>
+    public const float LearningRate = 3e-3f;
+
+    /// <summary>Default decoupled weight decay (AdamW).</summary>
+    public const float WeightDecay = 1e-4f;
+
+    /// <summary>Default final weight of the hardening (node entropy) loss.</summary>
+    public const float HardeningWeight = 1f;
+
+    /// <summary>Default size up to which training data is kept in memory; larger data is streamed every epoch.</summary>
+    public const int InMemoryLimitMegabytes = 256;
+
+    /// <summary>Default fraction of the epochs spent fine-tuning the leaves under hard routing.</summary>
+    public const float HardFineTuneFraction = 0.4f;
+
+    /// <summary>Default master-leaf width (0: no master leaf).</summary>
+    public const int MasterLeafWidth = 0;
+
+    /// <summary>Default weight of the load-balancing loss (0: off).</summary>
+    public const float LoadBalancingWeight = 0f;
+
+    /// <summary>Default fraction of the soft epochs with the load-balancing loss on.</summary>
+    public const float LoadBalancingFraction = 0.5f;
+
+    /// <summary>Largest depth the trainers accept (65,536 leaves).</summary>
+    public const int MaxDepth = 16;
+
+    /// <summary>Largest leaf width the trainers accept.</summary>
+    public const int MaxLeafWidth = 8192;
+
+    /// <summary>
+    /// Default most distinct values a String column may have (in the rows scanned) for <c>mlContext.Fff().Train</c> to one-hot encode it
+    /// as a category instead of featurizing it as free text.
+    /// </summary>
+    public const int MaxCategoricalCardinality = 50;
+
+    /// <summary>Rows <c>mlContext.Fff().Train</c> reads, from the start of the data, to decide whether each String column is categorical or free text.</summary>
+    public const int CategoricalScanRows = 10_000;
+}
+
+/// <summary>Optimizer used for training.</summary>
+public enum FffOptimizer
+{
+    /// <summary>Adam (Kingma &amp; Ba) with L2 regularization folded into the gradient when weight decay is set.</summary>
+    Adam,
+    /// <summary>AdamW: Adam with decoupled weight decay (Loshchilov &amp; Hutter).</summary>
+    AdamW,
+}
+
+/// <summary>How the learning rate changes during training.</summary>
+public enum FffLearningRateSchedule
+{
+    /// <summary>The same learning rate every step.</summary>
+    Constant,
+    /// <summary>A short linear warm-up, then cosine decay to zero at the end of each phase.</summary>
+    Cosine,
+}
+
+/// <summary>How the weight of the hardening loss evolves over the soft-training epochs.</summary>
+public enum FffHardeningSchedule
+{
+    /// <summary>The full <c>HardeningWeight</c> from the first epoch (the reference notebooks).</summary>
+    Constant,
+    /// <summary>Rises linearly from zero to <c>HardeningWeight</c> over the soft-training epochs, so routing is learned before it is frozen.</summary>
+    Linear,
+    /// <summary>
+    /// The load-balancing paper's two phases: <c>HardeningWeight / 3</c> while the load-balancing loss is on (the first
+    /// <c>LoadBalancingFraction</c> of the soft epochs), then <c>HardeningWeight</c>.
+    /// </summary>
+    TwoPhase,
+}
+
+/// <summary>The network family a model holds.</summary>
+public enum FffArchitecture
+{
+    /// <summary>Fast feedforward network: a tree of routing neurons; each row is scored by one leaf (or one path of neurons).</summary>
+    FastFeedForward,
+    /// <summary>Dense multi-layer perceptron: every neuron scores every row.</summary>
+    Dense,
+    /// <summary>Mixture of experts: a gate picks the k experts that score each row.</summary>
+    MixtureOfExperts,
+}
+
+/// <summary>How input features are scaled for training. Scaling is folded into the first-layer weights, so the saved model takes raw features.</summary>
+public enum FffFeatureScaling
+{
+    /// <summary>Dense features are standardized (zero mean, unit variance); sparse features are divided by their largest absolute value so they stay sparse.</summary>
+    Auto,
+    /// <summary>Features are used as given (normalize them in the pipeline yourself).</summary>
+    None,
+}
+
+/// <summary>Where training runs. Scoring always runs in pure C# on the CPU.</summary>
+public enum FffDevice
+{
+    /// <summary>The CPU, through libtorch (package TorchSharp-cpu).</summary>
+    Cpu,
+    /// <summary>The first CUDA GPU (needs a CUDA build of libtorch); training fails with a clear message when none is available.</summary>
+    Cuda,
+}
+
+/// <summary>Options shared by every trainer of this library (FFF, dense and mixture of experts, all tasks).</summary>
+public abstract class FeedForwardOptionsBase
+{
+    /// <summary>Label column. Default <c>"Label"</c>.</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>Feature column: a known-size vector of Single. Default <c>"Features"</c>.</summary>
+    public string FeatureColumnName { get; set; } = "Features";
+
+    /// <summary>Optional example-weight column (Single, finite, non-negative). Default <c>null</c> (every row weighs 1).</summary>
+    public string? ExampleWeightColumnName { get; set; }
+
+    /// <summary>Total passes over the training data, soft training and hard fine-tuning together. Default <see cref="FffDefaults.NumberOfEpochs"/>; at least 1.</summary>
+    public int NumberOfEpochs { get; set; } = FffDefaults.NumberOfEpochs;
+
+    /// <summary>Rows per mini-batch. Default <see cref="FffDefaults.BatchSize"/>; at least 1. A batch larger than the data set is cut to the data set's size (with a warning).</summary>
+    public int BatchSize { get; set; } = FffDefaults.BatchSize;
+
+    /// <summary>Peak learning rate. Default <see cref="FffDefaults.LearningRate"/>; finite and greater than 0.</summary>
+    public float LearningRate { get; set; } = FffDefaults.LearningRate;
+
+    /// <summary>Learning-rate schedule. Default <see cref="FffLearningRateSchedule.Cosine"/>.</summary>
+    public FffLearningRateSchedule LearningRateSchedule { get; set; } = FffLearningRateSchedule.Cosine;
+
+    /// <summary>Optimizer. Default <see cref="FffOptimizer.AdamW"/>.</summary>
+    public FffOptimizer Optimizer { get; set; } = FffOptimizer.AdamW;
+
+    /// <summary>Weight decay. Default <see cref="FffDefaults.WeightDecay"/>; finite and at least 0.</summary>
+    public float WeightDecay { get; set; } = FffDefaults.WeightDecay;
+
+    /// <summary>Input scaling used in training (folded into the saved weights). Default <see cref="FffFeatureScaling.Auto"/>.</summary>
+    public FffFeatureScaling FeatureScaling { get; set; } = FffFeatureScaling.Auto;
+
+    /// <summary>
+    /// With a validation set (<c>Fit(train, validation)</c>): stop when the hard-descent validation metric has not improved for this many
+    /// epochs, and keep the best model seen. Default 0 (train all epochs, still keeping the best model). At least 0.
+    /// </summary>
+    public int EarlyStoppingPatience { get; set; }
+
+    /// <summary>Seed for initialization, shuffling and region leak. Default <c>null</c>: drawn from the <see cref="MLContext"/>'s seed.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>
+    /// Training data up to this size (features, labels and weights as stored) is read once and kept in memory; larger data is
+    /// streamed from the <see cref="IDataView"/> every epoch, shuffled within chunks of about 64 MB, so memory stays bounded.
+    /// Default <see cref="FffDefaults.InMemoryLimitMegabytes"/>; at least 0 (0 always streams).
+    /// </summary>
+    public int InMemoryLimitMegabytes { get; set; } = FffDefaults.InMemoryLimitMegabytes;
+
+    /// <summary>Rows per streamed chunk, overriding the 64 MB sizing (tests use it to stream small data in several chunks).</summary>
+    internal int? StreamChunkRows { get; set; }
+
+    /// <summary>Training device. Default <see cref="FffDevice.Cpu"/>.</summary>
+    public FffDevice Device { get; set; } = FffDevice.Cpu;
+
+    /// <summary>Threads libtorch may use while training. Default <c>null</c> (libtorch's choice); at least 1 when set.</summary>
+    public int? NumberOfThreads { get; set; }
+
+    /// <summary>Called after every epoch with losses and metrics. Default <c>null</c>. Messages also go to <c>MLContext.Log</c>.</summary>
+    public IProgress<FffTrainingProgress>? Progress { get; set; }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> or <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    internal virtual void Validate()
+    {
+        CheckName(LabelColumnName, nameof(LabelColumnName));
+        CheckName(FeatureColumnName, nameof(FeatureColumnName));
+        if (ExampleWeightColumnName != null)
+            CheckName(ExampleWeightColumnName, nameof(ExampleWeightColumnName));
+        Check(NumberOfEpochs >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be at least 1");
+        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
+        Check(float.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be finite and greater than 0 (try 1e-3)");
+        Check(float.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be finite and at least 0");
+        Check(InMemoryLimitMegabytes >= 0, nameof(InMemoryLimitMegabytes), InMemoryLimitMegabytes, "must be at least 0");
+        Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be at least 0");
+        Check(NumberOfThreads is null or >= 1, nameof(NumberOfThreads), NumberOfThreads, "must be at least 1 when set");
+        Check(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "is not a defined value");
+        Check(Enum.IsDefined(LearningRateSchedule), nameof(LearningRateSchedule), LearningRateSchedule, "is not a defined value");
+        Check(Enum.IsDefined(FeatureScaling), nameof(FeatureScaling), FeatureScaling, "is not a defined value");
+        Check(Enum.IsDefined(Device), nameof(Device), Device, "is not a defined value");
+    }
+
+    private static void CheckName(string? name, string option)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException($"Option {option} must name a column.", option);
+    }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for <paramref name="option"/> unless <paramref name="ok"/>.</summary>
+    private protected static void Check(bool ok, string option, object? value, string rule)
+    {
+        if (!ok)
+            throw new ArgumentOutOfRangeException(option, value, $"Option {option} {rule}; it is {value}.");
+    }
+}
+
+/// <summary>Which stage of training an epoch belongs to.</summary>
+public enum FffTrainingPhase
+{
+    /// <summary>Soft training: every leaf is mixed by its path probability; the hardening loss pushes decisions to 0/1.</summary>
+    Soft,
+    /// <summary>Nodes frozen; each row trains only the leaf that hard descent reaches.</summary>
+    HardFineTune,
+    /// <summary>Training that computes at every step the function the model scores: dense and mixture-of-experts models, and FFF with neuron nodes.</summary>
+    Training,
+}
+
+/// <summary>One epoch's report, passed to <see cref="FeedForwardOptionsBase.Progress"/> and kept in <see cref="FffTrainingReport"/>.</summary>
+public sealed record FffTrainingProgress
+{
+    /// <summary>1-based epoch number.</summary>
+    public int Epoch { get; init; }
+
+    /// <summary>Total number of epochs planned.</summary>
+    public int NumberOfEpochs { get; init; }
+
+    /// <summary>Stage of training.</summary>
+    public FffTrainingPhase Phase { get; init; }
+
+    /// <summary>Mean prediction loss over the epoch's batches (weighted).</summary>
+    public double PredictionLoss { get; init; }
+
+    /// <summary>Mean node-decision entropy over the epoch (0 = fully hard routing; ln 2 ≈ 0.693 = undecided); for mixtures of experts, the gate's entropy; 0 for dense models.</summary>
+    public double NodeEntropy { get; init; }
+
+    /// <summary>Mean load-balancing loss over the epoch (<c>N * sum f_j P_j</c>: 1 when perfectly balanced); 0 when not used.</summary>
+    public double BalanceLoss { get; init; }
+
+    /// <summary>Name of <see cref="SoftMetric"/>/<see cref="HardMetric"/>: "Accuracy" or "RSquared".</summary>
+    public string MetricName { get; init; } = "";
+
+    /// <summary>Metric of the soft (training-time) forward on the evaluation rows.</summary>
+    public double SoftMetric { get; init; }
+
+    /// <summary>Metric of hard descent (what the saved model computes) on the evaluation rows.</summary>
+    public double HardMetric { get; init; }
+
+    /// <summary><see cref="SoftMetric"/> minus <see cref="HardMetric"/>.</summary>
+    public double SoftHardGap => SoftMetric - HardMetric;
+
+    /// <summary>True when the metrics come from the validation set, false when from a sample of the training set.</summary>
+    public bool OnValidationSet { get; init; }
+
+    /// <summary>Learning rate at the end of the epoch.</summary>
+    public double LearningRate { get; init; }
+
+    /// <summary>Time since training started.</summary>
+    public TimeSpan Elapsed { get; init; }
+}
+
+/// <summary>Summary of a training run, available on freshly trained model parameters.</summary>
+public sealed class FffTrainingReport
+{
+    internal FffTrainingReport(FffTrainingProgress[] epochs, int bestEpoch, int trainingRows, TimeSpan duration)
+    {
+        Epochs = epochs;
+        BestEpoch = bestEpoch;
+        TrainingRows = trainingRows;
+        Duration = duration;
+    }
+
+    /// <summary>Every epoch's report, in order.</summary>
+    public System.Collections.Generic.IReadOnlyList<FffTrainingProgress> Epochs { get; }
+
+    /// <summary>The epoch whose weights were kept (the last one, or the best on validation).</summary>
+    public int BestEpoch { get; }
+
+    /// <summary>Rows used for training.</summary>
+    public int TrainingRows { get; }
+
+    /// <summary>Wall-clock training time.</summary>
+    public TimeSpan Duration { get; }
+
+    /// <summary>The report of the kept epoch.</summary>
+    public FffTrainingProgress Final => Epochs[BestEpoch - 1];
+}
