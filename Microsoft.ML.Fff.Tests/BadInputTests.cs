@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Scoring;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Fff.Tests;
@@ -242,17 +243,34 @@ public sealed class BadInputTests
         byte[] bytes = stream.ToArray();
 
         // Truncated anywhere.
-        foreach (int length in new[] { 0, 3, 19, 20, 40, bytes.Length - 1 })
-            Assert.Throws<Exception>(() => FffNetwork.Load(new BinaryReader(new MemoryStream(bytes, 0, length))), $"length {length}");
-        // An absurd declared shape is refused before allocating.
+        foreach (int length in new[] { 0, 3, 19, 20, 24, 44, bytes.Length - 5, bytes.Length - 1 })
+            Assert.Throws<Exception>(() => FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(bytes, 0, length))), $"length {length}");
+        // An absurd declared shape is refused before allocating (fields after the 4-byte network kind).
         byte[] huge = (byte[])bytes.Clone();
-        BitConverter.GetBytes(1 << 27).CopyTo(huge, 0);
-        BitConverter.GetBytes(20).CopyTo(huge, 8);
-        var e = Assert.ThrowsExactly<InvalidDataException>(() => FffNetwork.Load(new BinaryReader(new MemoryStream(huge))));
+        BitConverter.GetBytes(1 << 27).CopyTo(huge, 4);
+        BitConverter.GetBytes(20).CopyTo(huge, 12);
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(huge))));
         StringAssert.Contains(e.Message, "Corrupt FFF model");
+        // An unknown network kind is refused.
+        byte[] kind = (byte[])bytes.Clone();
+        BitConverter.GetBytes(99).CopyTo(kind, 0);
+        e = Assert.ThrowsExactly<InvalidDataException>(() => FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(kind))));
+        StringAssert.Contains(e.Message, "unknown network kind 99");
         // A NaN weight is refused.
         byte[] nan = (byte[])bytes.Clone();
-        BitConverter.GetBytes(float.NaN).CopyTo(nan, 24);
-        Assert.ThrowsExactly<InvalidDataException>(() => FffNetwork.Load(new BinaryReader(new MemoryStream(nan))));
+        BitConverter.GetBytes(float.NaN).CopyTo(nan, 28);
+        Assert.ThrowsExactly<InvalidDataException>(() => FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(nan))));
+        // A master leaf round-trips, and its mixing logit is validated like any weight.
+        FffNetwork master = ParityTests.RandomNetwork(5, 2, 2, 3, seed: 2, masterWidth: 4);
+        var masterStream = new MemoryStream();
+        using (var writer = new BinaryWriter(masterStream, System.Text.Encoding.UTF8, leaveOpen: true))
+            master.Save(writer);
+        byte[] masterBytes = masterStream.ToArray();
+        var loaded = (FffNetwork)FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(masterBytes)), masterBytes.Length);
+        Assert.AreEqual(4, loaded.MasterWidth);
+        foreach ((float[] expected, float[] actual) in master.Arrays.Zip(loaded.Arrays))
+            CollectionAssert.AreEqual(expected, actual);
+        BitConverter.GetBytes(float.PositiveInfinity).CopyTo(masterBytes, masterBytes.Length - 4);
+        Assert.ThrowsExactly<InvalidDataException>(() => FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(masterBytes))));
     }
 }
