@@ -14,7 +14,7 @@ internal enum NetworkKind
     FastFeedForward = 0,
     /// <summary>Dense multi-layer perceptron.</summary>
     Dense = 1,
-    /// <summary>Mixture of experts.</summary>
+    /// <summary>Mixture of experts (<see cref="MixtureOfExperts.MoeNetwork"/>).</summary>
     MixtureOfExperts = 2,
     /// <summary>Fast feedforward with neuron nodes (K parallel trees, no leaves).</summary>
     NeuronTree = 3,
@@ -202,6 +202,7 @@ internal abstract class FeedForwardNetwork
         FeedForwardNetwork network = kind switch
         {
             (int)NetworkKind.FastFeedForward => FastFeedForward.FffNetwork.LoadPayload(payload, withMasterLeaf: true),
+            (int)NetworkKind.MixtureOfExperts => MixtureOfExperts.MoeNetwork.LoadPayload(payload),
             _ => throw Corrupt($"unknown network kind {kind}."),
         };
         payload.CheckAtEnd();
