@@ -202,6 +202,7 @@ internal abstract class FeedForwardNetwork
         FeedForwardNetwork network = kind switch
         {
             (int)NetworkKind.FastFeedForward => FastFeedForward.FffNetwork.LoadPayload(payload, withMasterLeaf: true),
+            (int)NetworkKind.NeuronTree => FastFeedForward.NeuronTreeNetwork.LoadPayload(payload),
             _ => throw Corrupt($"unknown network kind {kind}."),
         };
         payload.CheckAtEnd();
