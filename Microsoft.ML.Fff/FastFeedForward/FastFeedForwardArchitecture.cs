@@ -19,7 +19,7 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
     /// <summary>The architecture the options ask for: leaves (this class) or neuron nodes.</summary>
     public static NetworkArchitecture Create(FastFeedForwardOptionsBase options) => options.NodeKind switch
     {
-        FffNodeKind.Neurons => throw new System.NotSupportedException("NodeKind Neurons is being implemented."),
+        FffNodeKind.Neurons => new NeuronTreeArchitecture(options),
         _ => new FastFeedForwardArchitecture(options),
     };
 

@@ -203,6 +203,7 @@ internal abstract class FeedForwardNetwork
         {
             (int)NetworkKind.FastFeedForward => FastFeedForward.FffNetwork.LoadPayload(payload, withMasterLeaf: true),
             (int)NetworkKind.MixtureOfExperts => MixtureOfExperts.MoeNetwork.LoadPayload(payload),
+            (int)NetworkKind.NeuronTree => FastFeedForward.NeuronTreeNetwork.LoadPayload(payload),
             _ => throw Corrupt($"unknown network kind {kind}."),
         };
         payload.CheckAtEnd();

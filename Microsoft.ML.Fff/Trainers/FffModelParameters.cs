@@ -122,10 +122,18 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     /// <summary>The network's shape in words, e.g. "FFF depth 6 x leaf 16".</summary>
     public string Description => Network.Describe();
 
-    /// <summary>FFF only: depth of the node tree (a row passes through this many node neurons); 0 for other architectures.</summary>
-    public int Depth => Network is FffNetwork fff ? fff.Depth : 0;
+    /// <summary>
+    /// FFF only: depth of the node tree (with leaves, a row passes through this many node neurons; with neuron nodes, through
+    /// <c>Depth + 1</c> neurons in each tree); 0 for other architectures.
+    /// </summary>
+    public int Depth => Network switch
+    {
+        FffNetwork fff => fff.Depth,
+        NeuronTreeNetwork trees => trees.Depth,
+        _ => 0,
+    };
 
-    /// <summary>FFF only: neurons in each leaf; 0 for other architectures.</summary>
+    /// <summary>FFF with leaves only: neurons in each leaf; 0 for other architectures and for neuron-node FFF.</summary>
     public int LeafWidth => Network is FffNetwork fff ? fff.LeafWidth : 0;
 
     /// <summary>Hidden neurons trained, all of them (FFF: <c>2^Depth * LeafWidth</c> plus the master leaf).</summary>
