@@ -1,0 +1,194 @@
+// Trains every model of the MNIST comparison on the official 60k/10k split and writes one Markdown table: test accuracy
+// (FFF: hard descent), soft/hard gap, training time, median per-row PredictionEngine latency and batch Transform
+// throughput, all measured in this one run on this one machine. Usage (after scripts/fetch-mnist.sh):
+//   dotnet run --project tools/FffMnistComparison -c Release -- [--epochs N] [--train-rows N] [--only name,name] [--write docs/results.md]
+// --write replaces the table between the mnist-comparison markers of the given Markdown file.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
+using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.MixtureOfExperts;
+
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+int epochs = 20;
+int? trainRows = null;
+string? write = null;
+HashSet<string>? only = null;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--epochs": epochs = int.Parse(args[++i]); break;
+        case "--train-rows": trainRows = int.Parse(args[++i]); break;
+        case "--write": write = args[++i]; break;
+        case "--only": only = args[++i].Split(',').ToHashSet(StringComparer.OrdinalIgnoreCase); break;
+        default:
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--epochs N] [--train-rows N] [--only name,name] [--write file.md]");
+            return 2;
+    }
+}
+
+var mlContext = new MLContext(seed: 0);
+IDataView train = mlContext.Data.Cache(mlContext.Fff().SampleData.Mnist(test: false, maxRows: trainRows));
+IDataView test = mlContext.Data.Cache(mlContext.Fff().SampleData.Mnist(test: true));
+float[][] testRows = mlContext.Data.CreateEnumerable<MnistRow>(test, reuseRowObject: false).Select(r => r.Features).ToArray();
+long trainCount = train.GetRowCount() ?? mlContext.Data.CreateEnumerable<MnistRow>(train, false).LongCount();
+
+var candidates = new List<Candidate>
+{
+    Fff("FFF d4 x l16", 4, 16),
+    Fff("FFF d6 x l16", 6, 16),
+    Fff("FFF d5 x l32", 5, 32),
+    Fff("FFF d6 x l16 + master 8", 6, 16, o => o.MasterLeafWidth = 8),
+    Fff("FFF neuron trees 8 x d6", 6, 1, o => { o.NodeKind = FffNodeKind.Neurons; o.NumberOfTrees = 8; }),
+    Moe("MoE 16 x 64, k=1", 16, 64, 1),
+    Moe("MoE 16 x 64, k=2", 16, 64, 2),
+    Moe("MoE 16 x 64, k=4", 16, 64, 4),
+    Moe("MoE 64 x 16, k=2", 64, 16, 2),
+    Moe("sigma-MoE 16 x 64, k=2", 16, 64, 2, o => o.Gating = MoeGating.Sigma),
+    Dense("Dense 256", 256),
+    Dense("Dense 1024", 1024),
+    new("LightGBM (defaults)", "", () => mlContext.MulticlassClassification.Trainers.LightGbm()),
+    new("L-BFGS max. entropy (defaults, min-max normalized)", "", () => mlContext.Transforms.NormalizeMinMax("Features")
+        .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy())),
+};
+
+Console.WriteLine($"MNIST comparison: {trainCount} training rows, 10000 test rows, {epochs} epochs for the neural models; {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}.");
+var results = new List<string>();
+foreach (Candidate candidate in candidates.Where(c => only == null || only.Contains(c.Name)))
+{
+    Console.WriteLine($"== {candidate.Name}");
+    var clock = Stopwatch.StartNew();
+    ITransformer model = mlContext.Transforms.Conversion.MapValueToKey("Label").Append(candidate.Create()).Fit(train);
+    double trainSeconds = clock.Elapsed.TotalSeconds;
+    double accuracy = mlContext.MulticlassClassification.Evaluate(model.Transform(test)).MicroAccuracy;
+    FffMulticlassModelParameters? fff = FindModel(model);
+    string gap = "—", perEpoch = "—", width = "—", touched = "—";
+    if (fff != null)
+    {
+        FffSoftHardGap softHard = mlContext.Fff().EvaluateSoftHardGap(model, test);
+        gap = fff.Architecture == FffArchitecture.FastFeedForward ? $"{100 * softHard.Gap:+0.00;-0.00;0.00} pt" : "— (trains what it scores)";
+        int trainedEpochs = fff.TrainingReport?.Epochs.Count ?? epochs;
+        perEpoch = (trainSeconds / trainedEpochs).ToString("F1");
+        width = fff.TrainingWidth.ToString();
+        touched = fff.NeuronsPerRow.ToString();
+    }
+    double latency = MedianLatencyMicroseconds(mlContext, model, testRows);
+    double rowsPerSecond = BatchRowsPerSecond(model, test);
+    string line = $"| {candidate.Name} | {width} | {touched} | {100 * accuracy:F2} % | {gap} | {trainSeconds:F0} | {perEpoch} | {latency:F1} | {rowsPerSecond:N0} |";
+    Console.WriteLine(line);
+    results.Add(line);
+}
+
+string table = string.Join(Environment.NewLine, new[]
+{
+    $"MNIST, official split ({trainCount} training / 10,000 test rows), {epochs} epochs for every neural model, MLContext seed 0; " +
+    $"{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}. " +
+    "Latency: median of 2,000 single-row `PredictionEngine.Predict` calls after 200 warm-up calls; batch: `Transform` over the 10,000 test rows, reading every Score.",
+    "",
+    "| model | training width | neurons per row | test accuracy | soft/hard gap | training s | s / epoch | per-row latency µs | batch rows/s |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+}.Concat(results));
+Console.WriteLine();
+Console.WriteLine(table);
+if (write != null)
+{
+    const string Begin = "<!-- mnist-comparison:begin -->", End = "<!-- mnist-comparison:end -->";
+    string text = File.ReadAllText(write);
+    int from = text.IndexOf(Begin, StringComparison.Ordinal), to = text.IndexOf(End, StringComparison.Ordinal);
+    if (from < 0 || to < from)
+        throw new InvalidOperationException($"{write} has no '{Begin}' ... '{End}' section to replace.");
+    File.WriteAllText(write, text[..(from + Begin.Length)] + Environment.NewLine + table + Environment.NewLine + text[to..]);
+    Console.WriteLine($"Wrote the table into {write}.");
+}
+return 0;
+
+Candidate Fff(string name, int depth, int leafWidth, Action<FastFeedForwardMulticlassTrainer.Options>? configure = null)
+{
+    var options = new FastFeedForwardMulticlassTrainer.Options { Depth = depth, LeafWidth = leafWidth, NumberOfEpochs = epochs, BatchSize = 128, LearningRate = 2e-3f };
+    configure?.Invoke(options);
+    return new(name, "", () => mlContext.MulticlassClassification.Trainers.FastFeedForward(options));
+}
+
+Candidate Moe(string name, int experts, int width, int k, Action<MixtureOfExpertsMulticlassTrainer.Options>? configure = null)
+{
+    var options = new MixtureOfExpertsMulticlassTrainer.Options { NumberOfExperts = experts, ExpertWidth = width, TopK = k, NumberOfEpochs = epochs, BatchSize = 128, LearningRate = 2e-3f };
+    configure?.Invoke(options);
+    return new(name, "", () => mlContext.MulticlassClassification.Trainers.MixtureOfExperts(options));
+}
+
+Candidate Dense(string name, int width) => new(name, "", () => mlContext.MulticlassClassification.Trainers.DenseFeedForward(
+    new Microsoft.ML.Fff.Dense.DenseFeedForwardMulticlassTrainer.Options { HiddenLayerWidths = new[] { width }, NumberOfEpochs = epochs, BatchSize = 128, LearningRate = 2e-3f }));
+
+static FffMulticlassModelParameters? FindModel(ITransformer model) => model is IEnumerable<ITransformer> chain
+    ? chain.Select(FindModel).LastOrDefault(m => m != null)
+    : (model as MulticlassPredictionTransformer<FffMulticlassModelParameters>)?.Model;
+
+static double MedianLatencyMicroseconds(MLContext mlContext, ITransformer model, float[][] rows)
+{
+    var engine = mlContext.Model.CreatePredictionEngine<MnistRow, MnistPrediction>(model);
+    var input = new MnistRow();
+    for (int i = 0; i < 200; i++)
+    {
+        input.Features = rows[i % rows.Length];
+        engine.Predict(input);
+    }
+    var times = new double[2000];
+    for (int i = 0; i < times.Length; i++)
+    {
+        input.Features = rows[(i * 7) % rows.Length];
+        long start = Stopwatch.GetTimestamp();
+        engine.Predict(input);
+        times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+    }
+    Array.Sort(times);
+    return times[times.Length / 2];
+}
+
+static double BatchRowsPerSecond(ITransformer model, IDataView data)
+{
+    double best = 0;
+    for (int run = 0; run < 2; run++)
+    {
+        var clock = Stopwatch.StartNew();
+        IDataView scored = model.Transform(data);
+        DataViewSchema.Column score = scored.Schema["Score"];
+        long rows = 0;
+        using (DataViewRowCursor cursor = scored.GetRowCursor(new[] { score }))
+        {
+            ValueGetter<VBuffer<float>> get = cursor.GetGetter<VBuffer<float>>(score);
+            VBuffer<float> value = default;
+            while (cursor.MoveNext())
+            {
+                get(ref value);
+                rows++;
+            }
+        }
+        best = Math.Max(best, rows / clock.Elapsed.TotalSeconds);
+    }
+    return best;
+}
+
+internal sealed record Candidate(string Name, string Note, Func<IEstimator<ITransformer>> Create);
+
+internal sealed class MnistRow
+{
+    [VectorType(784)]
+    public float[] Features { get; set; } = Array.Empty<float>();
+
+    public float Label { get; set; }
+}
+
+internal sealed class MnistPrediction
+{
+    public uint PredictedLabel { get; set; }
+
+    public float[] Score { get; set; } = Array.Empty<float>();
+}
