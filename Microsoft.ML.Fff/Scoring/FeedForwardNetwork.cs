@@ -12,7 +12,7 @@ internal enum NetworkKind
 {
     /// <summary>Fast feedforward layer with leaves (<see cref="FastFeedForward.FffNetwork"/>).</summary>
     FastFeedForward = 0,
-    /// <summary>Dense multi-layer perceptron.</summary>
+    /// <summary>Dense multi-layer perceptron (<see cref="Dense.DenseNetwork"/>).</summary>
     Dense = 1,
     /// <summary>Mixture of experts.</summary>
     MixtureOfExperts = 2,
@@ -202,6 +202,7 @@ internal abstract class FeedForwardNetwork
         FeedForwardNetwork network = kind switch
         {
             (int)NetworkKind.FastFeedForward => FastFeedForward.FffNetwork.LoadPayload(payload, withMasterLeaf: true),
+            (int)NetworkKind.Dense => Dense.DenseNetwork.LoadPayload(payload),
             _ => throw Corrupt($"unknown network kind {kind}."),
         };
         payload.CheckAtEnd();
