@@ -151,7 +151,7 @@ internal sealed class DenseNetwork : FeedForwardNetwork
     /// matrix multiply; large batches spread their blocks over threads. Every row equals
     /// <see cref="Score(ReadOnlySpan{float}, Span{float})"/> bit for bit. Serial batches allocate nothing after warm-up.
     /// </summary>
-    public override unsafe void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
+    public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
     {
         int inputs = InputCount, outs = OutputCount;
         if (rowCount < 0)
@@ -179,6 +179,15 @@ internal sealed class DenseNetwork : FeedForwardNetwork
             return;
         }
 
+        ScoreBlocksInParallel(features, rowCount, outputs, blocks, scratchFloats);
+    }
+
+    /// <summary>
+    /// The parallel part of <see cref="ScoreBatch"/>, in its own method: the lambda's closure would otherwise be allocated
+    /// on every call, serial ones included.
+    /// </summary>
+    private unsafe void ScoreBlocksInParallel(ReadOnlySpan<float> features, int rowCount, Span<float> outputs, int blocks, int scratchFloats)
+    {
         // Spans cannot enter a lambda: pin them and pass the addresses.
         fixed (float* featurePointer = features, outputPointer = outputs)
         {

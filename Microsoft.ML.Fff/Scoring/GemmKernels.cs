@@ -21,7 +21,8 @@ namespace Microsoft.ML.Fff.Scoring;
 /// <para>
 /// Tiles are <see cref="TileRows"/> rows by <see cref="TileNeurons"/> neurons: 8 accumulators plus 2 input vectors and one
 /// weight vector fit in the 16 vector registers of AVX2. Neuron tiles are the outer loop, so a tile's weights stay in L1
-/// while the caller's block of rows streams past.
+/// while the caller's block of rows streams past. The kernels skip tiered compilation (AggressiveOptimization): their
+/// unoptimized first tier would run the vector operations as calls, an order of magnitude slower.
 /// </para>
 /// </remarks>
 internal static class GemmKernels
@@ -42,6 +43,7 @@ internal static class GemmKernels
     /// <param name="weights">Row-major <c>n x width</c> weights: neuron <c>j</c>'s weights are contiguous.</param>
     /// <param name="biases">One bias per neuron.</param>
     /// <param name="destination">Row-major <c>rows x n</c> results; must not overlap the inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposedAddBias(ReadOnlySpan<float> inputs, int rows, int width, ReadOnlySpan<float> weights,
         ReadOnlySpan<float> biases, Span<float> destination)
     {
@@ -79,6 +81,7 @@ internal static class GemmKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int VectorEnd(int width) => width - width % Vector<float>.Count;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile2x4(ref float a, ref float w, ref float b, ref float c, int r, int j, int width, int n)
     {
         ref float a0 = ref Unsafe.Add(ref a, (nint)r * width);
@@ -119,6 +122,7 @@ internal static class GemmKernels
         Unsafe.Add(ref out1, 3) = Finish(c13, ref a1, ref w3, end, width, Unsafe.Add(ref b, j + 3));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x4(ref float a, ref float w, ref float b, ref float c, int r, int j, int width, int n)
     {
         ref float a0 = ref Unsafe.Add(ref a, (nint)r * width);
@@ -143,6 +147,7 @@ internal static class GemmKernels
         Unsafe.Add(ref out0, 3) = Finish(c03, ref a0, ref w3, end, width, Unsafe.Add(ref b, j + 3));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x1(ref float a, ref float w, ref float b, ref float c, int r, int j, int width, int n)
     {
         ref float a0 = ref Unsafe.Add(ref a, (nint)r * width);
