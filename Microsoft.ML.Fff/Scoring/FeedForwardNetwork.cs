@@ -12,7 +12,7 @@ internal enum NetworkKind
 {
     /// <summary>Fast feedforward layer with leaves (<see cref="FastFeedForward.FffNetwork"/>).</summary>
     FastFeedForward = 0,
-    /// <summary>Dense multi-layer perceptron.</summary>
+    /// <summary>Dense multi-layer perceptron (<see cref="Dense.DenseNetwork"/>).</summary>
     Dense = 1,
     /// <summary>Mixture of experts (<see cref="MixtureOfExperts.MoeNetwork"/>).</summary>
     MixtureOfExperts = 2,
@@ -204,6 +204,7 @@ internal abstract class FeedForwardNetwork
             (int)NetworkKind.FastFeedForward => FastFeedForward.FffNetwork.LoadPayload(payload, withMasterLeaf: true),
             (int)NetworkKind.MixtureOfExperts => MixtureOfExperts.MoeNetwork.LoadPayload(payload),
             (int)NetworkKind.NeuronTree => FastFeedForward.NeuronTreeNetwork.LoadPayload(payload),
+            (int)NetworkKind.Dense => Dense.DenseNetwork.LoadPayload(payload),
             _ => throw Corrupt($"unknown network kind {kind}."),
         };
         payload.CheckAtEnd();
