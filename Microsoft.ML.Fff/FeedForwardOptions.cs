@@ -153,6 +153,20 @@ public abstract class FeedForwardOptionsBase
     public FffFeatureScaling FeatureScaling { get; set; } = FffFeatureScaling.Auto;
 
     /// <summary>
+    /// Input dropout: during training, each feature of each row is set to its mean (0 after the trainer's standardization)
+    /// with this probability and the rest are scaled by <c>1 / (1 - p)</c>; a regularizer for wide inputs such as pixels.
+    /// Dense feature columns only (sparse batches are used as they are). Default 0 (off); range [0, 1).
+    /// </summary>
+    public float InputDropout { get; set; }
+
+    /// <summary>
+    /// Label smoothing for classification: the training target puts <c>1 - s</c> on the label and spreads <c>s</c> evenly over
+    /// all classes (binary: targets <c>s/2</c> and <c>1 - s/2</c>). Discourages over-confident fits. Default 0 (off); range [0, 1).
+    /// Ignored for regression.
+    /// </summary>
+    public float LabelSmoothing { get; set; }
+
+    /// <summary>
     /// With a validation set (<c>Fit(train, validation)</c>): stop when the hard-descent validation metric has not improved for this many
     /// epochs, and keep the best model seen. Default 0 (train all epochs, still keeping the best model). At least 0.
     /// </summary>
@@ -193,6 +207,8 @@ public abstract class FeedForwardOptionsBase
         Check(float.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be finite and at least 0");
         Check(InMemoryLimitMegabytes >= 0, nameof(InMemoryLimitMegabytes), InMemoryLimitMegabytes, "must be at least 0");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be at least 0");
+        Check(InputDropout >= 0 && InputDropout < 1, nameof(InputDropout), InputDropout, "must be in [0, 1)");
+        Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
         Check(NumberOfThreads is null or >= 1, nameof(NumberOfThreads), NumberOfThreads, "must be at least 1 when set");
         Check(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "is not a defined value");
         Check(Enum.IsDefined(LearningRateSchedule), nameof(LearningRateSchedule), LearningRateSchedule, "is not a defined value");

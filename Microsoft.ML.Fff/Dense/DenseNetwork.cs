@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -110,40 +109,22 @@ internal sealed class DenseNetwork : FeedForwardNetwork
     public override void Score(ReadOnlySpan<float> features, Span<float> output)
     {
         int needed = 2 * MaxWidth;
-        float[]? rented = null;
-        Span<float> scratch = needed <= StackScratchFloats ? stackalloc float[StackScratchFloats] : (rented = ArrayPool<float>.Shared.Rent(needed));
-        try
-        {
-            ForwardBlock(features.Slice(0, InputCount), 1, output.Slice(0, OutputCount), scratch);
-        }
-        finally
-        {
-            if (rented != null)
-                ArrayPool<float>.Shared.Return(rented);
-        }
+        Span<float> scratch = needed <= StackScratchFloats ? stackalloc float[StackScratchFloats] : ThreadScratch.Floats(needed);
+        ForwardBlock(features.Slice(0, InputCount), 1, output.Slice(0, OutputCount), scratch);
     }
 
     /// <summary>Forward pass of one sparse row (indices validated): the first layer by sparse dot products, the rest as for a dense row.</summary>
     public override void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output)
     {
         int needed = 2 * MaxWidth;
-        float[]? rented = null;
-        Span<float> scratch = needed <= StackScratchFloats ? stackalloc float[StackScratchFloats] : (rented = ArrayPool<float>.Shared.Rent(needed));
-        try
-        {
-            int width = _widths[0], inputs = InputCount;
-            Span<float> first = scratch.Slice(0, width);
-            float[] weights = HiddenWeights[0], biases = HiddenBiases[0];
-            for (int j = 0; j < width; j++)
-                first[j] = Kernels.SparseDot(weights.AsSpan(j * inputs, inputs), indices, values) + biases[j];
-            Activate(first);
-            ForwardFrom(1, first, 1, output.Slice(0, OutputCount), scratch);
-        }
-        finally
-        {
-            if (rented != null)
-                ArrayPool<float>.Shared.Return(rented);
-        }
+        Span<float> scratch = needed <= StackScratchFloats ? stackalloc float[StackScratchFloats] : ThreadScratch.Floats(needed);
+        int width = _widths[0], inputs = InputCount;
+        Span<float> first = scratch.Slice(0, width);
+        float[] weights = HiddenWeights[0], biases = HiddenBiases[0];
+        for (int j = 0; j < width; j++)
+            first[j] = Kernels.SparseDot(weights.AsSpan(j * inputs, inputs), indices, values) + biases[j];
+        Activate(first);
+        ForwardFrom(1, first, 1, output.Slice(0, OutputCount), scratch);
     }
 
     /// <summary>
@@ -166,16 +147,9 @@ internal sealed class DenseNetwork : FeedForwardNetwork
         int scratchFloats = 2 * Math.Min(rowCount, BlockRows) * MaxWidth;
         if (blocks < 2 || Environment.ProcessorCount < 2 || rowCount * MultiplyAddsPerRow < ParallelMultiplyAdds)
         {
-            float[] scratch = ArrayPool<float>.Shared.Rent(scratchFloats);
-            try
-            {
-                for (int block = 0; block < blocks; block++)
-                    ScoreBlock(features, outputs, rowCount, block, scratch);
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(scratch);
-            }
+            Span<float> scratch = ThreadScratch.Floats(scratchFloats);
+            for (int block = 0; block < blocks; block++)
+                ScoreBlock(features, outputs, rowCount, block, scratch);
             return;
         }
 
@@ -194,15 +168,12 @@ internal sealed class DenseNetwork : FeedForwardNetwork
             nint featureAddress = (nint)featurePointer, outputAddress = (nint)outputPointer;
             int featureLength = features.Length, outputLength = outputs.Length;
             Parallel.For(0, blocks,
-                () => ArrayPool<float>.Shared.Rent(scratchFloats),
-                (block, _, scratch) =>
+                block =>
                 {
                     var x = new ReadOnlySpan<float>((float*)featureAddress, featureLength);
                     var y = new Span<float>((float*)outputAddress, outputLength);
-                    ScoreBlock(x, y, rowCount, block, scratch);
-                    return scratch;
-                },
-                scratch => ArrayPool<float>.Shared.Return(scratch));
+                    ScoreBlock(x, y, rowCount, block, ThreadScratch.Floats(scratchFloats));
+                });
         }
     }
 

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
 using System.Numerics.Tensors;
@@ -48,7 +47,7 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     /// <summary>Largest expert width a stored model may declare (also the trainers' limit).</summary>
     public const int MaxExpertWidth = 1 << 16;
 
-    // Per-row scratch up to these sizes lives on the stack; larger comes from the shared array pool (no allocation once warm).
+    // Per-row scratch up to these sizes lives on the stack; larger comes from ThreadScratch (no allocation once warm).
     private const int StackFloats = 512;
     private const int StackInts = 256;
 
@@ -106,48 +105,27 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     /// </summary>
     public bool SelectExperts(ReadOnlySpan<float> features, Span<int> experts, Span<float> weights)
     {
-        float[]? rented = null;
-        Span<float> logits = ExpertCount <= StackFloats ? stackalloc float[StackFloats] : (rented = ArrayPool<float>.Shared.Rent(ExpertCount));
-        try
-        {
-            return Select(new DenseRow(features), logits.Slice(0, ExpertCount), experts.Slice(0, TopK), weights.Slice(0, TopK));
-        }
-        finally
-        {
-            if (rented != null)
-                ArrayPool<float>.Shared.Return(rented);
-        }
+        Span<float> logits = ExpertCount <= StackFloats ? stackalloc float[StackFloats] : ThreadScratch.Floats(ExpertCount);
+        return Select(new DenseRow(features), logits.Slice(0, ExpertCount), experts.Slice(0, TopK), weights.Slice(0, TopK));
     }
 
     private void Score<TRow>(TRow row, Span<float> output) where TRow : IFeatureRow, allows ref struct
     {
         int experts = ExpertCount, k = TopK;
         // Scratch: E gate logits and k weights (floats), k chosen experts (ints); on the stack unless the gate is large.
-        float[]? rentedFloats = null;
-        int[]? rentedInts = null;
-        Span<float> floats = experts + k <= StackFloats ? stackalloc float[StackFloats] : (rentedFloats = ArrayPool<float>.Shared.Rent(experts + k));
-        Span<int> ints = k <= StackInts ? stackalloc int[StackInts] : (rentedInts = ArrayPool<int>.Shared.Rent(k));
-        try
+        Span<float> floats = experts + k <= StackFloats ? stackalloc float[StackFloats] : ThreadScratch.Floats(experts + k);
+        Span<int> ints = k <= StackInts ? stackalloc int[StackInts] : ThreadScratch.Ints(k);
+        Span<float> result = output.Slice(0, OutputCount);
+        Span<int> top = ints.Slice(0, k);
+        Span<float> weights = floats.Slice(experts, k);
+        if (!Select(row, floats.Slice(0, experts), top, weights))
         {
-            Span<float> result = output.Slice(0, OutputCount);
-            Span<int> top = ints.Slice(0, k);
-            Span<float> weights = floats.Slice(experts, k);
-            if (!Select(row, floats.Slice(0, experts), top, weights))
-            {
-                result.Fill(float.NaN);
-                return;
-            }
-            OutputBias.CopyTo(result);
-            for (int j = 0; j < k; j++)
-                AddExpert(row, top[j], weights[j], result);
+            result.Fill(float.NaN);
+            return;
         }
-        finally
-        {
-            if (rentedFloats != null)
-                ArrayPool<float>.Shared.Return(rentedFloats);
-            if (rentedInts != null)
-                ArrayPool<int>.Shared.Return(rentedInts);
-        }
+        OutputBias.CopyTo(result);
+        for (int j = 0; j < k; j++)
+            AddExpert(row, top[j], weights[j], result);
     }
 
     /// <summary>

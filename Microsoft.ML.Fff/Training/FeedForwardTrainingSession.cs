@@ -114,6 +114,7 @@ internal sealed class FeedForwardTrainingSession
         int sinceBest = 0;
 
         using var generator = new Generator((ulong)(uint)_seed, device);
+        using Scalar? inputKeep = _options.InputDropout > 0 ? (1.0 - _options.InputDropout).ToScalar() : null;
         using FeedForwardModule module = _architecture.CreateModule(inputs, _outputs, device);
         module.Import(network);
         long stepsPerEpoch = _train.StepsPerEpoch(batchSize, chunkRows);
@@ -146,6 +147,8 @@ internal sealed class FeedForwardTrainingSession
                         ReadOnlySpan<int> batch = order.AsSpan(start, count);
                         Tensor x = BuildFeatures(chunk, batch, device);
                         (Tensor y, Tensor w) = BuildTargets(chunk, batch, device);
+                        if (inputKeep is not null && !x.is_sparse)
+                            x = x.mul(rand(x.shape, device: device, generator: generator).lt(inputKeep)).div(inputKeep);
                         StepOutput output = module.TrainingForward(x, context);
                         Tensor predictionLoss = PredictionLoss(output.Output, y, w);
                         Tensor loss = output.Penalty is null ? predictionLoss : predictionLoss.add(output.Penalty, AliveScalars.One);
@@ -253,12 +256,21 @@ internal sealed class FeedForwardTrainingSession
     {
         Tensor perRow = _kind switch
         {
-            LabelKind.Binary => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), target, reduction: nn.Reduction.None),
-            LabelKind.Multiclass => nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None),
+            LabelKind.Binary => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), SmoothBinary(target), reduction: nn.Reduction.None),
+            LabelKind.Multiclass => nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None, label_smoothing: _options.LabelSmoothing),
             _ => output.squeeze(1).add(target, AliveScalars.MinusOne).square(),
         };
         using Scalar tiny = 1e-12.ToScalar();
         return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
+    }
+
+    /// <summary>Binary targets moved towards 1/2 by the label smoothing: <c>y (1 - s) + s / 2</c>.</summary>
+    private Tensor SmoothBinary(Tensor target)
+    {
+        if (_options.LabelSmoothing == 0)
+            return target;
+        using Scalar keep = (1.0 - _options.LabelSmoothing).ToScalar(), half = (_options.LabelSmoothing / 2.0).ToScalar();
+        return target.mul(keep).add(half, AliveScalars.One);
     }
 
     /// <summary>A batch of scaled features: dense, or a sparse COO tensor for wide, sparse data (never the whole data set).</summary>
