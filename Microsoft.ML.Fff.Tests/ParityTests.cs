@@ -106,9 +106,11 @@ public sealed class ParityTests
     }
 
     [TestMethod]
-    public void FoldedScalingEqualsScaledInput()
+    [DataRow(0)]
+    [DataRow(5)]
+    public void FoldedScalingEqualsScaledInput(int masterWidth)
     {
-        FffNetwork network = RandomNetwork(8, 2, 2, 3, seed: 21);
+        FffNetwork network = RandomNetwork(8, 2, 2, 3, seed: 21, masterWidth);
         var random = new Random(6);
         float[] shift = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray();
         float[] scale = Enumerable.Range(0, 8).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
