@@ -51,12 +51,20 @@ public sealed class MnistDataTests
         StringAssert.Contains(e.Message, "scripts/fetch-mnist.sh");
     }
 
-    [TestMethod]
-    public void FetchedMnistHasTheOfficialSplit()
+    /// <summary>The MNIST cache, or Inconclusive (skipped) with the command that fetches it.</summary>
+    private static string RequireMnist()
     {
         string directory = FffSampleData.DefaultMnistDirectory;
         if (!File.Exists(Path.Combine(directory, "t10k-labels-idx1-ubyte")))
             Assert.Inconclusive($"MNIST is not in {directory}; run scripts/fetch-mnist.sh to include this test.");
+        return directory;
+    }
+
+    [TestMethod]
+    [TestCategory("Mnist")]
+    public void FetchedMnistHasTheOfficialSplit()
+    {
+        string directory = RequireMnist();
         var mlContext = new MLContext(seed: 0);
         IDataView test = mlContext.Fff().SampleData.Mnist(directory, test: true);
         float[] labels = test.GetColumn<float>("Label").ToArray();
@@ -67,5 +75,33 @@ public sealed class MnistDataTests
         float[] first = train.GetColumn<VBuffer<float>>("Features").First().DenseValues().ToArray();
         Assert.IsTrue(first.All(p => p >= 0 && p <= 255) && first.Any(p => p > 0));
         Assert.AreEqual(5f, train.GetColumn<float>("Label").First(), "the first training image of MNIST is a 5");
+    }
+
+    [TestMethod]
+    [TestCategory("Mnist")]
+    public void EveryArchitectureLearnsAnMnistSubset()
+    {
+        // 6,000 training images, 3 epochs: a smoke test that MNIST-shaped data (784 pixels, 0..255) trains with every
+        // architecture; the full comparison is tools/FffMnistComparison (docs/results.md).
+        string directory = RequireMnist();
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Data.Cache(mlContext.Fff().SampleData.Mnist(directory, maxRows: 6000));
+        IDataView test = mlContext.Fff().SampleData.Mnist(directory, test: true, maxRows: 2000);
+        var trainers = new (string Name, IEstimator<ITransformer> Trainer)[]
+        {
+            ("FFF", mlContext.MulticlassClassification.Trainers.FastFeedForward(new FastFeedForward.FastFeedForwardMulticlassTrainer.Options
+                { Depth = 4, LeafWidth = 16, NumberOfEpochs = 3, BatchSize = 128, NumberOfThreads = 1 })),
+            ("MoE", mlContext.MulticlassClassification.Trainers.MixtureOfExperts(new MixtureOfExperts.MixtureOfExpertsMulticlassTrainer.Options
+                { NumberOfExperts = 8, ExpertWidth = 16, NumberOfEpochs = 3, BatchSize = 128, NumberOfThreads = 1 })),
+            ("Dense", mlContext.MulticlassClassification.Trainers.DenseFeedForward(new Dense.DenseFeedForwardMulticlassTrainer.Options
+                { HiddenLayerWidths = new[] { 64 }, NumberOfEpochs = 3, BatchSize = 128, NumberOfThreads = 1 })),
+        };
+        foreach ((string name, IEstimator<ITransformer> trainer) in trainers)
+        {
+            ITransformer model = mlContext.Transforms.Conversion.MapValueToKey("Label").Append(trainer).Fit(train);
+            double accuracy = mlContext.MulticlassClassification.Evaluate(model.Transform(test)).MicroAccuracy;
+            Console.WriteLine($"{name}: MNIST subset accuracy {accuracy:F4}");
+            Assert.IsGreaterThan(0.85, accuracy, name);
+        }
     }
 }
