@@ -146,6 +146,63 @@ public sealed class FffRecipeTests
         Rejected("LabelSmoothing", o => o.LabelSmoothing = -0.1f);
         Rejected("HardeningSchedule", o => o.HardeningSchedule = (FffHardeningSchedule)7);
         Rejected("NumberOfTrees", o => o.NumberOfTrees = 0);
+        Rejected("DistillationTeacherWidth", o => o.DistillationTeacherWidth = -1);
+        Rejected("DistillationWeight", o => o.DistillationWeight = 2);
+        Rejected("DistillationTemperature", o => o.DistillationTemperature = 0.5f);
+    }
+
+    [TestMethod]
+    public void DistillationFromADenseTeacherTrainsEveryTask()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var split = mlContext.Data.TrainTestSplit(mlContext.Fff().SampleData.Digits(), testFraction: 0.2, seed: 0);
+        var reports = new List<FffTrainingProgress>();
+        var options = new FastFeedForwardMulticlassTrainer.Options
+        {
+            Depth = 3, LeafWidth = 16, NumberOfEpochs = 20, NumberOfThreads = 1, DistillationTeacherWidth = 128,
+            Progress = new SynchronousProgress<FffTrainingProgress>(reports.Add),
+        };
+        var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(mlContext.MulticlassClassification.Trainers.FastFeedForward(options))
+            .Fit(split.TrainSet);
+        double accuracy = mlContext.MulticlassClassification.Evaluate(model.Transform(split.TestSet)).MicroAccuracy;
+        Console.WriteLine($"digits, FFF depth 3 x 16 distilled from a dense 128 teacher: hard accuracy {accuracy:F4}");
+        Assert.IsGreaterThanOrEqualTo(0.95, accuracy);
+        // The progress reports the student's epochs only; the model is the FFF alone.
+        Assert.HasCount(20, reports);
+        Assert.AreEqual(FffArchitecture.FastFeedForward, model.LastTransformer.Model.Architecture);
+
+        // Binary and regression use their own teacher terms (sigmoid cross-entropy, squared error).
+        var binary = mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options
+        {
+            Depth = 2, LeafWidth = 8, NumberOfEpochs = 10, NumberOfThreads = 1, DistillationTeacherWidth = 16,
+        });
+        IDataView binaryData = TestData.BinaryData(mlContext);
+        Assert.IsGreaterThan(0.8, mlContext.BinaryClassification.Evaluate(binary.Fit(binaryData).Transform(binaryData)).AreaUnderRocCurve);
+        double RSquared(int teacherWidth)
+        {
+            var regression = mlContext.Regression.Trainers.FastFeedForward(new FastFeedForwardRegressionTrainer.Options
+            {
+                Depth = 2, LeafWidth = 8, NumberOfEpochs = 30, NumberOfThreads = 1, DistillationTeacherWidth = teacherWidth,
+            });
+            IDataView regressionData = TestData.RegressionData(mlContext);
+            return mlContext.Regression.Evaluate(regression.Fit(regressionData).Transform(regressionData)).RSquared;
+        }
+        double plain = RSquared(0), distilled = RSquared(32);
+        Console.WriteLine($"regression R²: plain {plain:F4}, distilled from a dense 32 teacher {distilled:F4}");
+        Assert.IsGreaterThan(0.5, distilled);
+    }
+
+    [TestMethod]
+    public void DistillationNeedsTheDataInMemory()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var trainer = mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options
+        {
+            Depth = 1, LeafWidth = 4, NumberOfEpochs = 1, DistillationTeacherWidth = 8, InMemoryLimitMegabytes = 0,
+        });
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => trainer.Fit(TestData.BinaryData(mlContext)));
+        StringAssert.Contains(e.Message, "InMemoryLimitMegabytes");
     }
 
     private sealed class DigitsRow

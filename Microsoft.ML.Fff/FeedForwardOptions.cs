@@ -39,6 +39,12 @@ public static class FffDefaults
     /// <summary>Default weight of the load-balancing loss (0: off).</summary>
     public const float LoadBalancingWeight = 0f;
 
+    /// <summary>Default weight of the teacher term in knowledge distillation (FFF only; used when a teacher width is set).</summary>
+    public const float DistillationWeight = 0.5f;
+
+    /// <summary>Default distillation temperature (FFF only).</summary>
+    public const float DistillationTemperature = 2f;
+
     /// <summary>Default fraction of the soft epochs with the load-balancing loss on.</summary>
     public const float LoadBalancingFraction = 0.5f;
 

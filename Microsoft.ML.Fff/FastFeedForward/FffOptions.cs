@@ -61,6 +61,25 @@ public abstract class FastFeedForwardOptionsBase : FeedForwardOptionsBase
     /// </summary>
     public float LoadBalancingFraction { get; set; } = FffDefaults.LoadBalancingFraction;
 
+    /// <summary>
+    /// Knowledge distillation: when greater than 0, the trainer first trains a dense teacher (one ReLU hidden layer of this
+    /// width, the same epochs, batch size, learning rate and regularization), then trains the FFF on a mix of the labels and
+    /// the teacher's softened predictions (see <see cref="DistillationWeight"/>). The teacher is discarded; the model is the
+    /// FFF alone. It roughly doubles training time; the training data must fit in memory (<c>InMemoryLimitMegabytes</c>).
+    /// Default 0 (off); range 0 .. 65536.
+    /// </summary>
+    public int DistillationTeacherWidth { get; set; }
+
+    /// <summary>
+    /// Weight <c>a</c> of the teacher term: the loss is <c>(1 - a) * loss(label) + a * T^2 * KL(teacher_T || student_T)</c> for
+    /// classification (<c>T</c> = <see cref="DistillationTemperature"/>) and <c>(1 - a) * (y - label)^2 + a * (y - teacher)^2</c>
+    /// for regression. Default <see cref="FffDefaults.DistillationWeight"/>; range [0, 1].
+    /// </summary>
+    public float DistillationWeight { get; set; } = FffDefaults.DistillationWeight;
+
+    /// <summary>Temperature <c>T</c> that softens teacher and student outputs in the distillation term. Default <see cref="FffDefaults.DistillationTemperature"/>; finite, at least 1.</summary>
+    public float DistillationTemperature { get; set; } = FffDefaults.DistillationTemperature;
+
     /// <summary>What the tree's nodes are. Default <see cref="FffNodeKind.Leaves"/>.</summary>
     public FffNodeKind NodeKind { get; set; } = FffNodeKind.Leaves;
 
@@ -80,6 +99,9 @@ public abstract class FastFeedForwardOptionsBase : FeedForwardOptionsBase
         Check(float.IsFinite(LoadBalancingWeight) && LoadBalancingWeight >= 0, nameof(LoadBalancingWeight), LoadBalancingWeight, "must be finite and at least 0");
         Check(LoadBalancingFraction >= 0 && LoadBalancingFraction <= 1, nameof(LoadBalancingFraction), LoadBalancingFraction, "must be in [0, 1]");
         Check(Enum.IsDefined(NodeKind), nameof(NodeKind), NodeKind, "is not a defined value");
+        Check(DistillationTeacherWidth >= 0 && DistillationTeacherWidth <= 65536, nameof(DistillationTeacherWidth), DistillationTeacherWidth, "must be between 0 and 65536");
+        Check(DistillationWeight >= 0 && DistillationWeight <= 1, nameof(DistillationWeight), DistillationWeight, "must be in [0, 1]");
+        Check(float.IsFinite(DistillationTemperature) && DistillationTemperature >= 1, nameof(DistillationTemperature), DistillationTemperature, "must be finite and at least 1");
         Check(NumberOfTrees >= 1 && NumberOfTrees <= 1024, nameof(NumberOfTrees), NumberOfTrees, "must be between 1 and 1024");
     }
 }

@@ -42,9 +42,13 @@ internal sealed class FeedForwardTrainingSession
     private readonly float _labelScale = 1;
     private readonly bool _sparseBatches;
     private float[] _batchBuffer = Array.Empty<float>();
+    private readonly float[]? _teacher;
 
-    public FeedForwardTrainingSession(IChannel ch, FeedForwardOptionsBase options, NetworkArchitecture architecture, TrainingData train, TrainingData? valid, LabelKind kind, int seed)
+    /// <summary>Prepares a run; <paramref name="teacherOutputs"/> are distillation targets: a teacher's raw outputs for every row of the in-memory training table, or null.</summary>
+    public FeedForwardTrainingSession(IChannel ch, FeedForwardOptionsBase options, NetworkArchitecture architecture, TrainingData train, TrainingData? valid,
+        LabelKind kind, int seed, float[]? teacherOutputs = null)
     {
+        _teacher = teacherOutputs;
         _ch = ch;
         _options = options;
         _architecture = architecture;
@@ -150,7 +154,9 @@ internal sealed class FeedForwardTrainingSession
                         if (inputKeep is not null && !x.is_sparse)
                             x = x.mul(rand(x.shape, device: device, generator: generator).lt(inputKeep)).div(inputKeep);
                         StepOutput output = module.TrainingForward(x, context);
-                        Tensor predictionLoss = PredictionLoss(output.Output, y, w);
+                        Tensor predictionLoss = _teacher is null
+                            ? PredictionLoss(output.Output, y, w)
+                            : DistillationLoss(output.Output, y, BuildTeacher(batch, device), w);
                         Tensor loss = output.Penalty is null ? predictionLoss : predictionLoss.add(output.Penalty, AliveScalars.One);
                         double lossValue = loss.item<float>();
                         if (!double.IsFinite(lossValue))
@@ -261,6 +267,51 @@ internal sealed class FeedForwardTrainingSession
             _ => output.squeeze(1).add(target, AliveScalars.MinusOne).square(),
         };
         using Scalar tiny = 1e-12.ToScalar();
+        return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
+    }
+
+    /// <summary>The teacher's outputs for the batch rows, in training space (regression: standardized like the labels).</summary>
+    private Tensor BuildTeacher(ReadOnlySpan<int> rows, torch.Device device)
+    {
+        var values = new float[rows.Length * _outputs];
+        for (int b = 0; b < rows.Length; b++)
+        {
+            for (int o = 0; o < _outputs; o++)
+            {
+                float t = _teacher![rows[b] * _outputs + o];
+                values[b * _outputs + o] = _kind == LabelKind.Regression ? (t - _labelShift) / _labelScale : t;
+            }
+        }
+        return tensor(values, new long[] { rows.Length, _outputs }, device: device);
+    }
+
+    /// <summary>
+    /// <c>(1 - a) * loss(label) + a * T^2 * CE(teacher_T, student_T)</c> for classification (the cross-entropy differs from the
+    /// KL divergence only by the teacher's entropy, a constant), <c>(1 - a) * (y - label)^2 + a * (y - teacher)^2</c> for regression.
+    /// </summary>
+    private Tensor DistillationLoss(Tensor output, Tensor target, Tensor teacher, Tensor weight)
+    {
+        var fff = (FastFeedForward.FastFeedForwardOptionsBase)_options;
+        double a = fff.DistillationWeight, temperature = fff.DistillationTemperature;
+        using Scalar labelShare = (1 - a).ToScalar(), teacherShare = (a * (_kind == LabelKind.Regression ? 1 : temperature * temperature)).ToScalar();
+        using Scalar inverseT = (1 / temperature).ToScalar(), tiny = 1e-12.ToScalar();
+        Tensor labelTerm, teacherTerm;
+        switch (_kind)
+        {
+            case LabelKind.Binary:
+                labelTerm = nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), SmoothBinary(target), reduction: nn.Reduction.None);
+                teacherTerm = nn.functional.binary_cross_entropy_with_logits(output.squeeze(1).mul(inverseT), sigmoid(teacher.squeeze(1).mul(inverseT)), reduction: nn.Reduction.None);
+                break;
+            case LabelKind.Multiclass:
+                labelTerm = nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None, label_smoothing: _options.LabelSmoothing);
+                teacherTerm = softmax(teacher.mul(inverseT), 1).mul(nn.functional.log_softmax(output.mul(inverseT), 1)).sum(new long[] { 1 }).neg();
+                break;
+            default:
+                labelTerm = output.squeeze(1).add(target, AliveScalars.MinusOne).square();
+                teacherTerm = output.add(teacher, AliveScalars.MinusOne).square().squeeze(1);
+                break;
+        }
+        Tensor perRow = labelTerm.mul(labelShare).add(teacherTerm, teacherShare);
         return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
     }
 
