@@ -146,25 +146,6 @@ internal sealed class FffNetwork : FeedForwardNetwork
         }
     }
 
-    private interface IFeatureRow
-    {
-        float Dot(ReadOnlySpan<float> weights);
-    }
-
-    private readonly ref struct DenseRow(ReadOnlySpan<float> values) : IFeatureRow
-    {
-        private readonly ReadOnlySpan<float> _values = values;
-
-        public float Dot(ReadOnlySpan<float> weights) => TensorPrimitives.Dot(_values, weights);
-    }
-
-    private readonly ref struct SparseRow(ReadOnlySpan<int> indices, ReadOnlySpan<float> values) : IFeatureRow
-    {
-        private readonly ReadOnlySpan<int> _indices = indices;
-        private readonly ReadOnlySpan<float> _values = values;
-
-        public float Dot(ReadOnlySpan<float> weights) => Kernels.SparseDot(weights, _indices, _values);
-    }
 
     /// <summary>
     /// The soft (training-time) forward pass in C#: every leaf weighted by its path probability, plus the master leaf. It

@@ -1,6 +1,6 @@
 // Prints Markdown tables of test metrics for the embedded data sets (80/20 split, split seed 0) over a few
 // MLContext seeds, for one option varied at a time. Usage:
-//   dotnet run --project tools/FffStudy -c Release -- [fine-tune|hardening|shape|baseline]
+//   dotnet run --project tools/FffStudy -c Release -- [fine-tune|hardening|shape|recipe|baseline]
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -27,6 +27,15 @@ var variants = study switch
         ("depth 2 x leaf 16", o => { o.Depth = 2; o.LeafWidth = 16; }),
         ("depth 3 x leaf 32 (default)", o => { o.Depth = 3; o.LeafWidth = 32; }),
         ("depth 4 x leaf 16", o => { o.Depth = 4; o.LeafWidth = 16; }),
+    },
+    "recipe" => new (string, Action<FastFeedForwardOptionsBase>)[]
+    {
+        ("defaults", o => { }),
+        ("master leaf 8", o => o.MasterLeafWidth = 8),
+        ("load balancing 0.1, two-phase hardening to 3", o => { o.LoadBalancingWeight = 0.1f; o.HardeningSchedule = FffHardeningSchedule.TwoPhase; o.HardeningWeight = 3; }),
+        ("input dropout 0.2", o => o.InputDropout = 0.2f),
+        ("label smoothing 0.1", o => o.LabelSmoothing = 0.1f),
+        ("distillation, dense teacher 256", o => o.DistillationTeacherWidth = 256),
     },
     _ => new (string, Action<FastFeedForwardOptionsBase>)[] { ("defaults", o => { }) },
 };
