@@ -42,6 +42,9 @@ public static class FffDefaults
     /// <summary>Default weight of the teacher term in knowledge distillation (FFF only; used when a teacher width is set).</summary>
     public const float DistillationWeight = 0.5f;
 
+    /// <summary>Default weight of the network's own soft predictions as a target in the hard fine-tune phase (FFF only; 0: off).</summary>
+    public const float FineTuneSoftTargetWeight = 0f;
+
     /// <summary>Default distillation temperature (FFF only).</summary>
     public const float DistillationTemperature = 2f;
 

@@ -80,6 +80,15 @@ public abstract class FastFeedForwardOptionsBase : FeedForwardOptionsBase
     /// <summary>Temperature <c>T</c> that softens teacher and student outputs in the distillation term. Default <see cref="FffDefaults.DistillationTemperature"/>; finite, at least 1.</summary>
     public float DistillationTemperature { get; set; } = FffDefaults.DistillationTemperature;
 
+    /// <summary>
+    /// Self-distillation in the hard fine-tune phase: the network's own soft predictions at the end of the soft phase become a
+    /// second target with this weight (temperature <see cref="DistillationTemperature"/>), so hard descent learns the soft
+    /// function, including near region boundaries where the soft mixing of two leaves is better than either leaf. This is
+    /// what narrows the soft/hard gap. The training data must fit in memory. Default
+    /// <see cref="FffDefaults.FineTuneSoftTargetWeight"/>; range [0, 1].
+    /// </summary>
+    public float FineTuneSoftTargetWeight { get; set; } = FffDefaults.FineTuneSoftTargetWeight;
+
     /// <summary>What the tree's nodes are. Default <see cref="FffNodeKind.Leaves"/>.</summary>
     public FffNodeKind NodeKind { get; set; } = FffNodeKind.Leaves;
 
@@ -100,6 +109,7 @@ public abstract class FastFeedForwardOptionsBase : FeedForwardOptionsBase
         Check(LoadBalancingFraction >= 0 && LoadBalancingFraction <= 1, nameof(LoadBalancingFraction), LoadBalancingFraction, "must be in [0, 1]");
         Check(Enum.IsDefined(NodeKind), nameof(NodeKind), NodeKind, "is not a defined value");
         Check(DistillationTeacherWidth >= 0 && DistillationTeacherWidth <= 65536, nameof(DistillationTeacherWidth), DistillationTeacherWidth, "must be between 0 and 65536");
+        Check(FineTuneSoftTargetWeight >= 0 && FineTuneSoftTargetWeight <= 1, nameof(FineTuneSoftTargetWeight), FineTuneSoftTargetWeight, "must be in [0, 1]");
         Check(DistillationWeight >= 0 && DistillationWeight <= 1, nameof(DistillationWeight), DistillationWeight, "must be in [0, 1]");
         Check(float.IsFinite(DistillationTemperature) && DistillationTemperature >= 1, nameof(DistillationTemperature), DistillationTemperature, "must be finite and at least 1");
         Check(NumberOfTrees >= 1 && NumberOfTrees <= 1024, nameof(NumberOfTrees), NumberOfTrees, "must be between 1 and 1024");

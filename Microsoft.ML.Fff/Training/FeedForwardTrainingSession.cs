@@ -42,13 +42,16 @@ internal sealed class FeedForwardTrainingSession
     private readonly float _labelScale = 1;
     private readonly bool _sparseBatches;
     private float[] _batchBuffer = Array.Empty<float>();
-    private readonly float[]? _teacher;
+    private float[]? _teacher;
+    private bool _teacherInTrainingSpace;
+    private double _teacherWeight;
 
     /// <summary>Prepares a run; <paramref name="teacherOutputs"/> are distillation targets: a teacher's raw outputs for every row of the in-memory training table, or null.</summary>
     public FeedForwardTrainingSession(IChannel ch, FeedForwardOptionsBase options, NetworkArchitecture architecture, TrainingData train, TrainingData? valid,
         LabelKind kind, int seed, float[]? teacherOutputs = null)
     {
         _teacher = teacherOutputs;
+        _teacherWeight = (options as FastFeedForward.FastFeedForwardOptionsBase)?.DistillationWeight ?? 0;
         _ch = ch;
         _options = options;
         _architecture = architecture;
@@ -127,6 +130,13 @@ internal sealed class FeedForwardTrainingSession
         {
             if (phase.Epochs == 0)
                 continue;
+            if (phase.Phase == FffTrainingPhase.HardFineTune && _options is FastFeedForward.FastFeedForwardOptionsBase { FineTuneSoftTargetWeight: > 0 } fff)
+            {
+                // Self-distillation: hard descent learns the soft function it came from, which is what closes the soft/hard gap.
+                _teacher = SoftOutputs(module, device);
+                _teacherInTrainingSpace = true;
+                _teacherWeight = fff.FineTuneSoftTargetWeight;
+            }
             double peak = _options.LearningRate * phase.LearningRateFactor;
             using var optimizer = new AdamOptimizer(module.ParametersFor(phase), _options.Optimizer, _options.WeightDecay);
             long totalSteps = phase.Epochs * stepsPerEpoch;
@@ -270,6 +280,29 @@ internal sealed class FeedForwardTrainingSession
         return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
     }
 
+    /// <summary>The module's evaluation-time (soft) outputs, in training space, for every row of the in-memory training table.</summary>
+    private float[] SoftOutputs(FeedForwardModule module, torch.Device device)
+    {
+        TrainingTable table = _train.InMemory
+            ?? throw _ch.Except($"FineTuneSoftTargetWeight needs the training data in memory, but it is larger than InMemoryLimitMegabytes " +
+                $"({_options.InMemoryLimitMegabytes}); raise that option or set FineTuneSoftTargetWeight to 0.");
+        var result = new float[(long)table.RowCount * _outputs];
+        int[] rows = Enumerable.Range(0, table.RowCount).ToArray();
+        module.eval();
+        using (no_grad())
+        {
+            for (int start = 0; start < rows.Length; start += 1024)
+            {
+                int n = Math.Min(1024, rows.Length - start);
+                using var scope = NewDisposeScope();
+                using Tensor cpu = module.forward(BuildFeatures(table, rows.AsSpan(start, n), device)).cpu().contiguous();
+                cpu.data<float>().CopyTo(result, start * _outputs);
+            }
+        }
+        module.train();
+        return result;
+    }
+
     /// <summary>The teacher's outputs for the batch rows, in training space (regression: standardized like the labels).</summary>
     private Tensor BuildTeacher(ReadOnlySpan<int> rows, torch.Device device)
     {
@@ -279,7 +312,7 @@ internal sealed class FeedForwardTrainingSession
             for (int o = 0; o < _outputs; o++)
             {
                 float t = _teacher![rows[b] * _outputs + o];
-                values[b * _outputs + o] = _kind == LabelKind.Regression ? (t - _labelShift) / _labelScale : t;
+                values[b * _outputs + o] = _kind == LabelKind.Regression && !_teacherInTrainingSpace ? (t - _labelShift) / _labelScale : t;
             }
         }
         return tensor(values, new long[] { rows.Length, _outputs }, device: device);
@@ -292,7 +325,7 @@ internal sealed class FeedForwardTrainingSession
     private Tensor DistillationLoss(Tensor output, Tensor target, Tensor teacher, Tensor weight)
     {
         var fff = (FastFeedForward.FastFeedForwardOptionsBase)_options;
-        double a = fff.DistillationWeight, temperature = fff.DistillationTemperature;
+        double a = _teacherWeight, temperature = fff.DistillationTemperature;
         using Scalar labelShare = (1 - a).ToScalar(), teacherShare = (a * (_kind == LabelKind.Regression ? 1 : temperature * temperature)).ToScalar();
         using Scalar inverseT = (1 / temperature).ToScalar(), tiny = 1e-12.ToScalar();
         Tensor labelTerm, teacherTerm;

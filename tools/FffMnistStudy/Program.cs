@@ -2,7 +2,7 @@
 //   dotnet tools/FffMnistStudy/bin/Release/net10.0/FffMnistStudy.dll [--epochs 10] [--batch 128] [--lr 3e-3] [--hw 1]
 //     [--hsched linear|constant] [--ft 0.4] [--leak 0] [--wd 1e-4] [--depth 6] [--leaf 16] [--seed 0] [--threads 1]
 //     [--train-rows N] [--valid N] [--no-test] [--master N] [--balance A] [--bfrac F] [--idrop P] [--smooth S]
-//     [--nodes leaves|neurons] [--trees K] [--teacher W] [--dweight A] [--dtemp T]
+//     [--nodes leaves|neurons] [--trees K] [--teacher W] [--dweight A] [--dtemp T] [--selfdistill A]
 // Prints one line per epoch (metrics on a 2,048-row training sample, or on the validation rows with --valid), then the
 // hard-descent test accuracy, the soft/hard comparison on the test set, and seconds per epoch.
 using System;
@@ -57,13 +57,14 @@ for (int i = 0; i < args.Length; i++)
         case "--teacher": o.DistillationTeacherWidth = I(); break;
         case "--dweight": o.DistillationWeight = F(); break;
         case "--dtemp": o.DistillationTemperature = F(); break;
+        case "--selfdistill": o.FineTuneSoftTargetWeight = F(); break;
         default: Console.Error.WriteLine($"Unknown argument '{a}'."); return 2;
     }
 }
 
 Console.WriteLine($"settings: depth {o.Depth} leaf {o.LeafWidth} epochs {o.NumberOfEpochs} batch {o.BatchSize} lr {o.LearningRate} hw {o.HardeningWeight} ({o.HardeningSchedule}) " +
                   $"ft {o.HardFineTuneFraction} leak {o.RegionLeak} wd {o.WeightDecay} master {o.MasterLeafWidth} balance {o.LoadBalancingWeight}/{o.LoadBalancingFraction} " +
-                  $"idrop {o.InputDropout} smooth {o.LabelSmoothing} nodes {o.NodeKind} trees {o.NumberOfTrees} teacher {o.DistillationTeacherWidth} a {o.DistillationWeight} T {o.DistillationTemperature} seed {o.Seed} threads {o.NumberOfThreads} trainRows {trainRows?.ToString() ?? "all"} valid {validRows}");
+                  $"idrop {o.InputDropout} smooth {o.LabelSmoothing} nodes {o.NodeKind} trees {o.NumberOfTrees} teacher {o.DistillationTeacherWidth} a {o.DistillationWeight} T {o.DistillationTemperature} self {o.FineTuneSoftTargetWeight} seed {o.Seed} threads {o.NumberOfThreads} trainRows {trainRows?.ToString() ?? "all"} valid {validRows}");
 var ml = new MLContext(seed: 0);
 IDataView train = ml.Fff().SampleData.Mnist(directory: null, test: false, maxRows: trainRows);
 IDataView testData = ml.Fff().SampleData.Mnist(directory: null, test: true, maxRows: null);
