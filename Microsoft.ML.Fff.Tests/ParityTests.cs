@@ -83,6 +83,21 @@ public sealed class ParityTests
     }
 
     [TestMethod]
+    public void HardFineTuneTrainsEverythingButTheRoutingNodes()
+    {
+        using var module = new FffModule(10, 4, ModuleOptions(3, 6, 2), CPU);
+        var all = module.parameters().ToArray();
+        var fineTune = module.ParametersFor(new Microsoft.ML.Fff.Training.PhasePlan(FffTrainingPhase.HardFineTune, 1)).ToArray();
+        var soft = module.ParametersFor(new Microsoft.ML.Fff.Training.PhasePlan(FffTrainingPhase.Soft, 1)).ToArray();
+        Assert.HasCount(all.Length, soft);
+        // Node weights [I, N] and node biases [N] are the two parameters left out.
+        Assert.HasCount(all.Length - 2, fineTune);
+        var frozen = all.Where(p => !fineTune.Any(f => ReferenceEquals(f, p))).Select(p => p.shape).ToArray();
+        CollectionAssert.AreEqual(new long[] { 10, 7 }, frozen[0]);
+        CollectionAssert.AreEqual(new long[] { 7 }, frozen[1]);
+    }
+
+    [TestMethod]
     public void SparseRowsScoreLikeDenseRows()
     {
         FffNetwork network = RandomNetwork(300, 3, 4, 7, seed: 9);

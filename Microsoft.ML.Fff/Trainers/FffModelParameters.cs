@@ -180,7 +180,8 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     /// <para>
     /// Thread safety: the method is stateless and only reads the model's weights, which never change after training or
     /// loading, so any number of threads may call it at the same time on one instance, each with its own spans. It allocates
-    /// nothing. The two spans must not overlap.
+    /// nothing once a thread has scored its first row, except that a dense network splits a large batch over threads
+    /// (<c>Parallel.For</c>), which allocates a little per call. The two spans must not overlap.
     /// </para>
     /// <para>
     /// NaN: a NaN feature makes every score of its row NaN (the row cannot be routed); other rows are unaffected. Infinite

@@ -33,6 +33,16 @@ internal static class Distillation
 
         int rows = table.RowCount, inputs = table.FeatureCount, outputs = teacher.OutputCount;
         var result = new float[(long)rows * outputs];
+        if (table.IsSparse)
+        {
+            // Row by row: a dense block of a wide sparse table could take gigabytes.
+            for (int r = 0; r < rows; r++)
+            {
+                long from = table.RowStart[r], to = table.RowStart[r + 1];
+                teacher.Score(table.Indices.AsSpan((int)from, (int)(to - from)), table.Values.AsSpan((int)from, (int)(to - from)), result.AsSpan(r * outputs, outputs));
+            }
+            return result;
+        }
         var block = new float[ScoreBlockRows * inputs];
         for (int start = 0; start < rows; start += ScoreBlockRows)
         {

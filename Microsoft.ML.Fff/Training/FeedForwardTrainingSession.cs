@@ -83,6 +83,13 @@ internal sealed class FeedForwardTrainingSession
                 "binary classification needs examples of both. Check the label column and any filter before the trainer.");
         }
 
+        if (_train.InMemory == null && _options is FastFeedForward.FastFeedForwardOptionsBase { FineTuneSoftTargetWeight: > 0 } fff
+            && _architecture.PlanPhases(_options.NumberOfEpochs).Any(p => p.Phase == FffTrainingPhase.HardFineTune && p.Epochs > 0))
+        {
+            // Checked before training: the soft targets are computed for the in-memory table when fine-tuning starts.
+            throw _ch.Except($"FineTuneSoftTargetWeight ({fff.FineTuneSoftTargetWeight}) needs the training data in memory, but it is larger than " +
+                $"InMemoryLimitMegabytes ({_options.InMemoryLimitMegabytes}); raise that option or set FineTuneSoftTargetWeight to 0.");
+        }
         torch.Device device = TorchRuntime.Initialize(_options.Device);
         // libtorch's thread count is process-wide: set it for this run only.
         int previousThreads = torch.get_num_threads();
@@ -130,6 +137,8 @@ internal sealed class FeedForwardTrainingSession
         {
             if (phase.Epochs == 0)
                 continue;
+            // Patience counts within a stage: an early-stopped soft stage must not cut the fine-tune stage short.
+            sinceBest = 0;
             if (phase.Phase == FffTrainingPhase.HardFineTune && _options is FastFeedForward.FastFeedForwardOptionsBase { FineTuneSoftTargetWeight: > 0 } fff)
             {
                 // Self-distillation: hard descent learns the soft function it came from, which is what closes the soft/hard gap.
@@ -274,11 +283,14 @@ internal sealed class FeedForwardTrainingSession
         {
             LabelKind.Binary => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), SmoothBinary(target), reduction: nn.Reduction.None),
             LabelKind.Multiclass => nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None, label_smoothing: _options.LabelSmoothing),
-            _ => output.squeeze(1).add(target, AliveScalars.MinusOne).square(),
+            _ => Squared(output.squeeze(1).add(target, AliveScalars.MinusOne)),
         };
         using Scalar tiny = 1e-12.ToScalar();
         return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
     }
+
+    /// <summary>Element-wise square as <c>d * d</c>: TorchSharp's <c>square()</c> is <c>pow(2)</c> with a temporary scalar.</summary>
+    private static Tensor Squared(Tensor difference) => difference.mul(difference);
 
     /// <summary>The module's evaluation-time (soft) outputs, in training space, for every row of the in-memory training table.</summary>
     private float[] SoftOutputs(FeedForwardModule module, torch.Device device)
@@ -340,8 +352,8 @@ internal sealed class FeedForwardTrainingSession
                 teacherTerm = softmax(teacher.mul(inverseT), 1).mul(nn.functional.log_softmax(output.mul(inverseT), 1)).sum(new long[] { 1 }).neg();
                 break;
             default:
-                labelTerm = output.squeeze(1).add(target, AliveScalars.MinusOne).square();
-                teacherTerm = output.add(teacher, AliveScalars.MinusOne).square().squeeze(1);
+                labelTerm = Squared(output.squeeze(1).add(target, AliveScalars.MinusOne));
+                teacherTerm = Squared(output.add(teacher, AliveScalars.MinusOne)).squeeze(1);
                 break;
         }
         Tensor perRow = labelTerm.mul(labelShare).add(teacherTerm, teacherShare);
