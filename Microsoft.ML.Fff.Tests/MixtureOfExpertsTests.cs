@@ -255,13 +255,24 @@ public sealed class MixtureOfExpertsTests
         var output = new float[10];
         network.Score(x, output);
         network.Score(indices, values, output);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 200; i++)
+        // The JIT's tier-up and on-stack replacement of the scorer's loops can allocate on this thread while the first rounds
+        // run (seen in full-suite runs with large k); a per-row allocation would show in every round, so one clean round of
+        // 200 rows is required, within 50 rounds.
+        long allocated = 0;
+        for (int round = 0; round < 50; round++)
         {
-            network.Score(x, output);
-            network.Score(indices, values, output);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 200; i++)
+            {
+                network.Score(x, output);
+                network.Score(indices, values, output);
+            }
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (allocated == 0)
+                break;
+            System.Threading.Thread.Sleep(20);
         }
-        Assert.AreEqual(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.AreEqual(0, allocated);
     }
 
     [TestMethod]
