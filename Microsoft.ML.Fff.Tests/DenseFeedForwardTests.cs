@@ -186,7 +186,7 @@ public sealed class DenseFeedForwardTests
     {
         DenseNetwork network = RandomNetwork(inputs, outputs, widths, activation, seed: inputs + widths.Length);
         const int rows = 100;
-        float[] x = RandomRows(rows, inputs, seed: 11);
+        float[] x = NetworkChecks.RandomRows(rows, inputs, seed: 11);
         using var module = new DenseModule(inputs, outputs, widths, activation, dropoutRate: 0.5f, CPU);
         module.Import(network);
         module.eval();
@@ -221,7 +221,7 @@ public sealed class DenseFeedForwardTests
         DenseNetwork network = RandomNetwork(6, 2, new[] { 32 }, DenseActivation.ReLU, seed: 3);
         using var module = new DenseModule(6, 2, new[] { 32 }, DenseActivation.ReLU, dropoutRate: 0.5f, CPU);
         module.Import(network);
-        using Tensor input = tensor(RandomRows(20, 6, seed: 2), new long[] { 20, 6 });
+        using Tensor input = tensor(NetworkChecks.RandomRows(20, 6, seed: 2), new long[] { 20, 6 });
         float[] Train(ulong seed)
         {
             using var generator = new Generator(seed, CPU);
@@ -255,7 +255,7 @@ public sealed class DenseFeedForwardTests
         DenseNetwork network = RandomNetwork(inputs, outputs, widths, activation, seed: inputs * 3 + outputs);
         foreach (int rows in new[] { 1, 3, 5, 67, 1000 })
         {
-            float[] x = RandomRows(rows, inputs, seed: rows);
+            float[] x = NetworkChecks.RandomRows(rows, inputs, seed: rows);
             var batch = new float[rows * outputs];
             network.ScoreBatch(x, rows, batch);
             var single = new float[rows * outputs];
@@ -289,25 +289,7 @@ public sealed class DenseFeedForwardTests
 
     [TestMethod]
     public void SparseRowsScoreLikeDenseRows()
-    {
-        DenseNetwork network = RandomNetwork(300, 3, new[] { 19, 7 }, DenseActivation.Gelu, seed: 9);
-        var random = new Random(4);
-        var dense = new float[300];
-        var outDense = new float[3];
-        var outSparse = new float[3];
-        for (int trial = 0; trial < 100; trial++)
-        {
-            Array.Clear(dense);
-            int[] indices = Enumerable.Range(0, 300).Where(_ => random.NextDouble() < 0.05).ToArray();
-            float[] values = indices.Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
-            for (int k = 0; k < indices.Length; k++)
-                dense[indices[k]] = values[k];
-            network.Score(dense, outDense);
-            network.Score(indices, values, outSparse);
-            for (int o = 0; o < 3; o++)
-                Assert.AreEqual(outDense[o], outSparse[o], 1e-4f * (1 + Math.Abs(outDense[o])));
-        }
-    }
+        => NetworkChecks.SparseRowsScoreLikeDenseRows(RandomNetwork(300, 3, new[] { 19, 7 }, DenseActivation.Gelu, seed: 9));
 
     [TestMethod]
     public void NaNFeaturesGiveNaNScores()
@@ -328,7 +310,7 @@ public sealed class DenseFeedForwardTests
         var random = new Random(6);
         float[] shift = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray();
         float[] scale = Enumerable.Range(0, 8).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
-        float[] x = RandomRows(1, 8, seed: 8);
+        float[] x = NetworkChecks.RandomRows(1, 8, seed: 8);
         float[] scaled = x.Select((v, i) => (v - shift[i]) * scale[i]).ToArray();
         var expected = new float[2];
         network.Score(scaled, expected);
@@ -347,8 +329,8 @@ public sealed class DenseFeedForwardTests
         foreach (int width in new[] { 64, 3000 })
         {
             DenseNetwork network = RandomNetwork(64, 10, new[] { width, 17 }, DenseActivation.Gelu, seed: 3);
-            float[] x = RandomRows(1, 64, seed: 4);
-            float[] batch = RandomRows(100, 64, seed: 5);
+            float[] x = NetworkChecks.RandomRows(1, 64, seed: 4);
+            float[] batch = NetworkChecks.RandomRows(100, 64, seed: 5);
             var batchOut = new float[100 * 10];
             int[] indices = { 1, 7, 30, 63 };
             float[] values = { 0.5f, -1f, 2f, 0.25f };
@@ -400,7 +382,7 @@ public sealed class DenseFeedForwardTests
             foreach ((float[] expected, float[] actual) in network.Arrays.Zip(loaded.Arrays))
                 CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual));
             CollectionAssert.AreEqual(bytes, Save(loaded));
-            float[] x = RandomRows(9, 11, seed: 1);
+            float[] x = NetworkChecks.RandomRows(9, 11, seed: 1);
             var a = new float[9 * 4];
             var b = new float[9 * 4];
             network.ScoreBatch(x, 9, a);
@@ -548,7 +530,7 @@ public sealed class DenseFeedForwardTests
     {
         DenseNetwork network = RandomNetwork(784, 10, new[] { 256, 128 }, DenseActivation.ReLU, seed: 1);
         const int rows = 4096;
-        float[] x = RandomRows(rows, 784, seed: 2);
+        float[] x = NetworkChecks.RandomRows(rows, 784, seed: 2);
         var y = new float[rows * 10];
         network.ScoreBatch(x, rows, y);
         for (int r = 0; r < rows; r++)
@@ -591,11 +573,6 @@ public sealed class DenseFeedForwardTests
         return network;
     }
 
-    private static float[] RandomRows(int rows, int width, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-    }
 
     private static byte[] Save(FeedForwardNetwork network)
     {

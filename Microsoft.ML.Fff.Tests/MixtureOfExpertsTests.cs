@@ -164,7 +164,7 @@ public sealed class MixtureOfExpertsTests
     {
         MoeNetwork network = RandomNetwork(inputs, outputs, experts, width, k, gating, seed: inputs + 7 * experts + k);
         const int rows = 150;
-        float[] x = RandomRows(rows, inputs, seed: 11);
+        float[] x = NetworkChecks.RandomRows(rows, inputs, seed: 11);
         using var module = new MoeModule(inputs, outputs, ModuleOptions(experts, width, k, gating), CPU);
         module.Import(network);
         using Tensor input = tensor(x, new long[] { rows, inputs });
@@ -222,25 +222,7 @@ public sealed class MixtureOfExpertsTests
     public void MixtureOfExpertsSparseRowsScoreLikeDenseRows()
     {
         foreach (MoeGating gating in new[] { MoeGating.SoftmaxTopK, MoeGating.Sigma })
-        {
-            MoeNetwork network = RandomNetwork(300, 3, 8, 7, 2, gating, seed: 9);
-            var random = new Random(4);
-            var dense = new float[300];
-            var outDense = new float[3];
-            var outSparse = new float[3];
-            for (int trial = 0; trial < 100; trial++)
-            {
-                Array.Clear(dense);
-                int[] indices = Enumerable.Range(0, 300).Where(_ => random.NextDouble() < 0.05).ToArray();
-                float[] values = indices.Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
-                for (int j = 0; j < indices.Length; j++)
-                    dense[indices[j]] = values[j];
-                network.Score(dense, outDense);
-                network.Score(indices, values, outSparse);
-                for (int o = 0; o < 3; o++)
-                    Assert.AreEqual(outDense[o], outSparse[o], 1e-4f * (1 + Math.Abs(outDense[o])));
-            }
-        }
+            NetworkChecks.SparseRowsScoreLikeDenseRows(RandomNetwork(300, 3, 8, 7, 2, gating, seed: 9));
     }
 
     [TestMethod]
@@ -249,7 +231,7 @@ public sealed class MixtureOfExpertsTests
     public void MixtureOfExpertsScoringAllocatesNothingPerRow(int experts, int k)
     {
         MoeNetwork network = RandomNetwork(64, 10, experts, 4, k, MoeGating.SoftmaxTopK, seed: 3);
-        float[] x = RandomRows(1, 64, seed: 4);
+        float[] x = NetworkChecks.RandomRows(1, 64, seed: 4);
         int[] indices = { 1, 7, 30, 63 };
         float[] values = { 0.5f, -1f, 2f, 0.25f };
         var output = new float[10];
@@ -283,7 +265,7 @@ public sealed class MixtureOfExpertsTests
     {
         const int inputs = 12, outputs = 3, experts = 7, width = 5;
         MoeNetwork network = RandomNetwork(inputs, outputs, experts, width, k, gating, seed: 17);
-        float[] x = RandomRows(40, inputs, seed: 2);
+        float[] x = NetworkChecks.RandomRows(40, inputs, seed: 2);
         var chosen = new int[k];
         var weights = new float[k];
         var expected = new float[outputs];
@@ -328,7 +310,7 @@ public sealed class MixtureOfExpertsTests
             var random = new Random(6);
             float[] shift = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray();
             float[] scale = Enumerable.Range(0, 8).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
-            float[] x = RandomRows(1, 8, seed: 8);
+            float[] x = NetworkChecks.RandomRows(1, 8, seed: 8);
             float[] scaled = x.Select((v, i) => (v - shift[i]) * scale[i]).ToArray();
             var expected = new float[2];
             network.Score(scaled, expected);
@@ -356,7 +338,7 @@ public sealed class MixtureOfExpertsTests
             foreach ((float[] expected, float[] actual) in network.Arrays.Zip(loaded.Arrays))
                 CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual));
             CollectionAssert.AreEqual(bytes, Saved(loaded));
-            float[] x = RandomRows(20, 9, seed: 1);
+            float[] x = NetworkChecks.RandomRows(20, 9, seed: 1);
             var a = new float[3];
             var b = new float[3];
             for (int r = 0; r < 20; r++)
@@ -422,11 +404,6 @@ public sealed class MixtureOfExpertsTests
         return network;
     }
 
-    private static float[] RandomRows(int rows, int width, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-    }
 
     private static byte[] Saved(FeedForwardNetwork network)
     {

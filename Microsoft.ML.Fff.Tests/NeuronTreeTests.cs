@@ -107,7 +107,7 @@ public sealed class NeuronTreeTests
     {
         const int rows = 200;
         NeuronTreeNetwork network = RandomNetwork(inputs, outputs, trees, depth, seed: inputs * 31 + depth);
-        float[] x = RandomRows(rows, inputs, seed: 11 + trees);
+        float[] x = NetworkChecks.RandomRows(rows, inputs, seed: 11 + trees);
         using var module = new NeuronTreeModule(inputs, outputs, trees, depth, CPU);
         module.Import(network);
         module.eval();
@@ -156,31 +156,13 @@ public sealed class NeuronTreeTests
 
     [TestMethod]
     public void NeuronTreeSparseRowsScoreLikeDenseRows()
-    {
-        NeuronTreeNetwork network = RandomNetwork(301, 3, 4, 4, seed: 9);
-        var random = new Random(4);
-        var dense = new float[301];
-        var outDense = new float[3];
-        var outSparse = new float[3];
-        for (int trial = 0; trial < 100; trial++)
-        {
-            Array.Clear(dense);
-            int[] indices = Enumerable.Range(0, 301).Where(_ => random.NextDouble() < 0.05).ToArray();
-            float[] values = indices.Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
-            for (int k = 0; k < indices.Length; k++)
-                dense[indices[k]] = values[k];
-            network.Score(dense, outDense);
-            network.Score(indices, values, outSparse);
-            for (int o = 0; o < 3; o++)
-                Assert.AreEqual(outDense[o], outSparse[o], 1e-4f * (1 + Math.Abs(outDense[o])), $"trial {trial} output {o}");
-        }
-    }
+        => NetworkChecks.SparseRowsScoreLikeDenseRows(RandomNetwork(301, 3, 4, 4, seed: 9));
 
     [TestMethod]
     public void NeuronTreeScoringAllocatesNothingPerRow()
     {
         NeuronTreeNetwork network = RandomNetwork(64, 10, 4, 5, seed: 3);
-        float[] x = RandomRows(1, 64, seed: 4);
+        float[] x = NetworkChecks.RandomRows(1, 64, seed: 4);
         int[] indices = { 1, 7, 30, 63 };
         float[] values = { 0.5f, -1f, 2f, 0.25f };
         var output = new float[10];
@@ -211,7 +193,7 @@ public sealed class NeuronTreeTests
         var random = new Random(6);
         float[] shift = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray();
         float[] scale = Enumerable.Range(0, 8).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
-        float[] x = RandomRows(1, 8, seed: 8);
+        float[] x = NetworkChecks.RandomRows(1, 8, seed: 8);
         float[] scaled = x.Select((v, i) => (v - shift[i]) * scale[i]).ToArray();
         var expected = new float[2];
         network.Score(scaled, expected);
@@ -231,7 +213,7 @@ public sealed class NeuronTreeTests
         FeedForwardNetwork loaded = LoadBytes(bytes);
         Assert.IsInstanceOfType<NeuronTreeNetwork>(loaded);
         CollectionAssert.AreEqual(bytes, SaveBytes(loaded));
-        float[] x = RandomRows(50, 13, seed: 3);
+        float[] x = NetworkChecks.RandomRows(50, 13, seed: 3);
         var expected = new float[4];
         var actual = new float[4];
         for (int r = 0; r < 50; r++)
@@ -375,9 +357,4 @@ public sealed class NeuronTreeTests
         return network;
     }
 
-    private static float[] RandomRows(int rows, int width, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-    }
 }

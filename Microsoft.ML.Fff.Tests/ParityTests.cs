@@ -28,7 +28,7 @@ public sealed class ParityTests
     public void HardForwardMatchesCSharpScorer(int inputs, int outputs, int depth, int leafWidth, int masterWidth)
     {
         FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: inputs + depth, masterWidth);
-        float[] x = RandomRows(200, inputs, seed: 11);
+        float[] x = NetworkChecks.RandomRows(200, inputs, seed: 11);
         using var module = new FffModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
         module.Import(network);
         using Tensor input = tensor(x, new long[] { 200, inputs });
@@ -53,7 +53,7 @@ public sealed class ParityTests
     public void SoftForwardMatchesCSharpSoftScorer(int inputs, int outputs, int depth, int leafWidth, int masterWidth)
     {
         FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 3 * inputs + depth, masterWidth);
-        float[] x = RandomRows(50, inputs, seed: 12);
+        float[] x = NetworkChecks.RandomRows(50, inputs, seed: 12);
         using var module = new FffModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
         module.Import(network);
         using Tensor input = tensor(x, new long[] { 50, inputs });
@@ -129,7 +129,7 @@ public sealed class ParityTests
         var random = new Random(6);
         float[] shift = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray();
         float[] scale = Enumerable.Range(0, 8).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
-        float[] x = RandomRows(1, 8, seed: 8);
+        float[] x = NetworkChecks.RandomRows(1, 8, seed: 8);
         float[] scaled = x.Select((v, i) => (v - shift[i]) * scale[i]).ToArray();
         var expected = new float[2];
         network.Score(scaled, expected);
@@ -154,7 +154,7 @@ public sealed class ParityTests
     public void ScoringAllocatesNothingPerRow()
     {
         FffNetwork network = RandomNetwork(64, 10, 5, 16, seed: 3);
-        float[] x = RandomRows(1, 64, seed: 4);
+        float[] x = NetworkChecks.RandomRows(1, 64, seed: 4);
         int[] indices = { 1, 7, 30, 63 };
         float[] values = { 0.5f, -1f, 2f, 0.25f };
         var output = new float[10];
@@ -184,9 +184,4 @@ public sealed class ParityTests
         return network;
     }
 
-    private static float[] RandomRows(int rows, int width, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-    }
 }

@@ -1,0 +1,39 @@
+using System;
+using System.Linq;
+using Microsoft.ML.Fff.Scoring;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Fff.Tests;
+
+/// <summary>Checks every pure-C# network must pass, whatever its architecture.</summary>
+internal static class NetworkChecks
+{
+    /// <summary>Row-major rows of uniform values in [-1, 1).</summary>
+    public static float[] RandomRows(int rows, int width, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    /// <summary>100 random sparse rows (about 5 % of the slots set) score like the same rows made dense.</summary>
+    public static void SparseRowsScoreLikeDenseRows(FeedForwardNetwork network, int seed = 4)
+    {
+        int inputs = network.InputCount, outputs = network.OutputCount;
+        var random = new Random(seed);
+        var dense = new float[inputs];
+        var outDense = new float[outputs];
+        var outSparse = new float[outputs];
+        for (int trial = 0; trial < 100; trial++)
+        {
+            Array.Clear(dense);
+            int[] indices = Enumerable.Range(0, inputs).Where(_ => random.NextDouble() < 0.05).ToArray();
+            float[] values = indices.Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            for (int k = 0; k < indices.Length; k++)
+                dense[indices[k]] = values[k];
+            network.Score(dense, outDense);
+            network.Score(indices, values, outSparse);
+            for (int o = 0; o < outputs; o++)
+                Assert.AreEqual(outDense[o], outSparse[o], 1e-4f * (1 + Math.Abs(outDense[o])), $"trial {trial} output {o}");
+        }
+    }
+}
