@@ -325,7 +325,7 @@ public sealed class DenseFeedForwardTests
     [TestMethod]
     public void ScoringAllocatesNothingPerRow()
     {
-        // A narrow network (stack scratch) and one wider than the stack scratch (pooled array).
+        // A narrow network (stack scratch) and one wider than the stack scratch (ThreadScratch).
         foreach (int width in new[] { 64, 3000 })
         {
             DenseNetwork network = RandomNetwork(64, 10, new[] { width, 17 }, DenseActivation.Gelu, seed: 3);
