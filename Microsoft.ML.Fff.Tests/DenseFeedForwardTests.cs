@@ -339,18 +339,21 @@ public sealed class DenseFeedForwardTests
             network.Score(indices, values, output);
             if (100 * network.MultiplyAddsPerRow < DenseNetwork.ParallelMultiplyAdds)
                 network.ScoreBatch(batch, 100, batchOut);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 200; i++)
-                network.Score(x, output);
-            long dense = GC.GetAllocatedBytesForCurrentThread() - before;
-            before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 200; i++)
-                network.Score(indices, values, output);
-            long sparse = GC.GetAllocatedBytesForCurrentThread() - before;
-            before = GC.GetAllocatedBytesForCurrentThread();
-            if (100 * network.MultiplyAddsPerRow < DenseNetwork.ParallelMultiplyAdds)
-                network.ScoreBatch(batch, 100, batchOut);
-            long batched = GC.GetAllocatedBytesForCurrentThread() - before;
+            long dense = NetworkChecks.AllocatedBytesOnceWarm(() =>
+            {
+                for (int i = 0; i < 200; i++)
+                    network.Score(x, output);
+            });
+            long sparse = NetworkChecks.AllocatedBytesOnceWarm(() =>
+            {
+                for (int i = 0; i < 200; i++)
+                    network.Score(indices, values, output);
+            });
+            long batched = NetworkChecks.AllocatedBytesOnceWarm(() =>
+            {
+                if (100 * network.MultiplyAddsPerRow < DenseNetwork.ParallelMultiplyAdds)
+                    network.ScoreBatch(batch, 100, batchOut);
+            });
             Console.WriteLine($"width {width}: dense {dense} sparse {sparse} batch {batched}");
             Assert.AreEqual(0L, dense + sparse + batched, $"width {width}: dense {dense}, sparse {sparse}, batch {batched} bytes");
         }
