@@ -235,6 +235,26 @@ public sealed class FffRecipeTests
         StringAssert.Contains(e.Message, "FineTuneSoftTargetWeight");
     }
 
+    [TestMethod]
+    public void ShapesTooLargeToSaveAreRejectedBeforeAllocating()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = TestData.BinaryData(mlContext);
+        var fff = mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options
+        {
+            Depth = 16, LeafWidth = 8192, NumberOfEpochs = 1,
+        });
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => fff.Fit(data));
+        Assert.AreEqual("Depth", e.ParamName);
+        StringAssert.Contains(e.Message, "LeafWidth");
+        var dense = mlContext.BinaryClassification.Trainers.DenseFeedForward(new Dense.DenseFeedForwardBinaryTrainer.Options
+        {
+            HiddenLayerWidths = new[] { 65536, 65536 }, NumberOfEpochs = 1,
+        });
+        e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => dense.Fit(data));
+        Assert.AreEqual("HiddenLayerWidths", e.ParamName);
+    }
+
     private sealed class DigitsRow
     {
         [VectorType(64)]

@@ -25,6 +25,7 @@ internal sealed class DenseArchitecture : NetworkArchitecture
     /// <summary>PyTorch's <c>nn.Linear</c> initialization: every layer's weights and biases U(±1/√fanIn).</summary>
     public override FeedForwardNetwork CreateNetwork(int inputs, int outputs, Random random)
     {
+        CheckSize(inputs, outputs);
         var network = new DenseNetwork(inputs, outputs, _widths, _activation);
         int fanIn = inputs;
         for (int l = 0; l < _widths.Length; l++)
@@ -40,5 +41,29 @@ internal sealed class DenseArchitecture : NetworkArchitecture
     }
 
     public override FeedForwardModule CreateModule(int inputs, int outputs, Device device)
-        => new DenseModule(inputs, outputs, _widths, _activation, _dropoutRate, device);
+    {
+        CheckSize(inputs, outputs);
+        return new DenseModule(inputs, outputs, _widths, _activation, _dropoutRate, device);
+    }
+
+    /// <summary>
+    /// Rejects, with the option named, hidden widths whose weights would not load back (the saved format holds at most
+    /// <see cref="int.MaxValue"/> weights in all), before anything is allocated.
+    /// </summary>
+    private void CheckSize(int inputs, int outputs)
+    {
+        long weights = 0, fanIn = inputs;
+        foreach (int width in _widths)
+        {
+            weights += (fanIn + 1) * width;
+            fanIn = width;
+        }
+        weights += (fanIn + 1) * outputs;
+        if (weights > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DenseFeedForwardOptionsBase.HiddenLayerWidths), string.Join(", ", _widths),
+                $"Option HiddenLayerWidths ({string.Join(", ", _widths)}) with {inputs:N0} features and {outputs:N0} outputs needs {weights:N0} "
+                + $"weights, more than one model can hold ({int.MaxValue:N0}); use narrower layers.");
+        }
+    }
 }

@@ -28,6 +28,7 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
     /// <summary>Reference initialization: node and hidden weights U(±1/√I), output weights U(±1/√width); master mix 0 (k = 1/2).</summary>
     public override FeedForwardNetwork CreateNetwork(int inputs, int outputs, Random random)
     {
+        CheckSize(inputs, outputs);
         var network = new FffNetwork(inputs, outputs, _options.Depth, _options.LeafWidth, _options.MasterLeafWidth);
         float inputBound = 1 / MathF.Sqrt(inputs);
         FillUniform(network.NodeWeights, inputBound, random);
@@ -46,7 +47,27 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
         return network;
     }
 
-    public override FeedForwardModule CreateModule(int inputs, int outputs, Device device) => new FffModule(inputs, outputs, _options, device);
+    public override FeedForwardModule CreateModule(int inputs, int outputs, Device device)
+    {
+        CheckSize(inputs, outputs);
+        return new FffModule(inputs, outputs, _options, device);
+    }
+
+    /// <summary>
+    /// Rejects, with the options named, a depth and leaf width whose weights would not load back (the saved format holds at
+    /// most <see cref="int.MaxValue"/> weights in all), before anything is allocated.
+    /// </summary>
+    private void CheckSize(int inputs, int outputs)
+    {
+        long leaves = 1L << _options.Depth, units = leaves * _options.LeafWidth + _options.MasterLeafWidth;
+        long weights = (leaves - 1) * (inputs + 1L) + units * (inputs + 1L + outputs) + (leaves + 1) * outputs + 1;
+        if (weights > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FastFeedForwardOptionsBase.Depth), _options.Depth,
+                $"Options Depth {_options.Depth} and LeafWidth {_options.LeafWidth} give {units:N0} neurons, which with {inputs:N0} features and "
+                + $"{outputs:N0} outputs need {weights:N0} weights, more than one model can hold ({int.MaxValue:N0}); lower Depth or LeafWidth.");
+        }
+    }
 
     /// <summary>Soft epochs, then <c>HardFineTuneFraction</c> of the epochs (at least one soft epoch stays) at half the learning rate.</summary>
     public override IReadOnlyList<PhasePlan> PlanPhases(int numberOfEpochs)
