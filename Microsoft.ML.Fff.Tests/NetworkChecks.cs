@@ -79,4 +79,26 @@ internal static class NetworkChecks
         }
         return allocated;
     }
+
+    /// <summary>
+    /// Folding an input affine map and the output map <c>y * 3 - 1</c> into the weights (network with 8 inputs, 2 outputs)
+    /// gives on raw rows what the unfolded network gives on transformed rows, within <paramref name="tolerance"/> (relative
+    /// to the output's size when <paramref name="relative"/>).
+    /// </summary>
+    public static void FoldedScalingEqualsScaledInput(FeedForwardNetwork network, float tolerance = 1e-4f, bool relative = false)
+    {
+        var random = new Random(6);
+        float[] shift = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray();
+        float[] scale = Enumerable.Range(0, 8).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
+        float[] x = RandomRows(1, 8, seed: 8);
+        float[] scaled = x.Select((v, i) => (v - shift[i]) * scale[i]).ToArray();
+        var expected = new float[2];
+        network.Score(scaled, expected);
+        network.FoldInputTransform(shift, scale);
+        network.FoldOutputTransform(3f, -1f);
+        var actual = new float[2];
+        network.Score(x, actual);
+        for (int o = 0; o < 2; o++)
+            Assert.AreEqual(expected[o] * 3f - 1f, actual[o], relative ? tolerance * (1 + Math.Abs(expected[o] * 3f)) : tolerance, $"output {o}");
+    }
 }
