@@ -3,6 +3,9 @@ using System.Collections.Generic;
 using System.Linq;
 using System.IO;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
 using Microsoft.ML.Fff.Scoring;
 
 namespace Microsoft.ML.Fff.FastFeedForward;
@@ -26,6 +29,15 @@ internal sealed class FffNetwork : FeedForwardNetwork
 
     /// <summary>Largest master-leaf width a stored model may declare.</summary>
     public const int MaxMasterWidth = 1 << 16;
+
+    // Per-row hidden scratch up to this many floats lives on the stack; wider leaves use ThreadScratch.
+    private const int StackFloats = 256;
+
+    // Batches: rows per blocked multiply (the hidden scratch is BlockRows x width), the fewest rows worth grouping, and the
+    // fewest rows per thread worth a parallel split (a row costs about a microsecond).
+    private const int BlockRows = 32;
+    private const int MinGroupedRows = 16;
+    internal const int MinRowsPerThread = 256;
 
     public FffNetwork(int inputCount, int outputCount, int depth, int leafWidth, int masterWidth = 0)
         : base(inputCount, outputCount)
@@ -85,20 +97,26 @@ internal sealed class FffNetwork : FeedForwardNetwork
     public float LeafShare => MasterWidth > 0 ? Kernels.Sigmoid(MasterMix[0]) : 1f;
 
     /// <summary>Routes a dense row to its leaf: <c>Depth</c> dot products. Returns -1 when a node value is NaN.</summary>
-    public int FindLeaf(ReadOnlySpan<float> features) => FindLeaf(new DenseRow(features));
+    public int FindLeaf(ReadOnlySpan<float> features)
+    {
+        int inputs = InputCount;
+        ref float x = ref MemoryMarshal.GetReference(features.Slice(0, inputs));
+        ref float weights = ref MemoryMarshal.GetArrayDataReference(NodeWeights);
+        int node = 0;
+        for (int level = 0; level < Depth; level++)
+        {
+            float z = DescentKernels.Dot(ref x, ref Unsafe.Add(ref weights, (nint)node * inputs), inputs) + NodeBiases[node];
+            if (float.IsNaN(z))
+                return -1;
+            node = 2 * node + (z >= 0 ? 2 : 1);
+        }
+        return node - NodeCount;
+    }
 
     /// <summary>Routes a sparse row (indices already validated) to its leaf. Returns -1 when a node value is NaN.</summary>
-    public int FindLeaf(ReadOnlySpan<int> indices, ReadOnlySpan<float> values) => FindLeaf(new SparseRow(indices, values));
-
-    /// <summary>Hard-descent forward pass for a dense row: touches <c>Depth</c> node neurons, one leaf's <c>LeafWidth</c> neurons and the master leaf.</summary>
-    public override void Score(ReadOnlySpan<float> features, Span<float> output) => Score(new DenseRow(features), output);
-
-    /// <summary>Hard-descent forward pass for a sparse row given as (indices, values); indices must be validated.</summary>
-    public override void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output) => Score(new SparseRow(indices, values), output);
-
-    // One descent for dense and sparse rows: TRow is a struct, so the JIT compiles a copy per row kind with the dot inlined.
-    private int FindLeaf<TRow>(TRow row) where TRow : IFeatureRow, allows ref struct
+    public int FindLeaf(ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
     {
+        var row = new SparseRow(indices, values);
         int node = 0;
         int inputs = InputCount;
         for (int level = 0; level < Depth; level++)
@@ -111,16 +129,44 @@ internal sealed class FffNetwork : FeedForwardNetwork
         return node - NodeCount;
     }
 
-    private void Score<TRow>(TRow row, Span<float> output) where TRow : IFeatureRow, allows ref struct
+    /// <summary>
+    /// Hard-descent forward pass for a dense row: <c>Depth</c> node dot products, one leaf's <c>LeafWidth</c> neurons and
+    /// the master leaf. Uses the kernels of <see cref="ScoreBatch"/>, so both give bit-identical results.
+    /// </summary>
+    public override void Score(ReadOnlySpan<float> features, Span<float> output)
     {
-        int leaf = FindLeaf(row);
+        Span<float> result = output.Slice(0, OutputCount);
+        ReadOnlySpan<float> x = features.Slice(0, InputCount);
+        int leaf = FindLeaf(x);
         if (leaf < 0)
         {
-            output.Slice(0, OutputCount).Fill(float.NaN);
+            result.Fill(float.NaN);
+            return;
+        }
+        int width = Math.Max(LeafWidth, MasterWidth);
+        Span<float> hidden = width <= StackFloats ? stackalloc float[StackFloats] : ThreadScratch.Floats(width);
+        ref float row = ref MemoryMarshal.GetReference(x);
+        DescentKernels.Units(ref row, ref LeafHiddenWeights(leaf), HiddenBiases.AsSpan(leaf * LeafWidth, LeafWidth), InputCount, hidden);
+        LeafOutput(leaf, hidden, result);
+        if (MasterWidth > 0)
+        {
+            DescentKernels.Units(ref row, ref MemoryMarshal.GetArrayDataReference(MasterHiddenWeights), MasterHiddenBiases, InputCount, hidden);
+            MixMaster(hidden, result);
+        }
+    }
+
+    /// <summary>Hard-descent forward pass for a sparse row given as (indices, values); indices must be validated.</summary>
+    public override void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output)
+    {
+        var row = new SparseRow(indices, values);
+        Span<float> result = output.Slice(0, OutputCount);
+        int leaf = FindLeaf(indices, values);
+        if (leaf < 0)
+        {
+            result.Fill(float.NaN);
             return;
         }
         int outputs = OutputCount;
-        Span<float> result = output.Slice(0, outputs);
         OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
         AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * LeafWidth, LeafWidth, 1f, result);
         if (MasterWidth > 0)
@@ -132,7 +178,201 @@ internal sealed class FffNetwork : FeedForwardNetwork
         }
     }
 
-    /// <summary>Adds <c>factor * ReLU(x . w_u + b_u) * v_u</c> for the units <c>[first, first + count)</c> of one hidden layer.</summary>
+    /// <summary>The first hidden weight of leaf <paramref name="leaf"/>: its <c>LeafWidth x InputCount</c> matrix is contiguous from here.</summary>
+    private ref float LeafHiddenWeights(int leaf)
+        => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(HiddenWeights), (nint)leaf * LeafWidth * InputCount);
+
+    /// <summary>A leaf's output from its hidden pre-activations: <c>b_leaf + sum_k ReLU(h_k) v_k</c> into <paramref name="result"/>.</summary>
+    private void LeafOutput(int leaf, ReadOnlySpan<float> hidden, Span<float> result)
+    {
+        int outputs = OutputCount, width = LeafWidth;
+        OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
+        AddActivated(hidden.Slice(0, width), OutputWeights.AsSpan(leaf * width * outputs, width * outputs), 1f, result);
+    }
+
+    /// <summary>Mixes the master leaf into a leaf's output: <c>k * result + (1 - k) * (b_master + sum_k ReLU(h_k) v_k)</c>.</summary>
+    private void MixMaster(ReadOnlySpan<float> masterHidden, Span<float> result)
+    {
+        float k = LeafShare;
+        TensorPrimitives.Multiply(result, k, result);
+        TensorPrimitives.MultiplyAdd(MasterOutputBiases, 1 - k, result, result);
+        AddActivated(masterHidden.Slice(0, MasterWidth), MasterOutputWeights, 1 - k, result);
+    }
+
+    /// <summary>Adds <c>factor * ReLU(h_u) * v_u</c> for every hidden pre-activation <c>h_u</c> (output weights <c>v_u</c> row-major).</summary>
+    private void AddActivated(ReadOnlySpan<float> hidden, ReadOnlySpan<float> outputWeights, float factor, Span<float> result)
+    {
+        int outputs = OutputCount;
+        for (int unit = 0; unit < hidden.Length; unit++)
+        {
+            float h = hidden[unit];
+            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
+            if (!(h <= 0))
+                TensorPrimitives.MultiplyAdd(outputWeights.Slice(unit * outputs, outputs), h * factor, result, result);
+        }
+    }
+
+    /// <summary>
+    /// Batched hard descent with conditional execution: rows are routed level by level and grouped by the node they reach,
+    /// so each node's weights are read once per group; each leaf's group is one blocked matrix multiply
+    /// (<see cref="DescentKernels.UnitsBlock"/>). Large batches are split into contiguous chunks scored on separate threads.
+    /// Every row equals <see cref="Score(ReadOnlySpan{float}, Span{float})"/> bit for bit; serial batches allocate nothing
+    /// after warm-up.
+    /// </summary>
+    public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
+    {
+        if (rowCount < 0)
+            throw new ArgumentOutOfRangeException(nameof(rowCount));
+        if (features.Length < (long)rowCount * InputCount)
+            throw new ArgumentException("The features hold fewer than rowCount rows.", nameof(features));
+        if (outputs.Length < (long)rowCount * OutputCount)
+            throw new ArgumentException("The outputs hold fewer than rowCount rows.", nameof(outputs));
+        int chunks = Math.Min(Environment.ProcessorCount, rowCount / MinRowsPerThread);
+        if (chunks < 2)
+        {
+            ScoreChunk(features, 0, rowCount, outputs);
+            return;
+        }
+        ScoreChunksInParallel(features, rowCount, outputs, chunks);
+    }
+
+    /// <summary>
+    /// The parallel part of <see cref="ScoreBatch"/>, in its own method: the lambda's closure would otherwise be allocated
+    /// on every call, serial ones included.
+    /// </summary>
+    private unsafe void ScoreChunksInParallel(ReadOnlySpan<float> features, int rowCount, Span<float> outputs, int chunks)
+    {
+        // Spans cannot enter a lambda: pin them and pass the addresses.
+        fixed (float* featurePointer = features, outputPointer = outputs)
+        {
+            nint featureAddress = (nint)featurePointer, outputAddress = (nint)outputPointer;
+            int featureLength = features.Length, outputLength = outputs.Length;
+            Parallel.For(0, chunks,
+                chunk =>
+                {
+                    int first = (int)((long)rowCount * chunk / chunks);
+                    int end = (int)((long)rowCount * (chunk + 1) / chunks);
+                    var x = new ReadOnlySpan<float>((float*)featureAddress, featureLength);
+                    var y = new Span<float>((float*)outputAddress, outputLength);
+                    ScoreChunk(x, first, end - first, y);
+                });
+        }
+    }
+
+    /// <summary>Scores rows <c>[first, first + count)</c> on the calling thread: grouped descent, then the master leaf over the chunk.</summary>
+    private void ScoreChunk(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    {
+        int inputs = InputCount, outs = OutputCount;
+        if (count < MinGroupedRows)
+        {
+            for (int row = first; row < first + count; row++)
+                Score(features.Slice(row * inputs, inputs), outputs.Slice(row * outs, outs));
+            return;
+        }
+        int hiddenWidth = Math.Max(LeafWidth, MasterWidth);
+        Span<int> ints = ThreadScratch.Ints(2 * count);
+        Span<int> order = ints.Slice(0, count);
+        Span<int> routed = ints.Slice(count, count);
+        Span<float> floats = ThreadScratch.Floats(count + BlockRows * hiddenWidth);
+        Span<float> values = floats.Slice(0, count);
+        Span<float> hidden = floats.Slice(count, BlockRows * hiddenWidth);
+        for (int t = 0; t < count; t++)
+        {
+            order[t] = first + t;
+            routed[t] = 1;
+        }
+        Descend(features, order, values, 0, 0, routed, first, hidden, outputs);
+        if (MasterWidth > 0)
+            MixMasterBlocks(features, first, count, routed, order, hidden, outputs);
+    }
+
+    /// <summary>
+    /// Routes the rows in <paramref name="rows"/>, all at <paramref name="node"/> of level <paramref name="level"/>: one node
+    /// dot product per row, then an in-place partition into the left and right child's rows, recursively; a leaf's rows are
+    /// scored as one group. Rows with a NaN node value get NaN outputs and <c>routed[row - first] = 0</c>.
+    /// </summary>
+    private void Descend(ReadOnlySpan<float> features, Span<int> rows, Span<float> values, int node, int level, Span<int> routed, int first,
+        Span<float> hidden, Span<float> outputs)
+    {
+        if (rows.Length == 0)
+            return;
+        int inputs = InputCount;
+        if (level == Depth)
+        {
+            ScoreLeafGroup(features, rows, node - NodeCount, hidden, outputs);
+            return;
+        }
+        ref float x = ref MemoryMarshal.GetReference(features);
+        ref float w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(NodeWeights), (nint)node * inputs);
+        float bias = NodeBiases[node];
+        // Compute the node values, dropping NaN rows (kept rows stay in order at the front).
+        int kept = 0;
+        for (int t = 0; t < rows.Length; t++)
+        {
+            int row = rows[t];
+            float z = DescentKernels.Dot(ref Unsafe.Add(ref x, (nint)row * inputs), ref w, inputs) + bias;
+            if (float.IsNaN(z))
+            {
+                outputs.Slice(row * OutputCount, OutputCount).Fill(float.NaN);
+                routed[row - first] = 0;
+                continue;
+            }
+            rows[kept] = row;
+            values[kept++] = z;
+        }
+        // Partition: z < 0 goes left (child 2n + 1), z >= 0 right (2n + 2), as in FindLeaf.
+        int lo = 0, hi = kept - 1;
+        while (lo <= hi)
+        {
+            if (values[lo] < 0)
+            {
+                lo++;
+                continue;
+            }
+            (rows[lo], rows[hi]) = (rows[hi], rows[lo]);
+            (values[lo], values[hi]) = (values[hi], values[lo]);
+            hi--;
+        }
+        Descend(features, rows.Slice(0, lo), values.Slice(0, lo), 2 * node + 1, level + 1, routed, first, hidden, outputs);
+        Descend(features, rows.Slice(lo, kept - lo), values.Slice(lo, kept - lo), 2 * node + 2, level + 1, routed, first, hidden, outputs);
+    }
+
+    /// <summary>Scores the rows that reached <paramref name="leaf"/>, <see cref="BlockRows"/> at a time: one blocked multiply, then each row's output.</summary>
+    private void ScoreLeafGroup(ReadOnlySpan<float> features, ReadOnlySpan<int> rows, int leaf, Span<float> hidden, Span<float> outputs)
+    {
+        int width = LeafWidth, outs = OutputCount;
+        ReadOnlySpan<float> biases = HiddenBiases.AsSpan(leaf * width, width);
+        for (int start = 0; start < rows.Length; start += BlockRows)
+        {
+            ReadOnlySpan<int> block = rows.Slice(start, Math.Min(BlockRows, rows.Length - start));
+            DescentKernels.UnitsBlock(features, block, ref LeafHiddenWeights(leaf), biases, InputCount, hidden);
+            for (int t = 0; t < block.Length; t++)
+                LeafOutput(leaf, hidden.Slice(t * width, width), outputs.Slice(block[t] * outs, outs));
+        }
+    }
+
+    /// <summary>Adds the master leaf to every routed row of the chunk, <see cref="BlockRows"/> rows per blocked multiply.</summary>
+    private void MixMasterBlocks(ReadOnlySpan<float> features, int first, int count, ReadOnlySpan<int> routed, Span<int> block,
+        Span<float> hidden, Span<float> outputs)
+    {
+        int width = MasterWidth, outs = OutputCount;
+        ref float weights = ref MemoryMarshal.GetArrayDataReference(MasterHiddenWeights);
+        for (int start = 0; start < count; start += BlockRows)
+        {
+            int rows = 0;
+            for (int t = start; t < Math.Min(count, start + BlockRows); t++)
+            {
+                if (routed[t] != 0)
+                    block[rows++] = first + t;
+            }
+            ReadOnlySpan<int> these = block.Slice(0, rows);
+            DescentKernels.UnitsBlock(features, these, ref weights, MasterHiddenBiases, InputCount, hidden);
+            for (int t = 0; t < rows; t++)
+                MixMaster(hidden.Slice(t * width, width), outputs.Slice(these[t] * outs, outs));
+        }
+    }
+
+    /// <summary>Adds <c>factor * ReLU(x . w_u + b_u) * v_u</c> for the units <c>[first, first + count)</c> of one hidden layer (sparse rows, soft pass).</summary>
     private void AddHidden<TRow>(TRow row, float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, int first, int count, float factor, Span<float> result)
         where TRow : IFeatureRow, allows ref struct
     {
@@ -145,7 +385,6 @@ internal sealed class FffNetwork : FeedForwardNetwork
                 TensorPrimitives.MultiplyAdd(outputWeights.AsSpan(unit * outputs, outputs), h * factor, result, result);
         }
     }
-
 
     /// <summary>
     /// The soft (training-time) forward pass in C#: every leaf weighted by its path probability, plus the master leaf. It

@@ -1,0 +1,156 @@
+using System;
+using System.Linq;
+using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Scoring;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Fff.Tests;
+
+/// <summary>
+/// The conditional-execution kernels (<see cref="DescentKernels"/>) and the grouped batch path of the FFF scorer: exact
+/// against a double reference over odd lengths, and batch rows bit-identical to one-row scoring.
+/// </summary>
+[TestClass]
+public sealed class ConditionalBatchTests
+{
+    [TestMethod]
+    public void DotMatchesDoubleReferenceForOddLengths()
+    {
+        var random = new Random(1);
+        for (int width = 1; width <= 133; width++)
+        {
+            float[] x = NetworkChecks.RandomRows(1, width, seed: width);
+            float[] w = NetworkChecks.RandomRows(1, width, seed: 1000 + width);
+            double expected = 0;
+            for (int i = 0; i < width; i++)
+                expected += x[i] * (double)w[i];
+            float actual = DescentKernels.Dot(ref x[0], ref w[0], width);
+            Assert.AreEqual(expected, actual, 1e-5 * width, $"width {width}");
+        }
+    }
+
+    [TestMethod]
+    public void UnitsMatchDoubleReferenceAndTilesAgreeWithSingleNeurons()
+    {
+        foreach (int width in new[] { 1, 7, 8, 9, 15, 16, 17, 31, 33, 100 })
+        {
+            foreach (int count in new[] { 1, 3, 4, 5, 9 })
+            {
+                float[] x = NetworkChecks.RandomRows(1, width, seed: width);
+                float[] w = NetworkChecks.RandomRows(count, width, seed: 7 * width + count);
+                float[] b = NetworkChecks.RandomRows(1, count, seed: count);
+                var all = new float[count];
+                DescentKernels.Units(ref x[0], ref w[0], b, width, all);
+                for (int j = 0; j < count; j++)
+                {
+                    double expected = b[j];
+                    for (int i = 0; i < width; i++)
+                        expected += x[i] * (double)w[j * width + i];
+                    Assert.AreEqual(expected, all[j], 1e-5 * (width + 1), $"width {width}, neuron {j} of {count}");
+                    // The same neuron computed alone (a one-neuron call takes the single-neuron path) is bit-identical.
+                    var one = new float[1];
+                    DescentKernels.Units(ref x[0], ref w[j * width], b.AsSpan(j, 1), width, one);
+                    Assert.AreEqual(all[j], one[0], $"width {width}, neuron {j} of {count}: tile and single neuron differ");
+                }
+            }
+        }
+    }
+
+    [TestMethod]
+    public void UnitsBlockEqualsUnitsPerRow()
+    {
+        foreach (int width in new[] { 5, 8, 23, 64 })
+        {
+            const int rows = 11, count = 7;
+            float[] features = NetworkChecks.RandomRows(rows, width, seed: width);
+            float[] w = NetworkChecks.RandomRows(count, width, seed: 3);
+            float[] b = NetworkChecks.RandomRows(1, count, seed: 4);
+            int[] picked = { 10, 3, 3, 0, 7 };
+            var block = new float[picked.Length * count];
+            DescentKernels.UnitsBlock(features, picked, ref w[0], b, width, block);
+            var one = new float[count];
+            for (int t = 0; t < picked.Length; t++)
+            {
+                DescentKernels.Units(ref features[picked[t] * width], ref w[0], b, width, one);
+                CollectionAssert.AreEqual(one, block.AsSpan(t * count, count).ToArray(), $"width {width}, row {picked[t]}");
+            }
+        }
+    }
+
+    [TestMethod]
+    [DataRow(37, 3, 4, 7, 0, 40)]
+    [DataRow(37, 3, 4, 7, 5, 40)]
+    [DataRow(203, 10, 5, 16, 0, 1500)]
+    [DataRow(203, 10, 5, 16, 9, 1500)]
+    [DataRow(16, 1, 0, 4, 3, 300)]
+    [DataRow(9, 2, 2, 1, 0, 15)]
+    public void GroupedBatchEqualsOneRowScoringBitForBit(int inputs, int outputs, int depth, int leafWidth, int masterWidth, int rows)
+    {
+        FffNetwork network = ParityTests.RandomNetwork(inputs, outputs, depth, leafWidth, seed: 11, masterWidth: masterWidth);
+        // Scale the inputs so that node values and ReLU gates fall on both sides of zero.
+        float[] features = NetworkChecks.RandomRows(rows, inputs, seed: 12);
+        features[Math.Min(rows - 1, 3) * inputs + inputs / 2] = float.NaN;   // a row that cannot be routed
+        var batch = new float[rows * outputs];
+        network.ScoreBatch(features, rows, batch);
+        var one = new float[outputs];
+        int nanRows = 0;
+        var leaves = new int[1 << depth];
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> x = features.AsSpan(r * inputs, inputs);
+            network.Score(x, one);
+            CollectionAssert.AreEqual(one, batch.AsSpan(r * outputs, outputs).ToArray(), $"row {r}");
+            int leaf = network.FindLeaf(x);
+            if (leaf < 0)
+                nanRows++;
+            else
+                leaves[leaf]++;
+        }
+        // Depth 0 has no routing node: the NaN reaches the output through the one leaf instead.
+        Assert.AreEqual(depth > 0 ? 1 : 0, nanRows, "exactly the row with a NaN feature is unroutable");
+        int nanRow = Math.Min(rows - 1, 3);
+        Assert.IsTrue(batch.AsSpan(nanRow * outputs, outputs).ToArray().All(float.IsNaN), "the NaN row scores NaN");
+        if (depth > 0 && rows > 100)
+            Assert.IsTrue(leaves.Count(c => c > 1) > 1, "the batch exercised groups of several rows in several leaves");
+    }
+
+    [TestMethod]
+    public void BatchResultDoesNotDependOnBatchSizeOrPosition()
+    {
+        FffNetwork network = ParityTests.RandomNetwork(50, 4, 4, 8, seed: 5, masterWidth: 3);
+        const int rows = 700;
+        float[] features = NetworkChecks.RandomRows(rows, 50, seed: 6);
+        var full = new float[rows * 4];
+        network.ScoreBatch(features, rows, full);
+        // The last 100 rows on their own, and shifted to the front of another batch.
+        var part = new float[100 * 4];
+        network.ScoreBatch(features.AsSpan(600 * 50), 100, part);
+        CollectionAssert.AreEqual(full.AsSpan(600 * 4).ToArray(), part);
+    }
+
+    [TestMethod]
+    public void SerialGroupedBatchAllocatesNothingOnceWarm()
+    {
+        FffNetwork network = ParityTests.RandomNetwork(64, 10, 5, 16, seed: 3, masterWidth: 4);
+        const int rows = 200;   // below 2 x MinRowsPerThread (256): one thread, grouped
+        float[] features = NetworkChecks.RandomRows(rows, 64, seed: 4);
+        var outputs = new float[rows * 10];
+        network.ScoreBatch(features, rows, outputs);
+        long allocated = NetworkChecks.AllocatedBytesOnceWarm(() =>
+        {
+            for (int i = 0; i < 5; i++)
+                network.ScoreBatch(features, rows, outputs);
+        });
+        Assert.AreEqual(0L, allocated);
+    }
+
+    [TestMethod]
+    public void ScoreBatchRejectsShortSpans()
+    {
+        FffNetwork network = ParityTests.RandomNetwork(4, 2, 2, 3, seed: 2);
+        Assert.ThrowsExactly<ArgumentException>(() => network.ScoreBatch(new float[7], 2, new float[4]));
+        Assert.ThrowsExactly<ArgumentException>(() => network.ScoreBatch(new float[8], 2, new float[3]));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => network.ScoreBatch(new float[8], -1, new float[4]));
+        network.ScoreBatch(ReadOnlySpan<float>.Empty, 0, Span<float>.Empty);
+    }
+}
