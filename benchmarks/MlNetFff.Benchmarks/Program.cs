@@ -1,0 +1,58 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Reports;
+
+namespace MlNetFff.Benchmarks;
+
+/// <summary>
+/// Runs the benchmarks and prints the target ratios. Arguments: <c>--only Name1,Name2</c> (class names or parts of them,
+/// e.g. <c>PerRow,Floor</c>), <c>--quick</c> (fewer iterations), <c>--smoke</c> (tiny data and one width, one cold
+/// invocation each: checks that everything runs), <c>--artifacts DIR</c> (default BenchmarkDotNet.Artifacts).
+/// </summary>
+public static class Program
+{
+    /// <summary>Entry point; returns 1 when a benchmark failed.</summary>
+    public static int Main(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        bool smoke = args.Contains("--smoke");
+        string artifacts = Argument(args, "--artifacts") ?? Path.GetFullPath("BenchmarkDotNet.Artifacts");
+        string[] only = Argument(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>();
+        BenchmarkModels.Smoke = smoke;
+
+        Type[] selected = BenchmarkSuite.All
+            .Where(t => only.Length == 0 || only.Any(o => t.Name.Contains(o, StringComparison.OrdinalIgnoreCase)))
+            .ToArray();
+        if (selected.Length == 0)
+        {
+            Console.Error.WriteLine($"No benchmark class matches --only {string.Join(",", only)}; the classes are: {string.Join(", ", BenchmarkSuite.All.Select(t => t.Name))}.");
+            return 2;
+        }
+
+        var summaries = new List<Summary>();
+        bool failed = false;
+        foreach (Type type in selected)
+        {
+            Summary summary = BenchmarkSuite.Run(type, dry: smoke, quick, artifacts, ConsoleLogger.Default);
+            summaries.Add(summary);
+            if (!BenchmarkSuite.Succeeded(summary, out string problems))
+            {
+                Console.Error.WriteLine($"{type.Name}: {problems}");
+                failed = true;
+            }
+        }
+        Console.WriteLine();
+        Console.WriteLine($"Machine: {Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}.");
+        Console.WriteLine(BenchmarkSuite.RatioTable(summaries));
+        return failed ? 1 : 0;
+    }
+
+    private static string? Argument(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
