@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.MixtureOfExperts;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
@@ -112,6 +113,54 @@ public sealed class ConditionalBatchTests
         Assert.IsTrue(batch.AsSpan(nanRow * outputs, outputs).ToArray().All(float.IsNaN), "the NaN row scores NaN");
         if (depth > 0 && rows > 100)
             Assert.IsTrue(leaves.Count(c => c > 1) > 1, "the batch exercised groups of several rows in several leaves");
+    }
+
+    [TestMethod]
+    [DataRow(37, 3, 6, 5, 2, MoeGating.SoftmaxTopK, 40)]
+    [DataRow(37, 3, 6, 5, 3, MoeGating.Sigma, 40)]
+    [DataRow(203, 10, 16, 9, 2, MoeGating.SoftmaxTopK, 1500)]
+    [DataRow(203, 10, 16, 9, 1, MoeGating.Sigma, 2300)]
+    [DataRow(9, 2, 3, 1, 3, MoeGating.SoftmaxTopK, 7)]
+    public void MixtureGroupedByExpertEqualsOneRowScoringBitForBit(int inputs, int outputs, int experts, int width, int k, MoeGating gating, int rows)
+    {
+        MoeNetwork network = MixtureOfExpertsTests.RandomNetwork(inputs, outputs, experts, width, k, gating, seed: 13);
+        float[] features = NetworkChecks.RandomRows(rows, inputs, seed: 14);
+        int nanRow = Math.Min(rows - 1, 5);
+        features[nanRow * inputs] = float.NaN;
+        var batch = new float[rows * outputs];
+        network.ScoreBatch(features, rows, batch);
+        var one = new float[outputs];
+        var used = new int[experts];
+        var chosen = new int[k];
+        var weights = new float[k];
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> x = features.AsSpan(r * inputs, inputs);
+            network.Score(x, one);
+            CollectionAssert.AreEqual(one, batch.AsSpan(r * outputs, outputs).ToArray(), $"row {r}");
+            Assert.AreEqual(r != nanRow, network.SelectExperts(x, chosen, weights), $"row {r} routed");
+            if (r != nanRow)
+                used[chosen[0]]++;
+        }
+        Assert.IsTrue(batch.AsSpan(nanRow * outputs, outputs).ToArray().All(float.IsNaN), "the NaN row scores NaN");
+        if (rows > 100)
+            Assert.IsTrue(used.Count(c => c > 1) > 1, "the batch exercised several experts with several rows each");
+    }
+
+    [TestMethod]
+    public void SerialMixtureBatchAllocatesNothingOnceWarm()
+    {
+        MoeNetwork network = MixtureOfExpertsTests.RandomNetwork(64, 10, 8, 16, 2, MoeGating.SoftmaxTopK, seed: 3);
+        const int rows = 200;   // below 2 x MinRowsPerThread (128): one thread, grouped
+        float[] features = NetworkChecks.RandomRows(rows, 64, seed: 4);
+        var outputs = new float[rows * 10];
+        network.ScoreBatch(features, rows, outputs);
+        long allocated = NetworkChecks.AllocatedBytesOnceWarm(() =>
+        {
+            for (int i = 0; i < 5; i++)
+                network.ScoreBatch(features, rows, outputs);
+        });
+        Assert.AreEqual(0L, allocated);
     }
 
     [TestMethod]

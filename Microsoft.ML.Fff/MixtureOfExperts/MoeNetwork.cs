@@ -2,6 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
 using Microsoft.ML.Fff.Scoring;
 
 namespace Microsoft.ML.Fff.MixtureOfExperts;
@@ -51,6 +54,13 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     private const int StackFloats = 512;
     private const int StackInts = 256;
 
+    // Batches: rows grouped by expert together (bounds the per-pair scratch), rows per blocked multiply, the fewest rows
+    // worth grouping, and the fewest rows per thread worth a parallel split.
+    private const int GroupRows = 1024;
+    private const int BlockRows = 32;
+    private const int MinGroupedRows = 8;
+    internal const int MinRowsPerThread = 128;
+
     public MoeNetwork(int inputCount, int outputCount, int expertCount, int expertWidth, int topK, MoeGating gating)
         : base(inputCount, outputCount)
     {
@@ -95,9 +105,39 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     public override string Describe()
         => $"MoE {ExpertCount} experts x {ExpertWidth}, top-{TopK} {(Gating == MoeGating.Sigma ? "sigma" : "softmax")}";
 
-    public override void Score(ReadOnlySpan<float> features, Span<float> output) => Score(new DenseRow(features), output);
+    /// <summary>
+    /// Forward pass of one dense row: the gate's <c>E</c> logits (four per pass over the row), top-k, then the k chosen
+    /// experts best first. Uses the kernels of <see cref="ScoreBatch"/>, so both give bit-identical results.
+    /// </summary>
+    public override void Score(ReadOnlySpan<float> features, Span<float> output)
+    {
+        int experts = ExpertCount, k = TopK, width = ExpertWidth;
+        // Scratch: E gate logits, k weights and one expert's G pre-activations (floats), k chosen experts (ints).
+        int floatsNeeded = experts + k + width;
+        Span<float> floats = floatsNeeded <= StackFloats ? stackalloc float[StackFloats] : ThreadScratch.Floats(floatsNeeded);
+        Span<int> ints = k <= StackInts ? stackalloc int[StackInts] : ThreadScratch.Ints(k);
+        Span<float> result = output.Slice(0, OutputCount);
+        Span<int> top = ints.Slice(0, k);
+        Span<float> weights = floats.Slice(experts, k);
+        Span<float> hidden = floats.Slice(experts + k, width);
+        ref float x = ref MemoryMarshal.GetReference(features.Slice(0, InputCount));
+        Span<float> logits = floats.Slice(0, experts);
+        DescentKernels.Units(ref x, ref MemoryMarshal.GetArrayDataReference(GateWeights), GateBiases, InputCount, logits);
+        if (!Choose(logits, top, weights))
+        {
+            result.Fill(float.NaN);
+            return;
+        }
+        OutputBias.CopyTo(result);
+        for (int j = 0; j < k; j++)
+        {
+            DescentKernels.Units(ref x, ref ExpertHiddenWeights(top[j]), HiddenBiases.AsSpan(top[j] * width, width), InputCount, hidden);
+            AddActivated(top[j], hidden, weights[j], result);
+        }
+    }
 
-    public override void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output) => Score(new SparseRow(indices, values), output);
+    /// <summary>Forward pass of one sparse row (indices validated): sparse dot products, otherwise as for a dense row.</summary>
+    public override void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output) => ScoreSparse(new SparseRow(indices, values), output);
 
     /// <summary>
     /// The experts a dense row is scored by, best first, into <paramref name="experts"/> (length <see cref="TopK"/>), and
@@ -106,13 +146,174 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     public bool SelectExperts(ReadOnlySpan<float> features, Span<int> experts, Span<float> weights)
     {
         Span<float> logits = ExpertCount <= StackFloats ? stackalloc float[StackFloats] : ThreadScratch.Floats(ExpertCount);
-        return Select(new DenseRow(features), logits.Slice(0, ExpertCount), experts.Slice(0, TopK), weights.Slice(0, TopK));
+        logits = logits.Slice(0, ExpertCount);
+        DescentKernels.Units(ref MemoryMarshal.GetReference(features.Slice(0, InputCount)), ref MemoryMarshal.GetArrayDataReference(GateWeights),
+            GateBiases, InputCount, logits);
+        return Choose(logits, experts.Slice(0, TopK), weights.Slice(0, TopK));
     }
 
-    private void Score<TRow>(TRow row, Span<float> output) where TRow : IFeatureRow, allows ref struct
+    /// <summary>The first hidden weight of expert <paramref name="expert"/>: its <c>G x I</c> matrix is contiguous from here.</summary>
+    private ref float ExpertHiddenWeights(int expert)
+        => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(HiddenWeights), (nint)expert * ExpertWidth * InputCount);
+
+    /// <summary>Adds <c>weight * sum_j ReLU(h_j) V_{e,j}</c> for expert <paramref name="expert"/>'s pre-activations <paramref name="hidden"/>.</summary>
+    private void AddActivated(int expert, ReadOnlySpan<float> hidden, float weight, Span<float> result)
+    {
+        int outputs = OutputCount, first = expert * ExpertWidth;
+        for (int j = 0; j < hidden.Length; j++)
+        {
+            float h = hidden[j];
+            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
+            if (!(h <= 0))
+                TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan((first + j) * outputs, outputs), h * weight, result, result);
+        }
+    }
+
+    /// <summary>
+    /// Batched scoring grouped by expert: the gate of a block of rows as one blocked multiply, top-k per row, then each
+    /// expert's rows as one blocked multiply (<see cref="DescentKernels.UnitsBlock"/>) so an expert's weights are read once
+    /// per block instead of once per row; each row's experts are then added best first, as in
+    /// <see cref="Score(ReadOnlySpan{float}, Span{float})"/>, which every row equals bit for bit. Large batches are split
+    /// into contiguous chunks on separate threads; serial batches allocate nothing after warm-up.
+    /// </summary>
+    public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
+    {
+        if (rowCount < 0)
+            throw new ArgumentOutOfRangeException(nameof(rowCount));
+        if (features.Length < (long)rowCount * InputCount)
+            throw new ArgumentException("The features hold fewer than rowCount rows.", nameof(features));
+        if (outputs.Length < (long)rowCount * OutputCount)
+            throw new ArgumentException("The outputs hold fewer than rowCount rows.", nameof(outputs));
+        int chunks = Math.Min(Environment.ProcessorCount, rowCount / MinRowsPerThread);
+        if (chunks < 2)
+        {
+            for (int start = 0; start < rowCount; start += GroupRows)
+                ScoreGroup(features, start, Math.Min(GroupRows, rowCount - start), outputs);
+            return;
+        }
+        ScoreChunksInParallel(features, rowCount, outputs, chunks);
+    }
+
+    /// <summary>The parallel part of <see cref="ScoreBatch"/>, in its own method so serial calls allocate no closure.</summary>
+    private unsafe void ScoreChunksInParallel(ReadOnlySpan<float> features, int rowCount, Span<float> outputs, int chunks)
+    {
+        // Spans cannot enter a lambda: pin them and pass the addresses.
+        fixed (float* featurePointer = features, outputPointer = outputs)
+        {
+            nint featureAddress = (nint)featurePointer, outputAddress = (nint)outputPointer;
+            int featureLength = features.Length, outputLength = outputs.Length;
+            Parallel.For(0, chunks,
+                chunk =>
+                {
+                    int first = (int)((long)rowCount * chunk / chunks);
+                    int end = (int)((long)rowCount * (chunk + 1) / chunks);
+                    var x = new ReadOnlySpan<float>((float*)featureAddress, featureLength);
+                    var y = new Span<float>((float*)outputAddress, outputLength);
+                    for (int start = first; start < end; start += GroupRows)
+                        ScoreGroup(x, start, Math.Min(GroupRows, end - start), y);
+                });
+        }
+    }
+
+    /// <summary>Scores rows <c>[first, first + count)</c> (at most <see cref="GroupRows"/>) grouped by expert.</summary>
+    private void ScoreGroup(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    {
+        int inputs = InputCount, outs = OutputCount, experts = ExpertCount, k = TopK, width = ExpertWidth;
+        if (count < MinGroupedRows)
+        {
+            for (int row = first; row < first + count; row++)
+                Score(features.Slice(row * inputs, inputs), outputs.Slice(row * outs, outs));
+            return;
+        }
+        int pairs = count * k;
+        // Floats: gate logits (a block of rows at a time), weights and hidden values of every (row, slot) pair, one expert block.
+        Span<float> floats = ThreadScratch.Floats(BlockRows * experts + pairs + pairs * width + BlockRows * width);
+        Span<float> logits = floats.Slice(0, BlockRows * experts);
+        Span<float> pairWeights = floats.Slice(BlockRows * experts, pairs);
+        Span<float> pairHidden = floats.Slice(BlockRows * experts + pairs, pairs * width);
+        Span<float> blockHidden = floats.Slice(BlockRows * experts + pairs + pairs * width, BlockRows * width);
+        // Ints: the chosen expert of every pair, the pairs sorted by expert, per-expert offsets, one block of row indices.
+        Span<int> ints = ThreadScratch.Ints(pairs + pairs + experts + 1 + count + BlockRows);
+        Span<int> pairExpert = ints.Slice(0, pairs);
+        Span<int> sorted = ints.Slice(pairs, pairs);
+        Span<int> offsets = ints.Slice(2 * pairs, experts + 1);
+        Span<int> chosen = ints.Slice(2 * pairs + experts + 1, count);   // 1 when the row was routed (no NaN logit)
+        Span<int> block = ints.Slice(2 * pairs + experts + 1 + count, BlockRows);
+        ref float gate = ref MemoryMarshal.GetArrayDataReference(GateWeights);
+
+        // Gate: one blocked multiply per block of rows, then top-k per row.
+        for (int start = 0; start < count; start += BlockRows)
+        {
+            int rows = Math.Min(BlockRows, count - start);
+            for (int t = 0; t < rows; t++)
+                block[t] = first + start + t;
+            DescentKernels.UnitsBlock(features, block.Slice(0, rows), ref gate, GateBiases, inputs, logits);
+            for (int t = 0; t < rows; t++)
+            {
+                int r = start + t;
+                bool routed = Choose(logits.Slice(t * experts, experts), pairExpert.Slice(r * k, k), pairWeights.Slice(r * k, k));
+                chosen[r] = routed ? 1 : 0;
+                if (!routed)
+                {
+                    outputs.Slice((first + r) * outs, outs).Fill(float.NaN);
+                    pairExpert.Slice(r * k, k).Fill(-1);
+                }
+            }
+        }
+
+        // Counting sort of the (row, slot) pairs by expert.
+        offsets.Clear();
+        foreach (int e in pairExpert)
+        {
+            if (e >= 0)
+                offsets[e + 1]++;
+        }
+        for (int e = 0; e < experts; e++)
+            offsets[e + 1] += offsets[e];
+        for (int p = 0; p < pairs; p++)
+        {
+            int e = pairExpert[p];
+            if (e >= 0)
+                sorted[offsets[e]++] = p;
+        }
+        // offsets[e] now holds the end of expert e's pairs; expert e's start is the previous expert's end.
+
+        // Experts: each expert's rows in blocks, one blocked multiply each; pre-activations kept per pair.
+        int begin = 0;
+        for (int e = 0; e < experts; e++)
+        {
+            int end = offsets[e];
+            ReadOnlySpan<float> biases = HiddenBiases.AsSpan(e * width, width);
+            for (int start = begin; start < end; start += BlockRows)
+            {
+                int rows = Math.Min(BlockRows, end - start);
+                for (int t = 0; t < rows; t++)
+                    block[t] = first + sorted[start + t] / k;
+                DescentKernels.UnitsBlock(features, block.Slice(0, rows), ref ExpertHiddenWeights(e), biases, inputs, blockHidden);
+                for (int t = 0; t < rows; t++)
+                    blockHidden.Slice(t * width, width).CopyTo(pairHidden.Slice(sorted[start + t] * width, width));
+            }
+            begin = end;
+        }
+
+        // Outputs: each routed row's experts added best first, as the one-row path does.
+        for (int r = 0; r < count; r++)
+        {
+            if (chosen[r] == 0)
+                continue;
+            Span<float> result = outputs.Slice((first + r) * outs, outs);
+            OutputBias.CopyTo(result);
+            for (int j = 0; j < k; j++)
+            {
+                int p = r * k + j;
+                AddActivated(pairExpert[p], pairHidden.Slice(p * width, width), pairWeights[p], result);
+            }
+        }
+    }
+
+    private void ScoreSparse<TRow>(TRow row, Span<float> output) where TRow : IFeatureRow, allows ref struct
     {
         int experts = ExpertCount, k = TopK;
-        // Scratch: E gate logits and k weights (floats), k chosen experts (ints); on the stack unless the gate is large.
         Span<float> floats = experts + k <= StackFloats ? stackalloc float[StackFloats] : ThreadScratch.Floats(experts + k);
         Span<int> ints = k <= StackInts ? stackalloc int[StackInts] : ThreadScratch.Ints(k);
         Span<float> result = output.Slice(0, OutputCount);
@@ -133,13 +334,20 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     /// </summary>
     private bool Select<TRow>(TRow row, Span<float> logits, Span<int> top, Span<float> weights) where TRow : IFeatureRow, allows ref struct
     {
-        int inputs = InputCount, experts = ExpertCount, k = TopK;
-        for (int e = 0; e < experts; e++)
+        int inputs = InputCount;
+        for (int e = 0; e < ExpertCount; e++)
+            logits[e] = row.Dot(GateWeights.AsSpan(e * inputs, inputs)) + GateBiases[e];
+        return Choose(logits, top, weights);
+    }
+
+    /// <summary>Top-k of the gate logits (best first) and the chosen experts' weights. False when a logit is NaN.</summary>
+    private bool Choose(ReadOnlySpan<float> logits, Span<int> top, Span<float> weights)
+    {
+        int k = TopK;
+        foreach (float z in logits)
         {
-            float z = row.Dot(GateWeights.AsSpan(e * inputs, inputs)) + GateBiases[e];
             if (float.IsNaN(z))
                 return false;
-            logits[e] = z;
         }
         SelectTopK(logits, top);
         if (Gating == MoeGating.Sigma)
