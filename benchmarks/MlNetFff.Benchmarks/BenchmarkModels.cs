@@ -73,8 +73,18 @@ public static class BenchmarkModels
     /// </summary>
     public static bool Smoke { get; set; }
 
-    /// <summary>Training widths benchmarked (smoke mode: the smallest only).</summary>
-    public static IEnumerable<int> Widths => Smoke ? new[] { 512 } : new[] { 512, 1024, 2048, 4096, 8192 };
+    /// <summary>Training widths benchmarked (smoke mode: the smallest only; <see cref="OnlyWidths"/> restricts them).</summary>
+    public static IEnumerable<int> Widths => Smoke ? new[] { 512 } : new[] { 512, 1024, 2048, 4096, 8192 }.Where(w => OnlyWidths == null || OnlyWidths.Contains(w));
+
+    /// <summary>The neural models benchmarked (<c>--models</c> restricts them).</summary>
+    public static IEnumerable<ModelKind> NeuralModels => new[] { ModelKind.Fff, ModelKind.Moe, ModelKind.Dense }
+        .Where(m => OnlyModels == null || OnlyModels.Contains(m));
+
+    /// <summary>When set (<c>--models</c>), only these neural models are benchmarked.</summary>
+    public static ModelKind[]? OnlyModels { get; set; }
+
+    /// <summary>When set (<c>--widths</c>), only these widths are benchmarked.</summary>
+    public static int[]? OnlyWidths { get; set; }
 
     /// <summary>Rows the models are trained on.</summary>
     public static int TrainingRows => Smoke ? 300 : 10_000;

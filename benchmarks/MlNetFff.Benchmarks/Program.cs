@@ -10,7 +10,8 @@ namespace MlNetFff.Benchmarks;
 /// <summary>
 /// Runs the benchmarks and prints the target ratios. Arguments: <c>--only Name1,Name2</c> (class names or parts of them,
 /// e.g. <c>PerRow,Floor</c>), <c>--quick</c> (fewer iterations), <c>--smoke</c> (tiny data and one width, one cold
-/// invocation each: checks that everything runs), <c>--artifacts DIR</c> (default BenchmarkDotNet.Artifacts).
+/// invocation each: checks that everything runs), <c>--widths 1024,4096</c> (only these training widths), <c>--models Fff,Dense</c> (only these neural models), <c>--artifacts DIR</c>
+/// (default BenchmarkDotNet.Artifacts).
 /// </summary>
 public static class Program
 {
@@ -22,6 +23,10 @@ public static class Program
         string artifacts = Argument(args, "--artifacts") ?? Path.GetFullPath("BenchmarkDotNet.Artifacts");
         string[] only = Argument(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>();
         BenchmarkModels.Smoke = smoke;
+        if (Argument(args, "--models") is { } models)
+            BenchmarkModels.OnlyModels = models.Split(',').Select(m => Enum.Parse<ModelKind>(m, ignoreCase: true)).ToArray();
+        if (Argument(args, "--widths") is { } widths)
+            BenchmarkModels.OnlyWidths = widths.Split(',').Select(int.Parse).ToArray();
 
         Type[] selected = BenchmarkSuite.All
             .Where(t => only.Length == 0 || only.Any(o => t.Name.Contains(o, StringComparison.OrdinalIgnoreCase)))

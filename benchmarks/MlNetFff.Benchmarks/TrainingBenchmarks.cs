@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML;
 
@@ -11,15 +12,18 @@ public class TrainingEpochBenchmarks
     private IDataView _data = null!;
 
     /// <summary>The model.</summary>
-    [Params(ModelKind.Fff, ModelKind.Moe, ModelKind.Dense)]
+    [ParamsSource(nameof(Models))]
     public ModelKind Model { get; set; }
+
+    /// <summary>The models benchmarked.</summary>
+    public static IEnumerable<ModelKind> Models => BenchmarkModels.NeuralModels;
 
     /// <summary>The training width (1,024 and 4,096; the smallest in smoke mode).</summary>
     [ParamsSource(nameof(Widths))]
     public int Width { get; set; }
 
     /// <summary>The widths benchmarked.</summary>
-    public static IEnumerable<int> Widths => BenchmarkModels.Smoke ? new[] { 512 } : new[] { 1024, 4096 };
+    public static IEnumerable<int> Widths => BenchmarkModels.Smoke ? new[] { 512 } : new[] { 1024, 4096 }.Where(w => BenchmarkModels.OnlyWidths == null || BenchmarkModels.OnlyWidths.Contains(w));
 
     /// <summary>Loads the training rows once.</summary>
     [GlobalSetup]
