@@ -28,7 +28,8 @@ public static class BenchmarkSuite
     /// <summary>
     /// The job of a benchmark class. In process (the models are trained once per process and shared by the classes; no
     /// project is generated and rebuilt). Training runs take seconds per operation, so they get 1 warm-up and 3 measured
-    /// iterations; scoring gets 3 warm-ups and 15 iterations (5 with <paramref name="quick"/>). <paramref name="dry"/>: one
+    /// iterations; batches (up to seconds per operation for wide dense models) 2 and 7 (3 with <paramref name="quick"/>);
+    /// per-row scoring 3 and 15 (5 with <paramref name="quick"/>). <paramref name="dry"/>: one
     /// cold invocation (the test suite's check that every benchmark still runs).
     /// </summary>
     public static Job JobFor(Type benchmark, bool dry, bool quick)
@@ -38,6 +39,8 @@ public static class BenchmarkSuite
             job = Job.Dry;
         else if (benchmark == typeof(TrainingEpochBenchmarks) || benchmark == typeof(LightGbmTrainingBenchmarks))
             job = Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3);
+        else if (benchmark == typeof(BatchThroughputBenchmarks))
+            job = Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(quick ? 3 : 7);
         else
             job = Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(quick ? 5 : 15);
         return job.WithToolchain(InProcessEmitToolchain.Instance);
