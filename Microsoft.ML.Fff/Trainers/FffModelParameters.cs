@@ -170,6 +170,11 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     /// </summary>
     /// <remarks>
     /// <para>
+    /// This is the fastest way to score many rows. FFF models route every row and then compute the rows that reach the
+    /// same leaf together (one blocked matrix multiply per leaf), mixture-of-experts models group rows by chosen expert,
+    /// and dense models run blocked matrix multiplies; batches of a few hundred rows or more are split over the cores.
+    /// </para>
+    /// <para>
     /// Each row's scores are exactly the values of the <c>Score</c> column that <c>Transform</c> or a <c>PredictionEngine</c>
     /// produces for the same features, bit for bit: the logit for binary classification (the probability is its sigmoid),
     /// the class probabilities (softmax) for multiclass classification, whose largest entry at index <c>k</c> is the
@@ -180,7 +185,7 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     /// <para>
     /// Thread safety: the method is stateless and only reads the model's weights, which never change after training or
     /// loading, so any number of threads may call it at the same time on one instance, each with its own spans. It allocates
-    /// nothing once a thread has scored its first row, except that a dense network splits a large batch over threads
+    /// nothing once a thread has scored its first batch of a given size, except that a large batch is split over threads
     /// (<c>Parallel.For</c>), which allocates a little per call. The two spans must not overlap.
     /// </para>
     /// <para>
