@@ -149,19 +149,8 @@ public sealed class ConditionalBatchTests
 
     [TestMethod]
     public void SerialMixtureBatchAllocatesNothingOnceWarm()
-    {
-        MoeNetwork network = MixtureOfExpertsTests.RandomNetwork(64, 10, 8, 16, 2, MoeGating.SoftmaxTopK, seed: 3);
-        const int rows = 200;   // below 2 x MinRowsPerThread (128): one thread, grouped
-        float[] features = NetworkChecks.RandomRows(rows, 64, seed: 4);
-        var outputs = new float[rows * 10];
-        network.ScoreBatch(features, rows, outputs);
-        long allocated = NetworkChecks.AllocatedBytesOnceWarm(() =>
-        {
-            for (int i = 0; i < 5; i++)
-                network.ScoreBatch(features, rows, outputs);
-        });
-        Assert.AreEqual(0L, allocated);
-    }
+        // 200 rows: below 2 x MinRowsPerThread (128), so one thread, grouped by expert.
+        => SerialBatchAllocatesNothing(MixtureOfExpertsTests.RandomNetwork(64, 10, 8, 16, 2, MoeGating.SoftmaxTopK, seed: 3), rows: 200);
 
     [TestMethod]
     public void BatchResultDoesNotDependOnBatchSizeOrPosition()
@@ -179,11 +168,13 @@ public sealed class ConditionalBatchTests
 
     [TestMethod]
     public void SerialGroupedBatchAllocatesNothingOnceWarm()
+        // 200 rows: below 2 x MinRowsPerThread (256), so one thread, grouped by leaf.
+        => SerialBatchAllocatesNothing(ParityTests.RandomNetwork(64, 10, 5, 16, seed: 3, masterWidth: 4), rows: 200);
+
+    private static void SerialBatchAllocatesNothing(FeedForwardNetwork network, int rows)
     {
-        FffNetwork network = ParityTests.RandomNetwork(64, 10, 5, 16, seed: 3, masterWidth: 4);
-        const int rows = 200;   // below 2 x MinRowsPerThread (256): one thread, grouped
-        float[] features = NetworkChecks.RandomRows(rows, 64, seed: 4);
-        var outputs = new float[rows * 10];
+        float[] features = NetworkChecks.RandomRows(rows, network.InputCount, seed: 4);
+        var outputs = new float[rows * network.OutputCount];
         network.ScoreBatch(features, rows, outputs);
         long allocated = NetworkChecks.AllocatedBytesOnceWarm(() =>
         {

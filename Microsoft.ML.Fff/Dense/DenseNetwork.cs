@@ -134,13 +134,7 @@ internal sealed class DenseNetwork : FeedForwardNetwork
     /// </summary>
     public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
     {
-        int inputs = InputCount, outs = OutputCount;
-        if (rowCount < 0)
-            throw new ArgumentOutOfRangeException(nameof(rowCount));
-        if (features.Length < (long)rowCount * inputs)
-            throw new ArgumentException("The features hold fewer than rowCount rows.", nameof(features));
-        if (outputs.Length < (long)rowCount * outs)
-            throw new ArgumentException("The outputs hold fewer than rowCount rows.", nameof(outputs));
+        CheckBatch(features, rowCount, outputs);
         if (rowCount == 0)
             return;
         int blocks = (rowCount + BlockRows - 1) / BlockRows;

@@ -5,7 +5,6 @@ using System.IO;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Threading.Tasks;
 using Microsoft.ML.Fff.Scoring;
 
 namespace Microsoft.ML.Fff.FastFeedForward;
@@ -221,42 +220,8 @@ internal sealed class FffNetwork : FeedForwardNetwork
     /// </summary>
     public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
     {
-        if (rowCount < 0)
-            throw new ArgumentOutOfRangeException(nameof(rowCount));
-        if (features.Length < (long)rowCount * InputCount)
-            throw new ArgumentException("The features hold fewer than rowCount rows.", nameof(features));
-        if (outputs.Length < (long)rowCount * OutputCount)
-            throw new ArgumentException("The outputs hold fewer than rowCount rows.", nameof(outputs));
-        int chunks = Math.Min(Environment.ProcessorCount, rowCount / MinRowsPerThread);
-        if (chunks < 2)
-        {
-            ScoreChunk(features, 0, rowCount, outputs);
-            return;
-        }
-        ScoreChunksInParallel(features, rowCount, outputs, chunks);
-    }
-
-    /// <summary>
-    /// The parallel part of <see cref="ScoreBatch"/>, in its own method: the lambda's closure would otherwise be allocated
-    /// on every call, serial ones included.
-    /// </summary>
-    private unsafe void ScoreChunksInParallel(ReadOnlySpan<float> features, int rowCount, Span<float> outputs, int chunks)
-    {
-        // Spans cannot enter a lambda: pin them and pass the addresses.
-        fixed (float* featurePointer = features, outputPointer = outputs)
-        {
-            nint featureAddress = (nint)featurePointer, outputAddress = (nint)outputPointer;
-            int featureLength = features.Length, outputLength = outputs.Length;
-            Parallel.For(0, chunks,
-                chunk =>
-                {
-                    int first = (int)((long)rowCount * chunk / chunks);
-                    int end = (int)((long)rowCount * (chunk + 1) / chunks);
-                    var x = new ReadOnlySpan<float>((float*)featureAddress, featureLength);
-                    var y = new Span<float>((float*)outputAddress, outputLength);
-                    ScoreChunk(x, first, end - first, y);
-                });
-        }
+        CheckBatch(features, rowCount, outputs);
+        ScoreRanges(features, rowCount, outputs, MinRowsPerThread);
     }
 
     /// <summary>
@@ -269,7 +234,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
     /// Routing level by level over the whole chunk was tried first: it re-reads every row's features from memory at each
     /// level (10,000 MNIST rows are 31 MB), which made the batch slower than scoring row by row.
     /// </remarks>
-    private void ScoreChunk(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    private protected override void ScoreRange(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
     {
         int inputs = InputCount, outs = OutputCount;
         if (count < MinGroupedRows)

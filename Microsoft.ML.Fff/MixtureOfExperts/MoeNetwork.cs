@@ -4,7 +4,6 @@ using System.IO;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Threading.Tasks;
 using Microsoft.ML.Fff.Scoring;
 
 namespace Microsoft.ML.Fff.MixtureOfExperts;
@@ -178,41 +177,15 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     /// </summary>
     public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
     {
-        if (rowCount < 0)
-            throw new ArgumentOutOfRangeException(nameof(rowCount));
-        if (features.Length < (long)rowCount * InputCount)
-            throw new ArgumentException("The features hold fewer than rowCount rows.", nameof(features));
-        if (outputs.Length < (long)rowCount * OutputCount)
-            throw new ArgumentException("The outputs hold fewer than rowCount rows.", nameof(outputs));
-        int chunks = Math.Min(Environment.ProcessorCount, rowCount / MinRowsPerThread);
-        if (chunks < 2)
-        {
-            for (int start = 0; start < rowCount; start += GroupRows)
-                ScoreGroup(features, start, Math.Min(GroupRows, rowCount - start), outputs);
-            return;
-        }
-        ScoreChunksInParallel(features, rowCount, outputs, chunks);
+        CheckBatch(features, rowCount, outputs);
+        ScoreRanges(features, rowCount, outputs, MinRowsPerThread);
     }
 
-    /// <summary>The parallel part of <see cref="ScoreBatch"/>, in its own method so serial calls allocate no closure.</summary>
-    private unsafe void ScoreChunksInParallel(ReadOnlySpan<float> features, int rowCount, Span<float> outputs, int chunks)
+    /// <summary>Scores rows <c>[first, first + count)</c> on the calling thread, <see cref="GroupRows"/> at a time.</summary>
+    private protected override void ScoreRange(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
     {
-        // Spans cannot enter a lambda: pin them and pass the addresses.
-        fixed (float* featurePointer = features, outputPointer = outputs)
-        {
-            nint featureAddress = (nint)featurePointer, outputAddress = (nint)outputPointer;
-            int featureLength = features.Length, outputLength = outputs.Length;
-            Parallel.For(0, chunks,
-                chunk =>
-                {
-                    int first = (int)((long)rowCount * chunk / chunks);
-                    int end = (int)((long)rowCount * (chunk + 1) / chunks);
-                    var x = new ReadOnlySpan<float>((float*)featureAddress, featureLength);
-                    var y = new Span<float>((float*)outputAddress, outputLength);
-                    for (int start = first; start < end; start += GroupRows)
-                        ScoreGroup(x, start, Math.Min(GroupRows, end - start), y);
-                });
-        }
+        for (int start = first; start < first + count; start += GroupRows)
+            ScoreGroup(features, start, Math.Min(GroupRows, first + count - start), outputs);
     }
 
     /// <summary>Scores rows <c>[first, first + count)</c> (at most <see cref="GroupRows"/>) grouped by expert.</summary>

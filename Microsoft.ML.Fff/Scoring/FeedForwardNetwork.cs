@@ -72,9 +72,66 @@ internal abstract class FeedForwardNetwork
     /// </summary>
     public virtual void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
     {
+        CheckBatch(features, rowCount, outputs);
+        ScoreRange(features, 0, rowCount, outputs);
+    }
+
+    /// <summary>Throws unless <paramref name="rowCount"/> rows fit in both spans.</summary>
+    private protected void CheckBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
+    {
+        if (rowCount < 0)
+            throw new ArgumentOutOfRangeException(nameof(rowCount));
+        if (features.Length < (long)rowCount * InputCount)
+            throw new ArgumentException("The features hold fewer than rowCount rows.", nameof(features));
+        if (outputs.Length < (long)rowCount * OutputCount)
+            throw new ArgumentException("The outputs hold fewer than rowCount rows.", nameof(outputs));
+    }
+
+    /// <summary>
+    /// Scores rows <c>[first, first + count)</c> of a batch on the calling thread. The default scores row by row; batched
+    /// scorers override it with their grouped kernels and call it from <see cref="ScoreRangesInParallel"/>.
+    /// </summary>
+    private protected virtual void ScoreRange(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    {
         int inputs = InputCount, outs = OutputCount;
-        for (int row = 0; row < rowCount; row++)
+        for (int row = first; row < first + count; row++)
             Score(features.Slice(row * inputs, inputs), outputs.Slice(row * outs, outs));
+    }
+
+    /// <summary>
+    /// Scores a checked batch: rows split into <c>min(cores, rowCount / minRowsPerThread)</c> contiguous ranges, each
+    /// scored by <see cref="ScoreRange"/> on a thread of its own; a single range runs on the calling thread.
+    /// </summary>
+    private protected void ScoreRanges(ReadOnlySpan<float> features, int rowCount, Span<float> outputs, int minRowsPerThread)
+    {
+        int chunks = Math.Min(Environment.ProcessorCount, rowCount / minRowsPerThread);
+        if (chunks < 2)
+            ScoreRange(features, 0, rowCount, outputs);
+        else
+            ScoreRangesInParallel(features, rowCount, outputs, chunks);
+    }
+
+    /// <summary>
+    /// The parallel part of <see cref="ScoreRanges"/>, in its own method: the lambda's closure would otherwise be
+    /// allocated on every call, serial ones included.
+    /// </summary>
+    private unsafe void ScoreRangesInParallel(ReadOnlySpan<float> features, int rowCount, Span<float> outputs, int chunks)
+    {
+        // Spans cannot enter a lambda: pin them and pass the addresses.
+        fixed (float* featurePointer = features, outputPointer = outputs)
+        {
+            nint featureAddress = (nint)featurePointer, outputAddress = (nint)outputPointer;
+            int featureLength = features.Length, outputLength = outputs.Length;
+            System.Threading.Tasks.Parallel.For(0, chunks,
+                chunk =>
+                {
+                    int first = (int)((long)rowCount * chunk / chunks);
+                    int end = (int)((long)rowCount * (chunk + 1) / chunks);
+                    var x = new ReadOnlySpan<float>((float*)featureAddress, featureLength);
+                    var y = new Span<float>((float*)outputAddress, outputLength);
+                    ScoreRange(x, first, end - first, y);
+                });
+        }
     }
 
     /// <summary>

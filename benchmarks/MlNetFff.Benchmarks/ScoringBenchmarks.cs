@@ -10,6 +10,35 @@ using Microsoft.ML.Fff;
 
 namespace MlNetFff.Benchmarks;
 
+/// <summary>A <c>PredictionEngine</c> over a model and <see cref="PerRowLatencyBenchmarks.RowsPerInvoke"/> different rows to predict.</summary>
+internal sealed class EnginePass
+{
+    private readonly PredictionEngine<PixelRow, DigitPrediction> _engine;
+    private readonly PixelRow[] _rows;
+    private DigitPrediction _prediction = new();
+
+    public EnginePass(ITransformer model, float[] flat)
+    {
+        _engine = new MLContext(seed: 0).Model.CreatePredictionEngine<PixelRow, DigitPrediction>(model);
+        _rows = Enumerable.Range(0, flat.Length / BenchmarkModels.Inputs)
+            .Select(r => new PixelRow { Features = flat.AsSpan(r * BenchmarkModels.Inputs, BenchmarkModels.Inputs).ToArray() })
+            .ToArray();
+        _engine.Predict(_rows[0], ref _prediction);
+    }
+
+    /// <summary>Every row through <c>Predict(row, ref prediction)</c>, the prediction object reused.</summary>
+    public uint PredictAll()
+    {
+        uint sum = 0;
+        for (int r = 0; r < _rows.Length; r++)
+        {
+            _engine.Predict(_rows[r], ref _prediction);
+            sum += _prediction.PredictedLabel;
+        }
+        return sum;
+    }
+}
+
 /// <summary>Per-row latency: ML.NET's <c>PredictionEngine</c> and the network alone (the public one-row span API).</summary>
 [MemoryDiagnoser]
 public class PerRowLatencyBenchmarks
@@ -17,9 +46,7 @@ public class PerRowLatencyBenchmarks
     /// <summary>Rows scored per benchmark invocation (different rows, so FFF and MoE visit many leaves and experts).</summary>
     public const int RowsPerInvoke = 256;
 
-    private PredictionEngine<PixelRow, DigitPrediction> _engine = null!;
-    private PixelRow[] _rows = null!;
-    private DigitPrediction _prediction = new();
+    private EnginePass _engine = null!;
     private FffMulticlassModelParameters _parameters = null!;
     private float[] _flat = null!;
     private readonly float[] _scores = new float[BenchmarkModels.Classes];
@@ -43,27 +70,14 @@ public class PerRowLatencyBenchmarks
     public void Setup()
     {
         ITransformer model = BenchmarkModels.Model(Model, Width);
-        _engine = new MLContext(seed: 0).Model.CreatePredictionEngine<PixelRow, DigitPrediction>(model);
         _parameters = BenchmarkModels.Parameters(model);
         _flat = BenchmarkModels.ScoringRows(RowsPerInvoke);
-        _rows = Enumerable.Range(0, RowsPerInvoke)
-            .Select(r => new PixelRow { Features = _flat.AsSpan(r * BenchmarkModels.Inputs, BenchmarkModels.Inputs).ToArray() })
-            .ToArray();
-        _engine.Predict(_rows[0], ref _prediction);
+        _engine = new EnginePass(model, _flat);
     }
 
     /// <summary>One row through <c>PredictionEngine.Predict(row, ref prediction)</c> (the prediction object reused).</summary>
     [Benchmark(OperationsPerInvoke = RowsPerInvoke)]
-    public uint PredictionEngine()
-    {
-        uint sum = 0;
-        for (int r = 0; r < _rows.Length; r++)
-        {
-            _engine.Predict(_rows[r], ref _prediction);
-            sum += _prediction.PredictedLabel;
-        }
-        return sum;
-    }
+    public uint PredictionEngine() => _engine.PredictAll();
 
     /// <summary>One row through the model parameters' span API: the network and the softmax, no ML.NET.</summary>
     [Benchmark(OperationsPerInvoke = RowsPerInvoke)]
@@ -252,9 +266,7 @@ public class BatchThroughputBenchmarks
 [MemoryDiagnoser]
 public class LightGbmBenchmarks
 {
-    private PredictionEngine<PixelRow, DigitPrediction> _engine = null!;
-    private PixelRow[] _rows = null!;
-    private DigitPrediction _prediction = new();
+    private EnginePass _engine = null!;
     private ITransformer _model = null!;
     private IDataView _view = null!;
 
@@ -263,27 +275,13 @@ public class LightGbmBenchmarks
     public void Setup()
     {
         _model = BenchmarkModels.Model(ModelKind.LightGbm, 0);
-        _engine = new MLContext(seed: 0).Model.CreatePredictionEngine<PixelRow, DigitPrediction>(_model);
-        float[] flat = BenchmarkModels.ScoringRows(PerRowLatencyBenchmarks.RowsPerInvoke);
-        _rows = Enumerable.Range(0, PerRowLatencyBenchmarks.RowsPerInvoke)
-            .Select(r => new PixelRow { Features = flat.AsSpan(r * BenchmarkModels.Inputs, BenchmarkModels.Inputs).ToArray() })
-            .ToArray();
+        _engine = new EnginePass(_model, BenchmarkModels.ScoringRows(PerRowLatencyBenchmarks.RowsPerInvoke));
         _view = BatchThroughputBenchmarks.TransformInput(BenchmarkModels.ScoringRows(BatchThroughputBenchmarks.Rows), BatchThroughputBenchmarks.Rows);
-        _engine.Predict(_rows[0], ref _prediction);
     }
 
     /// <summary>One row through <c>PredictionEngine.Predict(row, ref prediction)</c>.</summary>
     [Benchmark(OperationsPerInvoke = PerRowLatencyBenchmarks.RowsPerInvoke)]
-    public uint PredictionEngine()
-    {
-        uint sum = 0;
-        for (int r = 0; r < _rows.Length; r++)
-        {
-            _engine.Predict(_rows[r], ref _prediction);
-            sum += _prediction.PredictedLabel;
-        }
-        return sum;
-    }
+    public uint PredictionEngine() => _engine.PredictAll();
 
     /// <summary>The batch through <c>Transform</c>, reading the Score column.</summary>
     [Benchmark]
