@@ -39,18 +39,9 @@ internal sealed class EnginePass
     }
 }
 
-/// <summary>Per-row latency: ML.NET's <c>PredictionEngine</c> and the network alone (the public one-row span API).</summary>
-[MemoryDiagnoser]
-public class PerRowLatencyBenchmarks
+/// <summary>The parameters of the benchmarks that run every neural model at every width.</summary>
+public abstract class NeuralModelBenchmark
 {
-    /// <summary>Rows scored per benchmark invocation (different rows, so FFF and MoE visit many leaves and experts).</summary>
-    public const int RowsPerInvoke = 256;
-
-    private EnginePass _engine = null!;
-    private FffMulticlassModelParameters _parameters = null!;
-    private float[] _flat = null!;
-    private readonly float[] _scores = new float[BenchmarkModels.Classes];
-
     /// <summary>The model.</summary>
     [ParamsSource(nameof(Models))]
     public ModelKind Model { get; set; }
@@ -64,6 +55,19 @@ public class PerRowLatencyBenchmarks
 
     /// <summary>The widths benchmarked.</summary>
     public static IEnumerable<int> Widths => BenchmarkModels.Widths;
+}
+
+/// <summary>Per-row latency: ML.NET's <c>PredictionEngine</c> and the network alone (the public one-row span API).</summary>
+[MemoryDiagnoser]
+public class PerRowLatencyBenchmarks : NeuralModelBenchmark
+{
+    /// <summary>Rows scored per benchmark invocation (different rows, so FFF and MoE visit many leaves and experts).</summary>
+    public const int RowsPerInvoke = 256;
+
+    private EnginePass _engine = null!;
+    private FffMulticlassModelParameters _parameters = null!;
+    private float[] _flat = null!;
+    private readonly float[] _scores = new float[BenchmarkModels.Classes];
 
     /// <summary>Trains (once per process) and wraps the model.</summary>
     [GlobalSetup]
@@ -172,7 +176,7 @@ public class DotFloorBenchmarks
 /// expert) and ML.NET <c>Transform</c> read through parallel cursors (one-row path per row).
 /// </summary>
 [MemoryDiagnoser]
-public class BatchThroughputBenchmarks
+public class BatchThroughputBenchmarks : NeuralModelBenchmark
 {
     private FffMulticlassModelParameters _parameters = null!;
     private ITransformer _model = null!;
@@ -182,20 +186,6 @@ public class BatchThroughputBenchmarks
 
     /// <summary>Rows per batch (10,000; 512 in smoke mode).</summary>
     public static int Rows => BenchmarkModels.Smoke ? 512 : 10_000;
-
-    /// <summary>The model.</summary>
-    [ParamsSource(nameof(Models))]
-    public ModelKind Model { get; set; }
-
-    /// <summary>The models benchmarked.</summary>
-    public static IEnumerable<ModelKind> Models => BenchmarkModels.NeuralModels;
-
-    /// <summary>The training width.</summary>
-    [ParamsSource(nameof(Widths))]
-    public int Width { get; set; }
-
-    /// <summary>The widths benchmarked.</summary>
-    public static IEnumerable<int> Widths => BenchmarkModels.Widths;
 
     /// <summary>Trains (once per process) and prepares the batch.</summary>
     [GlobalSetup]
