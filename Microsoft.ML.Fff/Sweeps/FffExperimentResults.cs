@@ -108,8 +108,8 @@ public sealed class FffTrialResult
 
     /// <summary>
     /// Median per-row scoring time of the trained model in microseconds: rows scored one at a time through the model parameters'
-    /// <c>ScoreBatch</c> (the network and the task's post-processing, no ML.NET pipeline), over up to 256 validation rows, after a
-    /// warm-up. <see cref="double.NaN"/> unless succeeded.
+    /// <c>ScoreBatch</c> (the network and the task's post-processing, no ML.NET pipeline) on up to 256 validation rows, after a
+    /// warm-up; the median of 64 short passes of 32 rows. <see cref="double.NaN"/> unless succeeded.
     /// </summary>
     public double MicrosecondsPerRow { get; internal set; } = double.NaN;
 

@@ -105,31 +105,36 @@ internal sealed class TrialRunner
     }
 
     /// <summary>
-    /// Median over timed passes of the mean per-row time, each pass scoring up to 256 validation rows one at a time, after at least
-    /// three warm-up passes and <paramref name="warmupMilliseconds"/>.
+    /// Median per-row time of short timed passes: each pass scores 32 validation rows one at a time (cycling through up to 256 rows),
+    /// 64 passes in all, after warm-up passes over all rows for at least <paramref name="warmupMilliseconds"/>. Short passes keep
+    /// most samples free of preemption on a busy machine, so the median reads the model, not the load.
     /// </summary>
     internal double MeasureMicrosecondsPerRow(BatchScorer scorer, int outputs, int warmupMilliseconds)
     {
+        const int RowsPerPass = 32, Passes = 64;
         int rows = _timingRows.Length / _featureCount;
         var scores = new float[outputs];
-        var clock = new Stopwatch();
-        void Pass()
-        {
-            for (int r = 0; r < rows; r++)
-                scorer(_timingRows.AsSpan(r * _featureCount, _featureCount), scores);
-        }
+        void Score(int row) => scorer(_timingRows.AsSpan(row * _featureCount, _featureCount), scores);
         var warmup = Stopwatch.StartNew();
         for (int i = 0; i < 3 || warmup.ElapsedMilliseconds < warmupMilliseconds; i++)
-            Pass();
-        var passes = new double[15];
-        for (int p = 0; p < passes.Length; p++)
         {
-            clock.Restart();
-            Pass();
-            passes[p] = clock.Elapsed.TotalMicroseconds / rows;
+            for (int r = 0; r < rows; r++)
+                Score(r);
+        }
+        var passes = new double[Passes];
+        int next = 0;
+        for (int p = 0; p < Passes; p++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < RowsPerPass; i++)
+            {
+                Score(next);
+                next = next + 1 == rows ? 0 : next + 1;
+            }
+            passes[p] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / RowsPerPass;
         }
         Array.Sort(passes);
-        return passes[passes.Length / 2];
+        return passes[Passes / 2];
     }
 
     private static (BatchScorer Scorer, int Outputs, int Neurons, int Width) Describe(object model) => model switch
