@@ -33,6 +33,14 @@ public sealed class FffExperimentTests
         MaxEpochs = maxEpochs,
     };
 
+    /// <summary>A new experiment with a short scoring warm-up (the tests do not compare latencies across kinds).</summary>
+    private static FffExperiment Experiment(MLContext ml)
+    {
+        FffExperiment experiment = ml.Fff().CreateExperiment();
+        experiment.ScoringWarmUpMilliseconds = 100;
+        return experiment;
+    }
+
     /// <summary>Synchronous progress (Progress&lt;T&gt; would post to the thread pool and race with the assertions).</summary>
     private sealed class Recorder : IProgress<FffExperimentProgress>
     {
@@ -53,14 +61,14 @@ public sealed class FffExperimentTests
     public void SampledConfigurationsDependOnlyOnTheSeed()
     {
         var ml = new MLContext(seed: 0);
-        FffExperiment Experiment(int seed) => ml.Fff().CreateExperiment().SetSeed(seed).SetMaxNeuronsPerRow(100);
-        string[] first = Experiment(7).PreviewConfigurations(40).Select(c => c.ToString()).ToArray();
-        string[] again = Experiment(7).PreviewConfigurations(40).Select(c => c.ToString()).ToArray();
-        string[] other = Experiment(8).PreviewConfigurations(40).Select(c => c.ToString()).ToArray();
+        FffExperiment Seeded(int seed) => Experiment(ml).SetSeed(seed).SetMaxNeuronsPerRow(100);
+        string[] first = Seeded(7).PreviewConfigurations(40).Select(c => c.ToString()).ToArray();
+        string[] again = Seeded(7).PreviewConfigurations(40).Select(c => c.ToString()).ToArray();
+        string[] other = Seeded(8).PreviewConfigurations(40).Select(c => c.ToString()).ToArray();
         CollectionAssert.AreEqual(first, again);
         CollectionAssert.AreNotEqual(first, other);
 
-        IReadOnlyList<FffTrialConfiguration> configurations = Experiment(7).PreviewConfigurations(200);
+        IReadOnlyList<FffTrialConfiguration> configurations = Seeded(7).PreviewConfigurations(200);
         Assert.IsTrue(configurations.All(c => c.NeuronsPerRow <= 100), "the neurons-per-row limit is applied before training");
         foreach (FffArchitecture kind in Enum.GetValues<FffArchitecture>())
             Assert.IsTrue(configurations.Any(c => c.Architecture == kind), $"{kind} is sampled");
@@ -69,7 +77,7 @@ public sealed class FffExperimentTests
         Assert.IsTrue(configurations.All(c => c.LearningRate >= 1e-3f && c.LearningRate <= 1e-2f));
         Assert.IsTrue(configurations.Where(c => c.Architecture == FffArchitecture.MixtureOfExperts).All(c => c.TopK <= c.NumberOfExperts));
 
-        IReadOnlyList<FffTrialConfiguration> dense = ml.Fff().CreateExperiment().SetModelKinds(FffArchitecture.Dense)
+        IReadOnlyList<FffTrialConfiguration> dense = Experiment(ml).SetModelKinds(FffArchitecture.Dense)
             .SetSearchStrategy(FffSearchStrategy.RandomSearch).PreviewConfigurations(20);
         Assert.IsTrue(dense.All(c => c.Architecture == FffArchitecture.Dense && c.NumberOfEpochs == FffDefaults.NumberOfEpochs && c.HiddenLayerWidths.Count == 1));
     }
@@ -139,7 +147,7 @@ public sealed class FffExperimentTests
     public void InvalidSettingsAreRejectedNamingTheOption()
     {
         var ml = new MLContext(0);
-        FffExperiment e = ml.Fff().CreateExperiment();
+        FffExperiment e = Experiment(ml);
         Assert.AreEqual("seconds", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetTrainingTimeInSeconds(0)).ParamName);
         Assert.AreEqual("maxTrials", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetMaxTrials(0)).ParamName);
         Assert.AreEqual("reductionFactor", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetSearchStrategy(FffSearchStrategy.SuccessiveHalving, 1)).ParamName);
@@ -170,7 +178,7 @@ public sealed class FffExperimentTests
         Assert.AreEqual("maxNeuronsPerRow", Assert.ThrowsExactly<ArgumentOutOfRangeException>(
             () => e.SetSearchSpace(TinySpace()).SetModelKinds(FffArchitecture.Dense).SetMaxNeuronsPerRow(4).PreviewConfigurations(1)).ParamName);
         // A label the task cannot use.
-        Assert.AreEqual("labelColumnName", Assert.ThrowsExactly<ArgumentException>(() => ml.Fff().CreateExperiment()
+        Assert.AreEqual("labelColumnName", Assert.ThrowsExactly<ArgumentException>(() => Experiment(ml)
             .SetDataset(ml.Fff().SampleData.Digits()).SetBinaryClassificationMetric().SetSearchSpace(TinySpace()).Run()).ParamName);
     }
 
@@ -180,7 +188,7 @@ public sealed class FffExperimentTests
         var ml = new MLContext(seed: 0);
         IDataView digits = ml.Fff().SampleData.Digits();
         var recorder = new Recorder();
-        FffExperimentResult result = ml.Fff().CreateExperiment()
+        FffExperimentResult result = Experiment(ml)
             .SetDataset(digits, validationFraction: 0.2)
             .SetMulticlassClassificationMetric(FffMulticlassMetric.MicroAccuracy)
             .SetSearchSpace(TinySpace(2, 6))
@@ -273,7 +281,7 @@ public sealed class FffExperimentTests
     {
         var ml = new MLContext(seed: 0);
         IDataView data = TestData.MulticlassData(ml, count: 240);
-        string[] Run(int seed) => ml.Fff().CreateExperiment()
+        string[] Run(int seed) => Experiment(ml)
             .SetDataset(data, 0.25)
             .SetMulticlassClassificationMetric()
             .SetSearchSpace(TinySpace(1, 3))
@@ -295,7 +303,7 @@ public sealed class FffExperimentTests
         FffSearchSpace space = TinySpace(2, 2);
         space.Depths = new[] { 16 };
         space.LeafWidths = new[] { 8192 };
-        FffExperimentResult result = ml.Fff().CreateExperiment()
+        FffExperimentResult result = Experiment(ml)
             .SetDataset(TestData.RegressionData(ml, count: 200), 0.25)
             .SetRegressionMetric(FffRegressionMetric.MeanAbsoluteError)
             .SetModelKinds(FffArchitecture.FastFeedForward, FffArchitecture.Dense)
@@ -322,7 +330,7 @@ public sealed class FffExperimentTests
     public void LatencyConstraintChoosesTheBestFastModel()
     {
         var ml = new MLContext(seed: 0);
-        FffExperimentResult result = ml.Fff().CreateExperiment()
+        FffExperimentResult result = Experiment(ml)
             .SetDataset(TestData.BinaryData(ml, count: 200), 0.3)
             .SetBinaryClassificationMetric(FffBinaryMetric.AreaUnderRocCurve)
             .SetModelKinds(FffArchitecture.Dense)
@@ -334,7 +342,7 @@ public sealed class FffExperimentTests
             .Run();
         Assert.IsTrue(result.Trials.All(t => t.Status == FffTrialStatus.Succeeded), string.Join("\n", result.Trials));
         // The same sweep under an impossible limit (same seed, same configurations).
-        FffExperimentResult constrained = ml.Fff().CreateExperiment()
+        FffExperimentResult constrained = Experiment(ml)
             .SetDataset(TestData.BinaryData(ml, count: 200), 0.3)
             .SetBinaryClassificationMetric(FffBinaryMetric.AreaUnderRocCurve)
             .SetModelKinds(FffArchitecture.Dense)
@@ -373,7 +381,7 @@ public sealed class FffExperimentTests
         });
         FffSearchSpace space = TinySpace(25, 25);
         space.DenseHiddenLayerWidths = new[] { new[] { 512 } };
-        FffExperimentResult result = ml.Fff().CreateExperiment()
+        FffExperimentResult result = Experiment(ml)
             .SetDataset(digits, 0.2)
             .SetMulticlassClassificationMetric()
             .SetModelKinds(FffArchitecture.Dense)
@@ -397,7 +405,7 @@ public sealed class FffExperimentTests
         // Cancelled before any trial finishes: nothing to return.
         using var already = new CancellationTokenSource();
         already.Cancel();
-        Assert.ThrowsExactly<OperationCanceledException>(() => ml.Fff().CreateExperiment().SetDataset(digits).SetMulticlassClassificationMetric()
+        Assert.ThrowsExactly<OperationCanceledException>(() => Experiment(ml).SetDataset(digits).SetMulticlassClassificationMetric()
             .SetSearchSpace(TinySpace()).Run(null, already.Token));
     }
 }

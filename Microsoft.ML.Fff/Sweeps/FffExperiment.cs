@@ -39,6 +39,9 @@ public sealed class FffExperiment
 
     internal FffExperiment(MLContext mlContext) => _mlContext = mlContext;
 
+    /// <summary>Most time spent before the first trial letting tiered compilation optimize the scoring code (tests shorten it).</summary>
+    internal int ScoringWarmUpMilliseconds { get; set; } = 3000;
+
     /// <summary>Trains on <paramref name="trainData"/> and measures every trial on <paramref name="validationData"/> (same schema).</summary>
     /// <param name="trainData">Training rows with the label and a known-size Single vector feature column.</param>
     /// <param name="validationData">Rows the metric, the trainers' best-epoch choice and the latency timing use.</param>
@@ -248,6 +251,7 @@ public sealed class FffExperiment
             (train, validation) = (split.TrainSet, split.TestSet);
         }
         var runner = new TrialRunner(_mlContext, task, _label, _features, train, validation);
+        TimeSpan warmUp = runner.WarmUpScoring(_kinds, ScoringWarmUpMilliseconds);
         (string metricName, bool higherIsBetter, Func<IDataView, double> metric) = CreateMetric(task);
         var sampler = new ConfigurationSampler(space, _kinds, _maxNeurons, _seed);
         SuccessiveHalvingScheduler? scheduler = _strategy == FffSearchStrategy.SuccessiveHalving
@@ -255,7 +259,8 @@ public sealed class FffExperiment
             : null;
         int newEpochs = FirstRungEpochs(space);
         ch.Info($"Experiment: {task}, metric {metricName}, {_strategy}" + (scheduler is null ? "" : $" (rungs {string.Join("/", scheduler.RungEpochs)} epochs)") +
-                $", kinds {string.Join(", ", _kinds)}, budget {_seconds:F0}s" + (_maxTrials is int m ? $" or {m} trials" : "") + ".");
+                $", kinds {string.Join(", ", _kinds)}, budget {_seconds:F0}s" + (_maxTrials is int m ? $" or {m} trials" : "") +
+                $"; scoring warm-up {warmUp.TotalMilliseconds:F0} ms.");
 
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(TimeSpan.FromSeconds(_seconds));

@@ -30,7 +30,7 @@ internal sealed class TrialRunner
     private readonly IDataView _valid;
     private readonly float[] _timingRows;
     private readonly int _featureCount;
-    private readonly HashSet<FffArchitecture> _timedKinds = new();
+    private readonly int _outputCount;
 
     public TrialRunner(MLContext mlContext, FffTask task, string label, string features, IDataView train, IDataView valid)
     {
@@ -71,6 +71,55 @@ internal sealed class TrialRunner
         (_timingRows, _featureCount) = ReadRows(_valid, features, TimedRows);
         if (_timingRows.Length == 0)
             throw new ArgumentException("The validation data has no rows.", "validationData");
+        _outputCount = task == FffTask.MulticlassClassification ? (int)(_train.Schema[label].Type as KeyDataViewType)!.Count : 1;
+    }
+
+    /// <summary>
+    /// Runs the scoring code of each kind on an untrained network of that kind until the JIT has been idle for 200 ms (at most
+    /// <paramref name="maxMilliseconds"/>), so tiered compilation has optimized it before the first trial is timed. Without this,
+    /// the first trials of a sweep time unoptimized code (measured: up to 20x slower) because training keeps the JIT busy and
+    /// postpones tier-up. Which generic scorer runs depends on the network type, not its shape, so a default shape is enough.
+    /// </summary>
+    public TimeSpan WarmUpScoring(IReadOnlyList<FffArchitecture> kinds, int maxMilliseconds)
+    {
+        var scorers = new List<BatchScorer>();
+        foreach (FffArchitecture kind in kinds)
+        {
+            Training.NetworkArchitecture architecture = kind switch
+            {
+                FffArchitecture.FastFeedForward => FastFeedForwardArchitecture.Create(new FastFeedForwardRegressionTrainer.Options()),
+                FffArchitecture.MixtureOfExperts => new MoeArchitecture(new MixtureOfExpertsRegressionTrainer.Options()),
+                _ => new DenseArchitecture(new DenseFeedForwardRegressionTrainer.Options()),
+            };
+            Scoring.FeedForwardNetwork network = architecture.CreateNetwork(_featureCount, _outputCount, new Random(0));
+            object model = _task switch
+            {
+                FffTask.MulticlassClassification => new FffMulticlassModelParameters(_mlContext, network, null),
+                FffTask.BinaryClassification => new FffBinaryModelParameters(_mlContext, network, null),
+                _ => new FffRegressionModelParameters(_mlContext, network, null),
+            };
+            scorers.Add(Describe(model).Scorer);
+        }
+        var scores = new float[_outputCount];
+        int rows = _timingRows.Length / _featureCount;
+        var clock = Stopwatch.StartNew();
+        long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        TimeSpan quietSince = TimeSpan.Zero;
+        while (clock.ElapsedMilliseconds < maxMilliseconds && clock.Elapsed - quietSince < TimeSpan.FromMilliseconds(200))
+        {
+            foreach (BatchScorer scorer in scorers)
+            {
+                for (int r = 0; r < rows; r++)
+                    scorer(_timingRows.AsSpan(r * _featureCount, _featureCount), scores);
+            }
+            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != compiled)
+            {
+                compiled = now;
+                quietSince = clock.Elapsed;
+            }
+        }
+        return clock.Elapsed;
     }
 
     /// <summary>Trains the trial's configuration and fills the trial's metric, cost and model; throws if training or evaluation fails.</summary>
@@ -96,8 +145,7 @@ internal sealed class TrialRunner
         trial.Metric = value;
         trial.NeuronsPerRow = neurons;
         trial.TrainingWidth = width;
-        // The first model of each kind warms up long enough for tiered compilation to optimize its scoring code.
-        trial.MicrosecondsPerRow = MeasureMicrosecondsPerRow(scorer, outputs, _timedKinds.Add(c.Architecture) ? 400 : 20);
+        trial.MicrosecondsPerRow = MeasureMicrosecondsPerRow(scorer, outputs, warmupMilliseconds: 20);
         trial.Model = new TransformerChain<ITransformer>(parts.ToArray());
         trial.Scorer = scorer;
         trial.ScoreCount = outputs;
