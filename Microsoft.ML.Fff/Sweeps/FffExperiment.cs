@@ -101,8 +101,8 @@ public sealed class FffExperiment
         => SetTask(FffTask.Regression, CheckDefined(metric, nameof(metric)), labelColumnName);
 
     /// <summary>
-    /// The time budget: no trial starts after it, and the trial running when it ends is cancelled (its partial work is discarded).
-    /// Default 120 seconds.
+    /// The time budget, counted from the start of <see cref="Run"/> (data preparation included): no trial starts after it, and the
+    /// trial running when it ends is cancelled (its partial work is discarded). Default 120 seconds.
     /// </summary>
     /// <param name="seconds">Seconds; finite and greater than 0.</param>
     public FffExperiment SetTrainingTimeInSeconds(double seconds)
@@ -263,7 +263,8 @@ public sealed class FffExperiment
                 $"; scoring warm-up {warmUp.TotalMilliseconds:F0} ms.");
 
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        budget.CancelAfter(TimeSpan.FromSeconds(_seconds));
+        // The budget counts from the start of Run: data preparation and the scoring warm-up are part of it.
+        budget.CancelAfter(TimeSpan.FromSeconds(Math.Max(0, _seconds - clock.Elapsed.TotalSeconds)));
         var trials = new List<FffTrialResult>();
         FffTrialResult? best = null;
         FffExperimentStopReason stopReason;
