@@ -53,13 +53,21 @@ public static class FffExperimentPlots
             var best = plot.Add.Marker(Math.Log10(result.BestTrial.MicrosecondsPerRow), result.BestTrial.Metric, MarkerShape.OpenCircle, 16, Colors.Red);
             best.LegendText = $"best (#{result.BestTrial.TrialId})";
         }
-        // Log-scaled x axis: ticks at powers of ten, labelled in microseconds.
-        var ticks = new ScottPlot.TickGenerators.NumericAutomatic
+        // Log-scaled x axis: labelled ticks at 1, 2 and 5 times the powers of ten that the data spans, in microseconds.
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        if (succeeded.Length > 0)
         {
-            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = value => Math.Pow(10, value).ToString("G3", System.Globalization.CultureInfo.InvariantCulture),
-        };
+            double low = succeeded.Min(t => t.MicrosecondsPerRow), high = succeeded.Max(t => t.MicrosecondsPerRow);
+            for (int power = (int)Math.Floor(Math.Log10(low)) - 1; power <= (int)Math.Ceiling(Math.Log10(high)); power++)
+            {
+                foreach (double step in new[] { 1.0, 2.0, 5.0 })
+                {
+                    double value = step * Math.Pow(10, power);
+                    if (value >= low / 2 && value <= high * 2)
+                        ticks.AddMajor(Math.Log10(value), value.ToString("G3", System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+        }
         plot.Axes.Bottom.TickGenerator = ticks;
         plot.XLabel("Microseconds per row (log scale)");
         plot.YLabel(result.MetricName + " (validation)");
