@@ -194,6 +194,12 @@ public abstract class FeedForwardOptionsBase
     /// <summary>Rows per streamed chunk, overriding the 64 MB sizing (tests use it to stream small data in several chunks).</summary>
     internal int? StreamChunkRows { get; set; }
 
+    /// <summary>
+    /// Checked before every mini-batch and every epoch's evaluation; when cancelled, training stops with an
+    /// <see cref="OperationCanceledException"/>. Internal: the experiment (<c>FffExperiment</c>) uses it to stop a trial.
+    /// </summary>
+    internal System.Threading.CancellationToken CancellationToken { get; set; }
+
     /// <summary>Training device. Default <see cref="FffDevice.Cpu"/>.</summary>
     public FffDevice Device { get; set; } = FffDevice.Cpu;
 

@@ -74,6 +74,7 @@ internal static class Distillation
             EarlyStoppingPatience = student.EarlyStoppingPatience;
             InMemoryLimitMegabytes = student.InMemoryLimitMegabytes;
             StreamChunkRows = student.StreamChunkRows;
+            CancellationToken = student.CancellationToken;
             Device = student.Device;
             NumberOfThreads = student.NumberOfThreads;
             HiddenLayerWidths = new[] { student.DistillationTeacherWidth };

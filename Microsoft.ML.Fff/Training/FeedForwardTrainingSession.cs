@@ -162,6 +162,7 @@ internal sealed class FeedForwardTrainingSession
                 {
                     for (int start = 0; start < chunk.RowCount; start += batchSize)
                     {
+                        _options.CancellationToken.ThrowIfCancellationRequested();
                         int count = Math.Min(batchSize, chunk.RowCount - start);
                         learningRate = LearningRateAt(peak, step++, totalSteps);
                         optimizer.LearningRate = learningRate;
@@ -195,6 +196,7 @@ internal sealed class FeedForwardTrainingSession
                     }
                 }
 
+                _options.CancellationToken.ThrowIfCancellationRequested();
                 module.eval();
                 module.Export(network);
                 FeedForwardNetwork candidate = Finish(network);

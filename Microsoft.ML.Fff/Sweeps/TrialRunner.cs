@@ -1,0 +1,273 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff.Dense;
+using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.MixtureOfExperts;
+
+namespace Microsoft.ML.Fff.Sweeps;
+
+/// <summary>Per-row scoring through the model parameters, without ML.NET: dense row-major features in, Score column out.</summary>
+internal delegate void BatchScorer(ReadOnlySpan<float> features, Span<float> scores);
+
+/// <summary>
+/// The data of an experiment prepared once (label mapped and cached, rows for timing) and the training, evaluation and timing of one
+/// configuration on it.
+/// </summary>
+internal sealed class TrialRunner
+{
+    private const int TimedRows = 256;
+    private readonly MLContext _mlContext;
+    private readonly FffTask _task;
+    private readonly string _label;
+    private readonly string _features;
+    private readonly ITransformer? _labelMapping;
+    private readonly bool _mapPredictedLabelBack;
+    private readonly IDataView _train;
+    private readonly IDataView _valid;
+    private readonly float[] _timingRows;
+    private readonly int _featureCount;
+    private readonly int _outputCount;
+
+    public TrialRunner(MLContext mlContext, FffTask task, string label, string features, IDataView train, IDataView valid)
+    {
+        _mlContext = mlContext;
+        _task = task;
+        _label = label;
+        _features = features;
+        DataViewSchema.Column labelColumn = train.Schema.GetColumnOrNull(label)
+            ?? throw new ArgumentException($"Label column '{label}' is not in the training data.", "labelColumnName");
+        if (valid.Schema.GetColumnOrNull(label) is null)
+            throw new ArgumentException($"Label column '{label}' is not in the validation data.", "validationData");
+        foreach ((IDataView view, string name) in new[] { (train, "trainData"), (valid, "validationData") })
+        {
+            DataViewSchema.Column? column = view.Schema.GetColumnOrNull(features);
+            if (column is null || column.Value.Type is not VectorDataViewType { IsKnownSize: true } vector || vector.ItemType != NumberDataViewType.Single)
+            {
+                throw new ArgumentException($"Feature column '{features}' of {name} must be a known-size vector of Single; it is " +
+                    (column is null ? "missing" : column.Value.Type.ToString()) + ". Featurize the data first (or see mlContext.Fff().CreatePipeline).", name);
+            }
+        }
+
+        switch (task)
+        {
+            case FffTask.MulticlassClassification when labelColumn.Type is not KeyDataViewType:
+                _labelMapping = mlContext.Transforms.Conversion.MapValueToKey(label, label).Fit(train);
+                _mapPredictedLabelBack = true;
+                break;
+            case FffTask.Regression when labelColumn.Type != NumberDataViewType.Single:
+                if (labelColumn.Type is not NumberDataViewType)
+                    throw new ArgumentException($"Label column '{label}' has type {labelColumn.Type}; regression needs a numeric label.", "labelColumnName");
+                _labelMapping = mlContext.Transforms.Conversion.ConvertType(label, label, DataKind.Single).Fit(train);
+                break;
+            case FffTask.BinaryClassification when labelColumn.Type is not BooleanDataViewType:
+                throw new ArgumentException($"Label column '{label}' has type {labelColumn.Type}; binary classification needs a Boolean label.", "labelColumnName");
+        }
+        _train = mlContext.Data.Cache(_labelMapping?.Transform(train) ?? train);
+        _valid = mlContext.Data.Cache(_labelMapping?.Transform(valid) ?? valid);
+        (_timingRows, _featureCount) = ReadRows(_valid, features, TimedRows);
+        if (_timingRows.Length == 0)
+            throw new ArgumentException("The validation data has no rows.", "validationData");
+        _outputCount = task == FffTask.MulticlassClassification ? (int)(_train.Schema[label].Type as KeyDataViewType)!.Count : 1;
+    }
+
+    /// <summary>
+    /// Runs the scoring code of each kind on an untrained network of that kind until the JIT has been idle for 200 ms (at most
+    /// <paramref name="maxMilliseconds"/>), so tiered compilation has optimized it before the first trial is timed. Without this,
+    /// the first trials of a sweep time unoptimized code (measured: up to 20x slower) because training keeps the JIT busy and
+    /// postpones tier-up. Which generic scorer runs depends on the network type, not its shape, so a default shape is enough.
+    /// </summary>
+    public TimeSpan WarmUpScoring(IReadOnlyList<FffArchitecture> kinds, int maxMilliseconds)
+    {
+        var scorers = new List<BatchScorer>();
+        foreach (FffArchitecture kind in kinds)
+        {
+            Training.NetworkArchitecture architecture = kind switch
+            {
+                FffArchitecture.FastFeedForward => FastFeedForwardArchitecture.Create(new FastFeedForwardRegressionTrainer.Options()),
+                FffArchitecture.MixtureOfExperts => new MoeArchitecture(new MixtureOfExpertsRegressionTrainer.Options()),
+                _ => new DenseArchitecture(new DenseFeedForwardRegressionTrainer.Options()),
+            };
+            Scoring.FeedForwardNetwork network = architecture.CreateNetwork(_featureCount, _outputCount, new Random(0));
+            object model = _task switch
+            {
+                FffTask.MulticlassClassification => new FffMulticlassModelParameters(_mlContext, network, null),
+                FffTask.BinaryClassification => new FffBinaryModelParameters(_mlContext, network, null),
+                _ => new FffRegressionModelParameters(_mlContext, network, null),
+            };
+            scorers.Add(Describe(model).Scorer);
+        }
+        var scores = new float[_outputCount];
+        int rows = _timingRows.Length / _featureCount;
+        var clock = Stopwatch.StartNew();
+        long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        TimeSpan quietSince = TimeSpan.Zero;
+        while (clock.ElapsedMilliseconds < maxMilliseconds && clock.Elapsed - quietSince < TimeSpan.FromMilliseconds(200))
+        {
+            foreach (BatchScorer scorer in scorers)
+            {
+                for (int r = 0; r < rows; r++)
+                    scorer(_timingRows.AsSpan(r * _featureCount, _featureCount), scores);
+            }
+            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != compiled)
+            {
+                compiled = now;
+                quietSince = clock.Elapsed;
+            }
+        }
+        return clock.Elapsed;
+    }
+
+    /// <summary>Trains the trial's configuration and fills the trial's metric, cost and model; throws if training or evaluation fails.</summary>
+    public void Run(FffTrialResult trial, int? threads, CancellationToken token, Func<IDataView, double> metric)
+    {
+        FffTrialConfiguration c = trial.Configuration;
+        var clock = Stopwatch.StartNew();
+        (ITransformer predictor, object model) = Fit(c, threads, token);
+        trial.TrainingTime = clock.Elapsed;
+        token.ThrowIfCancellationRequested();
+
+        var parts = new List<ITransformer>();
+        if (_labelMapping != null)
+            parts.Add(_labelMapping);
+        parts.Add(predictor);
+        IDataView scored = predictor.Transform(_valid);
+        if (_mapPredictedLabelBack)
+            parts.Add(_mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored));
+        double value = metric(scored);
+        if (double.IsNaN(value))
+            throw new InvalidOperationException("The validation metric is NaN.");
+        (BatchScorer scorer, int outputs, int neurons, int width) = Describe(model);
+        trial.Metric = value;
+        trial.NeuronsPerRow = neurons;
+        trial.TrainingWidth = width;
+        trial.MicrosecondsPerRow = MeasureMicrosecondsPerRow(scorer, outputs, warmupMilliseconds: 20);
+        trial.Model = new TransformerChain<ITransformer>(parts.ToArray());
+        trial.Scorer = scorer;
+        trial.ScoreCount = outputs;
+        trial.Status = FffTrialStatus.Succeeded;
+    }
+
+    /// <summary>
+    /// Median per-row time of short timed passes: each pass scores 32 validation rows one at a time (cycling through up to 256 rows),
+    /// 64 passes in all, after warm-up passes over all rows for at least <paramref name="warmupMilliseconds"/>. Short passes keep
+    /// most samples free of preemption on a busy machine, so the median reads the model, not the load.
+    /// </summary>
+    internal double MeasureMicrosecondsPerRow(BatchScorer scorer, int outputs, int warmupMilliseconds)
+    {
+        const int RowsPerPass = 32, Passes = 64;
+        int rows = _timingRows.Length / _featureCount;
+        var scores = new float[outputs];
+        void Score(int row) => scorer(_timingRows.AsSpan(row * _featureCount, _featureCount), scores);
+        var warmup = Stopwatch.StartNew();
+        for (int i = 0; i < 3 || warmup.ElapsedMilliseconds < warmupMilliseconds; i++)
+        {
+            for (int r = 0; r < rows; r++)
+                Score(r);
+        }
+        var passes = new double[Passes];
+        int next = 0;
+        for (int p = 0; p < Passes; p++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < RowsPerPass; i++)
+            {
+                Score(next);
+                next = next + 1 == rows ? 0 : next + 1;
+            }
+            passes[p] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / RowsPerPass;
+        }
+        Array.Sort(passes);
+        return passes[Passes / 2];
+    }
+
+    private static (BatchScorer Scorer, int Outputs, int Neurons, int Width) Describe(object model) => model switch
+    {
+        FffModelParametersBase<float> m => (m.ScoreBatch, m.OutputCount, m.NeuronsPerRow, m.TrainingWidth),
+        FffMulticlassModelParameters m => (m.ScoreBatch, m.OutputCount, m.NeuronsPerRow, m.TrainingWidth),
+        _ => throw new InvalidOperationException($"Unexpected model parameters {model.GetType()}."),
+    };
+
+    private (ITransformer Predictor, object Model) Fit(FffTrialConfiguration c, int? threads, CancellationToken token)
+    {
+        MLContext ml = _mlContext;
+        return (_task, c.Architecture) switch
+        {
+            (FffTask.MulticlassClassification, FffArchitecture.FastFeedForward) => FitWith(ml.MulticlassClassification.Trainers.FastFeedForward(Fff(new FastFeedForwardMulticlassTrainer.Options()))),
+            (FffTask.MulticlassClassification, FffArchitecture.MixtureOfExperts) => FitWith(ml.MulticlassClassification.Trainers.MixtureOfExperts(Moe(new MixtureOfExpertsMulticlassTrainer.Options()))),
+            (FffTask.MulticlassClassification, _) => FitWith(ml.MulticlassClassification.Trainers.DenseFeedForward(Dense(new DenseFeedForwardMulticlassTrainer.Options()))),
+            (FffTask.BinaryClassification, FffArchitecture.FastFeedForward) => FitWith(ml.BinaryClassification.Trainers.FastFeedForward(Fff(new FastFeedForwardBinaryTrainer.Options()))),
+            (FffTask.BinaryClassification, FffArchitecture.MixtureOfExperts) => FitWith(ml.BinaryClassification.Trainers.MixtureOfExperts(Moe(new MixtureOfExpertsBinaryTrainer.Options()))),
+            (FffTask.BinaryClassification, _) => FitWith(ml.BinaryClassification.Trainers.DenseFeedForward(Dense(new DenseFeedForwardBinaryTrainer.Options()))),
+            (_, FffArchitecture.FastFeedForward) => FitWith(ml.Regression.Trainers.FastFeedForward(Fff(new FastFeedForwardRegressionTrainer.Options()))),
+            (_, FffArchitecture.MixtureOfExperts) => FitWith(ml.Regression.Trainers.MixtureOfExperts(Moe(new MixtureOfExpertsRegressionTrainer.Options()))),
+            _ => FitWith(ml.Regression.Trainers.DenseFeedForward(Dense(new DenseFeedForwardRegressionTrainer.Options()))),
+        };
+
+        T Shared<T>(T o) where T : FeedForwardOptionsBase
+        {
+            o.LabelColumnName = _label;
+            o.FeatureColumnName = _features;
+            o.NumberOfEpochs = c.NumberOfEpochs;
+            o.BatchSize = c.BatchSize;
+            o.LearningRate = c.LearningRate;
+            o.Seed = c.Seed;
+            o.NumberOfThreads = threads;
+            o.CancellationToken = token;
+            return o;
+        }
+        T Fff<T>(T o) where T : FastFeedForwardOptionsBase
+        {
+            o.Depth = c.Depth;
+            o.LeafWidth = c.LeafWidth;
+            o.MasterLeafWidth = c.MasterLeafWidth;
+            return Shared(o);
+        }
+        T Moe<T>(T o) where T : MixtureOfExpertsOptionsBase
+        {
+            o.NumberOfExperts = c.NumberOfExperts;
+            o.ExpertWidth = c.ExpertWidth;
+            o.TopK = c.TopK;
+            return Shared(o);
+        }
+        T Dense<T>(T o) where T : DenseFeedForwardOptionsBase
+        {
+            o.HiddenLayerWidths = c.HiddenLayerWidths.ToArray();
+            return Shared(o);
+        }
+    }
+
+    private (ITransformer, object) FitWith<TOptions, TTransformer, TModel>(FeedForwardTrainerBase<TOptions, TTransformer, TModel> trainer)
+        where TOptions : FeedForwardOptionsBase
+        where TTransformer : ISingleFeaturePredictionTransformer<TModel>
+        where TModel : class
+    {
+        TTransformer transformer = trainer.Fit(_train, _valid);
+        return (transformer, transformer.Model);
+    }
+
+    /// <summary>Up to <paramref name="maxRows"/> feature vectors of <paramref name="data"/>, densified, row-major.</summary>
+    private static (float[] Rows, int FeatureCount) ReadRows(IDataView data, string features, int maxRows)
+    {
+        DataViewSchema.Column column = data.Schema[features];
+        int count = ((VectorDataViewType)column.Type).Size;
+        var rows = new List<float>();
+        using DataViewRowCursor cursor = data.GetRowCursor(new[] { column });
+        ValueGetter<VBuffer<float>> getter = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> value = default;
+        var dense = new float[count];
+        int read = 0;
+        while (read < maxRows && cursor.MoveNext())
+        {
+            getter(ref value);
+            value.CopyTo(dense);
+            rows.AddRange(dense);
+            read++;
+        }
+        return (rows.ToArray(), count);
+    }
+}
