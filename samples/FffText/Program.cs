@@ -32,6 +32,8 @@ bool scalingNone = args.Contains("--no-scaling");
 string? imdb = Option("--imdb");
 
 var mlContext = new MLContext(seed: 0);
+if (args.Contains("--verbose"))
+    mlContext.Log += (_, e) => { if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && (e.Source.Contains("Fff") || e.Source.Contains("FeedForward"))) Console.WriteLine($"  [{DateTime.Now:HH:mm:ss}] {e.Message}"); };
 IDataView train = mlContext.Fff().SampleData.Imdb(imdb, test: false, maxRows: maxTrain);
 IDataView test = mlContext.Fff().SampleData.Imdb(imdb, test: true, maxRows: maxTest);
 Console.WriteLine($"IMDB: {train.GetRowCount()} training and {test.GetRowCount()} test reviews");
