@@ -89,8 +89,8 @@ public sealed class TextPipelineTests
     {
         // The recipe of samples/FffText (and docs/text.md): lower-cased word 1-2-grams, L2 norm, slots seen in at least 2 rows.
         var mlContext = new MLContext(seed: 0);
-        IDataView train = mlContext.Data.LoadFromEnumerable(Reviews(600, seed: 3));
-        List<ReviewRow> testRows = Reviews(200, seed: 4);
+        IDataView train = mlContext.Data.LoadFromEnumerable(Reviews(2000, seed: 3));
+        List<ReviewRow> testRows = Reviews(300, seed: 4);
         var options = new TextFeaturizingEstimator.Options
         {
             CaseMode = TextNormalizingEstimator.CaseMode.Lower,
@@ -100,7 +100,7 @@ public sealed class TextPipelineTests
         };
         ITransformer model = mlContext.Transforms.Text.FeaturizeText("Features", options, nameof(ReviewRow.Text))
             .Append(mlContext.Transforms.FeatureSelection.SelectFeaturesBasedOnCount("Features", count: 2))
-            .Append(mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options { Depth = 2, LeafWidth = 8, NumberOfEpochs = 8, Seed = 1, NumberOfThreads = 1 }))
+            .Append(mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options { Depth = 2, LeafWidth = 8, NumberOfEpochs = 10, Seed = 1, NumberOfThreads = 1 }))
             .Fit(train);
         IDataView scored = model.Transform(mlContext.Data.LoadFromEnumerable(testRows));
         double accuracy = mlContext.BinaryClassification.Evaluate(scored).Accuracy;
