@@ -82,7 +82,7 @@ public sealed class SampleTests
         try
         {
             // The sample itself fails if the PNG pixels differ from the idx arrays or the two accuracies differ by more than 0.2 pt.
-            string output = Run(SampleApp("FffImages"), directory, maxRows: 1000, "--epochs", "2");
+            string output = Run(SampleApp("FffImages"), directory, maxRows: 500, "--epochs", "1");
             StringAssert.Contains(output, "equal the idx arrays' exactly");
             StringAssert.Contains(output, "image pipeline minus idx arrays: 0.00 pt");
             StringAssert.Contains(output, "Median per-row PredictionEngine latency");
@@ -101,7 +101,7 @@ public sealed class SampleTests
         string directory = TemporaryDirectory();
         try
         {
-            string output = Run(SampleApp("FffText"), directory, maxRows: 600, "--epochs", "2");
+            string output = Run(SampleApp("FffText"), directory, maxRows: 400, "--epochs", "1");
             StringAssert.Contains(output, "FeaturizeText + FFF: hard-descent test accuracy");
             StringAssert.Contains(output, "mlContext.Fff().Train on the raw table");
             StringAssert.Contains(output, "Median per-row PredictionEngine latency");

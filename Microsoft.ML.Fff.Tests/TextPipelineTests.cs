@@ -249,11 +249,12 @@ public sealed class TextPipelineTests
     {
         string directory = RequireImdb();
         var mlContext = new MLContext(seed: 0);
-        IDataView train = mlContext.Fff().SampleData.Imdb(directory, maxRows: 1500);
-        IDataView test = mlContext.Fff().SampleData.Imdb(directory, test: true, maxRows: 1000);
-        ITransformer model = mlContext.Fff().Train(train, "Label", new FffAutoTrainOptions { Depth = 2, LeafWidth = 8, NumberOfEpochs = 3, Seed = 1 });
+        IDataView train = mlContext.Fff().SampleData.Imdb(directory, maxRows: 1000);
+        IDataView test = mlContext.Fff().SampleData.Imdb(directory, test: true, maxRows: 600);
+        // Few rows, so enough epochs for enough Adam steps (at 3 epochs one seed gave 0.76, the others about 0.85).
+        ITransformer model = mlContext.Fff().Train(train, "Label", new FffAutoTrainOptions { Depth = 2, LeafWidth = 8, NumberOfEpochs = 6, Seed = 1 });
         double accuracy = mlContext.BinaryClassification.Evaluate(model.Transform(test)).Accuracy;
-        Assert.IsGreaterThanOrEqualTo(0.78, accuracy, "1,500 reviews, 3 epochs");
+        Assert.IsGreaterThanOrEqualTo(0.78, accuracy, $"1,000 reviews, 6 epochs: accuracy {accuracy:F4}");
     }
 
     internal sealed class ReviewRow

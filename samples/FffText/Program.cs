@@ -7,7 +7,7 @@
 //
 //   dotnet run --project samples/FffText -c Release -- [--max-train N] [--max-test N] [--epochs N] [--depth D] [--leaf L]
 //       [--min-count C] [--chars] [--input-dropout P] [--weight-decay W] [--lr R] [--no-scaling] [--no-auto | --auto-only]
-//       [--verbose] [--imdb DIR]
+//       [--verbose] [--seed S] [--imdb DIR]
 // FFF_SAMPLE_MAX_ROWS=N caps both splits (the sample tests use it). Exits non-zero on any error.
 using System;
 using System.Diagnostics;
@@ -29,6 +29,7 @@ int minCount = Option("--min-count") is string m ? int.Parse(m) : 6;
 float inputDropout = Option("--input-dropout") is string idr ? float.Parse(idr) : 0f;
 float weightDecay = Option("--weight-decay") is string wd ? float.Parse(wd) : FffDefaults.WeightDecay;
 float learningRate = Option("--lr") is string lr ? float.Parse(lr) : FffDefaults.LearningRate;
+int seed = Option("--seed") is string sd ? int.Parse(sd) : 1;
 bool chars = args.Contains("--chars");
 bool scalingNone = args.Contains("--no-scaling");
 string? imdb = Option("--imdb");
@@ -48,7 +49,7 @@ if (!args.Contains("--auto-only"))
 if (!args.Contains("--no-auto"))
 {
     var clock = Stopwatch.StartNew();
-    var autoOptions = new FffAutoTrainOptions { NumberOfEpochs = epochs, Depth = depth, LeafWidth = leaf, Seed = 1 };
+    var autoOptions = new FffAutoTrainOptions { NumberOfEpochs = epochs, Depth = depth, LeafWidth = leaf, Seed = seed };
     FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(train, "Label", autoOptions);
     Console.WriteLine(plan);
     ITransformer auto = mlContext.Fff().Train(train, "Label", autoOptions);
@@ -78,7 +79,7 @@ void TrainFeaturizeTextPipeline()
         WeightDecay = weightDecay,
         LearningRate = learningRate,
         FeatureScaling = scalingNone ? FffFeatureScaling.None : FffFeatureScaling.Auto,
-        Seed = 1,
+        Seed = seed,
     };
     var featurizer = mlContext.Transforms.Text.FeaturizeText("Features", textOptions, nameof(Review.Text))
         .Append(mlContext.Transforms.FeatureSelection.SelectFeaturesBasedOnCount("Features", count: minCount));
