@@ -98,7 +98,7 @@ double image = Median(i => pixelEngine.Predict(probes[i % probes.Length], ref pi
 double network = Median(i => networkEngine.Predict(pixels[i % pixels.Length], ref reuse));
 double decode = Median(i => { using var img = MLImage.CreateFromFile(Path.Combine(testFolder, probes[i % probes.Length].ImagePath)); });
 Console.WriteLine($"Median per-row PredictionEngine latency: whole pipeline {full:F1} us = image stages {image:F1} us " +
-                  $"(of which decoding the PNG {decode:F1} us) + network {network:F1} us (+ overhead); the network is {network / full:P0} of the row");
+                  $"(of which decoding the PNG {decode:F1} us) + network {network:F1} us (+ overhead); the network is {network / (image + network):P0} of image stages + network");
 
 // The same model (same options, seed and row order) trained from the idx arrays.
 if (compareWithIdx)
