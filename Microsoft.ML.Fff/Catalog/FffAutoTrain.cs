@@ -409,7 +409,7 @@ public sealed partial class FffCatalog
             string name = names.Next("Text");
             temporaries.Add(name);
             parts.Add(name);
-            chain = chain.Append<ITransformer>(Context.Transforms.Text.FeaturizeText(name, column.Name));
+            chain = chain.Append<ITransformer>(FffTextFeaturization.Create(Context, name, column.Name));
         }
         if (keys.Count > 0)
         {

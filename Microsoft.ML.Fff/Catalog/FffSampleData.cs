@@ -11,7 +11,7 @@ namespace Microsoft.ML.Fff;
 /// Small real data sets embedded in the library (from scikit-learn, BSD-3-Clause; see data/README.md in the repository),
 /// for samples, tests and quick experiments. Each loads as an <see cref="IDataView"/> with a <c>Features</c> vector and a <c>Label</c>.
 /// </summary>
-public sealed class FffSampleData
+public sealed partial class FffSampleData
 {
     private readonly MLContext _mlContext;
 
