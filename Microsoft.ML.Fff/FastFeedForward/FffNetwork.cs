@@ -243,6 +243,18 @@ internal sealed class FffNetwork : FeedForwardNetwork
                 Score(features.Slice(row * inputs, inputs), outputs.Slice(row * outs, outs));
             return;
         }
+        ScoreGrouped(features, first, count, outputs);
+    }
+
+    /// <summary>
+    /// The grouped part of <see cref="ScoreRange"/>, in its own fully optimized method: when one-row calls run first (a
+    /// PredictionEngine, or one-row batches), dynamic PGO compiles <see cref="ScoreRange"/> with this path as cold code, and
+    /// a benchmark saw 10,000-row batches run at half speed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    {
+        int inputs = InputCount, outs = OutputCount;
         int leaves = LeafCount;
         // Counting sort when the leaves are not many more than the rows; a comparison sort otherwise (deep trees, few rows).
         bool counting = leaves <= 4 * count;
@@ -299,6 +311,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
     }
 
     /// <summary>Scores the rows that reached <paramref name="leaf"/>, <see cref="BlockRows"/> at a time: one blocked multiply, then each row's output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScoreLeafGroup(ReadOnlySpan<float> features, ReadOnlySpan<int> rows, int leaf, Span<float> hidden, Span<float> outputs)
     {
         int width = LeafWidth, outs = OutputCount;
@@ -313,6 +326,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
     }
 
     /// <summary>Adds the master leaf to every routed row of the chunk, <see cref="BlockRows"/> rows per blocked multiply.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MixMasterBlocks(ReadOnlySpan<float> features, int first, int count, ReadOnlySpan<int> leafOf, Span<int> block,
         Span<float> hidden, Span<float> outputs)
     {

@@ -191,13 +191,24 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     /// <summary>Scores rows <c>[first, first + count)</c> (at most <see cref="GroupRows"/>) grouped by expert.</summary>
     private void ScoreGroup(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
     {
-        int inputs = InputCount, outs = OutputCount, experts = ExpertCount, k = TopK, width = ExpertWidth;
+        int inputs = InputCount, outs = OutputCount;
         if (count < MinGroupedRows)
         {
             for (int row = first; row < first + count; row++)
                 Score(features.Slice(row * inputs, inputs), outputs.Slice(row * outs, outs));
             return;
         }
+        ScoreGrouped(features, first, count, outputs);
+    }
+
+    /// <summary>
+    /// The grouped part of <see cref="ScoreGroup"/>, in its own fully optimized method (see <c>FffNetwork.ScoreGrouped</c>:
+    /// dynamic PGO would otherwise compile it as cold code after one-row calls).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    {
+        int inputs = InputCount, outs = OutputCount, experts = ExpertCount, k = TopK, width = ExpertWidth;
         int pairs = count * k;
         // Floats: gate logits (a block of rows at a time), weights and hidden values of every (row, slot) pair, one expert block.
         Span<float> floats = ThreadScratch.Floats(BlockRows * experts + pairs + pairs * width + BlockRows * width);
