@@ -6,26 +6,18 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
-using TorchSharp;
 
 namespace Microsoft.ML.Fff.Tests;
 
 [TestClass]
 public sealed class AutoTrainTests
 {
-    private static int s_torchThreadsBefore;
-
-    // libtorch's default thread pool makes these tiny trainings 10x slower on a busy 2-core machine (threads spin-wait for each
-    // other); FffAutoTrainOptions has no NumberOfThreads, so this class runs libtorch on one thread and restores it afterwards.
+    // Tiny trainings through FffAutoTrainOptions (no NumberOfThreads): libtorch on one thread (OneTorchThread).
     [ClassInitialize]
-    public static void UseOneTorchThread(TestContext context)
-    {
-        s_torchThreadsBefore = torch.get_num_threads();
-        torch.set_num_threads(1);
-    }
+    public static void UseOneTorchThread(TestContext context) => OneTorchThread.Enter();
 
     [ClassCleanup]
-    public static void RestoreTorchThreads() => torch.set_num_threads(s_torchThreadsBefore);
+    public static void RestoreTorchThreads() => OneTorchThread.Exit();
 
     private static readonly string[] LabelColumns = { nameof(MixedRow.IsGood), nameof(MixedRow.Target), nameof(MixedRow.TargetD), nameof(MixedRow.Kind) };
 

@@ -17,7 +17,6 @@ public sealed class ConditionalBatchTests
     [TestMethod]
     public void DotMatchesDoubleReferenceForOddLengths()
     {
-        var random = new Random(1);
         for (int width = 1; width <= 133; width++)
         {
             float[] x = NetworkChecks.RandomRows(1, width, seed: width);

@@ -322,7 +322,7 @@ public sealed class FffExperimentTests
     public void LatencyConstraintChoosesTheBestFastModel()
     {
         var ml = new MLContext(seed: 0);
-        FffExperimentResult result = Experiment(ml)
+        FffExperiment FourDenseTrials() => Experiment(ml)
             .SetDataset(TestData.BinaryData(ml, count: 200), 0.3)
             .SetBinaryClassificationMetric(FffBinaryMetric.AreaUnderRocCurve)
             .SetModelKinds(FffArchitecture.Dense)
@@ -330,19 +330,11 @@ public sealed class FffExperimentTests
             .SetSearchStrategy(FffSearchStrategy.RandomSearch)
             .SetMaxTrials(4)
             .SetNumberOfThreads(1)
-            .SetSeed(2)
-            .Run();
+            .SetSeed(2);
+        FffExperimentResult result = FourDenseTrials().Run();
         Assert.IsTrue(result.Trials.All(t => t.Status == FffTrialStatus.Succeeded), string.Join("\n", result.Trials));
         // The same sweep under an impossible limit (same seed, same configurations).
-        FffExperimentResult constrained = Experiment(ml)
-            .SetDataset(TestData.BinaryData(ml, count: 200), 0.3)
-            .SetBinaryClassificationMetric(FffBinaryMetric.AreaUnderRocCurve)
-            .SetModelKinds(FffArchitecture.Dense)
-            .SetSearchSpace(TinySpace(3, 3))
-            .SetSearchStrategy(FffSearchStrategy.RandomSearch)
-            .SetMaxTrials(4)
-            .SetNumberOfThreads(1)
-            .SetSeed(2)
+        FffExperimentResult constrained = FourDenseTrials()
             .SetMaxLatency(1e-6)
             .Run();
         Assert.IsFalse(constrained.BestTrial.MeetsConstraints, "nothing meets 1 picosecond per row; the fastest trial stands in");

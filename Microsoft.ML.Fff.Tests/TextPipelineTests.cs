@@ -9,7 +9,6 @@ using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.ML.Fff.MixtureOfExperts;
 using Microsoft.ML.Transforms.Text;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
-using TorchSharp;
 
 namespace Microsoft.ML.Fff.Tests;
 
@@ -20,18 +19,12 @@ namespace Microsoft.ML.Fff.Tests;
 [TestClass]
 public sealed class TextPipelineTests
 {
-    private static int s_torchThreadsBefore;
-
-    // Tiny trainings on a busy 2-core machine: one libtorch thread (FffAutoTrainOptions has no NumberOfThreads), restored afterwards.
+    // Tiny trainings through FffAutoTrainOptions (no NumberOfThreads): libtorch on one thread (OneTorchThread).
     [ClassInitialize]
-    public static void UseOneTorchThread(TestContext context)
-    {
-        s_torchThreadsBefore = torch.get_num_threads();
-        torch.set_num_threads(1);
-    }
+    public static void UseOneTorchThread(TestContext context) => OneTorchThread.Enter();
 
     [ClassCleanup]
-    public static void RestoreTorchThreads() => torch.set_num_threads(s_torchThreadsBefore);
+    public static void RestoreTorchThreads() => OneTorchThread.Exit();
 
     private static readonly string[] Positive = { "great", "wonderful", "superb", "loved", "brilliant", "moving", "delightful" };
     private static readonly string[] Negative = { "awful", "boring", "terrible", "hated", "dull", "waste", "clumsy" };

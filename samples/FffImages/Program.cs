@@ -140,20 +140,7 @@ string? Option(string name)
     return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
 }
 
-static double Median(Action<int> call)
-{
-    for (int i = 0; i < 200; i++)
-        call(i);
-    var times = new double[2000];
-    for (int i = 0; i < times.Length; i++)
-    {
-        long start = Stopwatch.GetTimestamp();
-        call(i);
-        times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-    }
-    Array.Sort(times);
-    return times[times.Length / 2];
-}
+static double Median(Action<int> call) => MlNetFff.Samples.Timing.MedianMicroseconds(call, warmup: 200, count: 2000);
 
 ITransformer WithImageFolder(ITransformer fitted, string folder)
 {

@@ -134,20 +134,7 @@ string? Option(string name)
 
 static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
 
-static double Median(Action<int> call)
-{
-    for (int i = 0; i < 100; i++)
-        call(i);
-    var times = new double[1000];
-    for (int i = 0; i < times.Length; i++)
-    {
-        long start = Stopwatch.GetTimestamp();
-        call(i);
-        times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-    }
-    Array.Sort(times);
-    return times[times.Length / 2];
-}
+static double Median(Action<int> call) => MlNetFff.Samples.Timing.MedianMicroseconds(call, warmup: 100, count: 1000);
 
 internal sealed class Review
 {
