@@ -17,12 +17,25 @@ using Microsoft.ML.Trainers;
 
 namespace Microsoft.ML.Fff;
 
+/// <summary>What the batch-scoring data view needs from any of the three model parameter classes, without their output type.</summary>
+internal interface IFffScoringModel
+{
+    /// <summary>The network (input and output counts).</summary>
+    FeedForwardNetwork Network { get; }
+
+    /// <summary>Score column values of a batch of dense rows (see <see cref="FffModelParametersBase{TOutput}.ScoreBatch"/>).</summary>
+    void ScoreBatch(ReadOnlySpan<float> features, Span<float> scores);
+
+    /// <summary>Score column values of one row, dense or sparse; throws when the vector has the wrong length.</summary>
+    void ScoreRow(in VBuffer<float> features, Span<float> scores);
+}
+
 /// <summary>
 /// Shared part of the model parameters of every architecture (FFF, dense, mixture of experts): the network, its shape,
 /// persistence and the per-row scoring glue. Scoring is pure C#; no torch type is referenced on this path.
 /// </summary>
 /// <typeparam name="TOutput">The score type: <see cref="float"/> or a vector of <see cref="float"/>.</typeparam>
-public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOutput>, IValueMapper
+public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOutput>, IValueMapper, IFffScoringModel
 {
     private readonly DataViewType _inputType;
 
@@ -226,6 +239,10 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     /// the per-task post-processing lives: the ML.NET mappers and <see cref="ScoreBatch"/> both go through it.
     /// </summary>
     private protected abstract void ToScores(Span<float> outputs);
+
+    FeedForwardNetwork IFffScoringModel.Network => Network;
+
+    void IFffScoringModel.ScoreRow(in VBuffer<float> features, Span<float> scores) => ScoreRow(features, scores);
 
     /// <summary>Hard-descent scoring of one row into <paramref name="scores"/> (length = <see cref="OutputCount"/>): the Score column values.</summary>
     private protected void ScoreRow(in VBuffer<float> features, Span<float> scores)

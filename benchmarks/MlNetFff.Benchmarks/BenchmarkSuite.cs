@@ -97,8 +97,8 @@ public static class BenchmarkSuite
         double lightGbm = Median(summaries, typeof(LightGbmBenchmarks), nameof(LightGbmBenchmarks.PredictionEngine));
         double lightGbmBatch = Median(summaries, typeof(LightGbmBenchmarks), nameof(LightGbmBenchmarks.Transform));
         text.AppendLine("| width | FFF PE µs | dense PE µs | dense/FFF (PE) | FFF network µs | dot floor µs | row-dots floor µs | FFF network/floor | FFF PE/floor | FFF PE/row-dots floor | "
-            + "FFF batch rows/s | dense batch rows/s | FFF/dense (batch) | FFF Transform rows/s | dense Transform rows/s | LightGBM PE/FFF PE |");
-        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            + "FFF batch rows/s | dense batch rows/s | FFF/dense (batch) | FFF Transform rows/s | FFF batched Transform rows/s | dense Transform rows/s | dense batched Transform rows/s | FFF/dense (batched Transform) | LightGBM PE/FFF PE |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (int width in BenchmarkModels.Widths)
         {
             double fffPe = Median(summaries, typeof(PerRowLatencyBenchmarks), "PredictionEngine", ("Model", ModelKind.Fff), ("Width", width)) / 1000;
@@ -111,9 +111,11 @@ public static class BenchmarkSuite
             double denseBatch = rows / (Median(summaries, typeof(BatchThroughputBenchmarks), "ScoreBatch", ("Model", ModelKind.Dense), ("Width", width)) / 1e9);
             double fffTransform = rows / (Median(summaries, typeof(BatchThroughputBenchmarks), "Transform", ("Model", ModelKind.Fff), ("Width", width)) / 1e9);
             double denseTransform = rows / (Median(summaries, typeof(BatchThroughputBenchmarks), "Transform", ("Model", ModelKind.Dense), ("Width", width)) / 1e9);
+            double fffBatched = rows / (Median(summaries, typeof(BatchThroughputBenchmarks), "BatchedTransform", ("Model", ModelKind.Fff), ("Width", width)) / 1e9);
+            double denseBatched = rows / (Median(summaries, typeof(BatchThroughputBenchmarks), "BatchedTransform", ("Model", ModelKind.Dense), ("Width", width)) / 1e9);
             text.AppendLine($"| {width} | {F(fffPe, "0.00")} | {F(densePe, "0.0")} | {F(densePe / fffPe, "0.0")}x | {F(fffNet, "0.00")} | {F(floor, "0.00")} | {F(rowFloor, "0.00")} | "
                 + $"{F(fffNet / floor, "0.00")}x | {F(fffPe / floor, "0.00")}x | {F(fffPe / rowFloor, "0.00")}x | {F(fffBatch, "N0")} | {F(denseBatch, "N0")} | {F(fffBatch / denseBatch, "0.0")}x | "
-                + $"{F(fffTransform, "N0")} | {F(denseTransform, "N0")} | {F(lightGbm / 1000 / fffPe, "0.0")}x |");
+                + $"{F(fffTransform, "N0")} | {F(fffBatched, "N0")} | {F(denseTransform, "N0")} | {F(denseBatched, "N0")} | {F(fffBatched / denseBatched, "0.0")}x | {F(lightGbm / 1000 / fffPe, "0.0")}x |");
         }
         text.AppendLine();
         text.AppendLine($"LightGBM (defaults): PredictionEngine {F(lightGbm / 1000, "0.0")} µs per row; Transform {F(BatchThroughputBenchmarks.Rows / (lightGbmBatch / 1e9), "N0")} rows/s.");

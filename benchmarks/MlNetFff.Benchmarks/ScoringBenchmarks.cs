@@ -172,14 +172,16 @@ public class DotFloorBenchmarks
 }
 
 /// <summary>
-/// Batch throughput on many rows, both multi-threaded: the public span batch API (FFF and MoE: rows grouped by leaf or
-/// expert) and ML.NET <c>Transform</c> read through parallel cursors (one-row path per row).
+/// Batch throughput on many rows, all multi-threaded: the public span batch API (FFF and MoE: rows grouped by leaf or
+/// expert), ML.NET <c>Transform</c> read through parallel cursors (one-row path per row), and <c>Transform</c> of the
+/// model wrapped for batch scoring (grouped, block by block).
 /// </summary>
 [MemoryDiagnoser]
 public class BatchThroughputBenchmarks : NeuralModelBenchmark
 {
     private FffMulticlassModelParameters _parameters = null!;
     private ITransformer _model = null!;
+    private ITransformer _batched = null!;
     private IDataView _view = null!;
     private float[] _flat = null!;
     private float[] _scores = null!;
@@ -192,6 +194,7 @@ public class BatchThroughputBenchmarks : NeuralModelBenchmark
     public void Setup()
     {
         _model = BenchmarkModels.Model(Model, Width);
+        _batched = new MLContext(seed: 0).Fff().WithBatchScoring(_model);
         _parameters = BenchmarkModels.Parameters(_model);
         _flat = BenchmarkModels.ScoringRows(Rows);
         _scores = new float[Rows * BenchmarkModels.Classes];
@@ -218,6 +221,13 @@ public class BatchThroughputBenchmarks : NeuralModelBenchmark
     /// <summary>All rows through <c>Transform</c>, reading the Score column.</summary>
     [Benchmark]
     public float Transform() => ConsumeScores(_model.Transform(_view));
+
+    /// <summary>
+    /// All rows through <c>Transform</c> of the model wrapped by <c>mlContext.Fff().WithBatchScoring</c>: blocks of rows
+    /// read ahead and scored by the grouped batch kernels (one cursor; each block spread over the cores).
+    /// </summary>
+    [Benchmark]
+    public float BatchedTransform() => ConsumeScores(_batched.Transform(_view));
 
     /// <summary>
     /// Reads every row's Score through a parallel cursor set (<c>GetRowCursorSet</c>, one cursor per core, each drained on
