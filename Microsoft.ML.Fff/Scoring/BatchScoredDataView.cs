@@ -152,7 +152,7 @@ internal sealed class BatchScoredDataView : IDataView
         private readonly int _outputCount;
 
         // One block: the dense rows' features packed, their scores, and every row's scores and id.
-        private readonly float[] _dense;
+        private float[]? _dense;   // allocated at the first dense row: sparse inputs (text) never need it
         private readonly float[] _denseScores;
         private readonly int[] _denseRows;
         private readonly float[] _scores;
@@ -180,7 +180,6 @@ internal sealed class BatchScoredDataView : IDataView
             _featureCount = parent._model.Network.InputCount;
             _outputCount = parent._model.Network.OutputCount;
             int block = parent._rowsPerBlock;
-            _dense = new float[block * _featureCount];
             _denseScores = new float[block * _outputCount];
             _denseRows = new int[block];
             _scores = new float[block * _outputCount];
@@ -230,6 +229,7 @@ internal sealed class BatchScoredDataView : IDataView
                 _features(ref _row);
                 if (_row.IsDense && _row.Length == features)
                 {
+                    _dense ??= new float[_ids.Length * features];
                     _row.GetValues().CopyTo(_dense.AsSpan(dense * features, features));
                     _denseRows[dense++] = _count;
                 }
@@ -242,7 +242,7 @@ internal sealed class BatchScoredDataView : IDataView
             if (dense == 0)
                 return;
             Span<float> scores = _denseScores.AsSpan(0, dense * outputs);
-            model.ScoreBatch(_dense.AsSpan(0, dense * features), scores);
+            model.ScoreBatch(_dense!.AsSpan(0, dense * features), scores);
             for (int i = 0; i < dense; i++)
                 scores.Slice(i * outputs, outputs).CopyTo(_scores.AsSpan(_denseRows[i] * outputs, outputs));
         }
