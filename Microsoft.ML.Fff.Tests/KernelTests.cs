@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Runtime.Intrinsics;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
@@ -61,5 +62,84 @@ public sealed class KernelTests
         float[] nan = { 1f, float.NaN };
         Kernels.SoftMax(nan);
         Assert.IsTrue(nan.All(float.IsNaN), "a NaN logit gives NaN probabilities");
+    }
+
+    [TestMethod]
+    public void ExpOfNonPositiveIsWithinTwoUlpsAndUnderflowsToZero()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            Assert.Inconclusive("No AVX2 and FMA here; SoftMax uses TensorPrimitives.");
+        var x = new float[8];
+        var e = new float[8];
+        double worst = 0;
+        for (int i = 0; i <= 880_000; i += 8)
+        {
+            for (int lane = 0; lane < 8; lane++)
+                x[lane] = -(i + lane) * 1e-4f;   // 0 down to -88
+            Kernels.ExpOfNonPositive(Vector256.Create(x)).CopyTo(e);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                double expected = Math.Exp(x[lane]);
+                if (x[lane] < -87.33654f)
+                {
+                    Assert.AreEqual(0f, e[lane], $"e^{x[lane]} underflows to 0");
+                    continue;
+                }
+                // Relative error in units of float's epsilon at the result's scale.
+                worst = Math.Max(worst, Math.Abs(e[lane] - expected) / (expected * Math.Pow(2, -23)));
+            }
+        }
+        Assert.IsTrue(worst <= 2, $"worst error {worst:F2} ulp");
+        Kernels.ExpOfNonPositive(Vector256.Create(0f, -0f, float.NegativeInfinity, -1000f, -1f, -0.5f, -2f, -87f)).CopyTo(e);
+        Assert.AreEqual(1f, e[0]);
+        Assert.AreEqual(1f, e[1]);
+        Assert.AreEqual(0f, e[2]);
+        Assert.AreEqual(0f, e[3]);
+    }
+
+    [TestMethod]
+    public void SoftMaxMatchesADoubleReferenceForOddLengths()
+    {
+        var random = new Random(7);
+        for (int n = 1; n <= 41; n++)
+        {
+            for (int trial = 0; trial < 20; trial++)
+            {
+                float[] logits = Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2 - 1) * (trial % 2 == 0 ? 5 : 60))).ToArray();
+                float[] values = (float[])logits.Clone();
+                Kernels.SoftMax(values);
+                double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
+                for (int i = 0; i < n; i++)
+                    Assert.AreEqual(Math.Exp(logits[i] - max) / sum, values[i], 2e-7 + 1e-6 * values[i], $"length {n}, class {i}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void AddActivatedEqualsOneMultiplyAddPerActiveUnitBitForBit()
+    {
+        var random = new Random(3);
+        for (int outputs = 1; outputs <= 21; outputs++)
+        {
+            for (int units = 1; units <= 9; units += 2)
+            {
+                float[] hidden = Enumerable.Range(0, units).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                if (units > 4)
+                    hidden[3] = float.NaN;   // NaN activations pass the ReLU and reach the outputs
+                float[] weights = Enumerable.Range(0, units * outputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                float[] start = Enumerable.Range(0, outputs).Select(_ => (float)random.NextDouble()).ToArray();
+                float factor = 0.3f + (float)random.NextDouble();
+
+                float[] expected = (float[])start.Clone();
+                for (int u = 0; u < units; u++)
+                {
+                    if (!(hidden[u] <= 0))
+                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(weights.AsSpan(u * outputs, outputs), hidden[u] * factor, expected, expected);
+                }
+                float[] actual = (float[])start.Clone();
+                DescentKernels.AddActivated(hidden, weights, factor, actual);
+                CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual), $"{units} units, {outputs} outputs");
+            }
+        }
     }
 }

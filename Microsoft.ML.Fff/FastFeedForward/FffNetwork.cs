@@ -186,7 +186,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
     {
         int outputs = OutputCount, width = LeafWidth;
         OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
-        AddActivated(hidden.Slice(0, width), OutputWeights.AsSpan(leaf * width * outputs, width * outputs), 1f, result);
+        DescentKernels.AddActivated(hidden.Slice(0, width), OutputWeights.AsSpan(leaf * width * outputs, width * outputs), 1f, result);
     }
 
     /// <summary>Mixes the master leaf into a leaf's output: <c>k * result + (1 - k) * (b_master + sum_k ReLU(h_k) v_k)</c>.</summary>
@@ -195,21 +195,9 @@ internal sealed class FffNetwork : FeedForwardNetwork
         float k = LeafShare;
         TensorPrimitives.Multiply(result, k, result);
         TensorPrimitives.MultiplyAdd(MasterOutputBiases, 1 - k, result, result);
-        AddActivated(masterHidden.Slice(0, MasterWidth), MasterOutputWeights, 1 - k, result);
+        DescentKernels.AddActivated(masterHidden.Slice(0, MasterWidth), MasterOutputWeights, 1 - k, result);
     }
 
-    /// <summary>Adds <c>factor * ReLU(h_u) * v_u</c> for every hidden pre-activation <c>h_u</c> (output weights <c>v_u</c> row-major).</summary>
-    private void AddActivated(ReadOnlySpan<float> hidden, ReadOnlySpan<float> outputWeights, float factor, Span<float> result)
-    {
-        int outputs = OutputCount;
-        for (int unit = 0; unit < hidden.Length; unit++)
-        {
-            float h = hidden[unit];
-            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
-            if (!(h <= 0))
-                TensorPrimitives.MultiplyAdd(outputWeights.Slice(unit * outputs, outputs), h * factor, result, result);
-        }
-    }
 
     /// <summary>
     /// Batched hard descent with conditional execution: rows are routed and grouped by the leaf they reach; each leaf's

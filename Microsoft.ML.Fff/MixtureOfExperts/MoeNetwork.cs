@@ -158,14 +158,8 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     /// <summary>Adds <c>weight * sum_j ReLU(h_j) V_{e,j}</c> for expert <paramref name="expert"/>'s pre-activations <paramref name="hidden"/>.</summary>
     private void AddActivated(int expert, ReadOnlySpan<float> hidden, float weight, Span<float> result)
     {
-        int outputs = OutputCount, first = expert * ExpertWidth;
-        for (int j = 0; j < hidden.Length; j++)
-        {
-            float h = hidden[j];
-            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
-            if (!(h <= 0))
-                TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan((first + j) * outputs, outputs), h * weight, result, result);
-        }
+        int outputs = OutputCount;
+        DescentKernels.AddActivated(hidden, OutputWeights.AsSpan(expert * ExpertWidth * outputs, hidden.Length * outputs), weight, result);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Microsoft.ML.Fff.Scoring;
 
@@ -176,5 +177,46 @@ internal static class DescentKernels
         for (int i = from; i < width; i++)
             sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, i), Unsafe.Add(ref w, i), sum);
         return sum;
+    }
+
+    /// <summary>
+    /// Adds <c>(h_u * factor) * V[u, o]</c> to <c>result[o]</c> for every unit <c>u</c> with <c>!(h_u &lt;= 0)</c> (ReLU that lets NaN
+    /// through), units in order: the output layer of a leaf or an expert (<paramref name="weights"/> row-major,
+    /// <c>units x outputs</c>). Each addition is a rounded multiply then a rounded add, exactly as
+    /// <see cref="System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(ReadOnlySpan{float}, float, ReadOnlySpan{float}, Span{float})"/>
+    /// per unit, which it replaces: one call per unit cost more than the arithmetic for the ten outputs of a digit model.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AddActivated(ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, float factor, Span<float> result)
+    {
+        int outputs = result.Length, units = hidden.Length, o = 0;
+        ref float w = ref MemoryMarshal.GetReference(weights);
+        ref float r = ref MemoryMarshal.GetReference(result);
+        ref float h = ref MemoryMarshal.GetReference(hidden);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; o + 8 <= outputs; o += 8)
+            {
+                Vector256<float> sum = Vector256.LoadUnsafe(ref r, (nuint)o);
+                for (int u = 0; u < units; u++)
+                {
+                    float a = Unsafe.Add(ref h, u);
+                    if (!(a <= 0))
+                        sum += Vector256.LoadUnsafe(ref w, (nuint)(u * outputs + o)) * Vector256.Create(a * factor);
+                }
+                sum.StoreUnsafe(ref r, (nuint)o);
+            }
+        }
+        for (; o < outputs; o++)
+        {
+            float sum = Unsafe.Add(ref r, o);
+            for (int u = 0; u < units; u++)
+            {
+                float a = Unsafe.Add(ref h, u);
+                if (!(a <= 0))
+                    sum += Unsafe.Add(ref w, u * outputs + o) * (a * factor);
+            }
+            Unsafe.Add(ref r, o) = sum;
+        }
     }
 }
