@@ -292,14 +292,14 @@ public sealed class NeuronTreeTests
         StringAssert.Contains(e.Message, "NumberOfTrees 1024");
     }
 
-    private static InvalidDataException ExpectCorrupt(byte[] bytes, long? byteCount)
+    internal static InvalidDataException ExpectCorrupt(byte[] bytes, long? byteCount)
     {
         InvalidDataException e = Assert.Throws<InvalidDataException>(() => LoadBytes(bytes, byteCount));
         StringAssert.StartsWith(e.Message, "Corrupt FFF model:");
         return e;
     }
 
-    private static byte[] SaveBytes(FeedForwardNetwork network)
+    internal static byte[] SaveBytes(FeedForwardNetwork network)
     {
         var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -307,9 +307,9 @@ public sealed class NeuronTreeTests
         return stream.ToArray();
     }
 
-    private static FeedForwardNetwork LoadBytes(byte[] bytes) => LoadBytes(bytes, bytes.Length);
+    internal static FeedForwardNetwork LoadBytes(byte[] bytes) => LoadBytes(bytes, bytes.Length);
 
-    private static FeedForwardNetwork LoadBytes(byte[] bytes, long? byteCount)
+    internal static FeedForwardNetwork LoadBytes(byte[] bytes, long? byteCount)
     {
         using var reader = new BinaryReader(new MemoryStream(bytes));
         return FeedForwardNetwork.Load(reader, byteCount);

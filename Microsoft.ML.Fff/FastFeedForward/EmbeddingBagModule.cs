@@ -24,6 +24,9 @@ internal sealed class EmbeddingBagModule : FeedForwardModule
         RegisterComponents();
     }
 
+    /// <summary>The FFF module on the embeddings.</summary>
+    public FeedForwardModule Head => head;
+
     /// <summary>The summed embeddings of a batch: <c>[B, d]</c>.</summary>
     public Tensor Embed(Tensor input) => input.mm(embedding);
 
