@@ -38,6 +38,12 @@ internal sealed class EmbeddingBagArchitecture : NetworkArchitecture
         return new EmbeddingBagModule(inputs, _dimension, _head.CreateModule(_dimension, outputs, device), device);
     }
 
+    /// <summary>
+    /// Sparse rows are used as given: dividing a mean bag's slots by their largest value would weight a rare token as much as
+    /// a frequent one in every row that has it (measured on 5,000 IMDB reviews: 78.8 % against 85.8 % test accuracy).
+    /// </summary>
+    public override bool ScalesSparseFeatures => false;
+
     public override IReadOnlyList<PhasePlan> PlanPhases(int numberOfEpochs) => _head.PlanPhases(numberOfEpochs);
 
     /// <summary>Rejects, with the option named, a table that would not fit one array (and so would not load back).</summary>
