@@ -307,6 +307,11 @@ public sealed class EmbeddingBagTests
         var scores = new float[50];
         parameters.ScoreBatch(features, scores);
         CollectionAssert.AreEqual(EstimatorWorkout.Bits(model.Transform(rows).GetColumn<float>("Score").ToArray()), EstimatorWorkout.Bits(scores));
+
+        // The soft/hard gap reads the FFF head behind the table: hard equals Evaluate, soft comes from the soft function.
+        FffSoftHardGap gap = mlContext.Fff().EvaluateSoftHardGap(model, rows);
+        Assert.AreEqual(mlContext.BinaryClassification.Evaluate(model.Transform(rows)).Accuracy, gap.HardMetric, 1e-9);
+        Assert.IsGreaterThan(0.5, gap.SoftMetric);
     }
 
     [TestMethod]
