@@ -178,34 +178,17 @@ public sealed class EmbeddingBagTests
     public void SaveLoadRoundTripIsBitIdentical()
     {
         EmbeddingBagNetwork network = RandomBag(30, 5, 2, 2, 3, seed: 4, masterWidth: 2);
-        byte[] bytes = NeuronTreeTests.SaveBytes(network);
-        FeedForwardNetwork loaded = NeuronTreeTests.LoadBytes(bytes);
+        FeedForwardNetwork loaded = NetworkChecks.RoundTripIsBitIdentical(network);
         Assert.IsInstanceOfType<EmbeddingBagNetwork>(loaded);
-        CollectionAssert.AreEqual(bytes, NeuronTreeTests.SaveBytes(loaded));
         Assert.AreEqual("embedding bag 30 x 5 + FFF depth 2 x leaf 3 + master leaf 2", loaded.Describe());
         Assert.AreEqual(network.NeuronsPerRow, loaded.NeuronsPerRow);
-        float[] x = BagRows(20, 30, seed: 2);
-        var expected = new float[2];
-        var actual = new float[2];
-        for (int r = 0; r < 20; r++)
-        {
-            network.Score(x.AsSpan(r * 30, 30), expected);
-            loaded.Score(x.AsSpan(r * 30, 30), actual);
-            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual));
-        }
     }
 
     [TestMethod]
     public void TruncatedPaddedAndCorruptPayloadsAreRejected()
     {
-        byte[] bytes = NeuronTreeTests.SaveBytes(RandomBag(6, 2, 1, 1, 2, seed: 1));
-        for (int length = 0; length < bytes.Length; length++)
-        {
-            NeuronTreeTests.ExpectCorrupt(bytes.AsSpan(0, length).ToArray(), length);
-            NeuronTreeTests.ExpectCorrupt(bytes.AsSpan(0, length).ToArray(), null);
-        }
-        byte[] padded = bytes.Concat(new byte[4]).ToArray();
-        NeuronTreeTests.ExpectCorrupt(padded, padded.Length);
+        byte[] bytes = NetworkChecks.SaveBytes(RandomBag(6, 2, 1, 1, 2, seed: 1));
+        NetworkChecks.TruncatedAndPaddedPayloadsAreRejected(bytes);
 
         // Layout: kind 4, inputs, dimension, table count, 12 table floats, head kind at 64, head inputs at 68.
         (int Offset, int Value, string Message)[] cases =
@@ -223,28 +206,28 @@ public sealed class EmbeddingBagTests
         {
             byte[] copy = (byte[])bytes.Clone();
             BitConverter.GetBytes(value).CopyTo(copy, offset);
-            StringAssert.Contains(NeuronTreeTests.ExpectCorrupt(copy, copy.Length).Message, message, $"offset {offset} value {value}");
+            StringAssert.Contains(NetworkChecks.ExpectCorrupt(copy, copy.Length).Message, message, $"offset {offset} value {value}");
         }
 
         // 2^28 inputs x 4096 dimensions: rejected from the header alone, before allocating.
         byte[] huge = (byte[])bytes.Clone();
         BitConverter.GetBytes(EmbeddingBagNetwork.MaxInputs).CopyTo(huge, 4);
         BitConverter.GetBytes(EmbeddingBagNetwork.MaxDimension).CopyTo(huge, 8);
-        StringAssert.Contains(NeuronTreeTests.ExpectCorrupt(huge, huge.Length).Message, "more weights than one array can hold");
+        StringAssert.Contains(NetworkChecks.ExpectCorrupt(huge, huge.Length).Message, "more weights than one array can hold");
 
         // A NaN table weight, and finite ones large enough to overflow the head.
         foreach (float bad in new[] { float.NaN, float.NegativeInfinity, 1e37f })
         {
             EmbeddingBagNetwork network = RandomBag(6, 2, 1, 1, 2, seed: 1);
             network.Embeddings[5] = bad;
-            NeuronTreeTests.ExpectCorrupt(NeuronTreeTests.SaveBytes(network), null);
+            NetworkChecks.ExpectCorrupt(NetworkChecks.SaveBytes(network), null);
         }
     }
 
     [TestMethod]
     public void SeededByteMutationsAreRejectedOrScoreFinitely()
     {
-        byte[] bytes = NeuronTreeTests.SaveBytes(RandomBag(10, 3, 2, 2, 2, seed: 6, masterWidth: 1));
+        byte[] bytes = NetworkChecks.SaveBytes(RandomBag(10, 3, 2, 2, 2, seed: 6, masterWidth: 1));
         var random = new Random(12);
         float[] x = BagRows(4, 10, seed: 3);
         var output = new float[2];
@@ -257,7 +240,7 @@ public sealed class EmbeddingBagTests
             FeedForwardNetwork network;
             try
             {
-                network = NeuronTreeTests.LoadBytes(copy);
+                network = NetworkChecks.LoadBytes(copy);
             }
             catch (InvalidDataException e)
             {

@@ -78,17 +78,7 @@ void TrainFeaturizeTextPipeline()
         CharFeatureExtractor = chars ? new WordBagEstimator.Options { NgramLength = 3, UseAllLengths = false } : null,
         Norm = TextFeaturizingEstimator.NormFunction.L2,
     };
-    var trainerOptions = new FastFeedForwardBinaryTrainer.Options
-    {
-        Depth = depth,
-        LeafWidth = leaf,
-        NumberOfEpochs = epochs,
-        InputDropout = inputDropout,
-        WeightDecay = weightDecay,
-        LearningRate = learningRate,
-        FeatureScaling = scalingNone ? FffFeatureScaling.None : FffFeatureScaling.Auto,
-        Seed = seed,
-    };
+    var trainerOptions = TrainerOptions(embeddingDimension: 0);
     var featurizer = mlContext.Transforms.Text.FeaturizeText("Features", textOptions, nameof(Review.Text))
         .Append(mlContext.Transforms.FeatureSelection.SelectFeaturesBasedOnCount("Features", count: minCount));
     TrainAndReport(featurizer, trainerOptions, "FeaturizeText + FFF", $"word 1-2-grams{(chars ? " + char 3-grams" : "")}, count >= {minCount}",
@@ -98,24 +88,27 @@ void TrainFeaturizeTextPipeline()
 // The model that learns its own token embeddings: Tiktoken token bag -> learned table -> FFF on the summed embedding.
 void TrainEmbeddingBagPipeline()
 {
-    var trainerOptions = new FastFeedForwardBinaryTrainer.Options
-    {
-        EmbeddingDimension = dimension,
-        Depth = depth,
-        LeafWidth = leaf,
-        NumberOfEpochs = epochs,
-        InputDropout = inputDropout,
-        WeightDecay = weightDecay,
-        LearningRate = learningRate,
-        FeatureScaling = scalingNone ? FffFeatureScaling.None : FffFeatureScaling.Auto,
-        Seed = seed,
-    };
+    var trainerOptions = TrainerOptions(embeddingDimension: dimension);
     var tokenizer = mlContext.Fff().TokenizeToBag("Features", nameof(Review.Text),
         new Microsoft.ML.Fff.Text.TokenBagEstimator.Options { MinimumCount = minCount, MaximumVocabularySize = maxVocabulary });
     TrainAndReport(tokenizer, trainerOptions, $"Token bag + embedding {dimension} + FFF",
         $"Tiktoken cl100k_base tokens in >= {minCount} rows{(maxVocabulary > 0 ? $", at most {maxVocabulary:N0}" : "")}, embedding dimension {dimension}",
         "tokenization", Path.Combine("artifacts", "imdb-embedding-fff.zip"));
 }
+
+// The FFF options of the command line; a learned embedding table when embeddingDimension > 0.
+FastFeedForwardBinaryTrainer.Options TrainerOptions(int embeddingDimension) => new()
+{
+    EmbeddingDimension = embeddingDimension,
+    Depth = depth,
+    LeafWidth = leaf,
+    NumberOfEpochs = epochs,
+    InputDropout = inputDropout,
+    WeightDecay = weightDecay,
+    LearningRate = learningRate,
+    FeatureScaling = scalingNone ? FffFeatureScaling.None : FffFeatureScaling.Auto,
+    Seed = seed,
+};
 
 // Fits featurizer + FFF, evaluates hard descent on the test reviews, saves, reloads, scores single reviews with a
 // PredictionEngine and splits the per-row latency into the featurizer and the network.
@@ -175,7 +168,7 @@ static double Median(Action<int> call) => MlNetFff.Samples.Timing.MedianMicrosec
 // Defaults of --embedding (measured on IMDB: docs/text.md).
 internal static class EmbeddingDefaults
 {
-    public const int Epochs = 4;
+    public const int Epochs = 2;
     public const int MinimumCount = 3;
     public const int Dimension = 64;
     public const float LearningRate = 1e-2f;
