@@ -359,6 +359,10 @@ public sealed class EmbeddingBagTests
         Assert.AreEqual(2 * vectors[0].GetValues().ToArray().Min(), lovedShare, 1e-6f, "'loved' twice (lower-cased), the other known tokens once");
         Assert.AreEqual(0, vectors[1].GetValues().ToArray().Count(v => v != 0), "unknown tokens are dropped");
         Assert.AreEqual(0, vectors[2].GetValues().Length, "empty text gives an empty bag");
+        VBuffer<ReadOnlyMemory<char>> slotNames = default;
+        bag.GetOutputSchema(mlContext.Data.LoadFromEnumerable(texts).Schema)["Features"].GetSlotNames(ref slotNames);
+        Assert.AreEqual(bag.VocabularySize, slotNames.Length);
+        Assert.AreEqual(" loved", slotNames.GetItemOrDefault(lovedSlot).ToString(), "slot names are the decoded tokens");
 
         // The cap keeps the tokens in the most rows.
         TokenBagTransformer capped = mlContext.Fff().TokenizeToBag("Features", "Text", new TokenBagEstimator.Options { MinimumCount = 1, MaximumVocabularySize = 10 })

@@ -182,6 +182,19 @@ public sealed class TokenBagTransformer : OneToOneTransformerBase
         destination = editor.Commit();
     }
 
+    /// <summary>The slot names: each kept token decoded to text (" loved", "!", ...).</summary>
+    private void GetSlotNames(ref VBuffer<ReadOnlyMemory<char>> names)
+    {
+        var editor = VBufferEditor.Create(ref names, _tokenIds.Length);
+        var one = new int[1];
+        for (int slot = 0; slot < _tokenIds.Length; slot++)
+        {
+            one[0] = _tokenIds[slot];
+            editor.Values[slot] = (Tokenizer.Decode(one) ?? "").AsMemory();
+        }
+        names = editor.Commit();
+    }
+
     private static VersionInfo GetVersionInfo() => new VersionInfo(
         modelSignature: "FFFTOKBG",
         verWrittenCur: 0x00010001, // initial
@@ -272,10 +285,17 @@ public sealed class TokenBagTransformer : OneToOneTransformerBase
             _transformer = parent;
         }
 
-        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => new[]
+        /// <summary>The vector column, with slot names: each slot's token as text (decoded when first asked for).</summary>
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
         {
-            new DataViewSchema.DetachedColumn(_transformer.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, _transformer.VocabularySize)),
-        };
+            var annotations = new DataViewSchema.Annotations.Builder();
+            annotations.AddSlotNames(_transformer.VocabularySize, _transformer.GetSlotNames);
+            return new[]
+            {
+                new DataViewSchema.DetachedColumn(_transformer.OutputColumnName,
+                    new VectorDataViewType(NumberDataViewType.Single, _transformer.VocabularySize), annotations.ToAnnotations()),
+            };
+        }
 
         protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
         {
