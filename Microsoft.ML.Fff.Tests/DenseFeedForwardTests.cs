@@ -363,13 +363,13 @@ public sealed class DenseFeedForwardTests
         foreach (DenseActivation activation in Enum.GetValues<DenseActivation>())
         {
             DenseNetwork network = RandomNetwork(11, 4, new[] { 9, 5, 3 }, activation, seed: 17);
-            byte[] bytes = Save(network);
+            byte[] bytes = NetworkChecks.SaveBytes(network);
             var loaded = (DenseNetwork)FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(bytes)), bytes.Length);
             Assert.AreEqual(network.Describe(), loaded.Describe());
             Assert.AreEqual(activation, loaded.Activation);
             foreach ((float[] expected, float[] actual) in network.Arrays.Zip(loaded.Arrays))
                 CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual));
-            CollectionAssert.AreEqual(bytes, Save(loaded));
+            CollectionAssert.AreEqual(bytes, NetworkChecks.SaveBytes(loaded));
             float[] x = NetworkChecks.RandomRows(9, 11, seed: 1);
             var a = new float[9 * 4];
             var b = new float[9 * 4];
@@ -382,16 +382,16 @@ public sealed class DenseFeedForwardTests
     [TestMethod]
     public void TruncatedPayloadIsRejected()
     {
-        byte[] bytes = Save(RandomNetwork(5, 2, new[] { 3, 2 }, DenseActivation.ReLU, seed: 1));
+        byte[] bytes = NetworkChecks.SaveBytes(RandomNetwork(5, 2, new[] { 3, 2 }, DenseActivation.ReLU, seed: 1));
         for (int length = 0; length < bytes.Length; length++)
         {
             byte[] cut = bytes.AsSpan(0, length).ToArray();
-            ExpectCorrupt(cut, cut.Length);
-            ExpectCorrupt(cut, null);
-            ExpectCorrupt(cut, bytes.Length);   // the container claims more bytes than the stream has
+            NetworkChecks.ExpectCorrupt(cut, cut.Length);
+            NetworkChecks.ExpectCorrupt(cut, null);
+            NetworkChecks.ExpectCorrupt(cut, bytes.Length);   // the container claims more bytes than the stream has
         }
         byte[] padded = bytes.Append((byte)0).ToArray();
-        ExpectCorrupt(padded, padded.Length);
+        NetworkChecks.ExpectCorrupt(padded, padded.Length);
     }
 
     public static IEnumerable<object[]> AbsurdHeaders => new[]
@@ -421,7 +421,7 @@ public sealed class DenseFeedForwardTests
                 writer.Write(field);
         }
         long before = GC.GetAllocatedBytesForCurrentThread();
-        InvalidDataException e = ExpectCorrupt(bytes.ToArray(), bytes.Length);
+        InvalidDataException e = NetworkChecks.ExpectCorrupt(bytes.ToArray(), bytes.Length);
         StringAssert.Contains(e.Message, reason);
         Assert.IsLessThan(1L << 20, GC.GetAllocatedBytesForCurrentThread() - before, "nothing large is allocated");
     }
@@ -431,17 +431,17 @@ public sealed class DenseFeedForwardTests
     {
         DenseNetwork network = RandomNetwork(5, 2, new[] { 3 }, DenseActivation.ReLU, seed: 1);
         network.HiddenBiases[0][1] = float.NaN;
-        StringAssert.Contains(ExpectCorrupt(Save(network), null).Message, "NaN or infinite");
+        StringAssert.Contains(NetworkChecks.ExpectCorrupt(NetworkChecks.SaveBytes(network), null).Message, "NaN or infinite");
 
         network = RandomNetwork(5, 2, new[] { 3, 3 }, DenseActivation.ReLU, seed: 1);
         network.HiddenWeights[0][2] = 1e30f;
         network.HiddenWeights[1][3] = 1e30f;   // neuron 1 of layer 1 reads neuron 0 of layer 0: 1e30 * 1e30
-        StringAssert.Contains(ExpectCorrupt(Save(network), null).Message, "so large");
+        StringAssert.Contains(NetworkChecks.ExpectCorrupt(NetworkChecks.SaveBytes(network), null).Message, "so large");
 
         // Tanh saturates at 1: the same huge first-layer weight is harmless after it.
         network = RandomNetwork(5, 2, new[] { 3, 3 }, DenseActivation.Tanh, seed: 1);
         network.HiddenWeights[0][2] = 1e30f;
-        byte[] bytes = Save(network);
+        byte[] bytes = NetworkChecks.SaveBytes(network);
         FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(bytes)), bytes.Length);
     }
 
@@ -559,22 +559,5 @@ public sealed class DenseFeedForwardTests
             fanIn = l < widths.Length ? widths[l] : fanIn;
         }
         return network;
-    }
-
-
-    private static byte[] Save(FeedForwardNetwork network)
-    {
-        var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
-            network.Save(writer);
-        return stream.ToArray();
-    }
-
-    private static InvalidDataException ExpectCorrupt(byte[] bytes, long? byteCount)
-    {
-        var e = Assert.ThrowsExactly<InvalidDataException>(() => FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(bytes)), byteCount),
-            $"{bytes.Length} bytes, block {byteCount?.ToString() ?? "unknown"}");
-        StringAssert.StartsWith(e.Message, "Corrupt FFF model:");
-        return e;
     }
 }

@@ -86,7 +86,7 @@ internal static class EstimatorWorkout
     }
 
     // SchemaShape.Create is internal to ML.NET; a plain consumer reaches it only by reflection.
-    private static SchemaShape ShapeOf(DataViewSchema schema) => (SchemaShape)typeof(SchemaShape)
+    internal static SchemaShape ShapeOf(DataViewSchema schema) => (SchemaShape)typeof(SchemaShape)
         .GetMethod("Create", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic, new[] { typeof(DataViewSchema) })!
         .Invoke(null, new object[] { schema })!;
 

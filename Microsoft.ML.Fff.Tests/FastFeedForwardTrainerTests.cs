@@ -213,7 +213,7 @@ public sealed class FastFeedForwardTrainerTests
     }
 
     /// <summary>The model file minus ML.NET's zip timestamps: the bytes of each entry, in order.</summary>
-    private static byte[] ModelPayload(byte[] zip)
+    internal static byte[] ModelPayload(byte[] zip)
     {
         using var archive = new System.IO.Compression.ZipArchive(new System.IO.MemoryStream(zip));
         var payload = new System.IO.MemoryStream();

@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
@@ -100,5 +101,64 @@ internal static class NetworkChecks
         network.Score(x, actual);
         for (int o = 0; o < 2; o++)
             Assert.AreEqual(expected[o] * 3f - 1f, actual[o], relative ? tolerance * (1 + Math.Abs(expected[o] * 3f)) : tolerance, $"output {o}");
+    }
+
+    /// <summary>The network's bytes as <see cref="FeedForwardNetwork.Save"/> writes them (kind code and payload).</summary>
+    public static byte[] SaveBytes(FeedForwardNetwork network)
+    {
+        var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+            network.Save(writer);
+        return stream.ToArray();
+    }
+
+    /// <summary>Loads <paramref name="bytes"/> as a model block of exactly that size.</summary>
+    public static FeedForwardNetwork LoadBytes(byte[] bytes) => LoadBytes(bytes, bytes.Length);
+
+    /// <summary>Loads <paramref name="bytes"/>; <paramref name="byteCount"/> is the size the container claims (null: unknown).</summary>
+    public static FeedForwardNetwork LoadBytes(byte[] bytes, long? byteCount)
+    {
+        using var reader = new BinaryReader(new MemoryStream(bytes));
+        return FeedForwardNetwork.Load(reader, byteCount);
+    }
+
+    /// <summary>Loading fails with exactly an <see cref="InvalidDataException"/> that says "Corrupt FFF model:".</summary>
+    public static InvalidDataException ExpectCorrupt(byte[] bytes, long? byteCount)
+    {
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => LoadBytes(bytes, byteCount),
+            $"{bytes.Length} bytes, block {byteCount?.ToString() ?? "unknown"}");
+        StringAssert.StartsWith(e.Message, "Corrupt FFF model:");
+        return e;
+    }
+
+    /// <summary>Every prefix of a saved network, with its size known and unknown, and the network with 4 bytes more, are rejected.</summary>
+    public static void TruncatedAndPaddedPayloadsAreRejected(byte[] bytes)
+    {
+        for (int length = 0; length < bytes.Length; length++)
+        {
+            ExpectCorrupt(bytes.AsSpan(0, length).ToArray(), length);
+            ExpectCorrupt(bytes.AsSpan(0, length).ToArray(), null);
+        }
+        byte[] padded = bytes.Concat(new byte[4]).ToArray();
+        ExpectCorrupt(padded, padded.Length);
+    }
+
+    /// <summary>Saving and loading gives the same bytes again and bit-identical scores on <paramref name="rows"/> random rows; returns the loaded network.</summary>
+    public static FeedForwardNetwork RoundTripIsBitIdentical(FeedForwardNetwork network, int rows = 50)
+    {
+        byte[] bytes = SaveBytes(network);
+        FeedForwardNetwork loaded = LoadBytes(bytes);
+        CollectionAssert.AreEqual(bytes, SaveBytes(loaded));
+        int inputs = network.InputCount;
+        float[] x = RandomRows(rows, inputs, seed: 3);
+        var expected = new float[network.OutputCount];
+        var actual = new float[network.OutputCount];
+        for (int r = 0; r < rows; r++)
+        {
+            network.Score(x.AsSpan(r * inputs, inputs), expected);
+            loaded.Score(x.AsSpan(r * inputs, inputs), actual);
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual), $"row {r}");
+        }
+        return loaded;
     }
 }

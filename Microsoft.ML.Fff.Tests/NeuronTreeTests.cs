@@ -178,20 +178,8 @@ public sealed class NeuronTreeTests
     [TestMethod]
     public void NeuronTreeSaveLoadRoundTripIsBitIdentical()
     {
-        NeuronTreeNetwork network = RandomNetwork(13, 4, 3, 3, seed: 17);
-        byte[] bytes = SaveBytes(network);
-        FeedForwardNetwork loaded = LoadBytes(bytes);
+        FeedForwardNetwork loaded = NetworkChecks.RoundTripIsBitIdentical(RandomNetwork(13, 4, 3, 3, seed: 17));
         Assert.IsInstanceOfType<NeuronTreeNetwork>(loaded);
-        CollectionAssert.AreEqual(bytes, SaveBytes(loaded));
-        float[] x = NetworkChecks.RandomRows(50, 13, seed: 3);
-        var expected = new float[4];
-        var actual = new float[4];
-        for (int r = 0; r < 50; r++)
-        {
-            network.Score(x.AsSpan(r * 13, 13), expected);
-            loaded.Score(x.AsSpan(r * 13, 13), actual);
-            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual));
-        }
         Assert.AreEqual("FFF neuron trees 3 x depth 3", loaded.Describe());
         Assert.AreEqual(3 * 15, loaded.TrainingWidth);
         Assert.AreEqual(3 * 4, loaded.NeuronsPerRow);
@@ -199,22 +187,12 @@ public sealed class NeuronTreeTests
 
     [TestMethod]
     public void NeuronTreeTruncatedOrPaddedPayloadIsRejected()
-    {
-        byte[] bytes = SaveBytes(RandomNetwork(5, 2, 2, 1, seed: 1));
-        for (int length = 0; length < bytes.Length; length++)
-        {
-            // Known block size (as in an ML.NET model file) and unknown size (bare stream) alike.
-            ExpectCorrupt(bytes.AsSpan(0, length).ToArray(), length);
-            ExpectCorrupt(bytes.AsSpan(0, length).ToArray(), null);
-        }
-        byte[] padded = bytes.Concat(new byte[] { 0, 0, 0, 0 }).ToArray();
-        ExpectCorrupt(padded, padded.Length);
-    }
+        => NetworkChecks.TruncatedAndPaddedPayloadsAreRejected(NetworkChecks.SaveBytes(RandomNetwork(5, 2, 2, 1, seed: 1)));
 
     [TestMethod]
     public void NeuronTreeCorruptHeaderFieldsAndWeightsAreRejected()
     {
-        byte[] bytes = SaveBytes(RandomNetwork(5, 2, 2, 1, seed: 1));
+        byte[] bytes = NetworkChecks.SaveBytes(RandomNetwork(5, 2, 2, 1, seed: 1));
         // Header: kind, inputs, outputs, trees, depth, activation, routing, then the node-weight count.
         (int Offset, int Value, string Message)[] cases =
         {
@@ -234,7 +212,7 @@ public sealed class NeuronTreeTests
         {
             byte[] copy = (byte[])bytes.Clone();
             BitConverter.GetBytes(value).CopyTo(copy, offset);
-            InvalidDataException e = ExpectCorrupt(copy, copy.Length);
+            InvalidDataException e = NetworkChecks.ExpectCorrupt(copy, copy.Length);
             StringAssert.Contains(e.Message, message, $"offset {offset} value {value}");
         }
 
@@ -242,14 +220,14 @@ public sealed class NeuronTreeTests
         byte[] huge = (byte[])bytes.Clone();
         BitConverter.GetBytes(NeuronTreeNetwork.MaxStoredTrees).CopyTo(huge, 12);
         BitConverter.GetBytes(NeuronTreeNetwork.MaxStoredDepth).CopyTo(huge, 16);
-        StringAssert.Contains(ExpectCorrupt(huge, huge.Length).Message, "more weights than one array can hold");
+        StringAssert.Contains(NetworkChecks.ExpectCorrupt(huge, huge.Length).Message, "more weights than one array can hold");
 
         // A NaN weight, and a finite weight large enough to overflow a node value.
         foreach (float bad in new[] { float.NaN, float.PositiveInfinity, 1e37f })
         {
             NeuronTreeNetwork network = RandomNetwork(5, 2, 2, 1, seed: 1);
             network.OutputWeights[3] = bad;
-            ExpectCorrupt(SaveBytes(network), null);
+            NetworkChecks.ExpectCorrupt(NetworkChecks.SaveBytes(network), null);
         }
     }
 
@@ -290,29 +268,6 @@ public sealed class NeuronTreeTests
         Assert.IsInstanceOfType<ArgumentOutOfRangeException>(e);
         StringAssert.Contains(e.Message, "more than one array can hold");
         StringAssert.Contains(e.Message, "NumberOfTrees 1024");
-    }
-
-    private static InvalidDataException ExpectCorrupt(byte[] bytes, long? byteCount)
-    {
-        InvalidDataException e = Assert.Throws<InvalidDataException>(() => LoadBytes(bytes, byteCount));
-        StringAssert.StartsWith(e.Message, "Corrupt FFF model:");
-        return e;
-    }
-
-    private static byte[] SaveBytes(FeedForwardNetwork network)
-    {
-        var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-            network.Save(writer);
-        return stream.ToArray();
-    }
-
-    private static FeedForwardNetwork LoadBytes(byte[] bytes) => LoadBytes(bytes, bytes.Length);
-
-    private static FeedForwardNetwork LoadBytes(byte[] bytes, long? byteCount)
-    {
-        using var reader = new BinaryReader(new MemoryStream(bytes));
-        return FeedForwardNetwork.Load(reader, byteCount);
     }
 
     internal static NeuronTreeNetwork RandomNetwork(int inputs, int outputs, int trees, int depth, int seed)

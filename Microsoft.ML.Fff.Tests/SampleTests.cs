@@ -133,4 +133,23 @@ public sealed class SampleTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [TestMethod]
+    [TestCategory("Imdb")]
+    public void TextSampleTrainsTheEmbeddingBagOnImdbReviews()
+    {
+        TextPipelineTests.RequireImdb();
+        string directory = TemporaryDirectory();
+        try
+        {
+            string output = Run(SampleApp("FffText"), directory, maxRows: 400, "--embedding", "--epochs", "2", "--dim", "16");
+            StringAssert.Contains(output, "Token bag + embedding 16 + FFF: hard-descent test accuracy");
+            StringAssert.Contains(output, "= tokenization");
+            Assert.IsTrue(File.Exists(Path.Combine(directory, "artifacts", "imdb-embedding-fff.zip")), output);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

@@ -113,7 +113,11 @@ public enum FffArchitecture
 /// <summary>How input features are scaled for training. Scaling is folded into the first-layer weights, so the saved model takes raw features.</summary>
 public enum FffFeatureScaling
 {
-    /// <summary>Dense features are standardized (zero mean, unit variance); sparse features are divided by their largest absolute value so they stay sparse.</summary>
+    /// <summary>
+    /// Dense features are standardized (zero mean, unit variance); sparse features are divided by their largest absolute value so they
+    /// stay sparse, except with a learned embedding (<c>EmbeddingDimension</c> &gt; 0), where sparse features are used as given (a
+    /// token bag is already normalized, and the table learns each token's scale).
+    /// </summary>
     Auto,
     /// <summary>Features are used as given (normalize them in the pipeline yourself).</summary>
     None,

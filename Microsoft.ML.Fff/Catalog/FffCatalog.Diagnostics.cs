@@ -53,7 +53,10 @@ public sealed partial class FffCatalog
         var softOut = new float[outputs];
         var hardOut = new float[outputs];
         // Only FFF with leaves trains a soft function; the other architectures train what they score, so their gap is 0.
-        var fff = network as FffNetwork;
+        // Behind a learned embedding table, the soft function is the FFF head's on the summed embedding.
+        var bag = network as EmbeddingBagNetwork;
+        var fff = (bag?.Head ?? network) as FffNetwork;
+        var embedded = new float[bag?.Dimension ?? 0];
         var scratch = new float[2 * (fff?.LeafCount ?? 1)];
         var dense = new float[network.InputCount];
         var labels = new List<double>();
@@ -69,8 +72,15 @@ public sealed partial class FffCatalog
             {
                 getFeatures(ref row);
                 row.CopyTo(dense);
-                if (fff != null)
+                if (fff != null && bag != null)
+                {
+                    bag.Embed(dense, embedded);
+                    fff.ScoreSoft(embedded, softOut, scratch);
+                }
+                else if (fff != null)
+                {
                     fff.ScoreSoft(dense, softOut, scratch);
+                }
                 else
                     network.Score(dense, softOut);
                 network.Score(dense, hardOut);

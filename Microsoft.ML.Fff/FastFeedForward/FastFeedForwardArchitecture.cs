@@ -16,12 +16,16 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
 
     private FastFeedForwardArchitecture(FastFeedForwardOptionsBase options) => _options = options;
 
-    /// <summary>The architecture the options ask for: leaves (this class) or neuron nodes.</summary>
-    public static NetworkArchitecture Create(FastFeedForwardOptionsBase options) => options.NodeKind switch
+    /// <summary>The architecture the options ask for: leaves (this class) or neuron nodes, behind a learned embedding table when <c>EmbeddingDimension</c> &gt; 0.</summary>
+    public static NetworkArchitecture Create(FastFeedForwardOptionsBase options)
     {
-        FffNodeKind.Neurons => new NeuronTreeArchitecture(options),
-        _ => new FastFeedForwardArchitecture(options),
-    };
+        NetworkArchitecture head = options.NodeKind switch
+        {
+            FffNodeKind.Neurons => new NeuronTreeArchitecture(options),
+            _ => new FastFeedForwardArchitecture(options),
+        };
+        return options.EmbeddingDimension > 0 ? new EmbeddingBagArchitecture(head, options.EmbeddingDimension) : head;
+    }
 
     public override string Name => "FFF";
 

@@ -95,6 +95,16 @@ public abstract class FastFeedForwardOptionsBase : FeedForwardOptionsBase
     /// <summary>With <see cref="FffNodeKind.Neurons"/>: number of parallel trees. Default 1; range 1 .. 1024.</summary>
     public int NumberOfTrees { get; set; } = 1;
 
+    /// <summary>
+    /// Learned embedding bag: when greater than 0, the features first go through a trained table of one
+    /// <c>EmbeddingDimension</c>-wide row per feature slot (the row's values weight the table's rows and are summed; fed the mean
+    /// bag of tokens from <c>mlContext.Fff().TokenizeToBag</c>, that is the mean token embedding), and the FFF works on that
+    /// vector. Scoring a sparse row costs one <c>d</c>-wide multiply-add per non-zero slot plus the FFF on <c>d</c> inputs. It
+    /// replaces the FFF's <c>slots x training width</c> first layer by <c>slots x d + d x training width</c> weights, which is what
+    /// makes wide text vocabularies cheap to train. Default 0 (off); range 0 .. 4096.
+    /// </summary>
+    public int EmbeddingDimension { get; set; }
+
     internal override void Validate()
     {
         base.Validate();
@@ -113,5 +123,7 @@ public abstract class FastFeedForwardOptionsBase : FeedForwardOptionsBase
         Check(DistillationWeight >= 0 && DistillationWeight <= 1, nameof(DistillationWeight), DistillationWeight, "must be in [0, 1]");
         Check(float.IsFinite(DistillationTemperature) && DistillationTemperature >= 1, nameof(DistillationTemperature), DistillationTemperature, "must be finite and at least 1");
         Check(NumberOfTrees >= 1 && NumberOfTrees <= 1024, nameof(NumberOfTrees), NumberOfTrees, "must be between 1 and 1024");
+        Check(EmbeddingDimension >= 0 && EmbeddingDimension <= EmbeddingBagNetwork.MaxDimension, nameof(EmbeddingDimension), EmbeddingDimension,
+            $"must be between 0 (off) and {EmbeddingBagNetwork.MaxDimension}");
     }
 }

@@ -18,6 +18,8 @@ internal enum NetworkKind
     MixtureOfExperts = 2,
     /// <summary>Fast feedforward with neuron nodes (K parallel trees, no leaves).</summary>
     NeuronTree = 3,
+    /// <summary>A learned token embedding table feeding an FFF (<see cref="FastFeedForward.EmbeddingBagNetwork"/>).</summary>
+    EmbeddingBag = 4,
 }
 
 /// <summary>
@@ -139,7 +141,7 @@ internal abstract class FeedForwardNetwork
     /// before on <c>(x - shift) * scale</c>. Training normalizes features this way without the scorer paying for it;
     /// subtracting only through the biases keeps sparse rows sparse.
     /// </summary>
-    public void FoldInputTransform(ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
+    public virtual void FoldInputTransform(ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
     {
         foreach ((float[] weights, float[] biases) in InputLayers)
         {
@@ -157,7 +159,7 @@ internal abstract class FeedForwardNetwork
     /// every architecture's output is a combination, with weights summing to 1, of terms that each end in one of
     /// <see cref="OutputBiasArrays"/>, plus terms without a bias that only need scaling.
     /// </summary>
-    public void FoldOutputTransform(float scale, float shift)
+    public virtual void FoldOutputTransform(float scale, float shift)
     {
         foreach (float[] weights in OutputWeightArrays)
             TensorPrimitives.Multiply(weights, scale, weights);
@@ -212,7 +214,7 @@ internal abstract class FeedForwardNetwork
     }
 
     // *** Binary format (model files 0x00010002 and later) ***
-    // int32  network kind (NetworkKind: 0 FFF, 1 dense, 2 mixture of experts, 3 FFF with neuron nodes)
+    // int32  network kind (NetworkKind: 0 FFF, 1 dense, 2 mixture of experts, 3 FFF with neuron nodes, 4 embedding bag + FFF)
     // then the kind's own payload, described next to each network's SavePayload.
     // Files of format 0x00010001 hold an FFF payload without the kind field (FffNetwork.LoadPayload reads both).
     // All little endian. In an ML.NET model file this follows ML.NET's 256-byte ModelHeader and the int32 sizeof(float)
@@ -262,6 +264,7 @@ internal abstract class FeedForwardNetwork
             (int)NetworkKind.MixtureOfExperts => MixtureOfExperts.MoeNetwork.LoadPayload(payload),
             (int)NetworkKind.NeuronTree => FastFeedForward.NeuronTreeNetwork.LoadPayload(payload),
             (int)NetworkKind.Dense => Dense.DenseNetwork.LoadPayload(payload),
+            (int)NetworkKind.EmbeddingBag => FastFeedForward.EmbeddingBagNetwork.LoadPayload(payload),
             _ => throw Corrupt($"unknown network kind {kind}."),
         };
         payload.CheckAtEnd();

@@ -139,7 +139,7 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     /// FFF only: depth of the node tree (with leaves, a row passes through this many node neurons; with neuron nodes, through
     /// <c>Depth + 1</c> neurons in each tree); 0 for other architectures.
     /// </summary>
-    public int Depth => Network switch
+    public int Depth => Tree switch
     {
         FffNetwork fff => fff.Depth,
         NeuronTreeNetwork trees => trees.Depth,
@@ -147,7 +147,10 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     };
 
     /// <summary>FFF with leaves only: neurons in each leaf; 0 for other architectures and for neuron-node FFF.</summary>
-    public int LeafWidth => Network is FffNetwork fff ? fff.LeafWidth : 0;
+    public int LeafWidth => Tree is FffNetwork fff ? fff.LeafWidth : 0;
+
+    // The tree itself: the network, or the FFF behind a learned embedding table.
+    private FeedForwardNetwork Tree => Network is EmbeddingBagNetwork bag ? bag.Head : Network;
 
     /// <summary>Hidden neurons trained, all of them (FFF: <c>2^Depth * LeafWidth</c> plus the master leaf).</summary>
     public int TrainingWidth => Network.TrainingWidth;

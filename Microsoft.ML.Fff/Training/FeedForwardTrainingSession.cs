@@ -60,7 +60,7 @@ internal sealed class FeedForwardTrainingSession
         _kind = kind;
         _seed = seed;
         _outputs = kind == LabelKind.Multiclass ? train.ClassCount : 1;
-        (_shift, _scale) = ComputeFeatureScaling(train, options.FeatureScaling);
+        (_shift, _scale) = ComputeFeatureScaling(train, options.FeatureScaling, architecture.ScalesSparseFeatures);
         if (kind == LabelKind.Regression)
             (_labelShift, _labelScale) = ComputeLabelScaling(train);
         _sparseBatches = train.IsSparse && train.FeatureCount >= SparseMinFeatures
@@ -511,13 +511,13 @@ internal sealed class FeedForwardTrainingSession
         return correct / (double)count;
     }
 
-    private static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingData data, FffFeatureScaling scaling)
+    private static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingData data, FffFeatureScaling scaling, bool scaleSparse)
     {
         int inputs = data.FeatureCount;
         var shift = new float[inputs];
         var scale = new float[inputs];
         Array.Fill(scale, 1f);
-        if (scaling == FffFeatureScaling.None)
+        if (scaling == FffFeatureScaling.None || (data.IsSparse && !scaleSparse))
             return (shift, scale);
         for (int j = 0; j < inputs; j++)
         {
