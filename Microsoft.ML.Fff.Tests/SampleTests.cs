@@ -46,24 +46,14 @@ public sealed class SampleTests
         return stdout;
     }
 
-    private static string TemporaryDirectory()
+    /// <summary>Runs <paramref name="body"/> with a new empty directory (the samples write their artifacts there), deleted afterwards.</summary>
+    private static void InTemporaryDirectory(Action<string> body)
     {
         string directory = Path.Combine(Path.GetTempPath(), "fff-sample-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        return directory;
-    }
-
-    [TestMethod]
-    public void DigitsSampleAndScoringOnlySampleRun()
-    {
-        string directory = TemporaryDirectory();
         try
         {
-            string output = Run(SampleApp("FffDigits"), directory, maxRows: 0, "2", "8", "3");
-            StringAssert.Contains(output, "Hard-descent test accuracy");
-            Assert.IsTrue(File.Exists(Path.Combine(directory, "artifacts", "digits-fff.zip")));
-            string scored = Run(SampleApp("FffScoringOnly"), directory, maxRows: 0);
-            Assert.IsFalse(string.IsNullOrWhiteSpace(scored));
+            body(directory);
         }
         finally
         {
@@ -72,10 +62,22 @@ public sealed class SampleTests
     }
 
     [TestMethod]
+    public void DigitsSampleAndScoringOnlySampleRun()
+    {
+        InTemporaryDirectory(directory =>
+        {
+            string output = Run(SampleApp("FffDigits"), directory, maxRows: 0, "2", "8", "3");
+            StringAssert.Contains(output, "Hard-descent test accuracy");
+            Assert.IsTrue(File.Exists(Path.Combine(directory, "artifacts", "digits-fff.zip")));
+            string scored = Run(SampleApp("FffScoringOnly"), directory, maxRows: 0);
+            Assert.IsFalse(string.IsNullOrWhiteSpace(scored));
+        });
+    }
+
+    [TestMethod]
     public void SweepSampleRunsAndPlotsTheParetoFront()
     {
-        string directory = TemporaryDirectory();
-        try
+        InTemporaryDirectory(directory =>
         {
             // A 12-second random search: enough for a few trials, a front and the plot (ScottPlot, in the sample's process).
             string output = Run(SampleApp("FffSweep"), directory, maxRows: 0, "12", "random", "0", "1");
@@ -86,11 +88,7 @@ public sealed class SampleTests
             CollectionAssert.AreEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png.Take(4).ToArray());
             Assert.IsTrue(File.Exists(Path.Combine(folder, "best-model.zip")));
             StringAssert.Contains(File.ReadAllText(Path.Combine(folder, "leaderboard.md")), "|");
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [TestMethod]
@@ -100,19 +98,14 @@ public sealed class SampleTests
         string png = Path.Combine(Path.GetDirectoryName(FffSampleData.DefaultMnistDirectory)!, "mnist-png");
         if (!Directory.Exists(Path.Combine(png, "test")) || !File.Exists(Path.Combine(FffSampleData.DefaultMnistDirectory, "t10k-labels-idx1-ubyte")))
             Assert.Inconclusive($"The MNIST PNG folders are not in {png}; run scripts/fetch-mnist-png.sh to include this test.");
-        string directory = TemporaryDirectory();
-        try
+        InTemporaryDirectory(directory =>
         {
             // The sample itself fails if the PNG pixels differ from the idx arrays or the two accuracies differ by more than 0.2 pt.
             string output = Run(SampleApp("FffImages"), directory, maxRows: 500, "--epochs", "1");
             StringAssert.Contains(output, "equal the idx arrays' exactly");
             StringAssert.Contains(output, "image pipeline minus idx arrays: 0.00 pt");
             StringAssert.Contains(output, "Median per-row PredictionEngine latency");
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [TestMethod]
@@ -120,18 +113,13 @@ public sealed class SampleTests
     public void TextSampleRunsOnImdbReviews()
     {
         TextPipelineTests.RequireImdb();
-        string directory = TemporaryDirectory();
-        try
+        InTemporaryDirectory(directory =>
         {
             string output = Run(SampleApp("FffText"), directory, maxRows: 400, "--epochs", "1");
             StringAssert.Contains(output, "FeaturizeText + FFF: hard-descent test accuracy");
             StringAssert.Contains(output, "mlContext.Fff().Train on the raw table");
             StringAssert.Contains(output, "Median per-row PredictionEngine latency");
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [TestMethod]
@@ -139,17 +127,12 @@ public sealed class SampleTests
     public void TextSampleTrainsTheEmbeddingBagOnImdbReviews()
     {
         TextPipelineTests.RequireImdb();
-        string directory = TemporaryDirectory();
-        try
+        InTemporaryDirectory(directory =>
         {
             string output = Run(SampleApp("FffText"), directory, maxRows: 400, "--embedding", "--epochs", "2", "--dim", "16");
             StringAssert.Contains(output, "Token bag + embedding 16 + FFF: hard-descent test accuracy");
             StringAssert.Contains(output, "= tokenization");
             Assert.IsTrue(File.Exists(Path.Combine(directory, "artifacts", "imdb-embedding-fff.zip")), output);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 }
