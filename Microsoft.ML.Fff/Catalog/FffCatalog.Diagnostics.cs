@@ -113,23 +113,15 @@ public sealed partial class FffCatalog
 
     private static (ISingleFeaturePredictionTransformer<object> Predictor, IDataView Input) FindPredictor(ITransformer model, IDataView data)
     {
-        if (model is ISingleFeaturePredictionTransformer<object> direct && IsFff(direct))
-            return (direct, data);
-        if (model is IEnumerable<ITransformer> chain)
+        IDataView current = data;
+        foreach (ITransformer step in ModelSteps.Flatten(model))
         {
-            IDataView current = data;
-            foreach (ITransformer step in chain)
-            {
-                if (step is ISingleFeaturePredictionTransformer<object> predictor && IsFff(predictor))
-                    return (predictor, current);
-                current = step.Transform(current);
-            }
+            if (ModelSteps.IsOurPredictor(step))
+                return ((ISingleFeaturePredictionTransformer<object>)step, current);
+            current = step.Transform(current);
         }
         throw new ArgumentException("The model contains no FFF predictor (FastFeedForward trainer output).", nameof(model));
     }
-
-    private static bool IsFff(ISingleFeaturePredictionTransformer<object> predictor)
-        => predictor.Model is FffModelParametersBase<float> or FffModelParametersBase<VBuffer<float>>;
 
     private static Func<double> MakeLabelGetter(DataViewRowCursor cursor, DataViewSchema.Column label, PredictionKind kind)
     {

@@ -185,14 +185,10 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     /// <summary>Scores rows <c>[first, first + count)</c> (at most <see cref="GroupRows"/>) grouped by expert.</summary>
     private void ScoreGroup(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
     {
-        int inputs = InputCount, outs = OutputCount;
         if (count < MinGroupedRows)
-        {
-            for (int row = first; row < first + count; row++)
-                Score(features.Slice(row * inputs, inputs), outputs.Slice(row * outs, outs));
-            return;
-        }
-        ScoreGrouped(features, first, count, outputs);
+            base.ScoreRange(features, first, count, outputs);   // too few rows to group: one at a time
+        else
+            ScoreGrouped(features, first, count, outputs);
     }
 
     /// <summary>

@@ -103,6 +103,7 @@ internal sealed class BatchScoredDataView : IDataView
                 return null;
         }
         var outputs = new Output[output.Count - input.Count];
+        int modelOutputs = _model.Network.OutputCount;
         for (int i = 0; i < outputs.Length; i++)
         {
             DataViewSchema.Column column = output[input.Count + i];
@@ -114,17 +115,16 @@ internal sealed class BatchScoredDataView : IDataView
             ReadOnlyMemory<char> kind = default;
             column.Annotations.GetValue(AnnotationUtils.Kinds.ScoreValueKind, ref kind);
             DataViewType type = column.Type;
-            int outputs1 = _model.Network.OutputCount;
             switch (kind.ToString())
             {
-                case AnnotationUtils.Const.ScoreValueKind.Score when _multiclass ? type is VectorDataViewType v && v.Size == outputs1 : type == NumberDataViewType.Single:
+                case AnnotationUtils.Const.ScoreValueKind.Score when _multiclass ? type is VectorDataViewType v && v.Size == modelOutputs : type == NumberDataViewType.Single:
                     outputs[i] = Output.Score;
                     break;
-                case AnnotationUtils.Const.ScoreValueKind.Probability when !_multiclass && outputs1 == 1 && type == NumberDataViewType.Single && _model is FffBinaryModelParameters:
+                case AnnotationUtils.Const.ScoreValueKind.Probability when !_multiclass && modelOutputs == 1 && type == NumberDataViewType.Single && _model is FffBinaryModelParameters:
                     outputs[i] = Output.Probability;
                     break;
                 case AnnotationUtils.Const.ScoreValueKind.PredictedLabel when _multiclass
-                    ? type is KeyDataViewType key && key.Count == (ulong)outputs1
+                    ? type is KeyDataViewType key && key.Count == (ulong)modelOutputs
                     : type is BooleanDataViewType && _model is FffBinaryModelParameters:
                     outputs[i] = Output.PredictedLabel;
                     break;

@@ -58,9 +58,8 @@ public sealed class FffBatchScoringTransformer : ITransformer
         Model = model;
         RowsPerBlock = rowsPerBlock;
 
-        var parts = new List<ITransformer>();
-        Flatten(model, parts);
-        int at = parts.FindLastIndex(t => t is ISingleFeaturePredictionTransformer<object> { Model: IFffScoringModel });
+        List<ITransformer> parts = ModelSteps.Flatten(model);
+        int at = parts.FindLastIndex(ModelSteps.IsOurPredictor);
         if (at < 0)
         {
             throw new ArgumentException(
@@ -101,20 +100,6 @@ public sealed class FffBatchScoringTransformer : ITransformer
         foreach (ITransformer part in _after)
             scored = part.Transform(scored);
         return scored;
-    }
-
-    private static void Flatten(ITransformer model, List<ITransformer> parts)
-    {
-        if (model is IEnumerable<ITransformer> chain && model.GetType().IsGenericType
-            && model.GetType().GetGenericTypeDefinition() == typeof(TransformerChain<>))
-        {
-            foreach (ITransformer part in chain)
-                Flatten(part, parts);
-        }
-        else
-        {
-            parts.Add(model);
-        }
     }
 
     /// <summary>Binary classification: the prediction transformer's threshold and the column it applies to; none otherwise.</summary>
