@@ -23,7 +23,7 @@ public sealed class SparseInputTests
         public bool Label { get; set; }
     }
 
-    private static IDataView SparseData(MLContext mlContext, int rows, int seed)
+    internal static IDataView SparseData(MLContext mlContext, int rows, int seed)
     {
         var random = new Random(seed);
         var list = new List<SparseRow>(rows);

@@ -173,6 +173,22 @@ public abstract class FeedForwardOptionsBase
     public float InputDropout { get; set; }
 
     /// <summary>
+    /// Shift augmentation for image features: every training row is moved by a random whole number of pixels, up to this many
+    /// in each direction (drawn independently for rows and columns, the same for all channels), and the pixels moved in from
+    /// outside the image are 0. Evaluation, early stopping and the saved model see the rows unshifted. Needs
+    /// <see cref="ImageHeight"/> and <see cref="ImageWidth"/>, and a dense feature vector of
+    /// <c>channels x ImageHeight x ImageWidth</c> values, channel-planar and row-major (what ML.NET's <c>ExtractPixels</c>
+    /// writes by default and the MNIST idx loader writes). Default 0 (off); range [0, min(ImageHeight, ImageWidth) - 1].
+    /// </summary>
+    public int ShiftAugmentation { get; set; }
+
+    /// <summary>Height in pixels of the images in the feature vector, for <see cref="ShiftAugmentation"/>. Default 0 (not images); at least 0.</summary>
+    public int ImageHeight { get; set; }
+
+    /// <summary>Width in pixels of the images in the feature vector, for <see cref="ShiftAugmentation"/>. Default 0 (not images); at least 0.</summary>
+    public int ImageWidth { get; set; }
+
+    /// <summary>
     /// Label smoothing for classification: the training target puts <c>1 - s</c> on the label and spreads <c>s</c> evenly over
     /// all classes (binary: targets <c>s/2</c> and <c>1 - s/2</c>). Discourages over-confident fits. Default 0 (off); range [0, 1).
     /// Ignored for regression.
@@ -228,6 +244,16 @@ public abstract class FeedForwardOptionsBase
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be at least 0");
         Check(InputDropout >= 0 && InputDropout < 1, nameof(InputDropout), InputDropout, "must be in [0, 1)");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
+        Check(ImageHeight >= 0, nameof(ImageHeight), ImageHeight, "must be at least 0");
+        Check(ImageWidth >= 0, nameof(ImageWidth), ImageWidth, "must be at least 0");
+        Check(ShiftAugmentation >= 0, nameof(ShiftAugmentation), ShiftAugmentation, "must be at least 0");
+        if (ShiftAugmentation > 0)
+        {
+            Check(ImageHeight > 0 && ImageWidth > 0, nameof(ShiftAugmentation), ShiftAugmentation,
+                "needs the image size: set ImageHeight and ImageWidth (the feature vector holds channels x ImageHeight x ImageWidth pixels)");
+            Check(ShiftAugmentation < Math.Min(ImageHeight, ImageWidth), nameof(ShiftAugmentation), ShiftAugmentation,
+                $"must be smaller than the image's height and width ({ImageHeight} x {ImageWidth})");
+        }
         Check(NumberOfThreads is null or >= 1, nameof(NumberOfThreads), NumberOfThreads, "must be at least 1 when set");
         Check(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "is not a defined value");
         Check(Enum.IsDefined(LearningRateSchedule), nameof(LearningRateSchedule), LearningRateSchedule, "is not a defined value");

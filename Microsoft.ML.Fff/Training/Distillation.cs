@@ -70,6 +70,9 @@ internal static class Distillation
             WeightDecay = student.WeightDecay;
             FeatureScaling = student.FeatureScaling;
             InputDropout = student.InputDropout;
+            ShiftAugmentation = student.ShiftAugmentation;
+            ImageHeight = student.ImageHeight;
+            ImageWidth = student.ImageWidth;
             LabelSmoothing = student.LabelSmoothing;
             EarlyStoppingPatience = student.EarlyStoppingPatience;
             InMemoryLimitMegabytes = student.InMemoryLimitMegabytes;

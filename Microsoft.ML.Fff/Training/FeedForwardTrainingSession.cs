@@ -42,6 +42,8 @@ internal sealed class FeedForwardTrainingSession
     private readonly float _labelScale = 1;
     private readonly bool _sparseBatches;
     private float[] _batchBuffer = Array.Empty<float>();
+    private float[] _shiftBuffer = Array.Empty<float>();
+    private readonly Random? _shiftRandom;
     private float[]? _teacher;
     private bool _teacherInTrainingSpace;
     private double _teacherWeight;
@@ -65,6 +67,8 @@ internal sealed class FeedForwardTrainingSession
             (_labelShift, _labelScale) = ComputeLabelScaling(train);
         _sparseBatches = train.IsSparse && train.FeatureCount >= SparseMinFeatures
             && train.StoredValues < SparseMaxDensity * train.FeatureCount * (double)train.RowCount;
+        if (options.ShiftAugmentation > 0)
+            _shiftRandom = new Random(seed ^ 0x5BD1E995);
     }
 
     public (FeedForwardNetwork Network, FffTrainingReport Report) Run()
@@ -90,6 +94,8 @@ internal sealed class FeedForwardTrainingSession
             throw _ch.Except($"FineTuneSoftTargetWeight ({fff.FineTuneSoftTargetWeight}) needs the training data in memory, but it is larger than " +
                 $"InMemoryLimitMegabytes ({_options.InMemoryLimitMegabytes}); raise that option or set FineTuneSoftTargetWeight to 0.");
         }
+        if (_shiftRandom != null)
+            CheckImageShape();
         torch.Device device = TorchRuntime.Initialize(_options.Device);
         // libtorch's thread count is process-wide: set it for this run only.
         int previousThreads = torch.get_num_threads();
@@ -169,7 +175,7 @@ internal sealed class FeedForwardTrainingSession
 
                         using var scope = NewDisposeScope();
                         ReadOnlySpan<int> batch = order.AsSpan(start, count);
-                        Tensor x = BuildFeatures(chunk, batch, device);
+                        Tensor x = BuildFeatures(chunk, batch, device, augment: true);
                         (Tensor y, Tensor w) = BuildTargets(chunk, batch, device);
                         if (inputKeep is not null && !x.is_sparse)
                             x = x.mul(rand(x.shape, device: device, generator: generator).lt(inputKeep)).div(inputKeep);
@@ -372,7 +378,44 @@ internal sealed class FeedForwardTrainingSession
     }
 
     /// <summary>A batch of scaled features: dense, or a sparse COO tensor for wide, sparse data (never the whole data set).</summary>
-    private Tensor BuildFeatures(TrainingTable table, ReadOnlySpan<int> rows, torch.Device device)
+    private void CheckImageShape()
+    {
+        int pixels = _options.ImageHeight * _options.ImageWidth;
+        if (_sparseBatches)
+        {
+            throw _ch.Except($"ShiftAugmentation ({_options.ShiftAugmentation}) needs dense image features, but the feature column " +
+                $"'{_options.FeatureColumnName}' is sparse; set ShiftAugmentation to 0 or densify the column.");
+        }
+        if (_train.FeatureCount % pixels != 0)
+        {
+            throw _ch.Except($"ShiftAugmentation needs the feature column '{_options.FeatureColumnName}' to hold whole images of ImageHeight x ImageWidth = " +
+                $"{_options.ImageHeight} x {_options.ImageWidth} = {pixels} pixels per channel, but it has {_train.FeatureCount} values; " +
+                "set ImageHeight and ImageWidth to the size the images were resized to.");
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> (channels x height x width, planar, row-major) moved down by <paramref name="dy"/> and
+    /// right by <paramref name="dx"/> pixels into <paramref name="destination"/>; pixels moved in from outside are 0.
+    /// </summary>
+    internal static void ShiftImage(ReadOnlySpan<float> source, int height, int width, int dy, int dx, Span<float> destination)
+    {
+        destination.Clear();
+        int channels = source.Length / (height * width);
+        int columns = width - Math.Abs(dx);
+        int fromColumn = Math.Max(0, -dx), toColumn = Math.Max(0, dx);
+        for (int c = 0; c < channels; c++)
+        {
+            int plane = c * height * width;
+            for (int y = Math.Max(0, dy); y < Math.Min(height, height + dy); y++)
+            {
+                source.Slice(plane + (y - dy) * width + fromColumn, columns)
+                      .CopyTo(destination.Slice(plane + y * width + toColumn, columns));
+            }
+        }
+    }
+
+    private Tensor BuildFeatures(TrainingTable table, ReadOnlySpan<int> rows, torch.Device device, bool augment = false)
     {
         int inputs = table.FeatureCount;
         if (table.IsSparse && _sparseBatches)
@@ -408,6 +451,19 @@ internal sealed class FeedForwardTrainingSession
         {
             Span<float> row = buffer.Slice(b * inputs, inputs);
             table.CopyDenseRow(rows[b], row);
+            if (augment && _shiftRandom != null)
+            {
+                // Shifted in raw pixel space, before standardization, so an empty border is a 0 pixel, not a 0 z-score.
+                int limit = _options.ShiftAugmentation;
+                int dy = _shiftRandom.Next(-limit, limit + 1), dx = _shiftRandom.Next(-limit, limit + 1);
+                if (dy != 0 || dx != 0)
+                {
+                    if (_shiftBuffer.Length < inputs)
+                        _shiftBuffer = new float[inputs];
+                    row.CopyTo(_shiftBuffer);
+                    ShiftImage(_shiftBuffer.AsSpan(0, inputs), _options.ImageHeight, _options.ImageWidth, dy, dx, row);
+                }
+            }
             System.Numerics.Tensors.TensorPrimitives.Subtract(row, _shift, row);
             System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
         }

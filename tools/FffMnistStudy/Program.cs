@@ -1,7 +1,7 @@
 // One FFF training on MNIST (official 60k train / 10k test), settings from the command line. Usage:
 //   dotnet tools/FffMnistStudy/bin/Release/net10.0/FffMnistStudy.dll [--epochs 10] [--batch 128] [--lr 3e-3] [--hw 1]
 //     [--hsched linear|constant] [--ft 0.4] [--leak 0] [--wd 1e-4] [--depth 6] [--leaf 16] [--seed 0] [--threads 1]
-//     [--train-rows N] [--valid N] [--no-test] [--master N] [--balance A] [--bfrac F] [--idrop P] [--smooth S]
+//     [--train-rows N] [--valid N] [--no-test] [--master N] [--balance A] [--bfrac F] [--idrop P] [--shift PIXELS] [--smooth S]
 //     [--nodes leaves|neurons] [--trees K] [--teacher W] [--dweight A] [--dtemp T] [--selfdistill A]
 // Prints one line per epoch (metrics on a 2,048-row training sample, or on the validation rows with --valid), then the
 // hard-descent test accuracy, the soft/hard comparison on the test set, and seconds per epoch.
@@ -51,6 +51,7 @@ for (int i = 0; i < args.Length; i++)
         case "--balance": o.LoadBalancingWeight = F(); break;
         case "--bfrac": o.LoadBalancingFraction = F(); break;
         case "--idrop": o.InputDropout = F(); break;
+        case "--shift": o.ShiftAugmentation = I(); o.ImageHeight = 28; o.ImageWidth = 28; break;
         case "--smooth": o.LabelSmoothing = F(); break;
         case "--nodes": o.NodeKind = Enum.Parse<FffNodeKind>(V(), ignoreCase: true); break;
         case "--trees": o.NumberOfTrees = I(); break;
@@ -64,7 +65,7 @@ for (int i = 0; i < args.Length; i++)
 
 Console.WriteLine($"settings: depth {o.Depth} leaf {o.LeafWidth} epochs {o.NumberOfEpochs} batch {o.BatchSize} lr {o.LearningRate} hw {o.HardeningWeight} ({o.HardeningSchedule}) " +
                   $"ft {o.HardFineTuneFraction} leak {o.RegionLeak} wd {o.WeightDecay} master {o.MasterLeafWidth} balance {o.LoadBalancingWeight}/{o.LoadBalancingFraction} " +
-                  $"idrop {o.InputDropout} smooth {o.LabelSmoothing} nodes {o.NodeKind} trees {o.NumberOfTrees} teacher {o.DistillationTeacherWidth} a {o.DistillationWeight} T {o.DistillationTemperature} self {o.FineTuneSoftTargetWeight} seed {o.Seed} threads {o.NumberOfThreads} trainRows {trainRows?.ToString() ?? "all"} valid {validRows}");
+                  $"idrop {o.InputDropout} shift {o.ShiftAugmentation} smooth {o.LabelSmoothing} nodes {o.NodeKind} trees {o.NumberOfTrees} teacher {o.DistillationTeacherWidth} a {o.DistillationWeight} T {o.DistillationTemperature} self {o.FineTuneSoftTargetWeight} seed {o.Seed} threads {o.NumberOfThreads} trainRows {trainRows?.ToString() ?? "all"} valid {validRows}");
 var ml = new MLContext(seed: 0);
 IDataView train = ml.Fff().SampleData.Mnist(directory: null, test: false, maxRows: trainRows);
 IDataView testData = ml.Fff().SampleData.Mnist(directory: null, test: true, maxRows: null);
