@@ -255,13 +255,6 @@ public sealed class FffRecipeTests
         Assert.AreEqual("HiddenLayerWidths", e.ParamName);
     }
 
-    private sealed class DigitsRow
-    {
-        [VectorType(64)]
-        public float[] Features { get; set; } = Array.Empty<float>();
-
-        public float Label { get; set; }
-    }
 
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {

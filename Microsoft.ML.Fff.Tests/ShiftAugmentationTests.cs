@@ -141,12 +141,4 @@ public sealed class ShiftAugmentationTests
             Assert.IsGreaterThanOrEqualTo(0.75, shifted.Accuracy, name);
         }
     }
-
-    private sealed class DigitsRow
-    {
-        [VectorType(64)]
-        public float[] Features { get; set; } = Array.Empty<float>();
-
-        public float Label { get; set; }
-    }
 }

@@ -52,3 +52,12 @@ internal static class TestData
 
     public static IEstimator<ITransformer> MulticlassPrefix(MLContext mlContext) => mlContext.Transforms.Conversion.MapValueToKey("Label");
 }
+
+/// <summary>A row of the digits sample data (8 x 8 pixels, label 0-9), for tests that read or build digits rows.</summary>
+internal sealed class DigitsRow
+{
+    [VectorType(64)]
+    public float[] Features { get; set; } = Array.Empty<float>();
+
+    public float Label { get; set; }
+}

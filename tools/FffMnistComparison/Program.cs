@@ -171,24 +171,23 @@ static (double JustWritten, double Cold) MedianLatencyMicroseconds(MLContext mlC
 {
     var engine = mlContext.Model.CreatePredictionEngine<MnistRow, MnistPrediction>(model);
     var input = new MnistRow { Features = new float[rows[0].Length] };
-    double written = MedianMicroseconds(rows, true, input.Features, _ => engine.Predict(input));
-    float[] buffer = input.Features;
-    double cold = MedianMicroseconds(rows, false, buffer, row => { input.Features = row; engine.Predict(input); });
+    double written = MedianMicroseconds(rows, input.Features, _ => engine.Predict(input));
+    double cold = MedianMicroseconds(rows, null, row => { input.Features = row; engine.Predict(input); });
     return (written, cold);
 }
 
 static double MedianScoreBatchMicroseconds(FffMulticlassModelParameters model, float[][] rows)
 {
     var scores = new float[model.OutputCount];
-    return MedianMicroseconds(rows, true, new float[rows[0].Length], row => model.ScoreBatch(row, scores));
+    return MedianMicroseconds(rows, new float[rows[0].Length], row => model.ScoreBatch(row, scores));
 }
 
 // Median of 2,000 timed calls, cycling through the rows with stride 7, after at least 3 s of warm-up calls: tiered
 // compilation replaces the first, unoptimized code of ML.NET's and our per-row methods only after a delay, and 200 calls
 // (this table's warm-up until 2026-11-27) measured that code - 5.0 instead of 2.2 us per PredictionEngine call for an
-// FFF of depth 6. With writeInput the row is first copied into buffer (outside the timed region) and the call gets
-// buffer; otherwise it gets the row itself.
-static double MedianMicroseconds(float[][] rows, bool writeInput, float[] buffer, Action<float[]> call)
+// FFF of depth 6. With writeInto the row is first copied there (outside the timed region) and the call gets writeInto;
+// without it the call gets the row itself.
+static double MedianMicroseconds(float[][] rows, float[]? writeInto, Action<float[]> call)
 {
     var warmup = Stopwatch.StartNew();
     for (int i = 0; i < 200 || warmup.ElapsedMilliseconds < 3000; i++)
@@ -197,10 +196,10 @@ static double MedianMicroseconds(float[][] rows, bool writeInput, float[] buffer
     for (int i = 0; i < times.Length; i++)
     {
         float[] row = rows[(i * 7) % rows.Length];
-        if (writeInput)
+        if (writeInto != null)
         {
-            row.CopyTo(buffer, 0);
-            row = buffer;
+            row.CopyTo(writeInto, 0);
+            row = writeInto;
         }
         long start = Stopwatch.GetTimestamp();
         call(row);
