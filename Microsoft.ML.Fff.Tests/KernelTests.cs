@@ -126,6 +126,8 @@ public sealed class KernelTests
                 float[] hidden = Enumerable.Range(0, units).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
                 if (units > 4)
                     hidden[3] = float.NaN;   // NaN activations pass the ReLU and reach the outputs
+                if (units > 2)
+                    hidden[1] = -0f;         // the ReLU's boundary: inactive, adds a zero product
                 float[] weights = Enumerable.Range(0, units * outputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
                 float[] start = Enumerable.Range(0, outputs).Select(_ => (float)random.NextDouble()).ToArray();
                 float factor = 0.3f + (float)random.NextDouble();

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Microsoft.ML.Fff.Scoring;
 
@@ -182,41 +183,70 @@ internal static class DescentKernels
     /// <summary>
     /// Adds <c>(h_u * factor) * V[u, o]</c> to <c>result[o]</c> for every unit <c>u</c> with <c>!(h_u &lt;= 0)</c> (ReLU that lets NaN
     /// through), units in order: the output layer of a leaf or an expert (<paramref name="weights"/> row-major,
-    /// <c>units x outputs</c>). Each addition is a rounded multiply then a rounded add, exactly as
+    /// <c>units x outputs</c>). Each addition is a rounded multiply then a rounded add, as
     /// <see cref="System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(ReadOnlySpan{float}, float, ReadOnlySpan{float}, Span{float})"/>
     /// per unit, which it replaces: one call per unit cost more than the arithmetic for the ten outputs of a digit model.
     /// </summary>
+    /// <remarks>
+    /// Branch-free: an inactive unit adds <c>V[u, o] * 0</c>, a signed zero, which leaves every sum's value unchanged. A
+    /// branch on each unit's sign was mispredicted about half the time (ReLU activity is data-dependent), and cost more
+    /// than the arithmetic: about 130 ns for a 16-unit leaf with ten outputs on the 2-core EPYC, most of a small model's
+    /// descent.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddActivated(ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, float factor, Span<float> result)
     {
         int outputs = result.Length, units = hidden.Length, o = 0;
-        ref float w = ref MemoryMarshal.GetReference(weights);
+        ref float w = ref MemoryMarshal.GetReference(weights.Slice(0, units * outputs));
         ref float r = ref MemoryMarshal.GetReference(result);
         ref float h = ref MemoryMarshal.GetReference(hidden);
-        if (Vector256.IsHardwareAccelerated)
+        if (Avx.IsSupported)
         {
             for (; o + 8 <= outputs; o += 8)
             {
                 Vector256<float> sum = Vector256.LoadUnsafe(ref r, (nuint)o);
                 for (int u = 0; u < units; u++)
-                {
-                    float a = Unsafe.Add(ref h, u);
-                    if (!(a <= 0))
-                        sum += Vector256.LoadUnsafe(ref w, (nuint)(u * outputs + o)) * Vector256.Create(a * factor);
-                }
+                    sum += Vector256.LoadUnsafe(ref w, (nuint)(u * outputs + o)) * Vector256.Create(Activated(Unsafe.Add(ref h, u), factor));
                 sum.StoreUnsafe(ref r, (nuint)o);
             }
+            if (o < outputs)
+                AddActivatedTail(ref h, units, ref w, outputs, o, factor, ref r);
+            return;
         }
         for (; o < outputs; o++)
         {
             float sum = Unsafe.Add(ref r, o);
             for (int u = 0; u < units; u++)
-            {
-                float a = Unsafe.Add(ref h, u);
-                if (!(a <= 0))
-                    sum += Unsafe.Add(ref w, u * outputs + o) * (a * factor);
-            }
+                sum += Unsafe.Add(ref w, u * outputs + o) * Activated(Unsafe.Add(ref h, u), factor);
             Unsafe.Add(ref r, o) = sum;
         }
+    }
+
+    /// <summary>
+    /// The last <c>outputs - from</c> (1 to 7) outputs of <see cref="AddActivated"/> as one masked vector: the same per-lane
+    /// arithmetic as the scalar loop, in one dependency chain instead of one per output (a binary model's single output, or
+    /// outputs 8 and 9 of a ten-class model).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AddActivatedTail(ref float h, int units, ref float w, int outputs, int from, float factor, ref float r)
+    {
+        Vector256<float> mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(outputs - from)).AsSingle();
+        fixed (float* weights = &w, result = &r)
+        {
+            // Masked lanes load as 0 and are never stored, so nothing past either span is touched.
+            Vector256<float> sum = Avx.MaskLoad(result + from, mask);
+            for (int u = 0; u < units; u++)
+                sum += Avx.MaskLoad(weights + (nint)u * outputs + from, mask) * Vector256.Create(Activated(Unsafe.Add(ref h, u), factor));
+            Avx.MaskStore(result + from, mask, sum);
+        }
+    }
+
+    /// <summary><c>h * factor</c> where <c>!(h &lt;= 0)</c> (NaN passes), else 0, without a branch: a bit mask from the compare.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Activated(float h, float factor)
+    {
+        Vector128<float> value = Vector128.CreateScalarUnsafe(h);
+        Vector128<float> inactive = Vector128.LessThanOrEqual(value, Vector128<float>.Zero);
+        return Vector128.AndNot(value * Vector128.CreateScalarUnsafe(factor), inactive).ToScalar();
     }
 }
