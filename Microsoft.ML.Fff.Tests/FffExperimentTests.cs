@@ -153,6 +153,8 @@ public sealed class FffExperimentTests
         Assert.AreEqual("microsecondsPerRow", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetMaxLatency(double.NaN)).ParamName);
         Assert.AreEqual("maxNeuronsPerRow", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetMaxNeuronsPerRow(0)).ParamName);
         Assert.AreEqual("validationFraction", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetDataset(ml.Fff().SampleData.Digits(), 1.0)).ParamName);
+        Assert.AreEqual("numberOfFolds", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetDataset(ml.Fff().SampleData.Digits(), 1)).ParamName);
+        Assert.AreEqual("numberOfFolds", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetDataset(ml.Fff().SampleData.Digits(), 51)).ParamName);
         Assert.AreEqual("kinds", Assert.ThrowsExactly<ArgumentException>(() => e.SetModelKinds()).ParamName);
         Assert.AreEqual("metric", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetMulticlassClassificationMetric((FffMulticlassMetric)42)).ParamName);
 
@@ -176,6 +178,15 @@ public sealed class FffExperimentTests
         Assert.AreEqual("TopK", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => e.SetSearchSpace(space).SetModelKinds(FffArchitecture.MixtureOfExperts).Run()).ParamName);
         Assert.AreEqual("maxNeuronsPerRow", Assert.ThrowsExactly<ArgumentOutOfRangeException>(
             () => e.SetSearchSpace(TinySpace()).SetModelKinds(FffArchitecture.Dense).SetMaxNeuronsPerRow(4).PreviewConfigurations(1)).ParamName);
+        // Cross-validation: a sampling key that is not a column, and more folds than the data can fill, are named when the experiment runs.
+        ArgumentException noKey = Assert.ThrowsExactly<ArgumentException>(() => Experiment(ml)
+            .SetDataset(ml.Fff().SampleData.Digits(), 3, samplingKeyColumnName: "UserId").SetMulticlassClassificationMetric().SetSearchSpace(TinySpace()).Run());
+        Assert.AreEqual("samplingKeyColumnName", noKey.ParamName);
+        StringAssert.Contains(noKey.Message, "'UserId'");
+        ArgumentOutOfRangeException tooMany = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Experiment(ml)
+            .SetDataset(TestData.MulticlassData(ml, count: 12), 10).SetMulticlassClassificationMetric().SetSearchSpace(TinySpace()).Run());
+        Assert.AreEqual("numberOfFolds", tooMany.ParamName);
+        StringAssert.Contains(tooMany.Message, "fewer folds");
         // A label the task cannot use.
         Assert.AreEqual("labelColumnName", Assert.ThrowsExactly<ArgumentException>(() => Experiment(ml)
             .SetDataset(ml.Fff().SampleData.Digits()).SetBinaryClassificationMetric().SetSearchSpace(TinySpace()).Run()).ParamName);
@@ -267,6 +278,44 @@ public sealed class FffExperimentTests
 
     private static float[] Predictions(MLContext ml, ITransformer model, IDataView data)
         => ml.Data.CreateEnumerable<PredictionRow>(model.Transform(data), false).Select(r => r.PredictedLabel).ToArray();
+
+    [TestMethod]
+    public void CrossValidationAveragesTheFoldsAndKeepsTheBestFoldsModel()
+    {
+        var ml = new MLContext(seed: 0);
+        IDataView data = TestData.MulticlassData(ml, count: 240);
+        const int Folds = 3, Seed = 4;
+        FffExperimentResult result = Experiment(ml)
+            .SetDataset(data, Folds)
+            .SetMulticlassClassificationMetric()
+            .SetSearchSpace(TinySpace(30, 30))
+            .SetSearchStrategy(FffSearchStrategy.RandomSearch)
+            .SetMaxTrials(3)
+            .SetNumberOfThreads(1)
+            .SetSeed(Seed)
+            .Run();
+
+        Assert.IsTrue(result.Trials.All(t => t.Status == FffTrialStatus.Succeeded), string.Join("\n", result.Trials));
+        foreach (FffTrialResult t in result.Trials)
+        {
+            Assert.HasCount(Folds, t.FoldMetrics, t.ToString());
+            Assert.AreEqual(t.FoldMetrics.Average(), t.Metric, 1e-12, "the trial's metric is the mean over the folds");
+            Assert.IsTrue(t.FoldMetrics.All(m => m > 0.4 && m <= 1), string.Join(", ", t.FoldMetrics) + " " + t);
+        }
+
+        // The folds are the experiment seed's CrossValidationSplit of the data: the best trial's model is the one trained without the
+        // fold it scored best on, so on that fold's rows it reproduces exactly that fold's metric.
+        FffTrialResult best = result.BestTrial;
+        int bestFold = best.FoldMetrics.ToList().IndexOf(best.FoldMetrics.Max());
+        IReadOnlyList<DataOperationsCatalog.TrainTestData> folds = ml.Data.CrossValidationSplit(data, Folds, seed: Seed);
+        double onBestFold = ml.MulticlassClassification.Evaluate(result.Model.Transform(folds[bestFold].TestSet)).MicroAccuracy;
+        Assert.AreEqual(best.FoldMetrics[bestFold], onBestFold, 1e-9);
+
+        // A single validation split leaves FoldMetrics empty.
+        FffExperimentResult split = Experiment(ml).SetDataset(data, 0.25).SetMulticlassClassificationMetric().SetSearchSpace(TinySpace(2, 2))
+            .SetModelKinds(FffArchitecture.Dense).SetMaxTrials(1).SetNumberOfThreads(1).Run();
+        Assert.IsEmpty(split.Trials[0].FoldMetrics);
+    }
 
     [TestMethod]
     public void SameSeedGivesTheSameTrials()

@@ -79,10 +79,11 @@ public sealed class SampleTests
     {
         InTemporaryDirectory(directory =>
         {
-            // A 12-second random search: enough for a few trials, a front and the plot (ScottPlot, in the sample's process).
-            string output = Run(SampleApp("FffSweep"), directory, maxRows: 0, "12", "random", "0", "1");
+            // A 12-second sweep with 5-fold cross-validation (the sample's default): enough for a few 7-epoch trials, a front and the plot
+            // (ScottPlot, in the sample's process).
+            string output = Run(SampleApp("FffSweep"), directory, maxRows: 0, "12", "sh", "0", "1", "5");
             StringAssert.Contains(output, "Pareto front");
-            string folder = Path.Combine(directory, "artifacts", "sweep-12s");
+            string folder = Path.Combine(directory, "artifacts", "sweep-12s-5fold");
             byte[] png = File.ReadAllBytes(Path.Combine(folder, "pareto.png"));
             Assert.IsGreaterThan(5_000, png.Length);
             CollectionAssert.AreEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png.Take(4).ToArray());

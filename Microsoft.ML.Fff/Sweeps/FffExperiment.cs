@@ -22,6 +22,8 @@ public sealed class FffExperiment
     private IDataView? _train;
     private IDataView? _validation;
     private double _validationFraction;
+    private int _folds;
+    private string? _samplingKey;
     private FffTask? _task;
     private int _metric;
     private string _label = "Label";
@@ -49,6 +51,7 @@ public sealed class FffExperiment
     {
         _train = trainData ?? throw new ArgumentNullException(nameof(trainData));
         _validation = validationData ?? throw new ArgumentNullException(nameof(validationData));
+        _folds = 0;
         return this;
     }
 
@@ -63,8 +66,40 @@ public sealed class FffExperiment
         _train = data;
         _validation = null;
         _validationFraction = validationFraction;
+        _folds = 0;
         return this;
     }
+
+    /// <summary>
+    /// Cross-validates every trial: <paramref name="data"/> is split into <paramref name="numberOfFolds"/> folds with the experiment's
+    /// seed (<c>mlContext.Data.CrossValidationSplit</c>) when it runs, and each trial trains once per fold, validating on the fold it
+    /// left out. The trial's <see cref="FffTrialResult.Metric"/> is the mean over the folds (<see cref="FffTrialResult.FoldMetrics"/>
+    /// holds each); its <see cref="FffTrialResult.Model"/> is the model of the fold with the best metric. A trial costs
+    /// <paramref name="numberOfFolds"/> trainings, but its metric rests on every row instead of a fifth of them: use it when the data
+    /// is small enough that one validation set cannot tell the best configurations apart.
+    /// </summary>
+    /// <param name="data">All rows, with the label and a known-size Single vector feature column.</param>
+    /// <param name="numberOfFolds">Folds; 2 .. 50. (For a single validation split pass a fraction such as <c>0.2</c> instead.)</param>
+    /// <param name="samplingKeyColumnName">Rows with the same value of this column stay in the same fold (e.g. a group or user id); null: rows are assigned at random.</param>
+    public FffExperiment SetDataset(IDataView data, int numberOfFolds, string? samplingKeyColumnName = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (numberOfFolds < 2 || numberOfFolds > MaxFolds)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numberOfFolds), numberOfFolds,
+                $"{nameof(numberOfFolds)} must be between 2 and {MaxFolds}; it is {numberOfFolds}. For one validation split pass a fraction such as 0.2.");
+        }
+        if (samplingKeyColumnName != null)
+            ArgumentException.ThrowIfNullOrWhiteSpace(samplingKeyColumnName);
+        _train = data;
+        _validation = null;
+        _folds = numberOfFolds;
+        _samplingKey = samplingKeyColumnName;
+        return this;
+    }
+
+    /// <summary>Most folds <see cref="SetDataset(IDataView, int, string?)"/> accepts.</summary>
+    private const int MaxFolds = 50;
 
     /// <summary>Uses a train/test split: the test set is the validation set.</summary>
     /// <param name="split">The split, e.g. from <c>mlContext.Data.TrainTestSplit</c>.</param>
@@ -181,7 +216,7 @@ public sealed class FffExperiment
     }
 
     /// <summary>
-    /// Seed of the configuration sampler, of each trial's trainer seed and of the validation split: the same seed gives the same
+    /// Seed of the configuration sampler, of each trial's trainer seed and of the validation split or folds: the same seed gives the same
     /// sequence of configurations (and, with <see cref="SetNumberOfThreads"/>, the same trials). Default 0.
     /// </summary>
     /// <param name="seed">Any value.</param>
@@ -244,13 +279,21 @@ public sealed class FffExperiment
         var clock = Stopwatch.StartNew();
         using IChannel ch = ((IChannelProvider)_mlContext).Start("FffExperiment");
 
-        IDataView train = _train, validation = _validation!;
-        if (_validation is null)
+        TrialRunner runner;
+        if (_folds > 0)
         {
-            DataOperationsCatalog.TrainTestData split = _mlContext.Data.TrainTestSplit(_train, _validationFraction, seed: _seed);
-            (train, validation) = (split.TrainSet, split.TestSet);
+            runner = new TrialRunner(_mlContext, task, _label, _features, _train, _folds, _samplingKey, _seed);
         }
-        var runner = new TrialRunner(_mlContext, task, _label, _features, train, validation);
+        else
+        {
+            IDataView train = _train, validation = _validation!;
+            if (_validation is null)
+            {
+                DataOperationsCatalog.TrainTestData split = _mlContext.Data.TrainTestSplit(_train, _validationFraction, seed: _seed);
+                (train, validation) = (split.TrainSet, split.TestSet);
+            }
+            runner = new TrialRunner(_mlContext, task, _label, _features, train, validation);
+        }
         TimeSpan warmUp = runner.WarmUpScoring(_kinds, ScoringWarmUpMilliseconds);
         (string metricName, bool higherIsBetter, Func<IDataView, double> metric) = CreateMetric(task);
         var sampler = new ConfigurationSampler(space, _kinds, _maxNeurons, _seed);
@@ -258,7 +301,7 @@ public sealed class FffExperiment
             ? new SuccessiveHalvingScheduler(space.MinEpochs, space.MaxEpochs, _reductionFactor)
             : null;
         int newEpochs = FirstRungEpochs(space);
-        ch.Info($"Experiment: {task}, metric {metricName}, {_strategy}" + (scheduler is null ? "" : $" (rungs {string.Join("/", scheduler.RungEpochs)} epochs)") +
+        ch.Info($"Experiment: {task}, metric {metricName}" + (_folds > 0 ? $" ({_folds}-fold cross-validation)" : "") + $", {_strategy}" + (scheduler is null ? "" : $" (rungs {string.Join("/", scheduler.RungEpochs)} epochs)") +
                 $", kinds {string.Join(", ", _kinds)}, budget {_seconds:F0}s" + (_maxTrials is int m ? $" or {m} trials" : "") +
                 $"; scoring warm-up {warmUp.TotalMilliseconds:F0} ms.");
 
@@ -296,7 +339,7 @@ public sealed class FffExperiment
             var trialClock = Stopwatch.StartNew();
             try
             {
-                runner.Run(trial, _threads, budget.Token, metric);
+                runner.Run(trial, _threads, budget.Token, metric, higherIsBetter);
                 trial.MeetsConstraints = trial.MicrosecondsPerRow <= (_maxMicroseconds ?? double.PositiveInfinity)
                     && trial.NeuronsPerRow <= (_maxNeurons ?? int.MaxValue);
             }

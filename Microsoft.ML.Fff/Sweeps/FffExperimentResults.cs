@@ -100,10 +100,19 @@ public sealed class FffTrialResult
     /// <summary>How the trial ended.</summary>
     public FffTrialStatus Status { get; internal set; }
 
-    /// <summary>The experiment's metric on the validation set; <see cref="double.NaN"/> unless <see cref="Status"/> is <see cref="FffTrialStatus.Succeeded"/>.</summary>
+    /// <summary>
+    /// The experiment's metric on the validation set (cross-validation: the mean of <see cref="FoldMetrics"/>); <see cref="double.NaN"/>
+    /// unless <see cref="Status"/> is <see cref="FffTrialStatus.Succeeded"/>.
+    /// </summary>
     public double Metric { get; internal set; } = double.NaN;
 
-    /// <summary>Wall-clock time to train the trial (and, for failed trials, until it threw).</summary>
+    /// <summary>
+    /// Cross-validation: the metric on each fold's left-out rows, in fold order (<see cref="Model"/> is the model of the best one).
+    /// Empty for a single validation set and for trials that did not succeed.
+    /// </summary>
+    public IReadOnlyList<double> FoldMetrics { get; internal set; } = Array.Empty<double>();
+
+    /// <summary>Wall-clock time to train the trial (every fold, when cross-validating; for failed trials, until it threw).</summary>
     public TimeSpan TrainingTime { get; internal set; }
 
     /// <summary>

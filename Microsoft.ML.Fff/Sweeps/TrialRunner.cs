@@ -26,53 +26,98 @@ internal sealed class TrialRunner
     private readonly string _features;
     private readonly ITransformer? _labelMapping;
     private readonly bool _mapPredictedLabelBack;
-    private readonly IDataView _train;
-    private readonly IDataView _valid;
     private readonly float[] _timingRows;
     private readonly int _featureCount;
     private readonly int _outputCount;
 
+    /// <summary>The training and validation rows of each fold (one pair for a train/validation split), label mapped and cached.</summary>
+    private readonly (IDataView Train, IDataView Valid)[] _folds;
+
+    /// <summary>A runner that trains on <paramref name="train"/> and measures on <paramref name="valid"/>.</summary>
     public TrialRunner(MLContext mlContext, FffTask task, string label, string features, IDataView train, IDataView valid)
     {
         _mlContext = mlContext;
         _task = task;
         _label = label;
         _features = features;
-        DataViewSchema.Column labelColumn = train.Schema.GetColumnOrNull(label)
-            ?? throw new ArgumentException($"Label column '{label}' is not in the training data.", "labelColumnName");
+        CheckColumns(train, "trainData", requireLabel: true);
         if (valid.Schema.GetColumnOrNull(label) is null)
             throw new ArgumentException($"Label column '{label}' is not in the validation data.", "validationData");
-        foreach ((IDataView view, string name) in new[] { (train, "trainData"), (valid, "validationData") })
-        {
-            DataViewSchema.Column? column = view.Schema.GetColumnOrNull(features);
-            if (column is null || column.Value.Type is not VectorDataViewType { IsKnownSize: true } vector || vector.ItemType != NumberDataViewType.Single)
-            {
-                throw new ArgumentException($"Feature column '{features}' of {name} must be a known-size vector of Single; it is " +
-                    (column is null ? "missing" : column.Value.Type.ToString()) + ". Featurize the data first (or see mlContext.Fff().CreatePipeline).", name);
-            }
-        }
-
-        switch (task)
-        {
-            case FffTask.MulticlassClassification when labelColumn.Type is not KeyDataViewType:
-                _labelMapping = mlContext.Transforms.Conversion.MapValueToKey(label, label).Fit(train);
-                _mapPredictedLabelBack = true;
-                break;
-            case FffTask.Regression when labelColumn.Type != NumberDataViewType.Single:
-                if (labelColumn.Type is not NumberDataViewType)
-                    throw new ArgumentException($"Label column '{label}' has type {labelColumn.Type}; regression needs a numeric label.", "labelColumnName");
-                _labelMapping = mlContext.Transforms.Conversion.ConvertType(label, label, DataKind.Single).Fit(train);
-                break;
-            case FffTask.BinaryClassification when labelColumn.Type is not BooleanDataViewType:
-                throw new ArgumentException($"Label column '{label}' has type {labelColumn.Type}; binary classification needs a Boolean label.", "labelColumnName");
-        }
-        _train = mlContext.Data.Cache(_labelMapping?.Transform(train) ?? train);
-        _valid = mlContext.Data.Cache(_labelMapping?.Transform(valid) ?? valid);
-        (_timingRows, _featureCount) = ReadRows(_valid, features, TimedRows);
+        CheckColumns(valid, "validationData", requireLabel: false);
+        (_labelMapping, _mapPredictedLabelBack) = CreateLabelMapping(train);
+        IDataView cachedTrain = mlContext.Data.Cache(_labelMapping?.Transform(train) ?? train);
+        IDataView cachedValid = mlContext.Data.Cache(_labelMapping?.Transform(valid) ?? valid);
+        _folds = new[] { (cachedTrain, cachedValid) };
+        (_timingRows, _featureCount) = ReadRows(cachedValid, features, TimedRows);
         if (_timingRows.Length == 0)
             throw new ArgumentException("The validation data has no rows.", "validationData");
-        _outputCount = task == FffTask.MulticlassClassification ? (int)(_train.Schema[label].Type as KeyDataViewType)!.Count : 1;
+        _outputCount = OutputCount(cachedTrain);
     }
+
+    /// <summary>
+    /// A runner that cross-validates: <paramref name="data"/> is split into <paramref name="numberOfFolds"/> folds with
+    /// <c>CrossValidationSplit</c> (rows with the same <paramref name="samplingKeyColumnName"/> value stay in one fold) and every
+    /// trial trains once per fold. The label mapping is fitted on all rows, so every fold's model uses the same keys.
+    /// </summary>
+    public TrialRunner(MLContext mlContext, FffTask task, string label, string features, IDataView data, int numberOfFolds, string? samplingKeyColumnName, int seed)
+    {
+        _mlContext = mlContext;
+        _task = task;
+        _label = label;
+        _features = features;
+        CheckColumns(data, "data", requireLabel: true);
+        if (samplingKeyColumnName != null && data.Schema.GetColumnOrNull(samplingKeyColumnName) is null)
+            throw new ArgumentException($"Sampling key column '{samplingKeyColumnName}' is not in the data; pass an existing column or null.", "samplingKeyColumnName");
+        (_labelMapping, _mapPredictedLabelBack) = CreateLabelMapping(data);
+        IDataView cached = mlContext.Data.Cache(_labelMapping?.Transform(data) ?? data);
+        _folds = mlContext.Data.CrossValidationSplit(cached, numberOfFolds, samplingKeyColumnName, seed)
+            .Select(fold => (fold.TrainSet, fold.TestSet)).ToArray();
+        for (int f = 0; f < _folds.Length; f++)
+        {
+            if (ReadRows(_folds[f].Valid, features, 1).Rows.Length == 0 || ReadRows(_folds[f].Train, features, 1).Rows.Length == 0)
+            {
+                throw new ArgumentOutOfRangeException("numberOfFolds", numberOfFolds,
+                    $"Fold {f + 1} of {numberOfFolds} has no training or no validation rows; use fewer folds or more data" +
+                    (samplingKeyColumnName is null ? "." : $" (or a sampling key column with more distinct values than '{samplingKeyColumnName}')."));
+            }
+        }
+        (_timingRows, _featureCount) = ReadRows(cached, features, TimedRows);
+        _outputCount = OutputCount(cached);
+    }
+
+    private void CheckColumns(IDataView view, string name, bool requireLabel)
+    {
+        if (requireLabel && view.Schema.GetColumnOrNull(_label) is null)
+            throw new ArgumentException($"Label column '{_label}' is not in the {(name == "data" ? "" : "training ")}data.", "labelColumnName");
+        DataViewSchema.Column? column = view.Schema.GetColumnOrNull(_features);
+        if (column is null || column.Value.Type is not VectorDataViewType { IsKnownSize: true } vector || vector.ItemType != NumberDataViewType.Single)
+        {
+            throw new ArgumentException($"Feature column '{_features}' of {name} must be a known-size vector of Single; it is " +
+                (column is null ? "missing" : column.Value.Type.ToString()) + ". Featurize the data first (or see mlContext.Fff().CreatePipeline).", name);
+        }
+    }
+
+    /// <summary>The label conversion the task needs (fitted on <paramref name="data"/>), or null; and whether predictions map back.</summary>
+    private (ITransformer? Mapping, bool MapBack) CreateLabelMapping(IDataView data)
+    {
+        DataViewType type = data.Schema[_label].Type;
+        switch (_task)
+        {
+            case FffTask.MulticlassClassification when type is not KeyDataViewType:
+                return (_mlContext.Transforms.Conversion.MapValueToKey(_label, _label).Fit(data), true);
+            case FffTask.Regression when type != NumberDataViewType.Single:
+                if (type is not NumberDataViewType)
+                    throw new ArgumentException($"Label column '{_label}' has type {type}; regression needs a numeric label.", "labelColumnName");
+                return (_mlContext.Transforms.Conversion.ConvertType(_label, _label, DataKind.Single).Fit(data), false);
+            case FffTask.BinaryClassification when type is not BooleanDataViewType:
+                throw new ArgumentException($"Label column '{_label}' has type {type}; binary classification needs a Boolean label.", "labelColumnName");
+            default:
+                return (null, false);
+        }
+    }
+
+    private int OutputCount(IDataView mapped)
+        => _task == FffTask.MulticlassClassification ? (int)(mapped.Schema[_label].Type as KeyDataViewType)!.Count : 1;
 
     /// <summary>
     /// Runs the scoring code of each kind on an untrained network of that kind until the JIT has been idle for 200 ms (at most
@@ -122,27 +167,41 @@ internal sealed class TrialRunner
         return clock.Elapsed;
     }
 
-    /// <summary>Trains the trial's configuration and fills the trial's metric, cost and model; throws if training or evaluation fails.</summary>
-    public void Run(FffTrialResult trial, int? threads, CancellationToken token, Func<IDataView, double> metric)
+    /// <summary>
+    /// Trains the trial's configuration on every fold and fills the trial's metric (the mean over the folds), cost and model (the
+    /// fold with the best metric; the first on ties); throws if training or evaluation fails.
+    /// </summary>
+    public void Run(FffTrialResult trial, int? threads, CancellationToken token, Func<IDataView, double> metric, bool higherIsBetter)
     {
         FffTrialConfiguration c = trial.Configuration;
         var clock = Stopwatch.StartNew();
-        (ITransformer predictor, object model) = Fit(c, threads, token);
+        var foldMetrics = new double[_folds.Length];
+        (ITransformer Predictor, object Model, IDataView Scored)? kept = null;
+        int keptFold = -1;
+        for (int f = 0; f < _folds.Length; f++)
+        {
+            (ITransformer predictor, object model) = Fit(c, threads, token, _folds[f].Train, _folds[f].Valid);
+            token.ThrowIfCancellationRequested();
+            IDataView scored = predictor.Transform(_folds[f].Valid);
+            double value = metric(scored);
+            if (double.IsNaN(value))
+                throw new InvalidOperationException(_folds.Length == 1 ? "The validation metric is NaN." : $"The validation metric of fold {f + 1} is NaN.");
+            foldMetrics[f] = value;
+            if (keptFold < 0 || (higherIsBetter ? value > foldMetrics[keptFold] : value < foldMetrics[keptFold]))
+                (kept, keptFold) = ((predictor, model, scored), f);
+        }
         trial.TrainingTime = clock.Elapsed;
-        token.ThrowIfCancellationRequested();
 
+        (ITransformer keptPredictor, object keptModel, IDataView keptScored) = kept!.Value;
         var parts = new List<ITransformer>();
         if (_labelMapping != null)
             parts.Add(_labelMapping);
-        parts.Add(predictor);
-        IDataView scored = predictor.Transform(_valid);
+        parts.Add(keptPredictor);
         if (_mapPredictedLabelBack)
-            parts.Add(_mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored));
-        double value = metric(scored);
-        if (double.IsNaN(value))
-            throw new InvalidOperationException("The validation metric is NaN.");
-        (BatchScorer scorer, int outputs, int neurons, int width) = Describe(model);
-        trial.Metric = value;
+            parts.Add(_mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(keptScored));
+        (BatchScorer scorer, int outputs, int neurons, int width) = Describe(keptModel);
+        trial.Metric = foldMetrics.Average();
+        trial.FoldMetrics = _folds.Length == 1 ? Array.Empty<double>() : foldMetrics;
         trial.NeuronsPerRow = neurons;
         trial.TrainingWidth = width;
         trial.MicrosecondsPerRow = MeasureMicrosecondsPerRow(scorer, outputs, warmupMilliseconds: 20);
@@ -192,7 +251,7 @@ internal sealed class TrialRunner
         _ => throw new InvalidOperationException($"Unexpected model parameters {model.GetType()}."),
     };
 
-    private (ITransformer Predictor, object Model) Fit(FffTrialConfiguration c, int? threads, CancellationToken token)
+    private (ITransformer Predictor, object Model) Fit(FffTrialConfiguration c, int? threads, CancellationToken token, IDataView train, IDataView valid)
     {
         MLContext ml = _mlContext;
         return (_task, c.Architecture) switch
@@ -239,15 +298,15 @@ internal sealed class TrialRunner
             o.HiddenLayerWidths = c.HiddenLayerWidths.ToArray();
             return Shared(o);
         }
-    }
 
-    private (ITransformer, object) FitWith<TOptions, TTransformer, TModel>(FeedForwardTrainerBase<TOptions, TTransformer, TModel> trainer)
-        where TOptions : FeedForwardOptionsBase
-        where TTransformer : ISingleFeaturePredictionTransformer<TModel>
-        where TModel : class
-    {
-        TTransformer transformer = trainer.Fit(_train, _valid);
-        return (transformer, transformer.Model);
+        (ITransformer, object) FitWith<TOptions, TTransformer, TModel>(FeedForwardTrainerBase<TOptions, TTransformer, TModel> trainer)
+            where TOptions : FeedForwardOptionsBase
+            where TTransformer : ISingleFeaturePredictionTransformer<TModel>
+            where TModel : class
+        {
+            TTransformer transformer = trainer.Fit(train, valid);
+            return (transformer, transformer.Model);
+        }
     }
 
     /// <summary>Up to <paramref name="maxRows"/> feature vectors of <paramref name="data"/>, densified, row-major.</summary>
