@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading;
@@ -311,10 +312,18 @@ public sealed class FffExperimentTests
         double onBestFold = ml.MulticlassClassification.Evaluate(result.Model.Transform(folds[bestFold].TestSet)).MicroAccuracy;
         Assert.AreEqual(best.FoldMetrics[bestFold], onBestFold, 1e-9);
 
+        // The leaderboard adds the spread over the folds.
+        string[] lines = result.FormatLeaderboard(1).Split('\n');
+        StringAssert.StartsWith(lines[0], "| trial | rung | MicroAccuracy | fold sd | us/row |");
+        double mean = best.FoldMetrics.Average();
+        double sd = Math.Sqrt(best.FoldMetrics.Sum(m => (m - mean) * (m - mean)) / (Folds - 1));
+        StringAssert.Contains(lines[2], $"| {best.Metric.ToString("F4", CultureInfo.InvariantCulture)} | {sd.ToString("F4", CultureInfo.InvariantCulture)} |");
+
         // A single validation split leaves FoldMetrics empty.
         FffExperimentResult split = Experiment(ml).SetDataset(data, 0.25).SetMulticlassClassificationMetric().SetSearchSpace(TinySpace(2, 2))
             .SetModelKinds(FffArchitecture.Dense).SetMaxTrials(1).SetNumberOfThreads(1).Run();
         Assert.IsEmpty(split.Trials[0].FoldMetrics);
+        StringAssert.StartsWith(split.FormatLeaderboard(1), "| trial | rung | MicroAccuracy | us/row |");
     }
 
     [TestMethod]

@@ -256,22 +256,35 @@ public sealed class FffExperimentResult
         _mlContext.Model.Save(Model, InputSchema, path);
     }
 
-    /// <summary>The leaderboard as a Markdown table of its first <paramref name="top"/> rows (invariant culture), front members marked with *.</summary>
+    /// <summary>
+    /// The leaderboard as a Markdown table of its first <paramref name="top"/> rows (invariant culture), front members marked with *.
+    /// When the experiment cross-validates, a column gives the standard deviation of the metric over the folds, so differences
+    /// smaller than it can be read as ties.
+    /// </summary>
     /// <param name="top">Rows to include; at least 1.</param>
     public string FormatLeaderboard(int top = 10)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
         var front = new HashSet<int>(ParetoFront.Select(t => t.TrialId));
+        bool folds = Trials.Any(t => t.FoldMetrics.Count > 1);
         var text = new StringBuilder();
-        text.AppendLine($"| trial | rung | {MetricName} | us/row | neurons/row | training s | configuration |");
-        text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        text.AppendLine($"| trial | rung | {MetricName} |{(folds ? " fold sd |" : "")} us/row | neurons/row | training s | configuration |");
+        text.AppendLine($"| ---: | ---: | ---: |{(folds ? " ---: |" : "")} ---: | ---: | ---: | --- |");
         foreach (FffTrialResult t in Leaderboard.Take(top))
         {
             string metric = t.Status == FffTrialStatus.Succeeded ? t.Metric.ToString("F4", CultureInfo.InvariantCulture) : t.Status.ToString();
+            string spread = !folds ? "" : t.FoldMetrics.Count > 1 ? $" {StandardDeviation(t.FoldMetrics).ToString("F4", CultureInfo.InvariantCulture)} |" : " |";
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {t.TrialId}{(front.Contains(t.TrialId) ? "*" : "")} | {t.Rung} | {metric} | {t.MicrosecondsPerRow:F3} | {t.NeuronsPerRow} | {t.TrainingTime.TotalSeconds:F1} | {t.Configuration} |"));
+                $"| {t.TrialId}{(front.Contains(t.TrialId) ? "*" : "")} | {t.Rung} | {metric} |{spread} {t.MicrosecondsPerRow:F3} | {t.NeuronsPerRow} | {t.TrainingTime.TotalSeconds:F1} | {t.Configuration} |"));
         }
         return text.ToString();
+    }
+
+    /// <summary>Sample standard deviation (n - 1) of at least two values.</summary>
+    internal static double StandardDeviation(IReadOnlyList<double> values)
+    {
+        double mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
     }
 
     /// <summary>
