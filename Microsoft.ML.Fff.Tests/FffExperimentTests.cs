@@ -327,6 +327,50 @@ public sealed class FffExperimentTests
     }
 
     [TestMethod]
+    public void CrossValidationKeepsRowsOfOneGroupInOneFold()
+    {
+        var ml = new MLContext(seed: 0);
+        // 60 groups of 4 rows (e.g. 4 readings per user): with the sampling key, a group never straddles two folds.
+        List<GroupedRow> rows = TestData.Synthetic(240, 6, seed: 7, x => x[0] > 0.3f ? "a" : x[1] > 0 ? "b" : "c")
+            .Select((r, i) => new GroupedRow { Features = r.Features, Label = r.Label, Group = i / 4 }).ToList();
+        SchemaDefinition schema = SchemaDefinition.Create(typeof(GroupedRow));
+        schema[nameof(GroupedRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 6);
+        IDataView data = ml.Data.LoadFromEnumerable(rows, schema);
+        const int Folds = 3, Seed = 2;
+        FffExperimentResult result = Experiment(ml)
+            .SetDataset(data, Folds, samplingKeyColumnName: nameof(GroupedRow.Group))
+            .SetMulticlassClassificationMetric()
+            .SetSearchSpace(TinySpace(30, 30))
+            .SetModelKinds(FffArchitecture.Dense)
+            .SetSearchStrategy(FffSearchStrategy.RandomSearch)
+            .SetMaxTrials(1)
+            .SetNumberOfThreads(1)
+            .SetSeed(Seed)
+            .Run();
+
+        FffTrialResult best = result.BestTrial;
+        Assert.HasCount(Folds, best.FoldMetrics);
+        IReadOnlyList<DataOperationsCatalog.TrainTestData> folds = ml.Data.CrossValidationSplit(data, Folds, nameof(GroupedRow.Group), Seed);
+        foreach (DataOperationsCatalog.TrainTestData fold in folds)
+        {
+            var trainGroups = ml.Data.CreateEnumerable<GroupedRow>(fold.TrainSet, false).Select(r => r.Group).ToHashSet();
+            Assert.IsFalse(ml.Data.CreateEnumerable<GroupedRow>(fold.TestSet, false).Any(r => trainGroups.Contains(r.Group)));
+        }
+        // The experiment used these grouped folds: the returned model reproduces its fold's metric on that fold's rows.
+        int bestFold = best.FoldMetrics.ToList().IndexOf(best.FoldMetrics.Max());
+        Assert.AreEqual(best.FoldMetrics[bestFold], ml.MulticlassClassification.Evaluate(result.Model.Transform(folds[bestFold].TestSet)).MicroAccuracy, 1e-9);
+    }
+
+    private sealed class GroupedRow
+    {
+        public float[] Features { get; set; } = Array.Empty<float>();
+
+        public string Label { get; set; } = "";
+
+        public int Group { get; set; }
+    }
+
+    [TestMethod]
     public void SameSeedGivesTheSameTrials()
     {
         var ml = new MLContext(seed: 0);
