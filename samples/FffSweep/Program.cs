@@ -4,9 +4,10 @@
 //
 // Digits are split 80/20 (seed 0) into a development set and a held-out test set; the experiment cross-validates every trial
 // on 5 folds of the development set (folds=0: one 80/20 split into training and validation rows instead). 1,437 rows are too
-// few for one validation set of ~290 rows to tell the best configurations apart (one row is 0.34 points; docs/sweeps.md). Prints the leaderboard, the Pareto front of
-// validation accuracy against per-row latency (with test accuracy), and writes artifacts/sweep-<seconds>s/: leaderboard.md,
-// pareto.png and best-model.zip. Ctrl+C stops the sweep and keeps the best model found so far.
+// few for one validation set of ~290 rows to tell the best configurations apart (one row is 0.34 points; docs/sweeps.md).
+// Prints the leaderboard, the Pareto front of validation accuracy against per-row latency (with test accuracy), and writes
+// artifacts/sweep-<seconds>s-<folds>fold/ (sweep-<seconds>s/ for a split): leaderboard.md, pareto.png and best-model.zip.
+// Ctrl+C stops the sweep and keeps the best model found so far.
 using System;
 using System.Globalization;
 using System.IO;
