@@ -281,7 +281,7 @@ public sealed class FffExperimentResult
     }
 
     /// <summary>Sample standard deviation (n - 1) of at least two values.</summary>
-    internal static double StandardDeviation(IReadOnlyList<double> values)
+    private static double StandardDeviation(IReadOnlyList<double> values)
     {
         double mean = values.Average();
         return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
