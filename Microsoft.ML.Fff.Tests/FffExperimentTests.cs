@@ -452,7 +452,8 @@ public sealed class FffExperimentTests
         IDataView digits = ml.Fff().SampleData.Digits();
         using var cancel = new CancellationTokenSource();
         long cancelledAt = 0;
-        // Trials of a wide dense network for 25 epochs take seconds; cancel 300 ms into the second one, mid-training.
+        // Trials of a wide dense network for 100 epochs take over a second each on a fast core (25 epochs took only 0.3 s,
+        // which let the second trial finish before the cancel); cancel 300 ms into the second one, mid-training.
         var recorder = new Recorder(p =>
         {
             if (p.Event == FffExperimentEvent.TrialStarted && p.Trial.TrialId == 2)
@@ -465,7 +466,7 @@ public sealed class FffExperimentTests
                 }) { IsBackground = true }.Start();
             }
         });
-        FffSearchSpace space = TinySpace(25, 25);
+        FffSearchSpace space = TinySpace(100, 100);
         space.DenseHiddenLayerWidths = new[] { new[] { 512 } };
         FffExperimentResult result = Experiment(ml)
             .SetDataset(digits, 0.2)
