@@ -61,7 +61,8 @@ try
 }
 catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
 {
-    app.Logger.LogCritical("{Message}", e.Message);
+    // Straight to stderr: the console logger writes on a background queue that exiting now could cut short.
+    Console.Error.WriteLine($"FffServing cannot start: {e.Message}");
     return 3;
 }
 

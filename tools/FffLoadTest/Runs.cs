@@ -45,7 +45,7 @@ internal static class Runs
     /// schema) that must be refused while the served model stays. Each swap is waited for on /health before the next.
     /// </summary>
     public static async Task<SwapReport> SwapAsync(ServedModels models, string directory, int clients, int swaps, TimeSpan period,
-        TimeSpan timeLimit, Action<string>? log = null)
+        TimeSpan timeLimit, Action<string>? log = null, int badFileEvery = 10)
     {
         string path = Path.Combine(directory, "model.zip");
         File.WriteAllBytes(path, models.A.Bytes);
@@ -65,11 +65,11 @@ internal static class Runs
         for (int step = 1; done < swaps && clock.Elapsed < timeLimit - TimeSpan.FromSeconds(2); step++)
         {
             long stepStart = clock.ElapsedMilliseconds;
-            if (step % 10 == 0)
+            if (step % badFileEvery == 0)
             {
                 injected++;
                 long failedBefore = (await service.HealthAsync(monitor)).GetProperty("failedLoads").GetInt64();
-                byte[] bad = (step / 10 % 3) switch
+                byte[] bad = (step / badFileEvery % 3) switch
                 {
                     0 => current.Bytes.AsSpan(0, current.Bytes.Length / 2).ToArray(),
                     1 => Enumerable.Range(0, 4096).Select(_ => (byte)random.Next(256)).ToArray(),
