@@ -98,6 +98,13 @@ public sealed class ServingTests
                 StepResult result = await HostileRequests.SendAsync(client, new Uri(service.Address, "predict"), bad, CancellationToken.None);
                 Assert.AreEqual(Outcome.Rejected, result.Outcome, result.Detail);
             }
+            // Finite but huge features: the scores may overflow (then 400 naming it, since JSON cannot carry them), never a 500.
+            string huge = "{\"features\":[" + string.Join(",", Enumerable.Repeat("3e38", ServedModels.FeatureCount)) + "]}";
+            using (HttpResponseMessage response = await client.PostAsync(new Uri(service.Address, "predict"), PredictTraffic.Json(System.Text.Encoding.UTF8.GetBytes(huge))))
+            {
+                string answer = await response.Content.ReadAsStringAsync();
+                Assert.IsTrue((int)response.StatusCode == 200 || HostileRequests.Judge("huge", "are not finite", (int)response.StatusCode, answer).Outcome == Outcome.Rejected, answer);
+            }
             var traffic = new PredictTraffic(Models, service.Address);
             foreach (bool batch in new[] { false, true })
             {

@@ -18,6 +18,10 @@ namespace FffServing;
 internal sealed class Endpoints(ModelStore store, ServingOptions options, ILogger logger)
 {
     private static readonly byte[] NoopResponse = "{\"ok\":true}"u8.ToArray();
+
+    // Messages quote field names ('features'); the default encoder would write those quotes as \u0027. The bodies are
+    // served as application/json, never embedded in HTML, so the relaxed encoder is safe and keeps them readable.
+    private static readonly JsonWriterOptions ErrorJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private long _requests, _scoredRows, _rejected, _failed, _aborted;
 
     public async Task PredictAsync(HttpContext context)
@@ -264,7 +268,7 @@ internal sealed class Endpoints(ModelStore store, ServingOptions options, ILogge
     private static async Task WriteErrorAsync(HttpContext context, string message)
     {
         context.Response.ContentType = "application/json";
-        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter, ErrorJson))
         {
             json.WriteStartObject();
             json.WriteString("error", message);
