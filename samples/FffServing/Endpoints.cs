@@ -31,7 +31,7 @@ internal sealed class Endpoints(ModelStore store, ServingOptions options, ILogge
         ModelGeneration generation = store.Current;
         if (!IsJson(context.Request.ContentType))
         {
-            await RejectAsync(context, $"Content-Type must be application/json, not '{context.Request.ContentType}'.", bodyUnread: true);
+            await RejectAsync(context, $"Content-Type must be application/json, not '{RequestParser.Shorten(context.Request.ContentType)}'.", bodyUnread: true);
             return;
         }
         (ReadResult body, string? problem) = await ReadBodyAsync(context);

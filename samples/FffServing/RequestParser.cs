@@ -143,7 +143,7 @@ internal static class RequestParser
         Encoding.UTF8.GetString(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
 
     // Echo at most 40 characters of what the client sent: enough to recognize, not a way to fill our logs.
-    private static string Shorten(string? text) => text is null ? "null" : text.Length <= 40 ? text : text[..40] + "...";
+    public static string Shorten(string? text) => text is null ? "null" : text.Length <= 40 ? text : text[..40] + "...";
 
     private static string Describe(JsonTokenType token) => token switch
     {
