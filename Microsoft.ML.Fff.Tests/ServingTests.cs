@@ -42,10 +42,12 @@ public sealed class ServingTests
     {
         await InTemporaryDirectory(async directory =>
         {
-            // 12 swaps, 150 ms apart, under 8 clients; every 3rd step first writes a bad file (garbage, a model with
-            // another schema, a truncated zip), which must be refused while the served model stays.
-            SwapReport report = await Runs.SwapAsync(Models, directory, clients: 8, swaps: 12, TimeSpan.FromMilliseconds(150),
-                TimeSpan.FromSeconds(60), badFileEvery: 3);
+            // 12 swaps, 150 ms apart, under 16 clients; every 3rd step first writes a bad file (garbage, a model with
+            // another schema, a truncated zip), which must be refused while the served model stays. The service holds each
+            // request 20 ms between its model snapshot and its scoring, so about one request in seven straddles a swap and
+            // must still be scored, whole, by the model it started with.
+            SwapReport report = await Runs.SwapAsync(Models, directory, clients: 16, swaps: 12, TimeSpan.FromMilliseconds(150),
+                TimeSpan.FromSeconds(60), badFileEvery: 3, snapshotDelayMs: 20);
             Console.WriteLine(report);
             Assert.AreEqual(0L, report.Load.Count(Outcome.Failed), report.ToString());
             Assert.AreEqual(0L, report.Load.Count(Outcome.Mixed), report.ToString());
@@ -56,7 +58,7 @@ public sealed class ServingTests
             Assert.IsGreaterThanOrEqualTo(4L, report.FailedLoads, report.ToString());
             Assert.AreEqual(13L, report.FinalGeneration, "one generation per successful load, none for refused files");
             Assert.IsGreaterThan(1, report.GenerationsInResponses, "requests ran across swaps");
-            Assert.IsGreaterThan(500L, report.Load.Count(Outcome.Ok));
+            Assert.IsGreaterThan(300L, report.Load.Count(Outcome.Ok));
             Assert.IsTrue(report.Alive);
         });
     }

@@ -40,6 +40,8 @@ internal sealed class Endpoints(ModelStore store, ServingOptions options, ILogge
             await RejectAsync(context, problem, bodyUnread: true);
             return;
         }
+        if (options.SnapshotDelayMilliseconds > 0)
+            await Task.Delay(options.SnapshotDelayMilliseconds, context.RequestAborted);
         try
         {
             problem = ScoreAndWrite(context, generation, body.Buffer);

@@ -2,7 +2,7 @@
 //
 //   dotnet run --project samples/FffServing -c Release -- --model artifacts/digits-fff.zip [--urls http://127.0.0.1:5080]
 //       [--maxRows 1024] [--maxBodyBytes 1048576] [--minBodyBytesPerSecond 1024] [--bodyGraceSeconds 2]
-//       [--headersTimeoutSeconds 5] [--debounceMs 50] [--pollMs 500]
+//       [--headersTimeoutSeconds 5] [--debounceMs 50] [--pollMs 500] [--snapshotDelayMs 0 (testing only)]
 //
 //   POST /predict {"features": [64 numbers]}        -> {"generation": 1, "version": "…", "scores": [10 numbers]}
 //   POST /predict {"rows": [[64 numbers], ...]}     -> {"generation": 1, "version": "…", "scores": [[10 numbers], ...]}

@@ -38,6 +38,13 @@ internal sealed record ServingOptions
     /// <summary>Fallback poll of the model file, in case the file-system watcher misses an event.</summary>
     public int PollMilliseconds { get; init; } = 500;
 
+    /// <summary>
+    /// Testing aid, 0 in production: each /predict waits this long between taking its model snapshot (and reading its
+    /// body) and scoring. It widens the window in which a swap lands mid-request from microseconds to milliseconds, so a
+    /// short swap test sees many requests that must finish on the model they started with.
+    /// </summary>
+    public int SnapshotDelayMilliseconds { get; init; }
+
     public static ServingOptions From(IConfiguration configuration)
     {
         string? model = configuration["model"] ?? configuration["FFF_SERVING_MODEL"];
@@ -55,6 +62,7 @@ internal sealed record ServingOptions
             HeadersTimeoutSeconds = Read(configuration, "headersTimeoutSeconds", defaults.HeadersTimeoutSeconds, 0.1, 3600),
             DebounceMilliseconds = Read(configuration, "debounceMs", defaults.DebounceMilliseconds, 0, 60_000),
             PollMilliseconds = Read(configuration, "pollMs", defaults.PollMilliseconds, 10, 600_000),
+            SnapshotDelayMilliseconds = Read(configuration, "snapshotDelayMs", defaults.SnapshotDelayMilliseconds, 0, 10_000),
         };
     }
 

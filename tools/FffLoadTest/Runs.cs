@@ -43,13 +43,15 @@ internal static class Runs
     /// batch of 64) replaces the file with the other model every <paramref name="period"/>, alternating in-place writes
     /// and rename-over writes. Every 10th step first writes a bad file (truncated, garbage, or a valid model with another
     /// schema) that must be refused while the served model stays. Each swap is waited for on /health before the next.
+    /// <paramref name="snapshotDelayMs"/> is passed to the service (<c>--snapshotDelayMs</c>) to hold requests between
+    /// their snapshot and their scoring, so that many straddle a swap.
     /// </summary>
     public static async Task<SwapReport> SwapAsync(ServedModels models, string directory, int clients, int swaps, TimeSpan period,
-        TimeSpan timeLimit, Action<string>? log = null, int badFileEvery = 10)
+        TimeSpan timeLimit, Action<string>? log = null, int badFileEvery = 10, int snapshotDelayMs = 0)
     {
         string path = Path.Combine(directory, "model.zip");
         File.WriteAllBytes(path, models.A.Bytes);
-        using ServiceProcess service = ServiceProcess.Start(path, "--pollMs", "200");
+        using ServiceProcess service = ServiceProcess.Start(path, "--pollMs", "200", "--snapshotDelayMs", snapshotDelayMs.ToString(CultureInfo.InvariantCulture));
         using HttpClient client = ServiceProcess.CreateClient(clients);
         using HttpClient monitor = ServiceProcess.CreateClient(1);
         var traffic = new PredictTraffic(models, service.Address);
