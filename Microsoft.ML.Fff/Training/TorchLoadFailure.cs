@@ -52,11 +52,12 @@ internal static partial class TorchLoadFailure
                $"To fix: reference the package {CpuPackage} (or a TorchSharp CUDA package of the same version) from the application that trains." + scoring;
     }
 
-    // The loader's first line that names LibTorchSharp, else its first non-empty line after .NET's preamble.
+    // The loader's first line about the real file name (libLibTorchSharp.so; .NET also tries LibTorchSharp.so and other
+    // spellings), else its first non-empty line after .NET's preamble.
     private static string FirstCause(string message)
     {
         string[] lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        string? named = Array.Find(lines, l => l.Contains("LibTorchSharp.so", StringComparison.Ordinal) && l.Contains(": ", StringComparison.Ordinal));
+        string? named = Array.Find(lines, l => l.Contains("libLibTorchSharp.so", StringComparison.Ordinal) && l.Contains(": ", StringComparison.Ordinal));
         return named ?? (lines.Length > 1 && lines[0].StartsWith("Unable to load shared library", StringComparison.Ordinal) ? lines[1] : lines.Length > 0 ? lines[0] : "(no message)");
     }
 
