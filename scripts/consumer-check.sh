@@ -37,7 +37,9 @@ done
 for file in "MlNetFff.$version.nupkg" "MlNetFff.$version.snupkg" "MlNetFff.Plotting.$version.nupkg"; do
     [ -f "$feed/$file" ] || fail "pack did not produce $file"
 done
-unzip -l "$feed/MlNetFff.$version.nupkg" | grep -q ' buildTransitive/MlNetFff.targets$' || fail "the package has no buildTransitive/MlNetFff.targets"
+# (The listing goes to a file first: with pipefail, `unzip | grep -q` fails whenever grep stops reading early.)
+unzip -l "$feed/MlNetFff.$version.nupkg" > "$work/package-files.txt"
+grep -q ' buildTransitive/MlNetFff.targets$' "$work/package-files.txt" || fail "the package has no buildTransitive/MlNetFff.targets"
 
 step "build the app outside the repository ($app)"
 mkdir -p "$app" "$work/packages"
