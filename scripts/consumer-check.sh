@@ -96,7 +96,8 @@ dotnet "$work/publish/ConsumerCheck.dll" "$work/models-publish" || fail "the pub
 if [ "$needs_patch" = "1" ]; then
     step "without the patch, training must fail with MlNetFff's short error"
     cp "$original" "$work/publish/runtimes/linux-x64/native/libLibTorchSharp.so"
-    if dotnet "$work/publish/ConsumerCheck.dll" "$work/models-unpatched" > "$work/unpatched.out" 2> "$work/unpatched.err"; then
+    # In a subshell whose own stderr is dropped: .NET aborts on an unhandled exception, and bash would report "Aborted".
+    if (dotnet "$work/publish/ConsumerCheck.dll" "$work/models-unpatched" > "$work/unpatched.out" 2> "$work/unpatched.err"; exit $?) 2> /dev/null; then
         fail "training succeeded with the unpatched library on a host without GLIBCXX_3.4.32: the check cannot see the patch"
     fi
     grep -q "requires GLIBCXX_3.4.32" "$work/unpatched.err" || { cat "$work/unpatched.err" >&2; fail "the error does not name GLIBCXX_3.4.32"; }
