@@ -12,6 +12,11 @@ internal static partial class TorchRuntime
     public static torch.Device Initialize(FffDevice device)
     {
         PreferPassiveOpenMpThreads();
+        // Linux: ask the loader first. A library it refuses for a symbol version (libLibTorchSharp.so's GLIBCXX_3.4.32 on
+        // Debian 12) would make TorchSharp print its trace to stdout and copy libtorch next to the app before failing the same way.
+        DllNotFoundException? probe = OperatingSystem.IsLinux() ? TorchLoadFailure.ProbeNativeShim() : null;
+        if (probe != null && TorchLoadFailure.IsMissingSymbolVersion(probe.Message))
+            throw new InvalidOperationException(TorchLoadFailure.Describe(probe.Message), probe);
         try
         {
             // CPU first: it proves libtorch loads, so a CUDA request on a machine without one gets the device message below.
@@ -20,12 +25,8 @@ internal static partial class TorchRuntime
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException
                                       or TypeInitializationException or NotSupportedException or InvalidOperationException)
         {
-            throw new InvalidOperationException(
-                "Training an FFF model needs TorchSharp's native runtime (libtorch), and it could not be loaded: " + e.GetBaseException().Message + Environment.NewLine +
-                "Fixes: reference the package TorchSharp-cpu (or a TorchSharp CUDA package) from the application that trains; " +
-                "on Linux with a libstdc++ older than GCC 13 (Debian 12, Ubuntu 22.04) import this project's build/TorchSharpGlibc.targets " +
-                "(Directory.Build.targets does it inside this repository) so the build output's libLibTorchSharp.so is made loadable. " +
-                "Scoring a saved model needs none of this.", e);
+            // The loader's own reason when we have it; TorchSharp's first line otherwise. Its full trace stays in e.
+            throw new InvalidOperationException(TorchLoadFailure.Describe(probe?.Message ?? e.GetBaseException().Message), e);
         }
         if (device == FffDevice.Cuda && !torch.cuda.is_available())
         {
