@@ -427,6 +427,30 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, model, FeaturesOnly(ml, rows), OnnxTask.Regression, "NormalizeMinMax + FFF");
     }
 
+    /// <summary>The token bag (Tiktoken) cannot be exported: ConvertToOnnx throws NotSupportedException naming the step.</summary>
+    [TestMethod]
+    public void TokenBagRefusesWithANotSupportedExceptionNamingTheStep()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView reviews = ml.Data.LoadFromEnumerable(TextPipelineTests.Reviews(120, seed: 3));
+        var pipeline = ml.Fff().TokenizeToBag("Features", "Text")
+            .Append(ml.BinaryClassification.Trainers.FastFeedForward(Quick(new FastFeedForwardBinaryTrainer.Options { Depth = 1, LeafWidth = 2 }, epochs: 1)));
+        ITransformer model = pipeline.Fit(reviews);
+        using var stream = new MemoryStream();
+        NotSupportedException e = Assert.ThrowsExactly<NotSupportedException>(() => ml.Model.ConvertToOnnx(model, reviews, stream));
+        StringAssert.Contains(e.Message, "TokenBag step");
+        StringAssert.Contains(e.Message, "'Text' -> 'Features'");
+    }
+
+    /// <summary>The batch-scoring wrapper exports as the model it wraps: the same graph, the same scores.</summary>
+    [TestMethod]
+    public void BatchScoringWrapperExportsAsTheWrappedModel()
+    {
+        var ml = new MLContext(seed: 1);
+        (ITransformer model, IDataView features) = Train(ml, OnnxTask.Multiclass, FffTrainer(ml, OnnxTask.Multiclass, o => { o.Depth = 2; o.LeafWidth = 4; }));
+        ExportAndCompare(ml, ml.Fff().WithBatchScoring(model), features, OnnxTask.Multiclass, "WithBatchScoring(FFF multiclass)");
+    }
+
     /// <summary>The opset is checked: below 11 (TopK's attributes) the export refuses with ML.NET's message.</summary>
     [TestMethod]
     public void OpsetBelowElevenIsRefused()
