@@ -195,6 +195,13 @@ public sealed class OnnxExportTests
         _ => throw new AssertFailedException("not an FFF predictor: " + model.GetType()),
     };
 
+    /// <summary>The regression Score column.</summary>
+    private static float[] Scores(ITransformer model, IDataView features) => model.Transform(features).GetColumn<float>("Score").ToArray();
+
+    /// <summary>Fails unless some row's score moved by more than 1e-3: the edited decision matters.</summary>
+    private static void AssertSomeScoreMoved(float[] before, float[] after, string what)
+        => Assert.IsGreaterThan(1e-3f, before.Zip(after, (a, b) => Math.Abs(a - b)).Max(), what);
+
     /// <summary>Distinct leaves the rows reach (the C# descent): more than one, so the descent decides the score.</summary>
     private static int DistinctLeaves(FffNetwork fff, IDataView features)
     {
@@ -232,6 +239,26 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, model, features, task, $"FFF master leaf {task}");
     }
 
+    /// <summary>The shallow shapes have their own graphs: depth 0 (one leaf, plain layers), depth 1 (the root only), neuron trees of depth 0.</summary>
+    [TestMethod]
+    [DataRow(0, false)]
+    [DataRow(1, false)]
+    [DataRow(0, true)]
+    [DataRow(1, true)]
+    public void ShallowTreesMatchOnnxRuntime(int depth, bool neurons)
+    {
+        var ml = new MLContext(seed: 1);
+        (ITransformer model, IDataView features) = Train(ml, OnnxTask.Multiclass, FffTrainer(ml, OnnxTask.Multiclass, o =>
+        {
+            o.Depth = depth;
+            o.LeafWidth = 8;
+            o.MasterLeafWidth = neurons ? 0 : 2;
+            o.NodeKind = neurons ? FffNodeKind.Neurons : FffNodeKind.Leaves;
+            o.NumberOfTrees = 2;
+        }));
+        ExportAndCompare(ml, model, features, OnnxTask.Multiclass, $"FFF {(neurons ? "neuron trees" : "leaves")} depth {depth}");
+    }
+
     /// <summary>
     /// A root value of exactly 0 sends every row right (<c>z &gt;= 0</c>); the two subtrees give different scores, so an
     /// export with the other tie rule (or soft routing, which would mix both halves) fails the comparison.
@@ -244,13 +271,12 @@ public sealed class OnnxExportTests
         var fff = (FffNetwork)NetworkOf(model);
         Array.Clear(fff.NodeWeights, 0, fff.InputCount);
         fff.NodeBiases[0] = 0;
-        float[] right = model.Transform(features).GetColumn<float>("Score").ToArray();
+        float[] right = Scores(model, features);
         ExportAndCompare(ml, model, features, OnnxTask.Regression, "FFF leaves, root at exactly 0");
 
         // The same rows sent left by the smallest negative root value score differently: the tie decides.
         fff.NodeBiases[0] = -float.Epsilon;
-        float[] left = model.Transform(features).GetColumn<float>("Score").ToArray();
-        Assert.IsGreaterThan(1e-3f, right.Zip(left, (a, b) => Math.Abs(a - b)).Max(), "the subtrees give different scores");
+        AssertSomeScoreMoved(right, Scores(model, features), "the subtrees give different scores");
     }
 
     // ---- FFF with neuron nodes ----
@@ -277,12 +303,11 @@ public sealed class OnnxExportTests
         var trees = (NeuronTreeNetwork)NetworkOf(model);
         Array.Clear(trees.NodeWeights, 0, trees.InputCount);
         trees.NodeBiases[0] = 0;
-        float[] left = model.Transform(features).GetColumn<float>("Score").ToArray();
+        float[] left = Scores(model, features);
         ExportAndCompare(ml, model, features, OnnxTask.Regression, "FFF neuron trees, root at exactly 0");
 
         trees.NodeBiases[0] = float.Epsilon;
-        float[] right = model.Transform(features).GetColumn<float>("Score").ToArray();
-        Assert.IsGreaterThan(1e-3f, right.Zip(left, (a, b) => Math.Abs(a - b)).Max(), "the subtrees give different scores");
+        AssertSomeScoreMoved(left, Scores(model, features), "the subtrees give different scores");
     }
 
     // ---- embedding bag on sparse text rows ----
@@ -362,13 +387,12 @@ public sealed class OnnxExportTests
         var moe = (MoeNetwork)NetworkOf(model);
         Array.Clear(moe.GateWeights);
         Array.Clear(moe.GateBiases);
-        float[] lowest = model.Transform(features).GetColumn<float>("Score").ToArray();
+        float[] lowest = Scores(model, features);
         ExportAndCompare(ml, model, features, OnnxTask.Regression, $"MoE {gating}, all gate logits tied");
 
         // Other experts score differently: a higher last gate bias picks expert 3 instead of expert 1.
         moe.GateBiases[moe.ExpertCount - 1] = 1e-6f;
-        float[] other = model.Transform(features).GetColumn<float>("Score").ToArray();
-        Assert.IsGreaterThan(1e-3f, lowest.Zip(other, (a, b) => Math.Abs(a - b)).Max(), "the chosen experts decide the score");
+        AssertSomeScoreMoved(lowest, Scores(model, features), "the chosen experts decide the score");
     }
 
     // ---- dense ----
@@ -406,7 +430,7 @@ public sealed class OnnxExportTests
         var ml = new MLContext(seed: 1);
         IDataView rows = ml.Fff().SampleData.Diabetes();
         (ITransformer model, IDataView features) = Train(ml, OnnxTask.Regression, FffTrainer(ml, OnnxTask.Regression, o => { o.Depth = 3; o.LeafWidth = 8; o.MasterLeafWidth = 4; }), rows);
-        Assert.IsGreaterThan(100f, model.Transform(features).GetColumn<float>("Score").Max(), "predictions on the label's scale");
+        Assert.IsGreaterThan(100f, Scores(model, features).Max(), "predictions on the label's scale");
         ExportAndCompare(ml, model, features, OnnxTask.Regression, "FFF master leaf, raw diabetes label", relativeBeyondOne: true);
     }
 
