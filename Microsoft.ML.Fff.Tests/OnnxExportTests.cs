@@ -260,8 +260,8 @@ public sealed class OnnxExportTests
     }
 
     /// <summary>
-    /// A root value of exactly 0 sends every row right (<c>z &gt;= 0</c>); the two subtrees give different scores, so an
-    /// export with the other tie rule (or soft routing, which would mix both halves) fails the comparison.
+    /// Node values of exactly 0 send every row right (<c>z &gt;= 0</c>) at every level; the subtrees give different scores, so
+    /// an export with the other tie rule at any level (or soft routing, which would mix them) fails the comparison.
     /// </summary>
     [TestMethod]
     public void LeafTreeTieAtZeroGoesRightAsInCSharp()
@@ -269,10 +269,11 @@ public sealed class OnnxExportTests
         var ml = new MLContext(seed: 1);
         (ITransformer model, IDataView features) = Train(ml, OnnxTask.Regression, FffTrainer(ml, OnnxTask.Regression, o => { o.Depth = 2; o.LeafWidth = 6; }));
         var fff = (FffNetwork)NetworkOf(model);
-        Array.Clear(fff.NodeWeights, 0, fff.InputCount);
-        fff.NodeBiases[0] = 0;
+        // Every node (the root and both of level 1) at exactly 0: the root level and the deeper levels are separate graph parts.
+        Array.Clear(fff.NodeWeights);
+        Array.Clear(fff.NodeBiases);
         float[] right = Scores(model, features);
-        ExportAndCompare(ml, model, features, OnnxTask.Regression, "FFF leaves, root at exactly 0");
+        ExportAndCompare(ml, model, features, OnnxTask.Regression, "FFF leaves, every node at exactly 0");
 
         // The same rows sent left by the smallest negative root value score differently: the tie decides.
         fff.NodeBiases[0] = -float.Epsilon;
@@ -293,7 +294,7 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, model, features, task, $"FFF neuron trees {task}");
     }
 
-    /// <summary>Neuron trees go right only when the value is strictly positive: a root at exactly 0 goes left.</summary>
+    /// <summary>Neuron trees go right only when the value is strictly positive: nodes at exactly 0 (root and level 1) go left.</summary>
     [TestMethod]
     public void NeuronTreeTieAtZeroGoesLeftAsInCSharp()
     {
@@ -301,10 +302,11 @@ public sealed class OnnxExportTests
         (ITransformer model, IDataView features) = Train(ml, OnnxTask.Regression,
             FffTrainer(ml, OnnxTask.Regression, o => { o.NodeKind = FffNodeKind.Neurons; o.NumberOfTrees = 2; o.Depth = 2; }));
         var trees = (NeuronTreeNetwork)NetworkOf(model);
-        Array.Clear(trees.NodeWeights, 0, trees.InputCount);
-        trees.NodeBiases[0] = 0;
+        // The first tree's root and level-1 nodes at exactly 0 (root and deeper levels are separate graph parts); its level-2 nodes differ.
+        Array.Clear(trees.NodeWeights, 0, 3 * trees.InputCount);
+        Array.Clear(trees.NodeBiases, 0, 3);
         float[] left = Scores(model, features);
-        ExportAndCompare(ml, model, features, OnnxTask.Regression, "FFF neuron trees, root at exactly 0");
+        ExportAndCompare(ml, model, features, OnnxTask.Regression, "FFF neuron trees, root and level 1 at exactly 0");
 
         trees.NodeBiases[0] = float.Epsilon;
         AssertSomeScoreMoved(left, Scores(model, features), "the subtrees give different scores");
