@@ -477,6 +477,20 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, ml.Fff().WithBatchScoring(model), features, OnnxTask.Multiclass, "WithBatchScoring(FFF multiclass)");
     }
 
+    /// <summary>A model saved and loaded on a fresh context exports the same way (the export reads only the loaded weights).</summary>
+    [TestMethod]
+    public void LoadedModelExports()
+    {
+        var ml = new MLContext(seed: 1);
+        (ITransformer model, IDataView features) = Train(ml, OnnxTask.Binary, FffTrainer(ml, OnnxTask.Binary, o => { o.Depth = 3; o.LeafWidth = 4; o.MasterLeafWidth = 2; }));
+        using var file = new MemoryStream();
+        ml.Model.Save(model, features.Schema, file);
+        file.Position = 0;
+        var fresh = new MLContext(seed: 2);
+        ITransformer loaded = fresh.Model.Load(file, out _);
+        ExportAndCompare(fresh, loaded, features, OnnxTask.Binary, "FFF master leaf binary, saved and loaded");
+    }
+
     /// <summary>The opset is checked: below 11 (TopK's attributes) the export refuses with ML.NET's message.</summary>
     [TestMethod]
     public void OpsetBelowElevenIsRefused()
