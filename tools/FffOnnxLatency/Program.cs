@@ -11,7 +11,7 @@ using MlNetFff.Benchmarks;
 
 // Per-row and batch latency of one model (MNIST-shaped, 784 -> 10, one epoch, as in benchmarks/MlNetFff.Benchmarks)
 // scored by ONNX Runtime from its ConvertToOnnx export and by the library's C# scorer (ScoreBatch, the span API).
-//   dotnet run --project tools/FffOnnxLatency -c Release -- [--model Fff|Moe|Dense] [--width 4096] [--rows 10000]
+//   dotnet run --project tools/FffOnnxLatency -c Release -- [--model Fff|Moe|Dense] [--width 4096] [--rows 10000] [--save model.onnx]
 string kindName = Option("--model", "Fff");
 int width = int.Parse(Option("--width", "4096"));
 int batchRows = int.Parse(Option("--rows", "10000"));
@@ -27,6 +27,8 @@ using (var stream = new MemoryStream())
     mlContext.Model.ConvertToOnnx(model, input, stream);
     onnx = stream.ToArray();
 }
+if (Array.IndexOf(args, "--save") >= 0)
+    File.WriteAllBytes(Option("--save", "model.onnx"), onnx);
 const int Inputs = BenchmarkModels.Inputs, Classes = BenchmarkModels.Classes;
 float[] rows = BenchmarkModels.ScoringRows(batchRows);
 Console.WriteLine($"{BenchmarkModels.DataDescription}; model {parameters.Description}; ONNX {onnx.Length / 1024} KiB; "
