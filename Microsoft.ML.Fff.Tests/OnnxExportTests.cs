@@ -453,6 +453,19 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, model, FeaturesOnly(ml, rows), OnnxTask.Regression, "NormalizeMinMax + FFF");
     }
 
+    /// <summary>
+    /// The pipeline of <c>mlContext.Fff().Train</c> on a numeric table exports whole (Concatenate, ReplaceMissingValues,
+    /// NormalizeMeanVariance, the FFF, DropColumns): the graph takes the raw Features column.
+    /// </summary>
+    [TestMethod]
+    public void AutoTrainPipelineExports()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView rows = ml.Data.Cache(RealRows(ml, OnnxTask.Binary));
+        ITransformer model = ml.Fff().Train(rows, options: new FffAutoTrainOptions { Depth = 2, LeafWidth = 8, NumberOfEpochs = 5, Seed = 1 });
+        ExportAndCompare(ml, model, FeaturesOnly(ml, rows), OnnxTask.Binary, "Fff().Train on breast cancer");
+    }
+
     /// <summary>The token bag (Tiktoken) cannot be exported: ConvertToOnnx throws NotSupportedException naming the step.</summary>
     [TestMethod]
     public void TokenBagRefusesWithANotSupportedExceptionNamingTheStep()
