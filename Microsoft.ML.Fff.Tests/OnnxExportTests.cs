@@ -490,6 +490,53 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, ml.Fff().WithBatchScoring(model), features, OnnxTask.Multiclass, "WithBatchScoring(FFF multiclass)");
     }
 
+    /// <summary>
+    /// A NaN feature: the C# scorer cannot route the row and gives NaN scores (and, for multiclass, ML.NET's PredictedLabel
+    /// key 0); the export gives the same NaN row and label, for every kind.
+    /// </summary>
+    [TestMethod]
+    [DataRow("leaves")]
+    [DataRow("neurons")]
+    [DataRow("moe")]
+    [DataRow("dense")]
+    public void NaNFeatureRowsMatch(string kind)
+    {
+        var ml = new MLContext(seed: 1);
+        IEstimator<ITransformer> trainer = kind switch
+        {
+            "leaves" => FffTrainer(ml, OnnxTask.Multiclass, o => { o.Depth = 2; o.LeafWidth = 4; o.MasterLeafWidth = 2; }),
+            "neurons" => FffTrainer(ml, OnnxTask.Multiclass, o => { o.NodeKind = FffNodeKind.Neurons; o.NumberOfTrees = 2; o.Depth = 2; }),
+            "moe" => MoeTrainer(ml, OnnxTask.Multiclass, MoeGating.SoftmaxTopK),
+            _ => ml.MulticlassClassification.Trainers.DenseFeedForward(Quick(new DenseFeedForwardMulticlassTrainer.Options { HiddenLayerWidths = new[] { 8 } })),
+        };
+        (ITransformer model, IDataView features) = Train(ml, OnnxTask.Multiclass, trainer);
+        float[] x = DenseFeatures(features, out int rows, out int width);
+        rows = 20;
+        var withNaN = new List<DigitsRow>();
+        for (int r = 0; r < rows; r++)
+        {
+            float[] row = x.AsSpan(r * width, width).ToArray();
+            if (r % 3 == 0)
+                row[r % width] = float.NaN;
+            withNaN.Add(new DigitsRow { Features = row });
+        }
+        IDataView input = ml.Data.Cache(ml.Transforms.SelectColumns("Features").Fit(ml.Data.LoadFromEnumerable(withNaN)).Transform(ml.Data.LoadFromEnumerable(withNaN)));
+        IDataView scored = model.Transform(input);
+        float[] mlScores = scored.GetColumn<VBuffer<float>>("Score").SelectMany(v => v.DenseValues()).ToArray();
+        uint[] mlLabels = scored.GetColumn<uint>("PredictedLabel").ToArray();
+        Dictionary<string, Array> onnx = RunOnnx(Export(ml, model, input), DenseFeatures(input, out _, out _), rows, width, new[] { "Score", "PredictedLabel" });
+        var onnxScores = (float[])onnx["Score"];
+        for (int i = 0; i < mlScores.Length; i++)
+        {
+            if (float.IsNaN(mlScores[i]))
+                Assert.IsTrue(float.IsNaN(onnxScores[i]), $"{kind} score {i}: ML.NET NaN, ONNX Runtime {onnxScores[i]}");
+            else
+                Assert.AreEqual(mlScores[i], onnxScores[i], Tolerance, $"{kind} score {i}");
+        }
+        Assert.AreEqual(7, mlLabels.Count(l => l == 0), "the NaN rows have no label in ML.NET");
+        CollectionAssert.AreEqual(mlLabels, (uint[])onnx["PredictedLabel"], kind + " PredictedLabel");
+    }
+
     /// <summary>A model saved and loaded on a fresh context exports the same way (the export reads only the loaded weights).</summary>
     [TestMethod]
     public void LoadedModelExports()

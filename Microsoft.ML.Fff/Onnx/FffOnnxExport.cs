@@ -50,10 +50,15 @@ internal static class FffOnnxExport
             case PredictionKind.MulticlassClassification:
                 RequireOutputs(outputNames, 2, kind);
                 // Score holds the class probabilities. PredictedLabel is the key (1-based) of the first largest score,
-                // as ML.NET's multiclass scorer picks it, cast to the key's UInt32 like ML.NET's own multiclass exporters.
+                // as ML.NET's multiclass scorer picks it, cast to the key's UInt32 like ML.NET's own multiclass exporters;
+                // a row with NaN scores (a NaN feature) gets key 0, as ML.NET gives it, where ArgMax would say class 1.
                 string scores = graph.Node("Softmax", new[] { raw }, outputNames[1], n => n.AddAttribute("axis", 1L));
                 string best = graph.Node("ArgMax", new[] { scores }, attributes: n => { n.AddAttribute("axis", 1L); n.AddAttribute("keepdims", 1L); });
-                graph.Cast(graph.Add(best, graph.Longs("KeyOffset", new[] { 1L }, 1)), typeof(uint), outputNames[0]);
+                string key = graph.Add(best, graph.Longs("KeyOffset", new[] { 1L }, 1));
+                string nanCount = graph.ReduceSumKeep(graph.Cast(graph.Node("IsNaN", new[] { scores }), typeof(float)), 1);
+                string hasNaN = graph.Node("Greater", new[] { nanCount, graph.Scalar("NoNaN", 0f) });
+                key = graph.Node("Where", new[] { hasNaN, graph.Longs("MissingKey", new[] { 0L }, 1), key });
+                graph.Cast(key, typeof(uint), outputNames[0]);
                 return true;
             case PredictionKind.Regression:
                 RequireOutputs(outputNames, 1, kind);

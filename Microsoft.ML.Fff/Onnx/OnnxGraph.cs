@@ -82,6 +82,10 @@ internal sealed class OnnxGraph
     public string ReduceSum(string x, params long[] axes)
         => Node("ReduceSum", new[] { x }, attributes: n => { n.AddAttribute("axes", axes); n.AddAttribute("keepdims", 0L); });
 
+    /// <summary>Sum over <paramref name="axes"/>, keeping them as size 1.</summary>
+    public string ReduceSumKeep(string x, params long[] axes)
+        => Node("ReduceSum", new[] { x }, attributes: n => { n.AddAttribute("axes", axes); n.AddAttribute("keepdims", 1L); });
+
     /// <summary>Unsqueeze with the axes attribute (opsets up to 12).</summary>
     public string Unsqueeze(string x, params long[] axes) => Node("Unsqueeze", new[] { x }, attributes: n => n.AddAttribute("axes", axes));
 
