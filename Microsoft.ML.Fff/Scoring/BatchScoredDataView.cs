@@ -22,7 +22,7 @@ namespace Microsoft.ML.Fff.Scoring;
 /// of ML.NET's own scorer (<see cref="_rowByRow"/>), which serves every request this view cannot group: shuffled cursors,
 /// cursors that need no score column, and scorers with columns or options this view does not know.
 /// </remarks>
-internal sealed class BatchScoredDataView : IDataView
+internal sealed partial class BatchScoredDataView : IDataView
 {
     private enum Output
     {

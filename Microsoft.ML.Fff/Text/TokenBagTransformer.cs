@@ -4,7 +4,9 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff.Onnx;
 using Microsoft.ML.Fff.Text;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Tokenizers;
 
@@ -275,7 +277,7 @@ public sealed class TokenBagTransformer : OneToOneTransformerBase
         }
     }
 
-    private sealed class Mapper : OneToOneMapperBase
+    private sealed class Mapper : OneToOneMapperBase, ISaveAsOnnx
     {
         private readonly TokenBagTransformer _transformer;
 
@@ -284,6 +286,11 @@ public sealed class TokenBagTransformer : OneToOneTransformerBase
         {
             _transformer = parent;
         }
+
+        // Not exportable: taking part in ONNX export only to name this step in a NotSupportedException (docs/onnx.md).
+        bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+        void ISaveAsOnnx.SaveAsOnnx(OnnxContext ctx) => throw UnsupportedOnnxSteps.TokenBag(_transformer.OutputColumnName, _transformer.InputColumnName);
 
         /// <summary>The vector column, with slot names: each slot's token as text (decoded when first asked for).</summary>
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()

@@ -4,7 +4,9 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Onnx;
 using Microsoft.ML.Fff.Scoring;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 
@@ -35,7 +37,7 @@ internal interface IFffScoringModel
 /// persistence and the per-row scoring glue. Scoring is pure C#; no torch type is referenced on this path.
 /// </summary>
 /// <typeparam name="TOutput">The score type: <see cref="float"/> or a vector of <see cref="float"/>.</typeparam>
-public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOutput>, IValueMapper, IFffScoringModel
+public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOutput>, IValueMapper, IFffScoringModel, ISingleCanSaveOnnx
 {
     private readonly DataViewType _inputType;
 
@@ -276,6 +278,12 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         ScoreRow(src, score);
         dst = score[0];
     };
+
+    // ONNX export through mlContext.Model.ConvertToOnnx: every network kind and task (Onnx/FffOnnxExport.cs, docs/onnx.md).
+    bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+    bool ISingleCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, string[] outputNames, string featureColumn)
+        => FffOnnxExport.Save(ctx, Network, PredictionKind, outputNames, featureColumn);
 
     /// <summary>Writes the network after ML.NET's own header (see <see cref="FffNetwork"/> for the binary format).</summary>
     protected override void SaveCore(ModelSaveContext ctx)
