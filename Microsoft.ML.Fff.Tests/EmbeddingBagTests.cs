@@ -5,6 +5,7 @@ using System.Linq;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Text;
 using Microsoft.ML.Fff.Training;

@@ -4,7 +4,11 @@ using System.IO;
 using System.Linq;
 using System.Numerics.Tensors;
 using System.Threading.Tasks;
+using Microsoft.ML.Fff.Kinds;
+using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
+using static Microsoft.ML.Fff.Persistence.ModelFormat;
+using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
 namespace Microsoft.ML.Fff.Dense;
 
@@ -96,8 +100,6 @@ internal sealed class DenseNetwork : FeedForwardNetwork
 
     /// <summary>Multiply-adds of one dense row.</summary>
     public long MultiplyAddsPerRow { get; }
-
-    public override NetworkKind Kind => NetworkKind.Dense;
 
     public override int TrainingWidth => _widths.Sum();
 
@@ -305,7 +307,7 @@ internal sealed class DenseNetwork : FeedForwardNetwork
     // Version history: introduced with model format 0x00010002 (the first with the network kind code); readers of that
     // format without the dense network reject it as "unknown network kind 1".
 
-    protected override void SavePayload(BinaryWriter writer)
+    protected internal override void SavePayload(BinaryWriter writer)
     {
         writer.Write(InputCount);
         writer.Write(OutputCount);

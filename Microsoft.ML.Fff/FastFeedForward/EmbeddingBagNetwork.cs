@@ -3,7 +3,11 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Numerics.Tensors;
+using Microsoft.ML.Fff.Kinds;
+using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
+using static Microsoft.ML.Fff.Persistence.ModelFormat;
+using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
 namespace Microsoft.ML.Fff.FastFeedForward;
 
@@ -51,8 +55,6 @@ internal sealed class EmbeddingBagNetwork : FeedForwardNetwork
 
     /// <summary>The table, <c>InputCount x Dimension</c>, row-major (token-major).</summary>
     public float[] Embeddings { get; }
-
-    public override NetworkKind Kind => NetworkKind.EmbeddingBag;
 
     public override int TrainingWidth => Head.TrainingWidth;
 
@@ -162,7 +164,7 @@ internal sealed class EmbeddingBagNetwork : FeedForwardNetwork
     // Version history: added in model format 0x00010002 (the model parameters' VersionInfo is unchanged: a reader that does
     // not know kind 4 rejects the file as "unknown network kind 4").
 
-    protected override void SavePayload(BinaryWriter writer)
+    protected internal override void SavePayload(BinaryWriter writer)
     {
         writer.Write(InputCount);
         writer.Write(Dimension);

@@ -5,7 +5,11 @@ using System.IO;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.ML.Fff.Kinds;
+using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
+using static Microsoft.ML.Fff.Persistence.ModelFormat;
+using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
 namespace Microsoft.ML.Fff.FastFeedForward;
 
@@ -67,8 +71,6 @@ internal sealed class FffNetwork : FeedForwardNetwork
 
     /// <summary>Width of the always-on master leaf (0: none).</summary>
     public int MasterWidth { get; }
-
-    public override NetworkKind Kind => NetworkKind.FastFeedForward;
 
     public override int TrainingWidth => LeafCount * LeafWidth + MasterWidth;
 
@@ -197,7 +199,6 @@ internal sealed class FffNetwork : FeedForwardNetwork
         TensorPrimitives.MultiplyAdd(MasterOutputBiases, 1 - k, result, result);
         DescentKernels.AddActivated(masterHidden.Slice(0, MasterWidth), MasterOutputWeights, 1 - k, result);
     }
-
 
     /// <summary>
     /// Batched hard descent with conditional execution: rows are routed and grouped by the leaf they reach; each leaf's
@@ -455,7 +456,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
     //   0x00010001  initial format: no network kind code, no master-leaf field.
     //   0x00010002  network kind code first (dense and mixture-of-experts models share the model parameters); master leaf.
 
-    protected override void SavePayload(BinaryWriter writer)
+    protected internal override void SavePayload(BinaryWriter writer)
     {
         writer.Write(InputCount);
         writer.Write(OutputCount);

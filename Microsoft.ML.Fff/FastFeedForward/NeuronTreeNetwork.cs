@@ -2,7 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Numerics.Tensors;
+using Microsoft.ML.Fff.Kinds;
+using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
+using static Microsoft.ML.Fff.Persistence.ModelFormat;
+using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
 namespace Microsoft.ML.Fff.FastFeedForward;
 
@@ -63,8 +67,6 @@ internal sealed class NeuronTreeNetwork : FeedForwardNetwork
 
     /// <summary>Neurons in all trees, <c>K * (2^(D+1) - 1)</c>.</summary>
     public int TotalNodes => TreeCount * NodesPerTree;
-
-    public override NetworkKind Kind => NetworkKind.NeuronTree;
 
     public override int TrainingWidth => TotalNodes;
 
@@ -147,7 +149,6 @@ internal sealed class NeuronTreeNetwork : FeedForwardNetwork
         }
     }
 
-
     protected override IEnumerable<(float[] Weights, float[] Biases)> InputLayers => new[] { (NodeWeights, NodeBiases) };
 
     // The output is b_out + sum of act * v_n over the path nodes: v scales, b_out scales and shifts.
@@ -209,7 +210,7 @@ internal sealed class NeuronTreeNetwork : FeedForwardNetwork
     /// <summary>Routing rule code stored in the payload: right child when the node value is strictly positive.</summary>
     private const int StrictlyPositiveRightCode = 0;
 
-    protected override void SavePayload(BinaryWriter writer)
+    protected internal override void SavePayload(BinaryWriter writer)
     {
         writer.Write(InputCount);
         writer.Write(OutputCount);

@@ -4,7 +4,11 @@ using System.IO;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.ML.Fff.Kinds;
+using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
+using static Microsoft.ML.Fff.Persistence.ModelFormat;
+using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
 namespace Microsoft.ML.Fff.MixtureOfExperts;
 
@@ -94,8 +98,6 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     public float[] HiddenBiases { get; }
     public float[] OutputWeights { get; }
     public float[] OutputBias { get; }
-
-    public override NetworkKind Kind => NetworkKind.MixtureOfExperts;
 
     public override int TrainingWidth => ExpertCount * ExpertWidth;
 
@@ -383,7 +385,6 @@ internal sealed class MoeNetwork : FeedForwardNetwork
         }
     }
 
-
     protected override IEnumerable<(float[] Weights, float[] Biases)> InputLayers => new[] { (GateWeights, GateBiases), (HiddenWeights, HiddenBiases) };
 
     // y = b_out + sum_e w_e * (expert output without bias): the always-on global bias takes the shift for either gating.
@@ -454,7 +455,7 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     // Version history: introduced with model format 0x00010002 (the first with a network kind code); no change since.
     // Readers older than that format reject kind 2 as an unknown network kind.
 
-    protected override void SavePayload(BinaryWriter writer)
+    protected internal override void SavePayload(BinaryWriter writer)
     {
         writer.Write(InputCount);
         writer.Write(OutputCount);

@@ -3,7 +3,8 @@ using System.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
-using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Kinds;
+using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
@@ -55,9 +56,7 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
             // The network fills the rest of ML.NET's model block (the base class has read its sizeof(float) field).
             long blockEnd = ctx.FpMin + ctx.Header.FpModel + ctx.Header.CbModel;
             long byteCount = blockEnd - ctx.Reader.BaseStream.Position;
-            Network = ctx.Header.ModelVerWritten == FirstVersion
-                ? FeedForwardNetwork.LoadVersion1(ctx.Reader, byteCount)
-                : FeedForwardNetwork.Load(ctx.Reader, byteCount);
+            Network = NetworkFormat.Load(ctx.Reader, byteCount, ctx.Header.ModelVerWritten);
         }
         catch (InvalidDataException e)
         {
@@ -67,57 +66,21 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         _inputType = new VectorDataViewType(NumberDataViewType.Single, Network.InputCount);
     }
 
-    /// <summary>
-    /// Marks a corrupt-model exception the way ML.NET marks its own (<c>Contracts.Mark</c>), so that ML.NET's component
-    /// catalog reports it like a corrupt ML.NET component: <c>Model.Load</c> throws <see cref="InvalidOperationException"/>
-    /// ("Error during class instantiation") whose innermost exception is ours, instead of a bare TargetInvocationException.
-    /// </summary>
-    private protected static InvalidDataException MarkCorrupt(InvalidDataException e) => Contracts.Mark(e);
+    /// <summary>Marks a corrupt-model exception as ML.NET marks its own (see <see cref="ModelFormat.Mark"/>).</summary>
+    private protected static InvalidDataException MarkCorrupt(InvalidDataException e) => ModelFormat.Mark(e);
 
-    /// <summary>
-    /// Checks the stored model signature and format version, then runs ML.NET's own check (<c>ctx.CheckAtModel</c>).
-    /// Ours comes first because ML.NET's message for a too-new model names ML.NET rather than this library and swaps
-    /// the two version numbers.
-    /// </summary>
-    private protected static void CheckVersion(ModelLoadContext ctx, VersionInfo supported)
+    /// <summary>The task's version record: <paramref name="modelSignature"/> in the shared format versions (<see cref="ModelFormat"/>).</summary>
+    private protected static VersionInfo VersionInfoOf<TModel>(string modelSignature, string loaderSignature)
+        => ModelFormat.VersionInfo(modelSignature, loaderSignature, typeof(TModel).Assembly);
+
+    /// <summary>Checks the stored signature and version (<see cref="ModelFormat.CheckVersion"/>) and reads the model.</summary>
+    private protected static TModel LoadChecked<TModel>(IHostEnvironment env, ModelLoadContext ctx, VersionInfo supported, Func<IHostEnvironment, ModelLoadContext, TModel> read)
     {
-        ulong signature = ctx.Header.ModelSignature;
-        uint written = ctx.Header.ModelVerWritten, readable = ctx.Header.ModelVerReadable;
-        if (signature != supported.ModelSignature)
-            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"the model signature is '{Ascii(signature)}' where '{Ascii(supported.ModelSignature)}' was expected."));
-        if (readable > written)
-            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"the header says format 0x{written:X8} was written but format 0x{readable:X8} is needed to read it."));
-        if (readable > supported.VerWrittenCur)
-        {
-            throw MarkCorrupt(new InvalidDataException(
-                $"Unsupported FFF model version: the model was saved in format 0x{written:X8} and needs a reader of format 0x{readable:X8} or later, "
-                + $"but this Microsoft.ML.Fff reads formats 0x{supported.VerWeCanReadBack:X8} to 0x{supported.VerWrittenCur:X8}. Load it with a newer Microsoft.ML.Fff."));
-        }
-        if (written < supported.VerWeCanReadBack)
-        {
-            throw MarkCorrupt(new InvalidDataException(
-                $"Unsupported FFF model version: the model was saved in format 0x{written:X8}, older than the oldest this Microsoft.ML.Fff reads (0x{supported.VerWeCanReadBack:X8})."));
-        }
-        ctx.CheckAtModel(supported);
+        Contracts.CheckValue(env, nameof(env));
+        env.CheckValue(ctx, nameof(ctx));
+        ModelFormat.CheckVersion(ctx, supported);
+        return read(env, ctx);
     }
-
-    // Model signatures are eight ASCII characters packed little endian into a ulong.
-    private static string Ascii(ulong signature)
-    {
-        var chars = new char[8];
-        for (int i = 0; i < 8; i++)
-        {
-            char c = (char)((signature >> (8 * i)) & 0xFF);
-            chars[i] = c is >= ' ' and <= '~' ? c : '?';
-        }
-        return new string(chars);
-    }
-
-    /// <summary>Format 0x00010001: FFF networks only, stored without the network kind code.</summary>
-    private protected const uint FirstVersion = 0x00010001;
-
-    /// <summary>Current format: the network kind code first (see <see cref="FeedForwardNetwork"/>'s binary format).</summary>
-    private protected const uint CurrentVersion = 0x00010002;
 
     internal FeedForwardNetwork Network { get; }
 
@@ -125,12 +88,7 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     public int FeatureCount => Network.InputCount;
 
     /// <summary>The network architecture: FFF, dense or mixture of experts.</summary>
-    public FffArchitecture Architecture => Network.Kind switch
-    {
-        NetworkKind.Dense => FffArchitecture.Dense,
-        NetworkKind.MixtureOfExperts => FffArchitecture.MixtureOfExperts,
-        _ => FffArchitecture.FastFeedForward,
-    };
+    public FffArchitecture Architecture => NetworkKinds.Of(Network).Family;
 
     /// <summary>The network's shape in words, e.g. "FFF depth 6 x leaf 16".</summary>
     public string Description => Network.Describe();
@@ -139,18 +97,10 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     /// FFF only: depth of the node tree (with leaves, a row passes through this many node neurons; with neuron nodes, through
     /// <c>Depth + 1</c> neurons in each tree); 0 for other architectures.
     /// </summary>
-    public int Depth => Tree switch
-    {
-        FffNetwork fff => fff.Depth,
-        NeuronTreeNetwork trees => trees.Depth,
-        _ => 0,
-    };
+    public int Depth => NetworkKinds.Of(Network).Depth(Network);
 
     /// <summary>FFF with leaves only: neurons in each leaf; 0 for other architectures and for neuron-node FFF.</summary>
-    public int LeafWidth => Tree is FffNetwork fff ? fff.LeafWidth : 0;
-
-    // The tree itself: the network, or the FFF behind a learned embedding table.
-    private FeedForwardNetwork Tree => Network is EmbeddingBagNetwork bag ? bag.Head : Network;
+    public int LeafWidth => NetworkKinds.Of(Network).LeafWidth(Network);
 
     /// <summary>Hidden neurons trained, all of them (FFF: <c>2^Depth * LeafWidth</c> plus the master leaf).</summary>
     public int TrainingWidth => Network.TrainingWidth;
@@ -277,12 +227,12 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
         dst = score[0];
     };
 
-    /// <summary>Writes the network after ML.NET's own header (see <see cref="FffNetwork"/> for the binary format).</summary>
+    /// <summary>Writes the network after ML.NET's own header (see <see cref="NetworkFormat"/> for the binary format).</summary>
     protected override void SaveCore(ModelSaveContext ctx)
     {
         base.SaveCore(ctx);
         ctx.SetVersionInfo(VersionInfo);
-        Network.Save(ctx.Writer);
+        NetworkFormat.Save(Network, ctx.Writer);
     }
 }
 
@@ -302,24 +252,13 @@ public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IV
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount != 1)
-            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"a binary model has 1 output but this one declares {Network.OutputCount}."));
+            throw MarkCorrupt(ModelFormat.Corrupt($"a binary model has 1 output but this one declares {Network.OutputCount}."));
     }
 
-    private static VersionInfo GetVersionInfo() => new VersionInfo(
-        modelSignature: "FFFBINMP",
-        verWrittenCur: CurrentVersion,  // 0x00010001 initial; 0x00010002 network kind code, master leaf (see FeedForwardNetwork).
-        verReadableCur: CurrentVersion,
-        verWeCanReadBack: FirstVersion,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(FffBinaryModelParameters).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => VersionInfoOf<FffBinaryModelParameters>("FFFBINMP", LoaderSignature);
 
     internal static FffBinaryModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        Contracts.CheckValue(env, nameof(env));
-        env.CheckValue(ctx, nameof(ctx));
-        CheckVersion(ctx, GetVersionInfo());
-        return new FffBinaryModelParameters(env, ctx);
-    }
+        => LoadChecked(env, ctx, GetVersionInfo(), (e, c) => new FffBinaryModelParameters(e, c));
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
@@ -369,25 +308,14 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount < 2)
-            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"a multiclass model has at least 2 classes but this one declares {Network.OutputCount}."));
+            throw MarkCorrupt(ModelFormat.Corrupt($"a multiclass model has at least 2 classes but this one declares {Network.OutputCount}."));
         _outputType = new VectorDataViewType(NumberDataViewType.Single, Network.OutputCount);
     }
 
-    private static VersionInfo GetVersionInfo() => new VersionInfo(
-        modelSignature: "FFFMCLMP",
-        verWrittenCur: CurrentVersion,  // 0x00010001 initial; 0x00010002 network kind code, master leaf (see FeedForwardNetwork).
-        verReadableCur: CurrentVersion,
-        verWeCanReadBack: FirstVersion,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(FffMulticlassModelParameters).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => VersionInfoOf<FffMulticlassModelParameters>("FFFMCLMP", LoaderSignature);
 
     internal static FffMulticlassModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        Contracts.CheckValue(env, nameof(env));
-        env.CheckValue(ctx, nameof(ctx));
-        CheckVersion(ctx, GetVersionInfo());
-        return new FffMulticlassModelParameters(env, ctx);
-    }
+        => LoadChecked(env, ctx, GetVersionInfo(), (e, c) => new FffMulticlassModelParameters(e, c));
 
     /// <summary>Number of classes.</summary>
     public int ClassCount => Network.OutputCount;
@@ -430,24 +358,13 @@ public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
         : base(env, RegistrationName, ctx)
     {
         if (Network.OutputCount != 1)
-            throw MarkCorrupt(FeedForwardNetwork.Corrupt($"a regression model has 1 output but this one declares {Network.OutputCount}."));
+            throw MarkCorrupt(ModelFormat.Corrupt($"a regression model has 1 output but this one declares {Network.OutputCount}."));
     }
 
-    private static VersionInfo GetVersionInfo() => new VersionInfo(
-        modelSignature: "FFFREGMP",
-        verWrittenCur: CurrentVersion,  // 0x00010001 initial; 0x00010002 network kind code, master leaf (see FeedForwardNetwork).
-        verReadableCur: CurrentVersion,
-        verWeCanReadBack: FirstVersion,
-        loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(FffRegressionModelParameters).Assembly.FullName);
+    private static VersionInfo GetVersionInfo() => VersionInfoOf<FffRegressionModelParameters>("FFFREGMP", LoaderSignature);
 
     internal static FffRegressionModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        Contracts.CheckValue(env, nameof(env));
-        env.CheckValue(ctx, nameof(ctx));
-        CheckVersion(ctx, GetVersionInfo());
-        return new FffRegressionModelParameters(env, ctx);
-    }
+        => LoadChecked(env, ctx, GetVersionInfo(), (e, c) => new FffRegressionModelParameters(e, c));
 
     private protected override VersionInfo VersionInfo => GetVersionInfo();
 
