@@ -24,7 +24,9 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
             FffNodeKind.Neurons => new NeuronTreeArchitecture(options),
             _ => new FastFeedForwardArchitecture(options),
         };
-        return options.EmbeddingDimension > 0 ? new EmbeddingBagArchitecture(head, options.EmbeddingDimension) : head;
+        NetworkArchitecture architecture = options.EmbeddingDimension > 0 ? new EmbeddingBagArchitecture(head, options.EmbeddingDimension) : head;
+        architecture.Hooks = new FastFeedForwardTrainingHooks(options);
+        return architecture;
     }
 
     public override string Name => "FFF";

@@ -1,5 +1,4 @@
 using System.IO;
-using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Persistence;
 
 namespace Microsoft.ML.Fff.Scoring;
@@ -7,9 +6,6 @@ namespace Microsoft.ML.Fff.Scoring;
 // The persistence side of every network, kept in this room so that the scoring room never refers to the file format.
 internal abstract partial class FeedForwardNetwork
 {
-    /// <summary>Which kind this network is, as stored in the model file.</summary>
-    public NetworkKind Kind => (NetworkKind)NetworkCodecs.For(this).Code;
-
     /// <summary>Writes the kind code and the payload (<see cref="NetworkFormat.Save"/>).</summary>
     public void Save(BinaryWriter writer) => NetworkFormat.Save(this, writer);
 

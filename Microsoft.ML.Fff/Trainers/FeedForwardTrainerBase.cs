@@ -70,10 +70,9 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
             if (valid.ClassCount != train.ClassCount)
                 throw ch.Except($"The validation label has {valid.ClassCount} classes but the training label has {train.ClassCount}; map both with the same MapValueToKey transformer.");
         }
-        float[]? teacher = _options is FastFeedForward.FastFeedForwardOptionsBase { DistillationTeacherWidth: > 0 } fff
-            ? Distillation.TeacherOutputs(ch, fff, train, valid, _labelKind, seed)
-            : null;
-        var session = new FeedForwardTrainingSession(ch, _options, CreateArchitecture(_options), train, valid, _labelKind, seed, teacher);
+        NetworkArchitecture architecture = CreateArchitecture(_options);
+        float[]? teacher = architecture.Hooks.TeacherOutputs(ch, train, valid, _labelKind, seed);
+        var session = new FeedForwardTrainingSession(ch, _options, architecture, train, valid, _labelKind, seed, teacher);
         (FeedForwardNetwork network, FffTrainingReport report) = session.Run();
         return CreateModel(network, report);
     }

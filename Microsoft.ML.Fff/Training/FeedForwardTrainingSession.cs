@@ -53,7 +53,7 @@ internal sealed class FeedForwardTrainingSession
         LabelKind kind, int seed, float[]? teacherOutputs = null)
     {
         _teacher = teacherOutputs;
-        _teacherWeight = (options as FastFeedForward.FastFeedForwardOptionsBase)?.DistillationWeight ?? 0;
+        _teacherWeight = architecture.Hooks.TeacherWeight;
         _ch = ch;
         _options = options;
         _architecture = architecture;
@@ -87,13 +87,8 @@ internal sealed class FeedForwardTrainingSession
                 "binary classification needs examples of both. Check the label column and any filter before the trainer.");
         }
 
-        if (_train.InMemory == null && _options is FastFeedForward.FastFeedForwardOptionsBase { FineTuneSoftTargetWeight: > 0 } fff
-            && _architecture.PlanPhases(_options.NumberOfEpochs).Any(p => p.Phase == FffTrainingPhase.HardFineTune && p.Epochs > 0))
-        {
-            // Checked before training: the soft targets are computed for the in-memory table when fine-tuning starts.
-            throw _ch.Except($"FineTuneSoftTargetWeight ({fff.FineTuneSoftTargetWeight}) needs the training data in memory, but it is larger than " +
-                $"InMemoryLimitMegabytes ({_options.InMemoryLimitMegabytes}); raise that option or set FineTuneSoftTargetWeight to 0.");
-        }
+        // Checked before training: self-distillation targets are computed for the in-memory table when their stage starts.
+        _architecture.Hooks.CheckData(_ch, _train, _architecture.PlanPhases(_options.NumberOfEpochs));
         if (_shiftRandom != null)
             CheckImageShape();
         torch.Device device = TorchRuntime.Initialize(_options.Device);
@@ -145,12 +140,13 @@ internal sealed class FeedForwardTrainingSession
                 continue;
             // Patience counts within a stage: an early-stopped soft stage must not cut the fine-tune stage short.
             sinceBest = 0;
-            if (phase.Phase == FffTrainingPhase.HardFineTune && _options is FastFeedForward.FastFeedForwardOptionsBase { FineTuneSoftTargetWeight: > 0 } fff)
+            double selfDistillation = _architecture.Hooks.SelfDistillationWeight(phase);
+            if (selfDistillation > 0)
             {
-                // Self-distillation: hard descent learns the soft function it came from, which is what closes the soft/hard gap.
+                // The module's own soft outputs become the stage's teacher.
                 _teacher = SoftOutputs(module, device);
                 _teacherInTrainingSpace = true;
-                _teacherWeight = fff.FineTuneSoftTargetWeight;
+                _teacherWeight = selfDistillation;
             }
             double peak = _options.LearningRate * phase.LearningRateFactor;
             using var optimizer = new AdamOptimizer(module.ParametersFor(phase), _options.Optimizer, _options.WeightDecay);
@@ -304,8 +300,8 @@ internal sealed class FeedForwardTrainingSession
     private float[] SoftOutputs(FeedForwardModule module, torch.Device device)
     {
         TrainingTable table = _train.InMemory
-            ?? throw _ch.Except($"FineTuneSoftTargetWeight needs the training data in memory, but it is larger than InMemoryLimitMegabytes " +
-                $"({_options.InMemoryLimitMegabytes}); raise that option or set FineTuneSoftTargetWeight to 0.");
+            ?? throw _ch.Except($"Self-distillation needs the training data in memory, but it is larger than InMemoryLimitMegabytes " +
+                $"({_options.InMemoryLimitMegabytes}); raise that option or turn self-distillation off.");
         var result = new float[(long)table.RowCount * _outputs];
         int[] rows = Enumerable.Range(0, table.RowCount).ToArray();
         module.eval();
@@ -344,8 +340,7 @@ internal sealed class FeedForwardTrainingSession
     /// </summary>
     private Tensor DistillationLoss(Tensor output, Tensor target, Tensor teacher, Tensor weight)
     {
-        var fff = (FastFeedForward.FastFeedForwardOptionsBase)_options;
-        double a = _teacherWeight, temperature = fff.DistillationTemperature;
+        double a = _teacherWeight, temperature = _architecture.Hooks.TeacherTemperature;
         using Scalar labelShare = (1 - a).ToScalar(), teacherShare = (a * (_kind == LabelKind.Regression ? 1 : temperature * temperature)).ToScalar();
         using Scalar inverseT = (1 / temperature).ToScalar(), tiny = 1e-12.ToScalar();
         Tensor labelTerm, teacherTerm;

@@ -1,10 +1,10 @@
 using System;
 using Microsoft.ML.Fff.Dense;
-using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.ML.Fff.Scoring;
+using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
 
-namespace Microsoft.ML.Fff.Training;
+namespace Microsoft.ML.Fff.FastFeedForward;
 
 /// <summary>
 /// Knowledge distillation for FFF (<see cref="FastFeedForwardOptionsBase.DistillationTeacherWidth"/>): a dense teacher is
