@@ -10,206 +10,23 @@ using Microsoft.ML.Transforms;
 
 namespace Microsoft.ML.Fff;
 
-/// <summary>The machine-learning task of <see cref="FffCatalog.Train"/>, inferred from the label type or set by <see cref="FffAutoTrainOptions.Task"/>.</summary>
-public enum FffTask
-{
-    /// <summary>Binary classification: a Boolean label; outputs Score, Probability and PredictedLabel.</summary>
-    BinaryClassification,
-    /// <summary>Multiclass classification: a String, key (or, by override, numeric or Boolean) label; outputs Score (a probability per class) and PredictedLabel.</summary>
-    MulticlassClassification,
-    /// <summary>Regression: a numeric (or, by override, Boolean) label, converted to Single; outputs Score.</summary>
-    Regression,
-}
-
-/// <summary>Options of <see cref="FffCatalog.Train"/> and <see cref="FffCatalog.CreatePipeline"/>. They are only read, never modified.</summary>
-public sealed class FffAutoTrainOptions
-{
-    /// <summary>
-    /// The task to train. Default <c>null</c>: inferred from the label type by <see cref="FffCatalog.InferTask"/> (Boolean: binary;
-    /// numeric: regression; String or key: multiclass). Set it to, for example, train integer or Single labels as classes
-    /// (<see cref="FffTask.MulticlassClassification"/>).
-    /// </summary>
-    public FffTask? Task { get; set; }
-
-    /// <summary>Depth of the node tree (<c>2^Depth</c> leaves). Default <see cref="FffDefaults.Depth"/>; range 0 .. <see cref="FffDefaults.MaxDepth"/>.</summary>
-    public int Depth { get; set; } = FffDefaults.Depth;
-
-    /// <summary>Neurons per leaf. Default <see cref="FffDefaults.LeafWidth"/>; range 1 .. <see cref="FffDefaults.MaxLeafWidth"/>.</summary>
-    public int LeafWidth { get; set; } = FffDefaults.LeafWidth;
-
-    /// <summary>Passes over the training data. Default <see cref="FffDefaults.NumberOfEpochs"/>; at least 1.</summary>
-    public int NumberOfEpochs { get; set; } = FffDefaults.NumberOfEpochs;
-
-    /// <summary>
-    /// Optional example-weight column (any numeric scalar type; converted to Single; values must be finite and non-negative).
-    /// It is not used as a feature. Default <c>null</c> (every row weighs 1).
-    /// </summary>
-    public string? ExampleWeightColumnName { get; set; }
-
-    /// <summary>Columns that are not used as features. Each must be a column of the data. Default <c>null</c> (none).</summary>
-    public IReadOnlyCollection<string>? IgnoreColumns { get; set; }
-
-    /// <summary>
-    /// A String column with at most this many distinct non-empty (trimmed) values in the first <see cref="FffDefaults.CategoricalScanRows"/>
-    /// rows, whose distinct values average at most 1.5 whitespace-separated words (mostly single tokens: "red", "New York"), is one-hot
-    /// encoded; any other String column is featurized as free text (<c>FeaturizeText</c>). The category dictionary itself is built from
-    /// all rows when the pipeline is fitted.
-    /// Default <see cref="FffDefaults.MaxCategoricalCardinality"/>; at least 2.
-    /// </summary>
-    public int MaxCategoricalCardinality { get; set; } = FffDefaults.MaxCategoricalCardinality;
-
-    /// <summary>Seed of the trainer (initialization and shuffling). Default <c>null</c>: drawn from the <see cref="MLContext"/>'s seed.</summary>
-    public int? Seed { get; set; }
-
-    /// <summary>Called after every training epoch with losses and metrics. Default <c>null</c>.</summary>
-    public IProgress<FffTrainingProgress>? Progress { get; set; }
-}
-
-/// <summary>How <see cref="FffCatalog.CreatePlan"/> uses one column of the input data.</summary>
-public enum FffColumnUsage
-{
-    /// <summary>The label.</summary>
-    Label,
-    /// <summary>The example-weight column (<see cref="FffAutoTrainOptions.ExampleWeightColumnName"/>).</summary>
-    ExampleWeight,
-    /// <summary>A numeric or Boolean scalar or known-size vector: converted to Single, missing values replaced by the mean, normalized (mean/variance).</summary>
-    Numeric,
-    /// <summary>A low-cardinality String column: one-hot encoded.</summary>
-    Categorical,
-    /// <summary>A String column of free text: <c>FeaturizeText</c> (word and character n-grams).</summary>
-    Text,
-    /// <summary>A key column: one indicator slot per key value (<c>MapKeyToVector</c>).</summary>
-    Key,
-    /// <summary>Listed in <see cref="FffAutoTrainOptions.IgnoreColumns"/>.</summary>
-    Ignored,
-    /// <summary>Not usable as a feature (for example DateTime, variable-length vectors, an all-empty String column); see <see cref="FffColumnPlan.Reason"/>.</summary>
-    Skipped,
-}
-
-/// <summary>How one column of the input data is used by the automatic pipeline.</summary>
-public sealed class FffColumnPlan
-{
-    internal FffColumnPlan(string name, DataViewType type, FffColumnUsage usage, string reason)
-    {
-        Name = name;
-        Type = type;
-        Usage = usage;
-        Reason = reason;
-    }
-
-    /// <summary>The column's name in the input data.</summary>
-    public string Name { get; }
-
-    /// <summary>The column's type in the input data.</summary>
-    public DataViewType Type { get; }
-
-    /// <summary>How the column is used.</summary>
-    public FffColumnUsage Usage { get; }
-
-    /// <summary>Why, in words (for example the distinct-value count that made a String column categorical).</summary>
-    public string Reason { get; }
-
-    /// <summary>A one-line description: name, type, usage and reason.</summary>
-    public override string ToString() => $"'{Name}' ({Type}): {Usage} - {Reason}";
-}
-
 /// <summary>
-/// What <see cref="FffCatalog.CreatePlan"/> decided for a data set: the task, how every visible column is used, and the unfitted
-/// pipeline (featurization, trainer and label mapping) that <see cref="FffCatalog.Train"/> fits.
+/// Plans the one-call pipeline of <see cref="FffCatalog.CreatePlan"/>: infers the task, decides how every column is used
+/// and builds the unfitted pipeline.
 /// </summary>
-public sealed class FffAutoTrainPlan
-{
-    internal FffAutoTrainPlan(FffTask task, string labelColumnName, string featureColumnName, string? exampleWeightColumnName,
-        IReadOnlyList<FffColumnPlan> columns, IEstimator<ITransformer> pipeline)
-    {
-        Task = task;
-        LabelColumnName = labelColumnName;
-        FeatureColumnName = featureColumnName;
-        ExampleWeightColumnName = exampleWeightColumnName;
-        Columns = columns;
-        Pipeline = pipeline;
-    }
-
-    /// <summary>The task trained.</summary>
-    public FffTask Task { get; }
-
-    /// <summary>The label column (for multiclass with a non-key label, it is mapped to a key in place).</summary>
-    public string LabelColumnName { get; }
-
-    /// <summary>The feature vector the trainer reads; chosen so it clashes with no input column, and kept in the scored output.</summary>
-    public string FeatureColumnName { get; }
-
-    /// <summary>The example-weight column, or <c>null</c>.</summary>
-    public string? ExampleWeightColumnName { get; }
-
-    /// <summary>Every visible column of the input data, in schema order, with how it is used.</summary>
-    public IReadOnlyList<FffColumnPlan> Columns { get; }
-
-    /// <summary>The columns that could not be used as features (usage <see cref="FffColumnUsage.Skipped"/>).</summary>
-    public IEnumerable<FffColumnPlan> SkippedColumns => Columns.Where(c => c.Usage == FffColumnUsage.Skipped);
-
-    /// <summary>The unfitted pipeline: <c>Pipeline.Fit(data)</c> is what <see cref="FffCatalog.Train"/> returns.</summary>
-    public IEstimator<ITransformer> Pipeline { get; }
-
-    /// <summary>A multi-line summary: the task, then one line per column.</summary>
-    public override string ToString()
-    {
-        var text = new StringBuilder();
-        text.Append("FFF ").Append(Task).Append(" on label '").Append(LabelColumnName).Append('\'');
-        foreach (FffColumnPlan column in Columns)
-            text.AppendLine().Append("  ").Append(column);
-        return text.ToString();
-    }
-}
-
-public sealed partial class FffCatalog
+internal sealed class AutoTrainPlanner
 {
     // Internal column names start with this prefix; a numeric suffix is added if the data already has such a name.
     private const string TemporaryPrefix = "__Fff";
     // A String column is categorical only if its distinct values average at most this many whitespace-separated tokens.
     private const double MaxMeanTokensForCategorical = 1.5;
 
-    /// <summary>
-    /// Trains a fast feedforward network on <paramref name="data"/> in one call: infers the task from the label type, featurizes
-    /// every other column (numeric, Boolean, categorical and free-text String, key), trains the task's FFF trainer, and returns
-    /// the whole fitted pipeline (a <see cref="TransformerChain{TLastTransformer}"/>, savable with <c>mlContext.Model.Save</c>).
-    /// Equivalent to <c>CreatePipeline(data, labelColumnName, options).Fit(data)</c>.
-    /// </summary>
-    /// <param name="data">Training data. String columns are scanned (first <see cref="FffDefaults.CategoricalScanRows"/> rows) before training.</param>
-    /// <param name="labelColumnName">Label column: Boolean (binary), numeric (regression) or String / key (multiclass).</param>
-    /// <param name="options">Options; <c>null</c> for the defaults. Never modified.</param>
-    /// <returns>
-    /// The fitted pipeline. Data to score needs the feature columns, and the label column too when the pipeline converts it (a String,
-    /// non-Single numeric or non-UInt32 key label, or a label trained as classes by <see cref="FffAutoTrainOptions.Task"/>); it never needs the weight column.
-    /// </returns>
-    /// <exception cref="ArgumentException">The label column is missing or of an unsupported type, an option names a missing column, or no column can be used as a feature.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the exception names it).</exception>
-    public ITransformer Train(IDataView data, string labelColumnName = "Label", FffAutoTrainOptions? options = null)
-        => CreatePlan(data, labelColumnName, options).Pipeline.Fit(data);
+    public AutoTrainPlanner(MLContext context) => Context = context;
 
-    /// <summary>
-    /// The unfitted pipeline that <see cref="Train"/> fits, for cross-validation or inspection. It takes the data rather than only its
-    /// schema because whether a String column is categorical or free text is decided from its values (first
-    /// <see cref="FffDefaults.CategoricalScanRows"/> rows); the pipeline can then be fitted on this data or on other data of the same schema.
-    /// </summary>
-    /// <param name="data">Data whose schema and String values decide the featurization.</param>
-    /// <param name="labelColumnName">Label column.</param>
-    /// <param name="options">Options; <c>null</c> for the defaults. Never modified.</param>
-    /// <exception cref="ArgumentException">See <see cref="Train"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">See <see cref="Train"/>.</exception>
-    public IEstimator<ITransformer> CreatePipeline(IDataView data, string labelColumnName = "Label", FffAutoTrainOptions? options = null)
-        => CreatePlan(data, labelColumnName, options).Pipeline;
+    private MLContext Context { get; }
 
-    /// <summary>
-    /// Decides the task and how every column is used, and builds the unfitted pipeline, without training. The decisions are also
-    /// written to the <see cref="MLContext"/>'s log (channel <c>FffAutoTrain</c>; skipped columns as warnings).
-    /// </summary>
-    /// <param name="data">Data whose schema and String values decide the featurization.</param>
-    /// <param name="labelColumnName">Label column.</param>
-    /// <param name="options">Options; <c>null</c> for the defaults. Never modified.</param>
-    /// <exception cref="ArgumentException">See <see cref="Train"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">See <see cref="Train"/>.</exception>
-    public FffAutoTrainPlan CreatePlan(IDataView data, string labelColumnName = "Label", FffAutoTrainOptions? options = null)
+    /// <summary>See <see cref="FffCatalog.CreatePlan"/>.</summary>
+    public FffAutoTrainPlan CreatePlan(IDataView data, string labelColumnName, FffAutoTrainOptions? options)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (string.IsNullOrWhiteSpace(labelColumnName))
@@ -433,13 +250,8 @@ public sealed partial class FffCatalog
         return plan;
     }
 
-    /// <summary>
-    /// The task inferred from a label type: Boolean → <see cref="FffTask.BinaryClassification"/>; any numeric type (Single, Double,
-    /// integers) → <see cref="FffTask.Regression"/>; String or key → <see cref="FffTask.MulticlassClassification"/>.
-    /// </summary>
-    /// <param name="labelType">The label column's type.</param>
-    /// <exception cref="ArgumentException">The type is none of these (vectors, DateTime, ...).</exception>
-    public FffTask InferTask(DataViewType labelType)
+    /// <summary>See <see cref="FffCatalog.InferTask"/>.</summary>
+    public static FffTask InferTask(DataViewType labelType)
     {
         ArgumentNullException.ThrowIfNull(labelType);
         return TryInferTask(labelType) ?? throw new ArgumentException(

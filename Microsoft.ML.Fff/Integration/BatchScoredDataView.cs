@@ -3,11 +3,12 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Internal.Utilities;
 using Microsoft.ML.Numeric;
 using Microsoft.ML.Runtime;
 
-namespace Microsoft.ML.Fff.Scoring;
+namespace Microsoft.ML.Fff;
 
 /// <summary>
 /// The output of an ML.NET prediction transformer over one of our models, computed a block of rows at a time with the

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using Microsoft.ML.Data;
 
-namespace Microsoft.ML.Fff.Scoring;
+namespace Microsoft.ML.Fff;
 
 /// <summary>Finding our prediction step inside a fitted model, for the features that work on whole pipelines.</summary>
 internal static class ModelSteps
