@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Fff.Sweeps;
@@ -33,7 +34,7 @@ public sealed class FffExperiment
     private FffSearchStrategy _strategy = FffSearchStrategy.SuccessiveHalving;
     private int _reductionFactor = 3;
     private FffSearchSpace _space = new();
-    private FffArchitecture[] _kinds = { FffArchitecture.FastFeedForward, FffArchitecture.MixtureOfExperts, FffArchitecture.Dense };
+    private FffArchitecture[] _kinds = TrainerFamilies.All.Select(f => f.Architecture).ToArray();
     private double? _maxMicroseconds;
     private int? _maxNeurons;
     private int _seed;
