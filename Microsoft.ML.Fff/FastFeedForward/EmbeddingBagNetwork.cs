@@ -13,7 +13,7 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 
 /// <summary>
 /// A learned embedding table in front of an FFF: a row's features weight the table's rows, their sum is a
-/// <see cref="Dimension"/>-wide vector, and the head (an <see cref="FffNetwork"/> or <see cref="NeuronTreeNetwork"/> on that
+/// <see cref="Dimension"/>-wide vector, and the head (an <see cref="FastFeedForwardNetwork"/> or <see cref="NeuronTreeNetwork"/> on that
 /// many inputs) scores it by hard descent. Fed a mean bag of tokens (count / tokens in the row), the sum is the mean
 /// embedding of the row's tokens. No torch type appears here.
 /// </summary>
@@ -160,7 +160,7 @@ internal sealed class EmbeddingBagNetwork : FeedForwardNetwork
     // int32  embedding dimension d    (1 .. MaxDimension)
     // float array: int32 count V * d, then V * d float32 values, token-major (token i's embedding at [i*d, i*d + d))
     // int32  head kind                (0 = FFF with leaves, 3 = FFF with neuron nodes; nothing else)
-    // then the head's own payload (FffNetwork.SavePayload or NeuronTreeNetwork.SavePayload) with d inputs.
+    // then the head's own payload (FastFeedForwardNetwork.SavePayload or NeuronTreeNetwork.SavePayload) with d inputs.
     // Version history: added in model format 0x00010002 (the model parameters' VersionInfo is unchanged: a reader that does
     // not know kind 4 rejects the file as "unknown network kind 4").
 
@@ -195,7 +195,7 @@ internal sealed class EmbeddingBagNetwork : FeedForwardNetwork
         var headPayload = new PayloadReader(payload.Reader, headBytes);
         FeedForwardNetwork head = headKind switch
         {
-            (int)NetworkKind.FastFeedForward => FffNetwork.LoadPayload(headPayload, withMasterLeaf: true),
+            (int)NetworkKind.FastFeedForward => FastFeedForwardNetwork.LoadPayload(headPayload, withMasterLeaf: true),
             (int)NetworkKind.NeuronTree => NeuronTreeNetwork.LoadPayload(headPayload),
             _ => throw Corrupt($"the embedding bag's head has kind {headKind}; only an FFF (0 or 3) can follow the table."),
         };

@@ -13,26 +13,26 @@ internal sealed class FastFeedForwardKind : NetworkKindDescriptor
 {
     public override NetworkKind Kind => NetworkKind.FastFeedForward;
 
-    public override Type NetworkType => typeof(FffNetwork);
+    public override Type NetworkType => typeof(FastFeedForwardNetwork);
 
     public override FffArchitecture Family => FffArchitecture.FastFeedForward;
 
     /// <summary>Format 0x00010001 stored this kind without the master leaf.</summary>
     public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion)
-        => FffNetwork.LoadPayload(payload, withMasterLeaf: formatVersion >= ModelFormat.KindCodeVersion);
+        => FastFeedForwardNetwork.LoadPayload(payload, withMasterLeaf: formatVersion >= ModelFormat.KindCodeVersion);
 
-    public override int Depth(FeedForwardNetwork network) => ((FffNetwork)network).Depth;
+    public override int Depth(FeedForwardNetwork network) => ((FastFeedForwardNetwork)network).Depth;
 
-    public override int LeafWidth(FeedForwardNetwork network) => ((FffNetwork)network).LeafWidth;
+    public override int LeafWidth(FeedForwardNetwork network) => ((FastFeedForwardNetwork)network).LeafWidth;
 
-    public override ISoftScorer CreateSoftScorer(FeedForwardNetwork network) => new SoftScorer((FffNetwork)network);
+    public override ISoftScorer CreateSoftScorer(FeedForwardNetwork network) => new SoftScorer((FastFeedForwardNetwork)network);
 
     private sealed class SoftScorer : ISoftScorer
     {
-        private readonly FffNetwork _network;
+        private readonly FastFeedForwardNetwork _network;
         private readonly float[] _scratch;
 
-        public SoftScorer(FffNetwork network)
+        public SoftScorer(FastFeedForwardNetwork network)
         {
             _network = network;
             _scratch = new float[2 * network.LeafCount];

@@ -194,7 +194,7 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     }
 
     /// <summary>
-    /// The grouped part of <see cref="ScoreGroup"/>, in its own fully optimized method (see <c>FffNetwork.ScoreGrouped</c>:
+    /// The grouped part of <see cref="ScoreGroup"/>, in its own fully optimized method (see <c>FastFeedForwardNetwork.ScoreGrouped</c>:
     /// dynamic PGO would otherwise compile it as cold code after one-row calls).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -11,13 +11,13 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 
 /// <summary>
 /// The trainable FFF layer on TorchSharp. Internal: the user never sees a tensor or a module, and nothing native
-/// outlives training (weights are copied into an <see cref="FffNetwork"/>).
+/// outlives training (weights are copied into an <see cref="FastFeedForwardNetwork"/>).
 /// </summary>
 /// <remarks>
 /// Node and hidden weights are stored input-major (<c>[I, N]</c>, <c>[I, L*l]</c>) so one matrix product serves dense and
 /// sparse (COO) batches alike. Node and leaf parameters are separate so hard fine-tuning can optimize the leaves alone.
 /// </remarks>
-internal sealed class FffModule : FeedForwardModule
+internal sealed class FastFeedForwardModule : FeedForwardModule
 {
     private readonly int _depth;
     private readonly int _leafWidth;
@@ -41,7 +41,7 @@ internal sealed class FffModule : FeedForwardModule
     private readonly Parameter? master_mix;
     private readonly FastFeedForwardOptionsBase _options;
 
-    public FffModule(int inputs, int outputs, FastFeedForwardOptionsBase options, Device device) : base("FastFeedForward")
+    public FastFeedForwardModule(int inputs, int outputs, FastFeedForwardOptionsBase options, Device device) : base("FastFeedForward")
     {
         _options = options;
         int depth = options.Depth, leafWidth = options.LeafWidth, master = options.MasterLeafWidth;
@@ -227,7 +227,7 @@ internal sealed class FffModule : FeedForwardModule
     /// <summary>Copies the weights of <paramref name="source"/> into the module.</summary>
     public override void Import(FeedForwardNetwork source)
     {
-        var network = (FffNetwork)source;
+        var network = (FastFeedForwardNetwork)source;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         int inputs = network.InputCount;
@@ -254,7 +254,7 @@ internal sealed class FffModule : FeedForwardModule
     /// <summary>Copies the module's weights into <paramref name="target"/> (same shape).</summary>
     public override void Export(FeedForwardNetwork target)
     {
-        var network = (FffNetwork)target;
+        var network = (FastFeedForwardNetwork)target;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         if (_nodeCount > 0)

@@ -25,7 +25,7 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 /// output weights <c>OutputWeights[(j*L+k)*O ..)</c>; leaf output bias <c>OutputBiases[j*O ..)</c>.</item>
 /// </list>
 /// </remarks>
-internal sealed class FffNetwork : FeedForwardNetwork
+internal sealed class FastFeedForwardNetwork : FeedForwardNetwork
 {
     /// <summary>Largest depth a stored model may declare; training allows less (see the trainer's options).</summary>
     public const int MaxStoredDepth = 24;
@@ -42,7 +42,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
     private const int MinGroupedRows = 16;
     internal const int MinRowsPerThread = 256;
 
-    public FffNetwork(int inputCount, int outputCount, int depth, int leafWidth, int masterWidth = 0)
+    public FastFeedForwardNetwork(int inputCount, int outputCount, int depth, int leafWidth, int masterWidth = 0)
         : base(inputCount, outputCount)
     {
         CheckShape(inputCount, outputCount, depth, leafWidth);
@@ -484,7 +484,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
     private static long ArrayBytes(long count) => sizeof(int) + count * sizeof(float);
 
     /// <summary>Reads the FFF payload; <paramref name="withMasterLeaf"/> is false for format 0x00010001, which has no master-leaf field.</summary>
-    internal static FffNetwork LoadPayload(PayloadReader payload, bool withMasterLeaf)
+    internal static FastFeedForwardNetwork LoadPayload(PayloadReader payload, bool withMasterLeaf)
     {
         if (payload.ByteCount < 5 * sizeof(int))
             throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {5 * sizeof(int)} bytes of the shape fields.");
@@ -513,7 +513,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
         payload.Require(6 * sizeof(int) + floats * sizeof(float) + (withMasterLeaf ? sizeof(int) : 0), shape, last: !withMasterLeaf);
 
         // The master-leaf width follows the six arrays; read them into a master-less network first.
-        var network = new FffNetwork(inputCount, outputCount, depth, leafWidth);
+        var network = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth);
         ReadArray(payload.Reader, network.NodeWeights, "node weights");
         ReadArray(payload.Reader, network.NodeBiases, "node biases");
         ReadArray(payload.Reader, network.HiddenWeights, "hidden weights");
@@ -535,7 +535,7 @@ internal sealed class FffNetwork : FeedForwardNetwork
             throw Corrupt("the declared shape needs more weights than one array can hold.");
         payload.Require(ArrayBytes(masterWidth * (long)inputCount) + ArrayBytes(masterWidth) + ArrayBytes(masterWidth * (long)outputCount)
             + ArrayBytes(outputCount) + ArrayBytes(1), shape + $", master leaf {masterWidth}", last: true);
-        var withMaster = new FffNetwork(inputCount, outputCount, depth, leafWidth, masterWidth);
+        var withMaster = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth, masterWidth);
         foreach ((float[] from, float[] to) in network.Arrays.Zip(withMaster.Arrays))
             from.CopyTo(to, 0);
         ReadArray(payload.Reader, withMaster.MasterHiddenWeights, "master hidden weights");
