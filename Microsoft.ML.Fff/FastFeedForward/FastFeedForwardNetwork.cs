@@ -25,7 +25,7 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 /// output weights <c>OutputWeights[(j*L+k)*O ..)</c>; leaf output bias <c>OutputBiases[j*O ..)</c>.</item>
 /// </list>
 /// </remarks>
-internal sealed class FastFeedForwardNetwork : FeedForwardNetwork
+internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
 {
     /// <summary>Largest depth a stored model may declare; training allows less (see the trainer's options).</summary>
     public const int MaxStoredDepth = 24;
@@ -171,12 +171,7 @@ internal sealed class FastFeedForwardNetwork : FeedForwardNetwork
         OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
         AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * LeafWidth, LeafWidth, 1f, result);
         if (MasterWidth > 0)
-        {
-            float k = LeafShare;
-            TensorPrimitives.Multiply(result, k, result);
-            TensorPrimitives.MultiplyAdd(MasterOutputBiases, 1 - k, result, result);
-            AddHidden(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, 1 - k, result);
-        }
+            MixMaster(row, result);
     }
 
     /// <summary>The first hidden weight of leaf <paramref name="leaf"/>: its <c>LeafWidth x InputCount</c> matrix is contiguous from here.</summary>
@@ -193,11 +188,22 @@ internal sealed class FastFeedForwardNetwork : FeedForwardNetwork
 
     /// <summary>Mixes the master leaf into a leaf's output: <c>k * result + (1 - k) * (b_master + sum_k ReLU(h_k) v_k)</c>.</summary>
     private void MixMaster(ReadOnlySpan<float> masterHidden, Span<float> result)
+        => DescentKernels.AddActivated(masterHidden.Slice(0, MasterWidth), MasterOutputWeights, StartMasterMix(result), result);
+
+    /// <summary>The same mix for a row whose master hidden units are computed here (sparse rows, the soft pass).</summary>
+    private void MixMaster<TRow>(TRow row, Span<float> result) where TRow : IFeatureRow, allows ref struct
+        => AddHidden(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, StartMasterMix(result), result);
+
+    /// <summary>
+    /// The start of every master-leaf mix, written once: <c>result = k * result + (1 - k) * b_master</c>. Returns <c>1 - k</c>,
+    /// the factor of the master leaf's hidden units still to be added.
+    /// </summary>
+    private float StartMasterMix(Span<float> result)
     {
         float k = LeafShare;
         TensorPrimitives.Multiply(result, k, result);
         TensorPrimitives.MultiplyAdd(MasterOutputBiases, 1 - k, result, result);
-        DescentKernels.AddActivated(masterHidden.Slice(0, MasterWidth), MasterOutputWeights, 1 - k, result);
+        return 1 - k;
     }
 
     /// <summary>
@@ -264,14 +270,10 @@ internal sealed class FastFeedForwardNetwork : FeedForwardNetwork
         grouped = grouped.Slice(0, routed);
         if (counting)
         {
-            Span<int> offsets = ints.Slice(3 * count, leaves + 1);
-            offsets.Clear();
-            foreach (int row in routedRows)
-                offsets[leafOf[row - first] + 1]++;
-            for (int leaf = 0; leaf < leaves; leaf++)
-                offsets[leaf + 1] += offsets[leaf];
-            foreach (int row in routedRows)
-                grouped[offsets[leafOf[row - first]]++] = row;
+            // Positions in the chunk grouped by leaf (unrouted rows, leaf -1, left out), then made row numbers.
+            Grouping.CountingSort(leafOf.Slice(0, count), ints.Slice(3 * count, leaves + 1), grouped);
+            for (int i = 0; i < routed; i++)
+                grouped[i] += first;
         }
         else
         {
@@ -379,12 +381,7 @@ internal sealed class FastFeedForwardNetwork : FeedForwardNetwork
             AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * width, width, m, result);
         }
         if (MasterWidth > 0)
-        {
-            float k = LeafShare;
-            TensorPrimitives.Multiply(result, k, result);
-            TensorPrimitives.MultiplyAdd(MasterOutputBiases, 1 - k, result, result);
-            AddHidden(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, 1 - k, result);
-        }
+            MixMaster(row, result);
     }
 
     protected override IEnumerable<(float[] Weights, float[] Biases)> InputLayers =>
@@ -438,112 +435,6 @@ internal sealed class FastFeedForwardNetwork : FeedForwardNetwork
         foreach (double value in output)
             bound = Math.Max(bound, value);
         return bound;
-    }
-
-    // *** Binary format of the FFF payload (after the network kind code 0, see FeedForwardNetwork) ***
-    // int32  input count I            (1 .. 2^28)
-    // int32  output count O           (1 .. 2^20)
-    // int32  depth D                  (0 .. MaxStoredDepth)
-    // int32  leaf width L             (1 .. 2^16)
-    // int32  activation               (0 = ReLU; the only value so far)
-    // then six float arrays, each as int32 count followed by count float32 values, in this order and with these counts:
-    //   node weights (2^D - 1) * I, node biases 2^D - 1, hidden weights 2^D * L * I, hidden biases 2^D * L,
-    //   output weights 2^D * L * O, output biases 2^D * O.
-    // then (format 0x00010002 and later) int32 master-leaf width M (0 .. MaxMasterWidth) and, when M > 0, five more arrays:
-    //   master hidden weights M * I, master hidden biases M, master output weights M * O, master output biases O,
-    //   mixing logit kappa (1 value).
-    // Version history (the model parameters' VersionInfo carries the version):
-    //   0x00010001  initial format: no network kind code, no master-leaf field.
-    //   0x00010002  network kind code first (dense and mixture-of-experts models share the model parameters); master leaf.
-
-    protected internal override void SavePayload(BinaryWriter writer)
-    {
-        writer.Write(InputCount);
-        writer.Write(OutputCount);
-        writer.Write(Depth);
-        writer.Write(LeafWidth);
-        writer.Write(0);
-        WriteArray(writer, NodeWeights);
-        WriteArray(writer, NodeBiases);
-        WriteArray(writer, HiddenWeights);
-        WriteArray(writer, HiddenBiases);
-        WriteArray(writer, OutputWeights);
-        WriteArray(writer, OutputBiases);
-        writer.Write(MasterWidth);
-        if (MasterWidth > 0)
-        {
-            WriteArray(writer, MasterHiddenWeights);
-            WriteArray(writer, MasterHiddenBiases);
-            WriteArray(writer, MasterOutputWeights);
-            WriteArray(writer, MasterOutputBiases);
-            WriteArray(writer, MasterMix);
-        }
-    }
-
-    /// <summary>Bytes of an array of <paramref name="count"/> floats with its count.</summary>
-    private static long ArrayBytes(long count) => sizeof(int) + count * sizeof(float);
-
-    /// <summary>Reads the FFF payload; <paramref name="withMasterLeaf"/> is false for format 0x00010001, which has no master-leaf field.</summary>
-    internal static FastFeedForwardNetwork LoadPayload(PayloadReader payload, bool withMasterLeaf)
-    {
-        if (payload.ByteCount < 5 * sizeof(int))
-            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {5 * sizeof(int)} bytes of the shape fields.");
-        int inputCount = payload.ReadInt32();
-        int outputCount = payload.ReadInt32();
-        int depth = payload.ReadInt32();
-        int leafWidth = payload.ReadInt32();
-        int activation = payload.ReadInt32();
-        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
-            || depth < 0 || depth > MaxStoredDepth || leafWidth < 1 || leafWidth > (1 << 16))
-        {
-            throw Corrupt($"shape (inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}) is out of range.");
-        }
-        if (activation != 0)
-            throw Corrupt($"unknown activation code {activation}.");
-
-        // Leaf units first: 2^24 leaves of 2^16 units times 2^28 inputs would overflow a long.
-        long leaves = 1L << depth;
-        long units = leaves * leafWidth;
-        long floats = units > int.MaxValue
-            ? long.MaxValue
-            : (leaves - 1) * (inputCount + 1L) + units * (inputCount + 1L + outputCount) + leaves * outputCount;
-        if (floats > int.MaxValue)
-            throw Corrupt("the declared shape needs more weights than one array can hold.");
-        string shape = $"inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}";
-        payload.Require(6 * sizeof(int) + floats * sizeof(float) + (withMasterLeaf ? sizeof(int) : 0), shape, last: !withMasterLeaf);
-
-        // The master-leaf width follows the six arrays; read them into a master-less network first.
-        var network = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth);
-        ReadArray(payload.Reader, network.NodeWeights, "node weights");
-        ReadArray(payload.Reader, network.NodeBiases, "node biases");
-        ReadArray(payload.Reader, network.HiddenWeights, "hidden weights");
-        ReadArray(payload.Reader, network.HiddenBiases, "hidden biases");
-        ReadArray(payload.Reader, network.OutputWeights, "output weights");
-        ReadArray(payload.Reader, network.OutputBiases, "output biases");
-        if (!withMasterLeaf)
-            return network;
-        int masterWidth = payload.ReadInt32();
-        if (masterWidth < 0 || masterWidth > MaxMasterWidth)
-            throw Corrupt($"master leaf width {masterWidth} is out of range (0 .. {MaxMasterWidth}).");
-        if (masterWidth == 0)
-        {
-            payload.Require(0, shape, last: true);
-            return network;
-        }
-        long masterFloats = masterWidth * (inputCount + 1L + outputCount) + outputCount + 1;
-        if (floats + masterFloats > int.MaxValue)
-            throw Corrupt("the declared shape needs more weights than one array can hold.");
-        payload.Require(ArrayBytes(masterWidth * (long)inputCount) + ArrayBytes(masterWidth) + ArrayBytes(masterWidth * (long)outputCount)
-            + ArrayBytes(outputCount) + ArrayBytes(1), shape + $", master leaf {masterWidth}", last: true);
-        var withMaster = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth, masterWidth);
-        foreach ((float[] from, float[] to) in network.Arrays.Zip(withMaster.Arrays))
-            from.CopyTo(to, 0);
-        ReadArray(payload.Reader, withMaster.MasterHiddenWeights, "master hidden weights");
-        ReadArray(payload.Reader, withMaster.MasterHiddenBiases, "master hidden biases");
-        ReadArray(payload.Reader, withMaster.MasterOutputWeights, "master output weights");
-        ReadArray(payload.Reader, withMaster.MasterOutputBiases, "master output biases");
-        ReadArray(payload.Reader, withMaster.MasterMix, "master mixing logit");
-        return withMaster;
     }
 
     internal static void CheckShape(int inputCount, int outputCount, int depth, int leafWidth)
