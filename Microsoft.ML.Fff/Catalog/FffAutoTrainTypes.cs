@@ -3,10 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Microsoft.ML.Data;
-using Microsoft.ML.Fff;
-using Microsoft.ML.Fff.FastFeedForward;
-using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms;
 
 namespace Microsoft.ML.Fff;
 

@@ -1,12 +1,5 @@
 using System;
-using System.Collections.Generic;
-using System.Linq;
-using System.Text;
 using Microsoft.ML.Data;
-using Microsoft.ML.Fff;
-using Microsoft.ML.Fff.FastFeedForward;
-using Microsoft.ML.Runtime;
-using Microsoft.ML.Transforms;
 
 namespace Microsoft.ML.Fff;
 

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Numerics.Tensors;
 using Microsoft.ML.Data;
-using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 

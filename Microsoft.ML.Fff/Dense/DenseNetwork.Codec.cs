@@ -1,14 +1,12 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
-using System.Linq;
-using System.Numerics.Tensors;
-using System.Threading.Tasks;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
 using static Microsoft.ML.Fff.Persistence.ModelFormat;
 using static Microsoft.ML.Fff.Persistence.PayloadFormat;
+
+[assembly: NetworkKind(typeof(Microsoft.ML.Fff.Dense.DenseKind))]
 
 namespace Microsoft.ML.Fff.Dense;
 
@@ -86,4 +84,16 @@ internal sealed partial class DenseNetwork
         ReadArray(payload.Reader, network.OutputBiases, "output biases");
         return network;
     }
+}
+
+/// <summary>The dense multi-layer perceptron (kind 1).</summary>
+internal sealed class DenseKind : NetworkKindDescriptor
+{
+    public override NetworkKind Kind => NetworkKind.Dense;
+
+    public override Type NetworkType => typeof(DenseNetwork);
+
+    public override FffArchitecture Family => FffArchitecture.Dense;
+
+    public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => DenseNetwork.LoadPayload(payload);
 }

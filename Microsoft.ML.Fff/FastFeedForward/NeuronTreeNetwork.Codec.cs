@@ -1,12 +1,12 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
-using System.Numerics.Tensors;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
 using static Microsoft.ML.Fff.Persistence.ModelFormat;
 using static Microsoft.ML.Fff.Persistence.PayloadFormat;
+
+[assembly: NetworkKind(typeof(Microsoft.ML.Fff.FastFeedForward.NeuronTreeKind))]
 
 namespace Microsoft.ML.Fff.FastFeedForward;
 
@@ -89,4 +89,18 @@ internal sealed partial class NeuronTreeNetwork
         ReadArray(payload.Reader, network.OutputBiases, "output biases");
         return network;
     }
+}
+
+/// <summary>The fast feedforward network with neuron nodes (kind 3): trains exactly the function it scores.</summary>
+internal sealed class NeuronTreeKind : NetworkKindDescriptor
+{
+    public override NetworkKind Kind => NetworkKind.NeuronTree;
+
+    public override Type NetworkType => typeof(NeuronTreeNetwork);
+
+    public override FffArchitecture Family => FffArchitecture.FastFeedForward;
+
+    public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => NeuronTreeNetwork.LoadPayload(payload);
+
+    public override int Depth(FeedForwardNetwork network) => ((NeuronTreeNetwork)network).Depth;
 }

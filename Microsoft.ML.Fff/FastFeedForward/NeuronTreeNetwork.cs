@@ -1,12 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Numerics.Tensors;
-using Microsoft.ML.Fff.Kinds;
-using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
-using static Microsoft.ML.Fff.Persistence.ModelFormat;
-using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
 namespace Microsoft.ML.Fff.FastFeedForward;
 

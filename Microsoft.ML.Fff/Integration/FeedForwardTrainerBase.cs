@@ -1,4 +1,3 @@
-using Microsoft.ML.Data;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;

@@ -4,7 +4,6 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
-using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Runtime;
 
 [assembly: LoadableClass(typeof(FffBatchScoringTransformer), null, typeof(SignatureLoadModel),

@@ -1,14 +1,12 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
-using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
 using static Microsoft.ML.Fff.Persistence.ModelFormat;
 using static Microsoft.ML.Fff.Persistence.PayloadFormat;
+
+[assembly: NetworkKind(typeof(Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsKind))]
 
 namespace Microsoft.ML.Fff.MixtureOfExperts;
 
@@ -80,4 +78,16 @@ internal sealed partial class MoeNetwork
         ReadArray(payload.Reader, network.OutputBias, "output bias");
         return network;
     }
+}
+
+/// <summary>The mixture of experts (kind 2).</summary>
+internal sealed class MixtureOfExpertsKind : NetworkKindDescriptor
+{
+    public override NetworkKind Kind => NetworkKind.MixtureOfExperts;
+
+    public override Type NetworkType => typeof(MoeNetwork);
+
+    public override FffArchitecture Family => FffArchitecture.MixtureOfExperts;
+
+    public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => MoeNetwork.LoadPayload(payload);
 }

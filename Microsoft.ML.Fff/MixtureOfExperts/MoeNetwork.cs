@@ -1,14 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Microsoft.ML.Fff.Kinds;
-using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Scoring;
-using static Microsoft.ML.Fff.Persistence.ModelFormat;
-using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
 namespace Microsoft.ML.Fff.MixtureOfExperts;
 

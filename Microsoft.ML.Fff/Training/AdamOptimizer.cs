@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Microsoft.ML.Fff;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

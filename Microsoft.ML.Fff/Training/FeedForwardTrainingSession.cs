@@ -5,7 +5,6 @@ using System.Linq;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Runtime;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Fff.Training;

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using Microsoft.ML.Fff.Scoring;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
