@@ -87,13 +87,7 @@ internal sealed partial class DenseNetwork
 }
 
 /// <summary>The dense multi-layer perceptron (kind 1).</summary>
-internal sealed class DenseKind : NetworkKindDescriptor
+internal sealed class DenseKind() : NetworkKindDescriptor(NetworkKind.Dense, typeof(DenseNetwork), FffArchitecture.Dense)
 {
-    public override NetworkKind Kind => NetworkKind.Dense;
-
-    public override Type NetworkType => typeof(DenseNetwork);
-
-    public override FffArchitecture Family => FffArchitecture.Dense;
-
     public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => DenseNetwork.LoadPayload(payload);
 }

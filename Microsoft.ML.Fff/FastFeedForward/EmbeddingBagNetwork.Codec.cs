@@ -65,14 +65,8 @@ internal sealed partial class EmbeddingBagNetwork
 }
 
 /// <summary>A learned token embedding table feeding a fast feedforward head (kind 4): the head's shape and soft function.</summary>
-internal sealed class EmbeddingBagKind : NetworkKindDescriptor
+internal sealed class EmbeddingBagKind() : NetworkKindDescriptor(NetworkKind.EmbeddingBag, typeof(EmbeddingBagNetwork), FffArchitecture.FastFeedForward)
 {
-    public override NetworkKind Kind => NetworkKind.EmbeddingBag;
-
-    public override Type NetworkType => typeof(EmbeddingBagNetwork);
-
-    public override FffArchitecture Family => FffArchitecture.FastFeedForward;
-
     public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => EmbeddingBagNetwork.LoadPayload(payload);
 
     public override int Depth(FeedForwardNetwork network) => HeadKind(network, out FeedForwardNetwork head).Depth(head);

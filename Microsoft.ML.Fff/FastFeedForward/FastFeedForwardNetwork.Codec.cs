@@ -122,14 +122,8 @@ internal sealed partial class FastFeedForwardNetwork
 }
 
 /// <summary>The fast feedforward network with leaves (kind 0): hard descent to one leaf, a soft mixture in training.</summary>
-internal sealed class FastFeedForwardKind : NetworkKindDescriptor
+internal sealed class FastFeedForwardKind() : NetworkKindDescriptor(NetworkKind.FastFeedForward, typeof(FastFeedForwardNetwork), FffArchitecture.FastFeedForward)
 {
-    public override NetworkKind Kind => NetworkKind.FastFeedForward;
-
-    public override Type NetworkType => typeof(FastFeedForwardNetwork);
-
-    public override FffArchitecture Family => FffArchitecture.FastFeedForward;
-
     /// <summary>Format 0x00010001 stored this kind without the master leaf.</summary>
     public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion)
         => FastFeedForwardNetwork.LoadPayload(payload, withMasterLeaf: formatVersion >= ModelFormat.KindCodeVersion);

@@ -92,14 +92,8 @@ internal sealed partial class NeuronTreeNetwork
 }
 
 /// <summary>The fast feedforward network with neuron nodes (kind 3): trains exactly the function it scores.</summary>
-internal sealed class NeuronTreeKind : NetworkKindDescriptor
+internal sealed class NeuronTreeKind() : NetworkKindDescriptor(NetworkKind.NeuronTree, typeof(NeuronTreeNetwork), FffArchitecture.FastFeedForward)
 {
-    public override NetworkKind Kind => NetworkKind.NeuronTree;
-
-    public override Type NetworkType => typeof(NeuronTreeNetwork);
-
-    public override FffArchitecture Family => FffArchitecture.FastFeedForward;
-
     public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => NeuronTreeNetwork.LoadPayload(payload);
 
     public override int Depth(FeedForwardNetwork network) => ((NeuronTreeNetwork)network).Depth;

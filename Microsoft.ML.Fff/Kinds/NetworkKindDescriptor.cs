@@ -19,18 +19,21 @@ internal interface ISoftScorer
 /// descriptors (<see cref="NetworkKinds"/>) and never switches on kinds. A kind registers itself with one line,
 /// <c>[assembly: NetworkKind(typeof(TheKind))]</c>, next to its descriptor.
 /// </summary>
-internal abstract class NetworkKindDescriptor : INetworkCodec
+/// <param name="kind">The stored code.</param>
+/// <param name="networkType">The network class of the kind.</param>
+/// <param name="family">The public trainer family.</param>
+internal abstract class NetworkKindDescriptor(NetworkKind kind, Type networkType, FffArchitecture family) : INetworkCodec
 {
     /// <summary>The stored code.</summary>
-    public abstract NetworkKind Kind { get; }
+    public NetworkKind Kind { get; } = kind;
 
     int INetworkCodec.Code => (int)Kind;
 
     /// <inheritdoc/>
-    public abstract Type NetworkType { get; }
+    public Type NetworkType { get; } = networkType;
 
     /// <summary>The public trainer family (<see cref="FffModelParametersBase{TOutput}.Architecture"/>).</summary>
-    public abstract FffArchitecture Family { get; }
+    public FffArchitecture Family { get; } = family;
 
     /// <inheritdoc/>
     public abstract FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion);

@@ -81,13 +81,7 @@ internal sealed partial class MoeNetwork
 }
 
 /// <summary>The mixture of experts (kind 2).</summary>
-internal sealed class MixtureOfExpertsKind : NetworkKindDescriptor
+internal sealed class MixtureOfExpertsKind() : NetworkKindDescriptor(NetworkKind.MixtureOfExperts, typeof(MoeNetwork), FffArchitecture.MixtureOfExperts)
 {
-    public override NetworkKind Kind => NetworkKind.MixtureOfExperts;
-
-    public override Type NetworkType => typeof(MoeNetwork);
-
-    public override FffArchitecture Family => FffArchitecture.MixtureOfExperts;
-
     public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => MoeNetwork.LoadPayload(payload);
 }
