@@ -1,4 +1,3 @@
-using System;
 using System.IO;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Persistence;
