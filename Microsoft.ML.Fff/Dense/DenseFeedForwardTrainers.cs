@@ -1,11 +1,12 @@
 using System;
 using System.Linq;
 using Microsoft.ML.Fff.Kinds;
+using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Sweeps;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
 
-[assembly: TrainerFamily(typeof(Microsoft.ML.Fff.Dense.DenseFeedForwardFamily))]
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.Dense.DenseFeedForwardFamily))]
 
 namespace Microsoft.ML.Fff.Dense;
 

@@ -6,7 +6,7 @@ using Microsoft.ML.Fff.Scoring;
 using static Microsoft.ML.Fff.Persistence.ModelFormat;
 using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
-[assembly: NetworkKind(typeof(Microsoft.ML.Fff.Dense.DenseKind))]
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.Dense.DenseKind))]
 
 namespace Microsoft.ML.Fff.Dense;
 

@@ -17,7 +17,7 @@ internal interface ISoftScorer
 /// One network kind as a plug-in: its stored code and payload codec (<see cref="INetworkCodec"/>), the public trainer
 /// family it belongs to, its shape as the model parameters report it, and its soft scorer. Shared code asks these
 /// descriptors (<see cref="NetworkKinds"/>) and never switches on kinds. A kind registers itself with one line,
-/// <c>[assembly: NetworkKind(typeof(TheKind))]</c>, next to its descriptor.
+/// <c>[assembly: NetworkPlugin(typeof(TheKind))]</c>, next to its descriptor.
 /// </summary>
 /// <param name="kind">The stored code.</param>
 /// <param name="networkType">The network class of the kind.</param>
@@ -51,7 +51,7 @@ internal abstract class NetworkKindDescriptor(NetworkKind kind, Type networkType
     public virtual ISoftScorer? CreateSoftScorer(FeedForwardNetwork network) => null;
 }
 
-/// <summary>The registry of network kinds: every <see cref="NetworkKindAttribute"/> of the library, as descriptors.</summary>
+/// <summary>The registry of network kinds: every registered <see cref="NetworkKindDescriptor"/> of the library.</summary>
 internal static class NetworkKinds
 {
     /// <summary>Every registered kind, in code order.</summary>

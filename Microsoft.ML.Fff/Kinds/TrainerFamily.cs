@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
+using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Sweeps;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
@@ -11,7 +12,7 @@ namespace Microsoft.ML.Fff.Kinds;
 /// <summary>
 /// One public trainer family (<see cref="FffArchitecture"/>) as a plug-in: its trainers for each task and its part of
 /// a sweep's search space (validation, sampling, shape). Sweeps ask these descriptors (<see cref="TrainerFamilies"/>)
-/// and never switch on families. A family registers itself with one line, <c>[assembly: TrainerFamily(typeof(TheFamily))]</c>.
+/// and never switch on families. A family registers itself with one line, <c>[assembly: NetworkPlugin(typeof(TheFamily))]</c>.
 /// </summary>
 internal abstract class TrainerFamily
 {
@@ -66,22 +67,10 @@ internal abstract class TrainerFamily
     }
 }
 
-/// <summary>Registers a <see cref="TrainerFamily"/> (a type with a public parameterless constructor).</summary>
-[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
-internal sealed class TrainerFamilyAttribute : Attribute
-{
-    public TrainerFamilyAttribute(Type family) => Family = family;
-
-    /// <summary>The family's descriptor type.</summary>
-    public Type Family { get; }
-}
-
 /// <summary>The registry of trainer families.</summary>
 internal static class TrainerFamilies
 {
-    private static readonly Lazy<TrainerFamily[]> s_all = new(() => typeof(TrainerFamilies).Assembly
-        .GetCustomAttributes<TrainerFamilyAttribute>()
-        .Select(a => (TrainerFamily)Activator.CreateInstance(a.Family)!)
+    private static readonly Lazy<TrainerFamily[]> s_all = new(() => Registrations.Create<TrainerFamily>()
         .OrderBy(f => f.Order)
         .ToArray());
 

@@ -5,7 +5,7 @@ using Microsoft.ML.Fff.Scoring;
 using static Microsoft.ML.Fff.Persistence.ModelFormat;
 using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 
-[assembly: NetworkKind(typeof(Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsKind))]
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsKind))]
 
 namespace Microsoft.ML.Fff.MixtureOfExperts;
 

@@ -22,24 +22,23 @@ internal interface INetworkCodec
 }
 
 /// <summary>
-/// Registers a network kind (a type implementing <see cref="INetworkCodec"/> with a public parameterless constructor), the way
-/// ML.NET's <c>LoadableClass</c> registers loaders: one assembly attribute next to the kind, read once by the registry.
+/// Registers a plug-in of this assembly (a network kind's descriptor, a trainer family) the way ML.NET's <c>LoadableClass</c>
+/// registers loaders: one assembly attribute next to the plug-in, read once by the registry that wants its kind of plug-in.
+/// The type needs a public parameterless constructor.
 /// </summary>
 [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
-internal sealed class NetworkKindAttribute : Attribute
+internal sealed class NetworkPluginAttribute : Attribute
 {
-    public NetworkKindAttribute(Type descriptor) => Descriptor = descriptor;
+    public NetworkPluginAttribute(Type type) => Type = type;
 
-    /// <summary>The kind's descriptor type.</summary>
-    public Type Descriptor { get; }
+    /// <summary>The plug-in's type.</summary>
+    public Type Type { get; }
 }
 
 /// <summary>The registered kinds, by stored code and by network type. Persistence asks here and never names a kind.</summary>
 internal static class NetworkCodecs
 {
-    private static readonly Lazy<INetworkCodec[]> s_all = new(() => typeof(NetworkCodecs).Assembly
-        .GetCustomAttributes<NetworkKindAttribute>()
-        .Select(a => (INetworkCodec)Activator.CreateInstance(a.Descriptor)!)
+    private static readonly Lazy<INetworkCodec[]> s_all = new(() => Registrations.Create<INetworkCodec>()
         .OrderBy(c => c.Code)
         .ToArray());
 
@@ -55,4 +54,13 @@ internal static class NetworkCodecs
 
     /// <summary>The kind of <paramref name="network"/>; every network class is registered.</summary>
     public static INetworkCodec For(FeedForwardNetwork network) => s_byType.Value[network.GetType()];
+}
+
+/// <summary>The plug-ins this assembly registers with <see cref="NetworkPluginAttribute"/>.</summary>
+internal static class Registrations
+{
+    /// <summary>One instance of each registered type that is a <typeparamref name="T"/>.</summary>
+    public static IEnumerable<T> Create<T>() => typeof(Registrations).Assembly.GetCustomAttributes<NetworkPluginAttribute>()
+        .Where(a => typeof(T).IsAssignableFrom(a.Type))
+        .Select(a => (T)Activator.CreateInstance(a.Type)!);
 }
