@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Persistence;
 using Microsoft.ML.Fff.Sweeps;
 using Microsoft.ML.Fff.Training;

@@ -5,7 +5,6 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Fff.Sweeps;

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Microsoft.ML.Fff.Dense;
-using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.MixtureOfExperts;
 
 namespace Microsoft.ML.Fff.Sweeps;

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using Microsoft.ML.Data;
-using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Fff.Sweeps;

@@ -1,13 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Reflection;
 using Microsoft.ML.Fff.Persistence;
-using Microsoft.ML.Fff.Sweeps;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
 
-namespace Microsoft.ML.Fff.Kinds;
+namespace Microsoft.ML.Fff.Sweeps;
 
 /// <summary>
 /// One public trainer family (<see cref="FffArchitecture"/>) as a plug-in: its trainers for each task and its part of
