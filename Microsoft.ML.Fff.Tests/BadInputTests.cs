@@ -236,7 +236,7 @@ public sealed class BadInputTests
     [TestMethod]
     public void CorruptOrTruncatedNetworkStreamsAreRejected()
     {
-        FffNetwork network = ParityTests.RandomNetwork(5, 2, 2, 3, seed: 1);
+        FastFeedForwardNetwork network = ParityTests.RandomNetwork(5, 2, 2, 3, seed: 1);
         var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
             network.Save(writer);
@@ -261,12 +261,12 @@ public sealed class BadInputTests
         BitConverter.GetBytes(float.NaN).CopyTo(nan, 28);
         Assert.ThrowsExactly<InvalidDataException>(() => FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(nan))));
         // A master leaf round-trips, and its mixing logit is validated like any weight.
-        FffNetwork master = ParityTests.RandomNetwork(5, 2, 2, 3, seed: 2, masterWidth: 4);
+        FastFeedForwardNetwork master = ParityTests.RandomNetwork(5, 2, 2, 3, seed: 2, masterWidth: 4);
         var masterStream = new MemoryStream();
         using (var writer = new BinaryWriter(masterStream, System.Text.Encoding.UTF8, leaveOpen: true))
             master.Save(writer);
         byte[] masterBytes = masterStream.ToArray();
-        var loaded = (FffNetwork)FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(masterBytes)), masterBytes.Length);
+        var loaded = (FastFeedForwardNetwork)FeedForwardNetwork.Load(new BinaryReader(new MemoryStream(masterBytes)), masterBytes.Length);
         Assert.AreEqual(4, loaded.MasterWidth);
         foreach ((float[] expected, float[] actual) in master.Arrays.Zip(loaded.Arrays))
             CollectionAssert.AreEqual(expected, actual);

@@ -86,7 +86,7 @@ public sealed class ConditionalBatchTests
     [DataRow(9, 2, 2, 1, 0, 15)]
     public void GroupedBatchEqualsOneRowScoringBitForBit(int inputs, int outputs, int depth, int leafWidth, int masterWidth, int rows)
     {
-        FffNetwork network = ParityTests.RandomNetwork(inputs, outputs, depth, leafWidth, seed: 11, masterWidth: masterWidth);
+        FastFeedForwardNetwork network = ParityTests.RandomNetwork(inputs, outputs, depth, leafWidth, seed: 11, masterWidth: masterWidth);
         // Scale the inputs so that node values and ReLU gates fall on both sides of zero.
         float[] features = NetworkChecks.RandomRows(rows, inputs, seed: 12);
         features[Math.Min(rows - 1, 3) * inputs + inputs / 2] = float.NaN;   // a row that cannot be routed
@@ -154,7 +154,7 @@ public sealed class ConditionalBatchTests
     [TestMethod]
     public void BatchResultDoesNotDependOnBatchSizeOrPosition()
     {
-        FffNetwork network = ParityTests.RandomNetwork(50, 4, 4, 8, seed: 5, masterWidth: 3);
+        FastFeedForwardNetwork network = ParityTests.RandomNetwork(50, 4, 4, 8, seed: 5, masterWidth: 3);
         const int rows = 700;
         float[] features = NetworkChecks.RandomRows(rows, 50, seed: 6);
         var full = new float[rows * 4];
@@ -186,7 +186,7 @@ public sealed class ConditionalBatchTests
     [TestMethod]
     public void ScoreBatchRejectsShortSpans()
     {
-        FffNetwork network = ParityTests.RandomNetwork(4, 2, 2, 3, seed: 2);
+        FastFeedForwardNetwork network = ParityTests.RandomNetwork(4, 2, 2, 3, seed: 2);
         Assert.ThrowsExactly<ArgumentException>(() => network.ScoreBatch(new float[7], 2, new float[4]));
         Assert.ThrowsExactly<ArgumentException>(() => network.ScoreBatch(new float[8], 2, new float[3]));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => network.ScoreBatch(new float[8], -1, new float[4]));

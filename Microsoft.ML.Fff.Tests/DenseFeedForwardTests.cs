@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff.Dense;
+using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using static TorchSharp.torch;

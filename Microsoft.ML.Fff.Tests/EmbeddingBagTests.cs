@@ -5,6 +5,7 @@ using System.Linq;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Text;
 using Microsoft.ML.Fff.Training;
@@ -35,8 +36,8 @@ public sealed class EmbeddingBagTests
 
     private static EmbeddingBagModule ModuleFor(EmbeddingBagNetwork network, FastFeedForwardOptionsBase options)
     {
-        FeedForwardModule head = network.Head is FffNetwork
-            ? new FffModule(network.Dimension, network.OutputCount, options, CPU)
+        FeedForwardModule head = network.Head is FastFeedForwardNetwork
+            ? new FastFeedForwardModule(network.Dimension, network.OutputCount, options, CPU)
             : new NeuronTreeModule(network.Dimension, network.OutputCount, options.NumberOfTrees, options.Depth, CPU);
         var module = new EmbeddingBagModule(network.InputCount, network.Dimension, head, CPU);
         module.Import(network);
@@ -60,12 +61,12 @@ public sealed class EmbeddingBagTests
     public void HardAndSoftForwardMatchTheCSharpScorer(int inputs, int dimension, int outputs, int depth, int leafWidth, int masterWidth)
     {
         EmbeddingBagNetwork network = RandomBag(inputs, dimension, outputs, depth, leafWidth, seed: inputs + depth, masterWidth);
-        var fff = (FffNetwork)network.Head;
+        var fff = (FastFeedForwardNetwork)network.Head;
         using EmbeddingBagModule module = ModuleFor(network, ParityTests.ModuleOptions(depth, leafWidth, masterWidth));
         float[] x = BagRows(100, inputs, seed: 5);
         using Tensor input = tensor(x, new long[] { 100, inputs });
         using Tensor embedded = module.Embed(input);
-        using Tensor hard = ((FffModule)module.Head).HardForward(embedded);
+        using Tensor hard = ((FastFeedForwardModule)module.Head).HardForward(embedded);
         using Tensor soft = module.forward(input);
         float[] torchHard = hard.data<float>().ToArray(), torchSoft = soft.data<float>().ToArray();
         var output = new float[outputs];
@@ -119,7 +120,7 @@ public sealed class EmbeddingBagTests
             using Tensor valueTensor = tensor(cooValues.ToArray());
             using Tensor batch = sparse_coo_tensor(indexTensor, valueTensor, new long[] { rows, inputs });
             using Tensor embedded = module.Embed(batch);
-            using Tensor scores = neurons ? module.forward(batch) : ((FffModule)module.Head).HardForward(embedded);
+            using Tensor scores = neurons ? module.forward(batch) : ((FastFeedForwardModule)module.Head).HardForward(embedded);
             float[] torchOut = scores.data<float>().ToArray();
             var output = new float[outputs];
             for (int r = 0; r < rows; r++)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Microsoft.ML.Fff.MixtureOfExperts;
+using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using static TorchSharp.torch;

@@ -171,7 +171,7 @@ public sealed class ModelFileFuzzTests
 
         // Offsets (in the entry) of every int32 of the model block that is a size or a code: ML.NET's sizeof(float),
         // the network kind, our five shape fields, the count before each of the six arrays and the master-leaf width
-        // (see the *** Binary format *** of FeedForwardNetwork and FffNetwork).
+        // (see the *** Binary format *** of FeedForwardNetwork and FastFeedForwardNetwork).
         int at = HeaderSize;
         var fields = new List<int> { at, at + 4, at + 8, at + 12, at + 16, at + 20, at + 24 };
         Assert.AreEqual(0, BitConverter.ToInt32(entryBytes, at + 4), $"{name}: network kind FFF");
@@ -771,7 +771,7 @@ public sealed class ModelFileFuzzTests
                 Assembly? assembly = frame.GetMethod()?.DeclaringType?.Assembly;
                 if (assembly is null || assembly == typeof(object).Assembly || assembly.GetName().Name!.StartsWith("System.", StringComparison.Ordinal))
                     continue;
-                return assembly == typeof(FffNetwork).Assembly;
+                return assembly == typeof(FastFeedForwardNetwork).Assembly;
             }
             return false;
         }

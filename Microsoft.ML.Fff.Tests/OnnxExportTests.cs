@@ -203,7 +203,7 @@ public sealed class OnnxExportTests
         => Assert.IsGreaterThan(1e-3f, before.Zip(after, (a, b) => Math.Abs(a - b)).Max(), what);
 
     /// <summary>Distinct leaves the rows reach (the C# descent): more than one, so the descent decides the score.</summary>
-    private static int DistinctLeaves(FffNetwork fff, IDataView features)
+    private static int DistinctLeaves(FastFeedForwardNetwork fff, IDataView features)
     {
         float[] x = DenseFeatures(features, out int rows, out int width);
         return Enumerable.Range(0, rows).Select(r => fff.FindLeaf(x.AsSpan(r * width, width))).Distinct().Count();
@@ -219,7 +219,7 @@ public sealed class OnnxExportTests
     {
         var ml = new MLContext(seed: 1);
         (ITransformer model, IDataView features) = Train(ml, task, FffTrainer(ml, task, o => { o.Depth = 3; o.LeafWidth = 8; }));
-        var fff = (FffNetwork)NetworkOf(model);
+        var fff = (FastFeedForwardNetwork)NetworkOf(model);
         Assert.IsGreaterThan(2, DistinctLeaves(fff, features), "rows reach several leaves");
         ExportAndCompare(ml, model, features, task, $"FFF leaves {task}");
     }
@@ -232,7 +232,7 @@ public sealed class OnnxExportTests
     {
         var ml = new MLContext(seed: 1);
         (ITransformer model, IDataView features) = Train(ml, task, FffTrainer(ml, task, o => { o.Depth = 2; o.LeafWidth = 6; o.MasterLeafWidth = 4; }));
-        var fff = (FffNetwork)NetworkOf(model);
+        var fff = (FastFeedForwardNetwork)NetworkOf(model);
         Assert.AreEqual(4, fff.MasterWidth);
         float k = fff.LeafShare;
         Assert.IsTrue(k > 0.01f && k < 0.99f, $"both parts count (leaf share {k})");
@@ -268,7 +268,7 @@ public sealed class OnnxExportTests
     {
         var ml = new MLContext(seed: 1);
         (ITransformer model, IDataView features) = Train(ml, OnnxTask.Regression, FffTrainer(ml, OnnxTask.Regression, o => { o.Depth = 2; o.LeafWidth = 6; }));
-        var fff = (FffNetwork)NetworkOf(model);
+        var fff = (FastFeedForwardNetwork)NetworkOf(model);
         // Every node (the root and both of level 1) at exactly 0: the root level and the deeper levels are separate graph parts.
         Array.Clear(fff.NodeWeights);
         Array.Clear(fff.NodeBiases);
@@ -329,7 +329,7 @@ public sealed class OnnxExportTests
         }, epochs: 10));
         (ITransformer model, IDataView features) = Train(ml, OnnxTask.Binary, trainer, text);
         var bag = (EmbeddingBagNetwork)NetworkOf(model);
-        Assert.IsInstanceOfType(bag.Head, neurons ? typeof(NeuronTreeNetwork) : typeof(FffNetwork));
+        Assert.IsInstanceOfType(bag.Head, neurons ? typeof(NeuronTreeNetwork) : typeof(FastFeedForwardNetwork));
         Assert.IsTrue(features.GetColumn<VBuffer<float>>("Features").All(r => !r.IsDense && r.GetValues().Length < r.Length / 10), "ML.NET scores sparse rows");
         ExportAndCompare(ml, model, features, OnnxTask.Binary, $"embedding bag ({(neurons ? "neuron trees" : "leaves")}) on FeaturizeText rows");
     }

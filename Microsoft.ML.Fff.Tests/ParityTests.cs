@@ -27,9 +27,9 @@ public sealed class ParityTests
     [DynamicData(nameof(Shapes))]
     public void HardForwardMatchesCSharpScorer(int inputs, int outputs, int depth, int leafWidth, int masterWidth)
     {
-        FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: inputs + depth, masterWidth);
+        FastFeedForwardNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: inputs + depth, masterWidth);
         float[] x = NetworkChecks.RandomRows(200, inputs, seed: 11);
-        using var module = new FffModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
+        using var module = new FastFeedForwardModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
         module.Import(network);
         using Tensor input = tensor(x, new long[] { 200, inputs });
         using Tensor hard = module.HardForward(input);
@@ -52,9 +52,9 @@ public sealed class ParityTests
     [DynamicData(nameof(Shapes))]
     public void SoftForwardMatchesCSharpSoftScorer(int inputs, int outputs, int depth, int leafWidth, int masterWidth)
     {
-        FffNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 3 * inputs + depth, masterWidth);
+        FastFeedForwardNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 3 * inputs + depth, masterWidth);
         float[] x = NetworkChecks.RandomRows(50, inputs, seed: 12);
-        using var module = new FffModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
+        using var module = new FastFeedForwardModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
         module.Import(network);
         using Tensor input = tensor(x, new long[] { 50, inputs });
         using Tensor soft = module.forward(input);
@@ -72,10 +72,10 @@ public sealed class ParityTests
     [TestMethod]
     public void ExportAfterImportIsLossless()
     {
-        FffNetwork network = RandomNetwork(10, 4, 3, 6, seed: 5, masterWidth: 3);
-        using var module = new FffModule(10, 4, ModuleOptions(3, 6, 3), CPU);
+        FastFeedForwardNetwork network = RandomNetwork(10, 4, 3, 6, seed: 5, masterWidth: 3);
+        using var module = new FastFeedForwardModule(10, 4, ModuleOptions(3, 6, 3), CPU);
         module.Import(network);
-        var copy = new FffNetwork(10, 4, 3, 6, 3);
+        var copy = new FastFeedForwardNetwork(10, 4, 3, 6, 3);
         module.Export(copy);
         foreach ((float[] expected, float[] actual) in network.Arrays.Zip(copy.Arrays))
             CollectionAssert.AreEqual(expected, actual);
@@ -85,7 +85,7 @@ public sealed class ParityTests
     [TestMethod]
     public void HardFineTuneTrainsEverythingButTheRoutingNodes()
     {
-        using var module = new FffModule(10, 4, ModuleOptions(3, 6, 2), CPU);
+        using var module = new FastFeedForwardModule(10, 4, ModuleOptions(3, 6, 2), CPU);
         var all = module.parameters().ToArray();
         var fineTune = module.ParametersFor(new Microsoft.ML.Fff.Training.PhasePlan(FffTrainingPhase.HardFineTune, 1)).ToArray();
         var soft = module.ParametersFor(new Microsoft.ML.Fff.Training.PhasePlan(FffTrainingPhase.Soft, 1)).ToArray();
@@ -100,7 +100,7 @@ public sealed class ParityTests
     [TestMethod]
     public void SparseRowsScoreLikeDenseRows()
     {
-        FffNetwork network = RandomNetwork(300, 3, 4, 7, seed: 9);
+        FastFeedForwardNetwork network = RandomNetwork(300, 3, 4, 7, seed: 9);
         var random = new Random(4);
         var dense = new float[300];
         var outDense = new float[3];
@@ -129,7 +129,7 @@ public sealed class ParityTests
     [TestMethod]
     public void NaNFeaturesGiveNaNScores()
     {
-        FffNetwork network = RandomNetwork(4, 2, 2, 3, seed: 2);
+        FastFeedForwardNetwork network = RandomNetwork(4, 2, 2, 3, seed: 2);
         var output = new float[2];
         network.Score(new[] { 1f, float.NaN, 0f, 2f }, output);
         Assert.IsTrue(output.All(float.IsNaN));
@@ -142,9 +142,9 @@ public sealed class ParityTests
     internal static FastFeedForwardOptionsBase ModuleOptions(int depth, int leafWidth, int masterWidth)
         => new FastFeedForwardMulticlassTrainer.Options { Depth = depth, LeafWidth = leafWidth, MasterLeafWidth = masterWidth };
 
-    internal static FffNetwork RandomNetwork(int inputs, int outputs, int depth, int leafWidth, int seed, int masterWidth = 0)
+    internal static FastFeedForwardNetwork RandomNetwork(int inputs, int outputs, int depth, int leafWidth, int seed, int masterWidth = 0)
     {
-        var network = new FffNetwork(inputs, outputs, depth, leafWidth, masterWidth);
+        var network = new FastFeedForwardNetwork(inputs, outputs, depth, leafWidth, masterWidth);
         var random = new Random(seed);
         foreach (float[] array in network.Arrays)
         {

@@ -20,7 +20,7 @@ public sealed class PublicApiTests
     public void PublicApiExposesOnlyPublicTypes()
     {
         var problems = new List<string>();
-        Assembly library = typeof(FffNetwork).Assembly;
+        Assembly library = typeof(FastFeedForwardNetwork).Assembly;
         foreach (Type type in library.GetExportedTypes())
         {
             if (type.BaseType != null && !IsVisible(type.BaseType))
@@ -45,7 +45,7 @@ public sealed class PublicApiTests
     [TestMethod]
     public void PublicApiIsDocumentedInTheXmlFile()
     {
-        string xml = System.IO.Path.ChangeExtension(typeof(FffNetwork).Assembly.Location, ".xml");
+        string xml = System.IO.Path.ChangeExtension(typeof(FastFeedForwardNetwork).Assembly.Location, ".xml");
         Assert.IsTrue(System.IO.File.Exists(xml), "the library ships its XML documentation");
         StringAssert.Contains(System.IO.File.ReadAllText(xml), "T:Microsoft.ML.Fff.FastFeedForward.FastFeedForwardBinaryTrainer");
     }

@@ -1,5 +1,4 @@
 using System;
-using Microsoft.ML.Fff.Training;
 
 namespace Microsoft.ML.Fff;
 

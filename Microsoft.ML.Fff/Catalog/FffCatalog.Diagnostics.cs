@@ -2,8 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Numerics.Tensors;
 using Microsoft.ML.Data;
-using Microsoft.ML.Fff;
-using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 
 namespace Microsoft.ML.Fff;
@@ -52,12 +51,8 @@ public sealed partial class FffCatalog
         int outputs = network.OutputCount;
         var softOut = new float[outputs];
         var hardOut = new float[outputs];
-        // Only FFF with leaves trains a soft function; the other architectures train what they score, so their gap is 0.
-        // Behind a learned embedding table, the soft function is the FFF head's on the summed embedding.
-        var bag = network as EmbeddingBagNetwork;
-        var fff = (bag?.Head ?? network) as FffNetwork;
-        var embedded = new float[bag?.Dimension ?? 0];
-        var scratch = new float[2 * (fff?.LeafCount ?? 1)];
+        // Kinds that train exactly what they score have no soft scorer, so their gap is 0.
+        ISoftScorer? softScorer = NetworkKinds.Of(network).CreateSoftScorer(network);
         var dense = new float[network.InputCount];
         var labels = new List<double>();
         var soft = new List<double>();
@@ -72,15 +67,8 @@ public sealed partial class FffCatalog
             {
                 getFeatures(ref row);
                 row.CopyTo(dense);
-                if (fff != null && bag != null)
-                {
-                    bag.Embed(dense, embedded);
-                    fff.ScoreSoft(embedded, softOut, scratch);
-                }
-                else if (fff != null)
-                {
-                    fff.ScoreSoft(dense, softOut, scratch);
-                }
+                if (softScorer != null)
+                    softScorer.ScoreSoft(dense, softOut);
                 else
                     network.Score(dense, softOut);
                 network.Score(dense, hardOut);

@@ -1,4 +1,3 @@
-using Microsoft.ML.Transforms.Text;
 
 namespace Microsoft.ML.Fff;
 

@@ -1,15 +1,15 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using System.Numerics.Tensors;
+using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 
 namespace Microsoft.ML.Fff.FastFeedForward;
 
 /// <summary>
 /// A learned embedding table in front of an FFF: a row's features weight the table's rows, their sum is a
-/// <see cref="Dimension"/>-wide vector, and the head (an <see cref="FffNetwork"/> or <see cref="NeuronTreeNetwork"/> on that
+/// <see cref="Dimension"/>-wide vector, and the head (an <see cref="FastFeedForwardNetwork"/> or <see cref="NeuronTreeNetwork"/> on that
 /// many inputs) scores it by hard descent. Fed a mean bag of tokens (count / tokens in the row), the sum is the mean
 /// embedding of the row's tokens. No torch type appears here.
 /// </summary>
@@ -18,7 +18,7 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 /// contiguous <c>d</c>-wide multiply-add per non-zero, then the head's <c>Depth + LeafWidth</c> neurons on <c>d</c> inputs.
 /// It is a low-rank factorization of the FFF's first layer (<c>W = E A</c>), shared by the nodes and the leaves.
 /// </remarks>
-internal sealed class EmbeddingBagNetwork : FeedForwardNetwork
+internal sealed partial class EmbeddingBagNetwork : FeedForwardNetwork
 {
     /// <summary>Largest embedding dimension a stored model may declare (and the trainers accept): the sum lives on the stack.</summary>
     public const int MaxDimension = 4096;
@@ -51,8 +51,6 @@ internal sealed class EmbeddingBagNetwork : FeedForwardNetwork
 
     /// <summary>The table, <c>InputCount x Dimension</c>, row-major (token-major).</summary>
     public float[] Embeddings { get; }
-
-    public override NetworkKind Kind => NetworkKind.EmbeddingBag;
 
     public override int TrainingWidth => Head.TrainingWidth;
 
@@ -151,55 +149,5 @@ internal sealed class EmbeddingBagNetwork : FeedForwardNetwork
         double embedding = columns.Max();
         double bound = Math.Max(embedding, Math.Max(1, embedding) * Head.UnitBoxBound());
         return double.IsNaN(bound) ? double.PositiveInfinity : bound;
-    }
-
-    // *** Binary format of the embedding-bag payload (after the network kind code 4, see FeedForwardNetwork) ***
-    // int32  input count V            (1 .. 2^28): the vocabulary width of the feature vector
-    // int32  embedding dimension d    (1 .. MaxDimension)
-    // float array: int32 count V * d, then V * d float32 values, token-major (token i's embedding at [i*d, i*d + d))
-    // int32  head kind                (0 = FFF with leaves, 3 = FFF with neuron nodes; nothing else)
-    // then the head's own payload (FffNetwork.SavePayload or NeuronTreeNetwork.SavePayload) with d inputs.
-    // Version history: added in model format 0x00010002 (the model parameters' VersionInfo is unchanged: a reader that does
-    // not know kind 4 rejects the file as "unknown network kind 4").
-
-    protected override void SavePayload(BinaryWriter writer)
-    {
-        writer.Write(InputCount);
-        writer.Write(Dimension);
-        WriteArray(writer, Embeddings);
-        Head.Save(writer);
-    }
-
-    /// <summary>Reads the payload, checking the declared table against the bytes present before allocating it.</summary>
-    internal static EmbeddingBagNetwork LoadPayload(PayloadReader payload)
-    {
-        const int fields = 2 * sizeof(int);
-        if (payload.ByteCount < fields)
-            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {fields} bytes of the embedding-bag shape fields.");
-        int inputCount = payload.ReadInt32();
-        int dimension = payload.ReadInt32();
-        if (inputCount < 1 || inputCount > MaxInputs || dimension < 1 || dimension > MaxDimension)
-            throw Corrupt($"embedding-bag shape (inputs {inputCount}, dimension {dimension}) is out of range.");
-        long floats = (long)inputCount * dimension;
-        if (floats > int.MaxValue)
-            throw Corrupt("the declared embedding table needs more weights than one array can hold.");
-        long tableBytes = sizeof(int) + floats * sizeof(float);
-        // The table, the head's kind code and at least the head's own shape fields must follow.
-        payload.Require(tableBytes + sizeof(int), $"embedding bag of {inputCount} inputs x dimension {dimension}", last: false);
-        var table = new float[floats];
-        ReadArray(payload.Reader, table, "embedding table");
-        int headKind = payload.ReadInt32();
-        long? headBytes = payload.ByteCount - (fields + tableBytes + sizeof(int));
-        var headPayload = new PayloadReader(payload.Reader, headBytes);
-        FeedForwardNetwork head = headKind switch
-        {
-            (int)NetworkKind.FastFeedForward => FffNetwork.LoadPayload(headPayload, withMasterLeaf: true),
-            (int)NetworkKind.NeuronTree => NeuronTreeNetwork.LoadPayload(headPayload),
-            _ => throw Corrupt($"the embedding bag's head has kind {headKind}; only an FFF (0 or 3) can follow the table."),
-        };
-        headPayload.CheckAtEnd();
-        if (head.InputCount != dimension)
-            throw Corrupt($"the embedding dimension is {dimension} but the head takes {head.InputCount} inputs.");
-        return new EmbeddingBagNetwork(inputCount, head, table);
     }
 }

@@ -24,7 +24,9 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
             FffNodeKind.Neurons => new NeuronTreeArchitecture(options),
             _ => new FastFeedForwardArchitecture(options),
         };
-        return options.EmbeddingDimension > 0 ? new EmbeddingBagArchitecture(head, options.EmbeddingDimension) : head;
+        NetworkArchitecture architecture = options.EmbeddingDimension > 0 ? new EmbeddingBagArchitecture(head, options.EmbeddingDimension) : head;
+        architecture.Hooks = new FastFeedForwardTrainingHooks(options);
+        return architecture;
     }
 
     public override string Name => "FFF";
@@ -33,7 +35,7 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
     public override FeedForwardNetwork CreateNetwork(int inputs, int outputs, Random random)
     {
         CheckSize(inputs, outputs);
-        var network = new FffNetwork(inputs, outputs, _options.Depth, _options.LeafWidth, _options.MasterLeafWidth);
+        var network = new FastFeedForwardNetwork(inputs, outputs, _options.Depth, _options.LeafWidth, _options.MasterLeafWidth);
         float inputBound = 1 / MathF.Sqrt(inputs);
         FillUniform(network.NodeWeights, inputBound, random);
         FillUniform(network.NodeBiases, inputBound, random);
@@ -54,7 +56,7 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
     public override FeedForwardModule CreateModule(int inputs, int outputs, Device device)
     {
         CheckSize(inputs, outputs);
-        return new FffModule(inputs, outputs, _options, device);
+        return new FastFeedForwardModule(inputs, outputs, _options, device);
     }
 
     /// <summary>

@@ -1,5 +1,11 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.ML.Fff.Persistence;
+using Microsoft.ML.Fff.Sweeps;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
+
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.FastFeedForward.FastFeedForwardFamily))]
 
 namespace Microsoft.ML.Fff.FastFeedForward;
 
@@ -58,4 +64,52 @@ public sealed class FastFeedForwardRegressionTrainer : FeedForwardRegressionTrai
     }
 
     private protected override NetworkArchitecture CreateArchitecture(Options options) => FastFeedForwardArchitecture.Create(options);
+}
+
+/// <summary>The FastFeedForward trainers in sweeps: depth, leaf width and master-leaf width.</summary>
+internal sealed class FastFeedForwardFamily : TrainerFamily
+{
+    public override FffArchitecture Architecture => FffArchitecture.FastFeedForward;
+
+    public override int Order => 0;
+
+    public override void Validate(FffSearchSpace space)
+    {
+        FffSearchSpace.CheckChoices(space.Depths, nameof(space.Depths), 0, FffDefaults.MaxDepth);
+        FffSearchSpace.CheckChoices(space.LeafWidths, nameof(space.LeafWidths), 1, FffDefaults.MaxLeafWidth);
+        FffSearchSpace.CheckChoices(space.MasterLeafWidths, nameof(space.MasterLeafWidths), 0, FffDefaults.MaxLeafWidth);
+    }
+
+    public override FffTrialConfiguration Draw(FffSearchSpace space, Random random, int epochs, int batchSize, float learningRate, int seed)
+        => new(Architecture, epochs, batchSize, learningRate, seed)
+        {
+            Depth = Pick(space.Depths, random),
+            LeafWidth = Pick(space.LeafWidths, random),
+            MasterLeafWidth = Pick(space.MasterLeafWidths, random),
+        };
+
+    public override int NeuronsPerRow(FffTrialConfiguration c) => c.Depth + c.LeafWidth + c.MasterLeafWidth;
+
+    public override string Shape(FffTrialConfiguration c)
+        => $"FFF depth {c.Depth} x leaf {c.LeafWidth}" + (c.MasterLeafWidth > 0 ? $" + master {c.MasterLeafWidth}" : "");
+
+    public override NetworkArchitecture DefaultArchitecture() => FastFeedForwardArchitecture.Create(new FastFeedForwardRegressionTrainer.Options());
+
+    public override (ITransformer Predictor, object Model) Fit(IHostEnvironment env, FffTask task, FffTrialConfiguration c,
+        Action<FeedForwardOptionsBase> shared, IDataView train, IDataView valid) => task switch
+        {
+            FffTask.MulticlassClassification => FitWith(new FastFeedForwardMulticlassTrainer(env, Fill(new FastFeedForwardMulticlassTrainer.Options(), c, shared)), train, valid),
+            FffTask.BinaryClassification => FitWith(new FastFeedForwardBinaryTrainer(env, Fill(new FastFeedForwardBinaryTrainer.Options(), c, shared)), train, valid),
+            _ => FitWith(new FastFeedForwardRegressionTrainer(env, Fill(new FastFeedForwardRegressionTrainer.Options(), c, shared)), train, valid),
+        };
+
+    private static T Fill<T>(T o, FffTrialConfiguration c, Action<FeedForwardOptionsBase> shared) where T : FastFeedForwardOptionsBase
+    {
+        o.Depth = c.Depth;
+        o.LeafWidth = c.LeafWidth;
+        o.MasterLeafWidth = c.MasterLeafWidth;
+        return Shared(o, shared);
+    }
+
+    private static int Pick(IReadOnlyList<int> choices, Random random) => choices[random.Next(choices.Count)];
 }

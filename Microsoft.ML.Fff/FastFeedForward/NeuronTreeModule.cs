@@ -1,7 +1,5 @@
-using System;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

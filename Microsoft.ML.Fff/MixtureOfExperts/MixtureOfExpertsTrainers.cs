@@ -1,5 +1,11 @@
+using System;
+using System.Linq;
+using Microsoft.ML.Fff.Persistence;
+using Microsoft.ML.Fff.Sweeps;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
+
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsFamily))]
 
 namespace Microsoft.ML.Fff.MixtureOfExperts;
 
@@ -59,4 +65,59 @@ public sealed class MixtureOfExpertsRegressionTrainer : FeedForwardRegressionTra
     }
 
     private protected override NetworkArchitecture CreateArchitecture(Options options) => new MoeArchitecture(options);
+}
+
+/// <summary>The MixtureOfExperts trainers in sweeps: number of experts, expert width and experts per row.</summary>
+internal sealed class MixtureOfExpertsFamily : TrainerFamily
+{
+    public override FffArchitecture Architecture => FffArchitecture.MixtureOfExperts;
+
+    public override int Order => 1;
+
+    public override void Validate(FffSearchSpace space)
+    {
+        FffSearchSpace.CheckChoices(space.NumberOfExperts, nameof(space.NumberOfExperts), MixtureOfExpertsDefaults.MinExperts, MixtureOfExpertsDefaults.MaxExperts);
+        FffSearchSpace.CheckChoices(space.ExpertWidths, nameof(space.ExpertWidths), 1, MixtureOfExpertsDefaults.MaxExpertWidth);
+        FffSearchSpace.CheckChoices(space.TopK, nameof(space.TopK), 1, MixtureOfExpertsDefaults.MaxExperts);
+        if (space.TopK.Min() > space.NumberOfExperts.Min())
+        {
+            throw new ArgumentOutOfRangeException(nameof(space.TopK),
+                $"Search space option {nameof(space.TopK)} must offer a value no larger than the smallest of {nameof(space.NumberOfExperts)} ({space.NumberOfExperts.Min()}); its smallest is {space.TopK.Min()}.");
+        }
+    }
+
+    public override FffTrialConfiguration Draw(FffSearchSpace space, Random random, int epochs, int batchSize, float learningRate, int seed)
+    {
+        int experts = space.NumberOfExperts[random.Next(space.NumberOfExperts.Count)];
+        int width = space.ExpertWidths[random.Next(space.ExpertWidths.Count)];
+        int[] topK = space.TopK.Where(k => k <= experts).ToArray();
+        return new FffTrialConfiguration(Architecture, epochs, batchSize, learningRate, seed)
+        {
+            NumberOfExperts = experts,
+            ExpertWidth = width,
+            TopK = topK.Length == 0 ? 1 : topK[random.Next(topK.Length)],
+        };
+    }
+
+    public override int NeuronsPerRow(FffTrialConfiguration c) => c.NumberOfExperts + c.TopK * c.ExpertWidth;
+
+    public override string Shape(FffTrialConfiguration c) => $"MoE {c.NumberOfExperts} experts x {c.ExpertWidth}, top {c.TopK}";
+
+    public override NetworkArchitecture DefaultArchitecture() => new MoeArchitecture(new MixtureOfExpertsRegressionTrainer.Options());
+
+    public override (ITransformer Predictor, object Model) Fit(IHostEnvironment env, FffTask task, FffTrialConfiguration c,
+        Action<FeedForwardOptionsBase> shared, IDataView train, IDataView valid) => task switch
+        {
+            FffTask.MulticlassClassification => FitWith(new MixtureOfExpertsMulticlassTrainer(env, Fill(new MixtureOfExpertsMulticlassTrainer.Options(), c, shared)), train, valid),
+            FffTask.BinaryClassification => FitWith(new MixtureOfExpertsBinaryTrainer(env, Fill(new MixtureOfExpertsBinaryTrainer.Options(), c, shared)), train, valid),
+            _ => FitWith(new MixtureOfExpertsRegressionTrainer(env, Fill(new MixtureOfExpertsRegressionTrainer.Options(), c, shared)), train, valid),
+        };
+
+    private static T Fill<T>(T o, FffTrialConfiguration c, Action<FeedForwardOptionsBase> shared) where T : MixtureOfExpertsOptionsBase
+    {
+        o.NumberOfExperts = c.NumberOfExperts;
+        o.ExpertWidth = c.ExpertWidth;
+        o.TopK = c.TopK;
+        return Shared(o, shared);
+    }
 }

@@ -1,4 +1,3 @@
-using System;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using TorchSharp;

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -41,7 +40,7 @@ public enum MoeGating
 /// (<see cref="MoeGating.SoftmaxTopK"/>) or <c>sigmoid(logit)</c> (<see cref="MoeGating.Sigma"/>; sigmoid is monotone, so
 /// top-k on logits picks the same experts as top-k on scores, without the ties of a saturated sigmoid).
 /// </remarks>
-internal sealed class MoeNetwork : FeedForwardNetwork
+internal sealed partial class MoeNetwork : FeedForwardNetwork
 {
     /// <summary>Largest number of experts a stored model may declare (also the trainers' limit).</summary>
     public const int MaxExperts = 4096;
@@ -94,8 +93,6 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     public float[] HiddenBiases { get; }
     public float[] OutputWeights { get; }
     public float[] OutputBias { get; }
-
-    public override NetworkKind Kind => NetworkKind.MixtureOfExperts;
 
     public override int TrainingWidth => ExpertCount * ExpertWidth;
 
@@ -192,7 +189,7 @@ internal sealed class MoeNetwork : FeedForwardNetwork
     }
 
     /// <summary>
-    /// The grouped part of <see cref="ScoreGroup"/>, in its own fully optimized method (see <c>FffNetwork.ScoreGrouped</c>:
+    /// The grouped part of <see cref="ScoreGroup"/>, in its own fully optimized method (see <c>FastFeedForwardNetwork.ScoreGrouped</c>:
     /// dynamic PGO would otherwise compile it as cold code after one-row calls).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -235,21 +232,8 @@ internal sealed class MoeNetwork : FeedForwardNetwork
             }
         }
 
-        // Counting sort of the (row, slot) pairs by expert.
-        offsets.Clear();
-        foreach (int e in pairExpert)
-        {
-            if (e >= 0)
-                offsets[e + 1]++;
-        }
-        for (int e = 0; e < experts; e++)
-            offsets[e + 1] += offsets[e];
-        for (int p = 0; p < pairs; p++)
-        {
-            int e = pairExpert[p];
-            if (e >= 0)
-                sorted[offsets[e]++] = p;
-        }
+        // The (row, slot) pairs by expert.
+        Grouping.CountingSort(pairExpert, offsets, sorted);
         // offsets[e] now holds the end of expert e's pairs; expert e's start is the previous expert's end.
 
         // Experts: each expert's rows in blocks, one blocked multiply each; pre-activations kept per pair.
@@ -383,7 +367,6 @@ internal sealed class MoeNetwork : FeedForwardNetwork
         }
     }
 
-
     protected override IEnumerable<(float[] Weights, float[] Biases)> InputLayers => new[] { (GateWeights, GateBiases), (HiddenWeights, HiddenBiases) };
 
     // y = b_out + sum_e w_e * (expert output without bias): the always-on global bias takes the shift for either gating.
@@ -438,72 +421,6 @@ internal sealed class MoeNetwork : FeedForwardNetwork
             biasBound = Math.Max(biasBound, Math.Abs((double)b));
         bound = Math.Max(bound, biasBound + mixed);
         return double.IsNaN(bound) ? double.PositiveInfinity : bound;
-    }
-
-    // *** Binary format of the mixture-of-experts payload (after the network kind code 2, see FeedForwardNetwork) ***
-    // int32  input count I            (1 .. 2^28)
-    // int32  output count O           (1 .. 2^20)
-    // int32  expert count E           (2 .. MaxExperts = 4096)
-    // int32  expert width G           (1 .. MaxExpertWidth = 2^16)
-    // int32  top k                    (1 .. E)
-    // int32  gating                   (MoeGating: 0 = top-k softmax, 1 = sigma)
-    // int32  activation               (0 = ReLU; the only value so far)
-    // then six float arrays, each as int32 count followed by count float32 values, in this order and with these counts:
-    //   gate weights E * I, gate biases E, hidden weights E * G * I, hidden biases E * G, output weights E * G * O,
-    //   output bias O.
-    // Version history: introduced with model format 0x00010002 (the first with a network kind code); no change since.
-    // Readers older than that format reject kind 2 as an unknown network kind.
-
-    protected override void SavePayload(BinaryWriter writer)
-    {
-        writer.Write(InputCount);
-        writer.Write(OutputCount);
-        writer.Write(ExpertCount);
-        writer.Write(ExpertWidth);
-        writer.Write(TopK);
-        writer.Write((int)Gating);
-        writer.Write(0);
-        foreach (float[] array in Arrays)
-            WriteArray(writer, array);
-    }
-
-    /// <summary>Reads the mixture-of-experts payload, checking every shape field against its range and the bytes there before allocating.</summary>
-    internal static MoeNetwork LoadPayload(PayloadReader payload)
-    {
-        if (payload.ByteCount < 7 * sizeof(int))
-            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {7 * sizeof(int)} bytes of the mixture-of-experts shape fields.");
-        int inputCount = payload.ReadInt32();
-        int outputCount = payload.ReadInt32();
-        int experts = payload.ReadInt32();
-        int width = payload.ReadInt32();
-        int topK = payload.ReadInt32();
-        int gating = payload.ReadInt32();
-        int activation = payload.ReadInt32();
-        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
-            || experts < 2 || experts > MaxExperts || width < 1 || width > MaxExpertWidth || topK < 1 || topK > experts)
-        {
-            throw Corrupt($"mixture-of-experts shape (inputs {inputCount}, outputs {outputCount}, experts {experts}, expert width {width}, top-k {topK}) is out of range.");
-        }
-        if (gating is not ((int)MoeGating.SoftmaxTopK or (int)MoeGating.Sigma))
-            throw Corrupt($"unknown gating code {gating}.");
-        if (activation != 0)
-            throw Corrupt($"unknown activation code {activation}.");
-
-        long units = (long)experts * width;
-        long floats = experts * (inputCount + 1L) + units * (inputCount + 1L + outputCount) + outputCount;
-        if (floats > int.MaxValue || units * inputCount > int.MaxValue || units * outputCount > int.MaxValue)
-            throw Corrupt("the declared shape needs more weights than one array can hold.");
-        string shape = $"inputs {inputCount}, outputs {outputCount}, experts {experts}, expert width {width}, top-k {topK}";
-        payload.Require(6 * sizeof(int) + floats * sizeof(float), shape, last: true);
-
-        var network = new MoeNetwork(inputCount, outputCount, experts, width, topK, (MoeGating)gating);
-        ReadArray(payload.Reader, network.GateWeights, "gate weights");
-        ReadArray(payload.Reader, network.GateBiases, "gate biases");
-        ReadArray(payload.Reader, network.HiddenWeights, "expert hidden weights");
-        ReadArray(payload.Reader, network.HiddenBiases, "expert hidden biases");
-        ReadArray(payload.Reader, network.OutputWeights, "expert output weights");
-        ReadArray(payload.Reader, network.OutputBias, "output bias");
-        return network;
     }
 
     internal static void CheckShape(int expertCount, int expertWidth, int topK, MoeGating gating)

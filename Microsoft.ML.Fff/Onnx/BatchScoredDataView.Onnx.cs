@@ -1,7 +1,7 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Model.OnnxConverter;
 
-namespace Microsoft.ML.Fff.Scoring;
+namespace Microsoft.ML.Fff;
 
 /// <summary>
 /// ONNX export of the batch-scoring wrapper's output: it computes exactly what the wrapped prediction transformer's scorer

@@ -33,7 +33,7 @@ public sealed class FffExperiment
     private FffSearchStrategy _strategy = FffSearchStrategy.SuccessiveHalving;
     private int _reductionFactor = 3;
     private FffSearchSpace _space = new();
-    private FffArchitecture[] _kinds = { FffArchitecture.FastFeedForward, FffArchitecture.MixtureOfExperts, FffArchitecture.Dense };
+    private FffArchitecture[] _kinds = TrainerFamilies.All.Select(f => f.Architecture).ToArray();
     private double? _maxMicroseconds;
     private int? _maxNeurons;
     private int _seed;

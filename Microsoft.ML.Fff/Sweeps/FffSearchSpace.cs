@@ -64,33 +64,10 @@ public sealed class FffSearchSpace
     /// <summary>Throws <see cref="ArgumentException"/> or <see cref="ArgumentOutOfRangeException"/> naming the first invalid option among those the model kinds use.</summary>
     internal void Validate(IReadOnlyCollection<FffArchitecture> kinds)
     {
-        if (kinds.Contains(FffArchitecture.FastFeedForward))
+        foreach (TrainerFamily family in TrainerFamilies.All)
         {
-            CheckChoices(Depths, nameof(Depths), 0, FffDefaults.MaxDepth);
-            CheckChoices(LeafWidths, nameof(LeafWidths), 1, FffDefaults.MaxLeafWidth);
-            CheckChoices(MasterLeafWidths, nameof(MasterLeafWidths), 0, FffDefaults.MaxLeafWidth);
-        }
-        if (kinds.Contains(FffArchitecture.MixtureOfExperts))
-        {
-            CheckChoices(NumberOfExperts, nameof(NumberOfExperts), MixtureOfExpertsDefaults.MinExperts, MixtureOfExpertsDefaults.MaxExperts);
-            CheckChoices(ExpertWidths, nameof(ExpertWidths), 1, MixtureOfExpertsDefaults.MaxExpertWidth);
-            CheckChoices(TopK, nameof(TopK), 1, MixtureOfExpertsDefaults.MaxExperts);
-            if (TopK.Min() > NumberOfExperts.Min())
-                throw new ArgumentOutOfRangeException(nameof(TopK), $"Search space option {nameof(TopK)} must offer a value no larger than the smallest of {nameof(NumberOfExperts)} ({NumberOfExperts.Min()}); its smallest is {TopK.Min()}.");
-        }
-        if (kinds.Contains(FffArchitecture.Dense))
-        {
-            if (DenseHiddenLayerWidths is null || DenseHiddenLayerWidths.Count == 0)
-                throw new ArgumentException($"Search space option {nameof(DenseHiddenLayerWidths)} must offer at least one choice.", nameof(DenseHiddenLayerWidths));
-            foreach (int[] widths in DenseHiddenLayerWidths)
-            {
-                if (widths is null || widths.Length < 1 || widths.Length > DenseFeedForwardDefaults.MaxHiddenLayers
-                    || widths.Any(w => w < 1 || w > DenseFeedForwardDefaults.MaxHiddenLayerWidth))
-                {
-                    throw new ArgumentOutOfRangeException(nameof(DenseHiddenLayerWidths), widths is null ? "null" : string.Join(",", widths),
-                        $"Search space option {nameof(DenseHiddenLayerWidths)}: every choice must list 1 to {DenseFeedForwardDefaults.MaxHiddenLayers} widths between 1 and {DenseFeedForwardDefaults.MaxHiddenLayerWidth}.");
-                }
-            }
+            if (kinds.Contains(family.Architecture))
+                family.Validate(this);
         }
         if (!(float.IsFinite(MinLearningRate) && MinLearningRate > 0))
             throw new ArgumentOutOfRangeException(nameof(MinLearningRate), MinLearningRate, $"Search space option {nameof(MinLearningRate)} must be finite and greater than 0; it is {MinLearningRate}.");
@@ -103,7 +80,8 @@ public sealed class FffSearchSpace
             throw new ArgumentOutOfRangeException(nameof(MinEpochs), MinEpochs, $"Search space option {nameof(MinEpochs)} must be between 1 and {nameof(MaxEpochs)} ({MaxEpochs}); it is {MinEpochs}.");
     }
 
-    private static void CheckChoices(IReadOnlyList<int>? choices, string option, int min, int max)
+    /// <summary>Throws unless <paramref name="choices"/> is non-empty and every value is in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    internal static void CheckChoices(IReadOnlyList<int>? choices, string option, int min, int max)
     {
         if (choices is null || choices.Count == 0)
             throw new ArgumentException($"Search space option {option} must offer at least one choice.", option);
@@ -184,12 +162,7 @@ public sealed class FffTrialConfiguration
     /// Neurons a scored row touches, known before training: <c>Depth + LeafWidth + MasterLeafWidth</c> (FFF),
     /// <c>NumberOfExperts + TopK * ExpertWidth</c> (mixture of experts), the sum of the hidden widths (dense).
     /// </summary>
-    public int NeuronsPerRow => Architecture switch
-    {
-        FffArchitecture.FastFeedForward => Depth + LeafWidth + MasterLeafWidth,
-        FffArchitecture.MixtureOfExperts => NumberOfExperts + TopK * ExpertWidth,
-        _ => HiddenLayerWidths.Sum(),
-    };
+    public int NeuronsPerRow => TrainerFamilies.Of(Architecture).NeuronsPerRow(this);
 
     /// <summary>The same configuration trained for another number of epochs (a successive-halving promotion).</summary>
     internal FffTrialConfiguration WithEpochs(int epochs)
@@ -200,12 +173,7 @@ public sealed class FffTrialConfiguration
     }
 
     /// <summary>The model shape alone, e.g. <c>FFF depth 3 x leaf 16</c>, <c>MoE 8 experts x 16, top 2</c>, <c>Dense 256</c>.</summary>
-    public string Shape => Architecture switch
-    {
-        FffArchitecture.FastFeedForward => $"FFF depth {Depth} x leaf {LeafWidth}" + (MasterLeafWidth > 0 ? $" + master {MasterLeafWidth}" : ""),
-        FffArchitecture.MixtureOfExperts => $"MoE {NumberOfExperts} experts x {ExpertWidth}, top {TopK}",
-        _ => "Dense " + string.Join("-", HiddenLayerWidths),
-    };
+    public string Shape => TrainerFamilies.Of(Architecture).Shape(this);
 
     /// <summary>The shape and the training settings in one line (invariant culture), e.g. <c>FFF depth 3 x leaf 16; lr 0.0031, batch 64, 20 epochs, seed 12</c>.</summary>
     public override string ToString()
@@ -250,31 +218,7 @@ internal sealed class ConfigurationSampler
         double logMin = Math.Log(_space.MinLearningRate), logMax = Math.Log(_space.MaxLearningRate);
         float learningRate = (float)Math.Exp(logMin + _random.NextDouble() * (logMax - logMin));
         int seed = _random.Next();
-        switch (kind)
-        {
-            case FffArchitecture.FastFeedForward:
-                return new FffTrialConfiguration(kind, epochs, batchSize, learningRate, seed)
-                {
-                    Depth = Pick(_space.Depths),
-                    LeafWidth = Pick(_space.LeafWidths),
-                    MasterLeafWidth = Pick(_space.MasterLeafWidths),
-                };
-            case FffArchitecture.MixtureOfExperts:
-                int experts = Pick(_space.NumberOfExperts);
-                int width = Pick(_space.ExpertWidths);
-                int[] topK = _space.TopK.Where(k => k <= experts).ToArray();
-                return new FffTrialConfiguration(kind, epochs, batchSize, learningRate, seed)
-                {
-                    NumberOfExperts = experts,
-                    ExpertWidth = width,
-                    TopK = topK.Length == 0 ? 1 : topK[_random.Next(topK.Length)],
-                };
-            default:
-                return new FffTrialConfiguration(kind, epochs, batchSize, learningRate, seed)
-                {
-                    HiddenLayerWidths = Pick(_space.DenseHiddenLayerWidths).ToArray(),
-                };
-        }
+        return TrainerFamilies.Of(kind).Draw(_space, _random, epochs, batchSize, learningRate, seed);
     }
 
     private T Pick<T>(IReadOnlyList<T> choices) => choices[_random.Next(choices.Count)];

@@ -4,9 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using Microsoft.ML.Data;
-using Microsoft.ML.Fff.Dense;
-using Microsoft.ML.Fff.FastFeedForward;
-using Microsoft.ML.Fff.MixtureOfExperts;
+using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Fff.Sweeps;
 
@@ -130,12 +128,7 @@ internal sealed class TrialRunner
         var scorers = new List<BatchScorer>();
         foreach (FffArchitecture kind in kinds)
         {
-            Training.NetworkArchitecture architecture = kind switch
-            {
-                FffArchitecture.FastFeedForward => FastFeedForwardArchitecture.Create(new FastFeedForwardRegressionTrainer.Options()),
-                FffArchitecture.MixtureOfExperts => new MoeArchitecture(new MixtureOfExpertsRegressionTrainer.Options()),
-                _ => new DenseArchitecture(new DenseFeedForwardRegressionTrainer.Options()),
-            };
+            Training.NetworkArchitecture architecture = TrainerFamilies.Of(kind).DefaultArchitecture();
             Scoring.FeedForwardNetwork network = architecture.CreateNetwork(_featureCount, _outputCount, new Random(0));
             object model = _task switch
             {
@@ -253,21 +246,10 @@ internal sealed class TrialRunner
 
     private (ITransformer Predictor, object Model) Fit(FffTrialConfiguration c, int? threads, CancellationToken token, IDataView train, IDataView valid)
     {
-        MLContext ml = _mlContext;
-        return (_task, c.Architecture) switch
-        {
-            (FffTask.MulticlassClassification, FffArchitecture.FastFeedForward) => FitWith(ml.MulticlassClassification.Trainers.FastFeedForward(Fff(new FastFeedForwardMulticlassTrainer.Options()))),
-            (FffTask.MulticlassClassification, FffArchitecture.MixtureOfExperts) => FitWith(ml.MulticlassClassification.Trainers.MixtureOfExperts(Moe(new MixtureOfExpertsMulticlassTrainer.Options()))),
-            (FffTask.MulticlassClassification, _) => FitWith(ml.MulticlassClassification.Trainers.DenseFeedForward(Dense(new DenseFeedForwardMulticlassTrainer.Options()))),
-            (FffTask.BinaryClassification, FffArchitecture.FastFeedForward) => FitWith(ml.BinaryClassification.Trainers.FastFeedForward(Fff(new FastFeedForwardBinaryTrainer.Options()))),
-            (FffTask.BinaryClassification, FffArchitecture.MixtureOfExperts) => FitWith(ml.BinaryClassification.Trainers.MixtureOfExperts(Moe(new MixtureOfExpertsBinaryTrainer.Options()))),
-            (FffTask.BinaryClassification, _) => FitWith(ml.BinaryClassification.Trainers.DenseFeedForward(Dense(new DenseFeedForwardBinaryTrainer.Options()))),
-            (_, FffArchitecture.FastFeedForward) => FitWith(ml.Regression.Trainers.FastFeedForward(Fff(new FastFeedForwardRegressionTrainer.Options()))),
-            (_, FffArchitecture.MixtureOfExperts) => FitWith(ml.Regression.Trainers.MixtureOfExperts(Moe(new MixtureOfExpertsRegressionTrainer.Options()))),
-            _ => FitWith(ml.Regression.Trainers.DenseFeedForward(Dense(new DenseFeedForwardRegressionTrainer.Options()))),
-        };
+        IHostEnvironment env = CatalogUtils.GetEnvironment(_mlContext.Regression.Trainers);
+        return TrainerFamilies.Of(c.Architecture).Fit(env, _task, c, Shared, train, valid);
 
-        T Shared<T>(T o) where T : FeedForwardOptionsBase
+        void Shared(FeedForwardOptionsBase o)
         {
             o.LabelColumnName = _label;
             o.FeatureColumnName = _features;
@@ -277,35 +259,6 @@ internal sealed class TrialRunner
             o.Seed = c.Seed;
             o.NumberOfThreads = threads;
             o.CancellationToken = token;
-            return o;
-        }
-        T Fff<T>(T o) where T : FastFeedForwardOptionsBase
-        {
-            o.Depth = c.Depth;
-            o.LeafWidth = c.LeafWidth;
-            o.MasterLeafWidth = c.MasterLeafWidth;
-            return Shared(o);
-        }
-        T Moe<T>(T o) where T : MixtureOfExpertsOptionsBase
-        {
-            o.NumberOfExperts = c.NumberOfExperts;
-            o.ExpertWidth = c.ExpertWidth;
-            o.TopK = c.TopK;
-            return Shared(o);
-        }
-        T Dense<T>(T o) where T : DenseFeedForwardOptionsBase
-        {
-            o.HiddenLayerWidths = c.HiddenLayerWidths.ToArray();
-            return Shared(o);
-        }
-
-        (ITransformer, object) FitWith<TOptions, TTransformer, TModel>(FeedForwardTrainerBase<TOptions, TTransformer, TModel> trainer)
-            where TOptions : FeedForwardOptionsBase
-            where TTransformer : ISingleFeaturePredictionTransformer<TModel>
-            where TModel : class
-        {
-            TTransformer transformer = trainer.Fit(train, valid);
-            return (transformer, transformer.Model);
         }
     }
 

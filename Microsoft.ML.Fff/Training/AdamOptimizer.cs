@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Microsoft.ML.Fff;
-using Microsoft.ML.Fff.FastFeedForward;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -5,7 +5,6 @@ using System.Linq;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Runtime;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Fff.Training;
@@ -15,7 +14,7 @@ namespace Microsoft.ML.Fff.Training;
 /// loss, then hard fine-tuning of the leaves), with every epoch evaluated by the pure-C# scorer on the exact network that
 /// would be saved.
 /// </summary>
-internal sealed class FeedForwardTrainingSession
+internal sealed partial class FeedForwardTrainingSession
 {
     /// <summary>Training rows sampled to evaluate each epoch (soft and hard metric) when there is no validation set.</summary>
     internal const int TrainingEvaluationRows = 2048;
@@ -53,7 +52,7 @@ internal sealed class FeedForwardTrainingSession
         LabelKind kind, int seed, float[]? teacherOutputs = null)
     {
         _teacher = teacherOutputs;
-        _teacherWeight = (options as FastFeedForward.FastFeedForwardOptionsBase)?.DistillationWeight ?? 0;
+        _teacherWeight = architecture.Hooks.TeacherWeight;
         _ch = ch;
         _options = options;
         _architecture = architecture;
@@ -87,13 +86,8 @@ internal sealed class FeedForwardTrainingSession
                 "binary classification needs examples of both. Check the label column and any filter before the trainer.");
         }
 
-        if (_train.InMemory == null && _options is FastFeedForward.FastFeedForwardOptionsBase { FineTuneSoftTargetWeight: > 0 } fff
-            && _architecture.PlanPhases(_options.NumberOfEpochs).Any(p => p.Phase == FffTrainingPhase.HardFineTune && p.Epochs > 0))
-        {
-            // Checked before training: the soft targets are computed for the in-memory table when fine-tuning starts.
-            throw _ch.Except($"FineTuneSoftTargetWeight ({fff.FineTuneSoftTargetWeight}) needs the training data in memory, but it is larger than " +
-                $"InMemoryLimitMegabytes ({_options.InMemoryLimitMegabytes}); raise that option or set FineTuneSoftTargetWeight to 0.");
-        }
+        // Checked before training: self-distillation targets are computed for the in-memory table when their stage starts.
+        _architecture.Hooks.CheckData(_ch, _train, _architecture.PlanPhases(_options.NumberOfEpochs));
         if (_shiftRandom != null)
             CheckImageShape();
         torch.Device device = TorchRuntime.Initialize(_options.Device);
@@ -145,12 +139,13 @@ internal sealed class FeedForwardTrainingSession
                 continue;
             // Patience counts within a stage: an early-stopped soft stage must not cut the fine-tune stage short.
             sinceBest = 0;
-            if (phase.Phase == FffTrainingPhase.HardFineTune && _options is FastFeedForward.FastFeedForwardOptionsBase { FineTuneSoftTargetWeight: > 0 } fff)
+            double selfDistillation = _architecture.Hooks.SelfDistillationWeight(phase);
+            if (selfDistillation > 0)
             {
-                // Self-distillation: hard descent learns the soft function it came from, which is what closes the soft/hard gap.
+                // The module's own soft outputs become the stage's teacher.
                 _teacher = SoftOutputs(module, device);
                 _teacherInTrainingSpace = true;
-                _teacherWeight = fff.FineTuneSoftTargetWeight;
+                _teacherWeight = selfDistillation;
             }
             double peak = _options.LearningRate * phase.LearningRateFactor;
             using var optimizer = new AdamOptimizer(module.ParametersFor(phase), _options.Optimizer, _options.WeightDecay);
@@ -252,28 +247,6 @@ internal sealed class FeedForwardTrainingSession
         return (best!, report);
     }
 
-    /// <summary>A copy of the training-space network with the feature and label scaling folded in: what gets saved.</summary>
-    private FeedForwardNetwork Finish(FeedForwardNetwork trained)
-    {
-        FeedForwardNetwork result = trained.Clone();
-        result.FoldInputTransform(_shift, _scale);
-        if (_kind == LabelKind.Regression)
-            result.FoldOutputTransform(_labelScale, _labelShift);
-        return result;
-    }
-
-    /// <summary>Inverse of <see cref="Finish"/> for restoring the best weights into the module (scales are never 0).</summary>
-    private FeedForwardNetwork Unfinish(FeedForwardNetwork finished)
-    {
-        FeedForwardNetwork result = finished.Clone();
-        if (_kind == LabelKind.Regression)
-            result.FoldOutputTransform(1 / _labelScale, -_labelShift / _labelScale);
-        float[] inverseScale = _scale.Select(s => 1 / s).ToArray();
-        float[] inverseShift = _shift.Select((m, i) => -m * _scale[i]).ToArray();
-        result.FoldInputTransform(inverseShift, inverseScale);
-        return result;
-    }
-
     private double LearningRateAt(double peak, long step, long totalSteps)
     {
         if (_options.LearningRateSchedule == FffLearningRateSchedule.Constant)
@@ -285,317 +258,4 @@ internal sealed class FeedForwardTrainingSession
         return peak * 0.5 * (1 + Math.Cos(Math.PI * progress));
     }
 
-    private Tensor PredictionLoss(Tensor output, Tensor target, Tensor weight)
-    {
-        Tensor perRow = _kind switch
-        {
-            LabelKind.Binary => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), SmoothBinary(target), reduction: nn.Reduction.None),
-            LabelKind.Multiclass => nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None, label_smoothing: _options.LabelSmoothing),
-            _ => Squared(output.squeeze(1).add(target, AliveScalars.MinusOne)),
-        };
-        using Scalar tiny = 1e-12.ToScalar();
-        return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
-    }
-
-    /// <summary>Element-wise square as <c>d * d</c>: TorchSharp's <c>square()</c> is <c>pow(2)</c> with a temporary scalar.</summary>
-    private static Tensor Squared(Tensor difference) => difference.mul(difference);
-
-    /// <summary>The module's evaluation-time (soft) outputs, in training space, for every row of the in-memory training table.</summary>
-    private float[] SoftOutputs(FeedForwardModule module, torch.Device device)
-    {
-        TrainingTable table = _train.InMemory
-            ?? throw _ch.Except($"FineTuneSoftTargetWeight needs the training data in memory, but it is larger than InMemoryLimitMegabytes " +
-                $"({_options.InMemoryLimitMegabytes}); raise that option or set FineTuneSoftTargetWeight to 0.");
-        var result = new float[(long)table.RowCount * _outputs];
-        int[] rows = Enumerable.Range(0, table.RowCount).ToArray();
-        module.eval();
-        using (no_grad())
-        {
-            for (int start = 0; start < rows.Length; start += 1024)
-            {
-                int n = Math.Min(1024, rows.Length - start);
-                using var scope = NewDisposeScope();
-                using Tensor cpu = module.forward(BuildFeatures(table, rows.AsSpan(start, n), device)).cpu().contiguous();
-                cpu.data<float>().CopyTo(result, start * _outputs);
-            }
-        }
-        module.train();
-        return result;
-    }
-
-    /// <summary>The teacher's outputs for the batch rows, in training space (regression: standardized like the labels).</summary>
-    private Tensor BuildTeacher(ReadOnlySpan<int> rows, torch.Device device)
-    {
-        var values = new float[rows.Length * _outputs];
-        for (int b = 0; b < rows.Length; b++)
-        {
-            for (int o = 0; o < _outputs; o++)
-            {
-                float t = _teacher![rows[b] * _outputs + o];
-                values[b * _outputs + o] = _kind == LabelKind.Regression && !_teacherInTrainingSpace ? (t - _labelShift) / _labelScale : t;
-            }
-        }
-        return tensor(values, new long[] { rows.Length, _outputs }, device: device);
-    }
-
-    /// <summary>
-    /// <c>(1 - a) * loss(label) + a * T^2 * CE(teacher_T, student_T)</c> for classification (the cross-entropy differs from the
-    /// KL divergence only by the teacher's entropy, a constant), <c>(1 - a) * (y - label)^2 + a * (y - teacher)^2</c> for regression.
-    /// </summary>
-    private Tensor DistillationLoss(Tensor output, Tensor target, Tensor teacher, Tensor weight)
-    {
-        var fff = (FastFeedForward.FastFeedForwardOptionsBase)_options;
-        double a = _teacherWeight, temperature = fff.DistillationTemperature;
-        using Scalar labelShare = (1 - a).ToScalar(), teacherShare = (a * (_kind == LabelKind.Regression ? 1 : temperature * temperature)).ToScalar();
-        using Scalar inverseT = (1 / temperature).ToScalar(), tiny = 1e-12.ToScalar();
-        Tensor labelTerm, teacherTerm;
-        switch (_kind)
-        {
-            case LabelKind.Binary:
-                labelTerm = nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), SmoothBinary(target), reduction: nn.Reduction.None);
-                teacherTerm = nn.functional.binary_cross_entropy_with_logits(output.squeeze(1).mul(inverseT), sigmoid(teacher.squeeze(1).mul(inverseT)), reduction: nn.Reduction.None);
-                break;
-            case LabelKind.Multiclass:
-                labelTerm = nn.functional.cross_entropy(output, target, reduction: nn.Reduction.None, label_smoothing: _options.LabelSmoothing);
-                teacherTerm = softmax(teacher.mul(inverseT), 1).mul(nn.functional.log_softmax(output.mul(inverseT), 1)).sum(new long[] { 1 }).neg();
-                break;
-            default:
-                labelTerm = Squared(output.squeeze(1).add(target, AliveScalars.MinusOne));
-                teacherTerm = Squared(output.add(teacher, AliveScalars.MinusOne)).squeeze(1);
-                break;
-        }
-        Tensor perRow = labelTerm.mul(labelShare).add(teacherTerm, teacherShare);
-        return (perRow * weight).sum() / weight.sum().clamp_min(tiny);
-    }
-
-    /// <summary>Binary targets moved towards 1/2 by the label smoothing: <c>y (1 - s) + s / 2</c>.</summary>
-    private Tensor SmoothBinary(Tensor target)
-    {
-        if (_options.LabelSmoothing == 0)
-            return target;
-        using Scalar keep = (1.0 - _options.LabelSmoothing).ToScalar(), half = (_options.LabelSmoothing / 2.0).ToScalar();
-        return target.mul(keep).add(half, AliveScalars.One);
-    }
-
-    /// <summary>A batch of scaled features: dense, or a sparse COO tensor for wide, sparse data (never the whole data set).</summary>
-    private void CheckImageShape()
-    {
-        int pixels = _options.ImageHeight * _options.ImageWidth;
-        if (_sparseBatches)
-        {
-            throw _ch.Except($"ShiftAugmentation ({_options.ShiftAugmentation}) needs dense image features, but the feature column " +
-                $"'{_options.FeatureColumnName}' is sparse; set ShiftAugmentation to 0 or densify the column.");
-        }
-        if (_train.FeatureCount % pixels != 0)
-        {
-            throw _ch.Except($"ShiftAugmentation needs the feature column '{_options.FeatureColumnName}' to hold whole images of ImageHeight x ImageWidth = " +
-                $"{_options.ImageHeight} x {_options.ImageWidth} = {pixels} pixels per channel, but it has {_train.FeatureCount} values; " +
-                "set ImageHeight and ImageWidth to the size the images were resized to.");
-        }
-    }
-
-    /// <summary>
-    /// Copies <paramref name="source"/> (channels x height x width, planar, row-major) moved down by <paramref name="dy"/> and
-    /// right by <paramref name="dx"/> pixels into <paramref name="destination"/>; pixels moved in from outside are 0.
-    /// </summary>
-    internal static void ShiftImage(ReadOnlySpan<float> source, int height, int width, int dy, int dx, Span<float> destination)
-    {
-        destination.Clear();
-        int channels = source.Length / (height * width);
-        int columns = width - Math.Abs(dx);
-        int fromColumn = Math.Max(0, -dx), toColumn = Math.Max(0, dx);
-        for (int c = 0; c < channels; c++)
-        {
-            int plane = c * height * width;
-            for (int y = Math.Max(0, dy); y < Math.Min(height, height + dy); y++)
-            {
-                source.Slice(plane + (y - dy) * width + fromColumn, columns)
-                      .CopyTo(destination.Slice(plane + y * width + toColumn, columns));
-            }
-        }
-    }
-
-    private Tensor BuildFeatures(TrainingTable table, ReadOnlySpan<int> rows, torch.Device device, bool augment = false)
-    {
-        int inputs = table.FeatureCount;
-        if (table.IsSparse && _sparseBatches)
-        {
-            long nonZeros = 0;
-            foreach (int r in rows)
-                nonZeros += table.StoredCount(r);
-            var indices = new long[2 * nonZeros];
-            var values = new float[nonZeros];
-            long at = 0;
-            for (int b = 0; b < rows.Length; b++)
-            {
-                int r = rows[b];
-                for (long k = table.RowStart[r]; k < table.RowStart[r + 1]; k++, at++)
-                {
-                    int slot = table.Indices[k];
-                    indices[at] = b;
-                    indices[nonZeros + at] = slot;
-                    values[at] = table.Values[k] * _scale[slot];
-                }
-            }
-            using Tensor indexTensor = tensor(indices, new long[] { 2, nonZeros });
-            using Tensor valueTensor = tensor(values);
-            using Tensor coo = sparse_coo_tensor(indexTensor, valueTensor, new long[] { rows.Length, inputs });
-            return coo.to(device);
-        }
-
-        int needed = rows.Length * inputs;
-        if (_batchBuffer.Length < needed)
-            _batchBuffer = new float[needed];
-        Span<float> buffer = _batchBuffer.AsSpan(0, needed);
-        for (int b = 0; b < rows.Length; b++)
-        {
-            Span<float> row = buffer.Slice(b * inputs, inputs);
-            table.CopyDenseRow(rows[b], row);
-            if (augment && _shiftRandom != null)
-            {
-                // Shifted in raw pixel space, before standardization, so an empty border is a 0 pixel, not a 0 z-score.
-                int limit = _options.ShiftAugmentation;
-                int dy = _shiftRandom.Next(-limit, limit + 1), dx = _shiftRandom.Next(-limit, limit + 1);
-                if (dy != 0 || dx != 0)
-                {
-                    if (_shiftBuffer.Length < inputs)
-                        _shiftBuffer = new float[inputs];
-                    row.CopyTo(_shiftBuffer);
-                    ShiftImage(_shiftBuffer.AsSpan(0, inputs), _options.ImageHeight, _options.ImageWidth, dy, dx, row);
-                }
-            }
-            System.Numerics.Tensors.TensorPrimitives.Subtract(row, _shift, row);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
-        }
-        return tensor(buffer.ToArray(), new long[] { rows.Length, inputs }, device: device);
-    }
-
-    private (Tensor Target, Tensor Weight) BuildTargets(TrainingTable table, ReadOnlySpan<int> rows, torch.Device device)
-    {
-        var weights = new float[rows.Length];
-        Tensor target;
-        if (_kind == LabelKind.Multiclass)
-        {
-            var classes = new long[rows.Length];
-            for (int b = 0; b < rows.Length; b++)
-                classes[b] = (long)table.Labels[rows[b]];
-            target = tensor(classes, device: device);
-        }
-        else
-        {
-            var labels = new float[rows.Length];
-            for (int b = 0; b < rows.Length; b++)
-                labels[b] = (table.Labels[rows[b]] - _labelShift) / _labelScale;
-            target = tensor(labels, device: device);
-        }
-        for (int b = 0; b < rows.Length; b++)
-            weights[b] = table.Weights?[rows[b]] ?? 1f;
-        return (target, tensor(weights, device: device));
-    }
-
-    /// <summary>Soft metric from the module, hard metric from the pure-C# scorer on the finished network.</summary>
-    private (double Soft, double Hard) Evaluate(FeedForwardModule module, FeedForwardNetwork finished, TrainingTable evaluation, int[] rows, torch.Device device)
-    {
-        int count = evaluation.RowCount;
-        var soft = new float[count * _outputs];
-        using (no_grad())
-        {
-            for (int start = 0; start < count; start += 512)
-            {
-                int n = Math.Min(512, count - start);
-                using var scope = NewDisposeScope();
-                Tensor x = BuildFeatures(evaluation, rows.AsSpan(start, n), device);
-                Tensor output = module.forward(x);
-                if (_kind == LabelKind.Regression)
-                {
-                    using Scalar scale = _labelScale.ToScalar(), shift = _labelShift.ToScalar();
-                    output = output.mul(scale).add(shift, AliveScalars.One);
-                }
-                using Tensor cpu = output.cpu().contiguous();
-                cpu.data<float>().CopyTo(soft, start * _outputs);
-            }
-        }
-        var hard = new float[count * _outputs];
-        var dense = new float[evaluation.FeatureCount];
-        for (int i = 0; i < count; i++)
-        {
-            int r = i;
-            Span<float> output = hard.AsSpan(i * _outputs, _outputs);
-            if (evaluation.IsSparse)
-            {
-                long from = evaluation.RowStart[r], to = evaluation.RowStart[r + 1];
-                finished.Score(evaluation.Indices.AsSpan((int)from, (int)(to - from)), evaluation.Values.AsSpan((int)from, (int)(to - from)), output);
-            }
-            else
-            {
-                evaluation.CopyDenseRow(r, dense);
-                finished.Score(dense, output);
-            }
-        }
-        return (Metric(soft, evaluation), Metric(hard, evaluation));
-    }
-
-    private double Metric(float[] outputs, TrainingTable evaluation)
-    {
-        int count = evaluation.RowCount;
-        float[] labels = evaluation.Labels;
-        if (_kind == LabelKind.Regression)
-        {
-            double mean = 0;
-            for (int i = 0; i < count; i++)
-                mean += labels[i];
-            mean /= count;
-            double residual = 0, total = 0;
-            for (int i = 0; i < count; i++)
-            {
-                double y = labels[i];
-                residual += (y - outputs[i]) * (y - outputs[i]);
-                total += (y - mean) * (y - mean);
-            }
-            return total > 0 ? 1 - residual / total : 0;
-        }
-        int correct = 0;
-        for (int i = 0; i < count; i++)
-        {
-            float label = labels[i];
-            int predicted = _kind == LabelKind.Binary
-                ? (outputs[i] > 0 ? 1 : 0)
-                : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(outputs.AsSpan(i * _outputs, _outputs));
-            if (predicted == (int)label)
-                correct++;
-        }
-        return correct / (double)count;
-    }
-
-    private static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingData data, FffFeatureScaling scaling, bool scaleSparse)
-    {
-        int inputs = data.FeatureCount;
-        var shift = new float[inputs];
-        var scale = new float[inputs];
-        Array.Fill(scale, 1f);
-        if (scaling == FffFeatureScaling.None || (data.IsSparse && !scaleSparse))
-            return (shift, scale);
-        for (int j = 0; j < inputs; j++)
-        {
-            if (data.IsSparse)
-            {
-                // Scale only: centering would densify every row.
-                scale[j] = data.FeatureMaxAbs[j] > 0 ? 1 / data.FeatureMaxAbs[j] : 1;
-                continue;
-            }
-            double mean = data.FeatureSum[j] / data.RowCount;
-            double variance = Math.Max(0, data.FeatureSumOfSquares[j] / data.RowCount - mean * mean);
-            double std = Math.Sqrt(variance);
-            shift[j] = (float)mean;
-            scale[j] = std > 1e-8 ? (float)(1 / std) : 1f;
-        }
-        return (shift, scale);
-    }
-
-    private static (float Shift, float Scale) ComputeLabelScaling(TrainingData data)
-    {
-        double mean = data.LabelSum / data.RowCount;
-        double std = Math.Sqrt(Math.Max(0, data.LabelSumOfSquares / data.RowCount - mean * mean));
-        return ((float)mean, std > 1e-8 ? (float)std : 1f);
-    }
 }

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using Microsoft.ML.Fff.Scoring;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -71,6 +70,9 @@ internal abstract class NetworkArchitecture
 
     /// <summary>A module of the same shape as <see cref="CreateNetwork"/>'s network.</summary>
     public abstract FeedForwardModule CreateModule(int inputs, int outputs, Device device);
+
+    /// <summary>Kind-specific training behaviour (teachers, self-distillation); none by default.</summary>
+    public TrainingHooks Hooks { get; set; } = TrainingHooks.None;
 
     /// <summary>Whether <c>FffFeatureScaling.Auto</c> divides sparse features by their largest absolute value (true unless the architecture learns its own input scale).</summary>
     public virtual bool ScalesSparseFeatures => true;

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 

@@ -1,0 +1,445 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms;
+
+namespace Microsoft.ML.Fff;
+
+/// <summary>
+/// Plans the one-call pipeline of <see cref="FffCatalog.CreatePlan"/>: infers the task, decides how every column is used
+/// and builds the unfitted pipeline.
+/// </summary>
+internal sealed class AutoTrainPlanner
+{
+    // Internal column names start with this prefix; a numeric suffix is added if the data already has such a name.
+    private const string TemporaryPrefix = "__Fff";
+    // A String column is categorical only if its distinct values average at most this many whitespace-separated tokens.
+    private const double MaxMeanTokensForCategorical = 1.5;
+
+    public AutoTrainPlanner(MLContext context) => Context = context;
+
+    private MLContext Context { get; }
+
+    /// <summary>See <see cref="FffCatalog.CreatePlan"/>.</summary>
+    public FffAutoTrainPlan CreatePlan(IDataView data, string labelColumnName, FffAutoTrainOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (string.IsNullOrWhiteSpace(labelColumnName))
+            throw new ArgumentException("The label column name must not be empty.", nameof(labelColumnName));
+        options ??= new FffAutoTrainOptions();
+        Validate(options);
+
+        DataViewSchema schema = data.Schema;
+        DataViewSchema.Column label = schema.GetColumnOrNull(labelColumnName)
+            ?? throw new ArgumentException($"Label column '{labelColumnName}' is not in the data. Available columns: {ListColumns(schema)}.", nameof(labelColumnName));
+        FffTask task = ResolveTask(label, options.Task);
+
+        string? weightName = options.ExampleWeightColumnName;
+        DataViewSchema.Column? weight = null;
+        if (weightName != null)
+        {
+            weight = schema.GetColumnOrNull(weightName)
+                ?? throw new ArgumentException($"Option {nameof(FffAutoTrainOptions.ExampleWeightColumnName)} names column '{weightName}', which is not in the data. Available columns: {ListColumns(schema)}.",
+                    nameof(FffAutoTrainOptions.ExampleWeightColumnName));
+            if (weightName == labelColumnName)
+                throw new ArgumentException($"Option {nameof(FffAutoTrainOptions.ExampleWeightColumnName)} names the label column '{weightName}'.", nameof(FffAutoTrainOptions.ExampleWeightColumnName));
+            if (weight.Value.Type is not NumberDataViewType)
+            {
+                throw new ArgumentException($"Option {nameof(FffAutoTrainOptions.ExampleWeightColumnName)} names column '{weightName}' of type {weight.Value.Type}; the weight must be a numeric scalar.",
+                    nameof(FffAutoTrainOptions.ExampleWeightColumnName));
+            }
+        }
+
+        var ignored = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string? name in options.IgnoreColumns ?? Array.Empty<string>())
+        {
+            if (name is null || schema.GetColumnOrNull(name) is null)
+            {
+                throw new ArgumentException($"Option {nameof(FffAutoTrainOptions.IgnoreColumns)} lists '{name ?? "(null)"}', which is not a column of the data. Available columns: {ListColumns(schema)}.",
+                    nameof(FffAutoTrainOptions.IgnoreColumns));
+            }
+            ignored.Add(name);
+        }
+
+        var names = new TemporaryNames(schema);
+        var plans = new List<FffColumnPlan>();
+        var numeric = new List<DataViewSchema.Column>();
+        var keys = new List<DataViewSchema.Column>();
+        var strings = new List<DataViewSchema.Column>();
+        foreach (DataViewSchema.Column column in schema)
+        {
+            if (column.IsHidden)
+                continue;
+            if (column.Index == label.Index)
+                plans.Add(new FffColumnPlan(column.Name, column.Type, FffColumnUsage.Label, $"label of {task}"));
+            else if (weight.HasValue && column.Index == weight.Value.Index)
+                plans.Add(new FffColumnPlan(column.Name, column.Type, FffColumnUsage.ExampleWeight, "example weight"));
+            else if (ignored.Contains(column.Name))
+                plans.Add(new FffColumnPlan(column.Name, column.Type, FffColumnUsage.Ignored, $"listed in {nameof(FffAutoTrainOptions.IgnoreColumns)}"));
+            else if (IsNumeric(column.Type))
+            {
+                numeric.Add(column);
+                plans.Add(new FffColumnPlan(column.Name, column.Type, FffColumnUsage.Numeric, "converted to Single, missing values replaced by the mean, normalized"));
+            }
+            else if (ItemType(column.Type) is KeyDataViewType && column.Type is not VectorDataViewType { IsKnownSize: false })
+            {
+                keys.Add(column);
+                plans.Add(new FffColumnPlan(column.Name, column.Type, FffColumnUsage.Key, "one indicator slot per key value"));
+            }
+            else if (column.Type is TextDataViewType)
+            {
+                strings.Add(column);
+                plans.Add(null!); // Decided below, from the values.
+            }
+            else
+            {
+                string reason = column.Type is VectorDataViewType { IsKnownSize: false } ? "variable-length vectors are not supported"
+                    : column.Type is VectorDataViewType ? $"vectors of {ItemType(column.Type)} are not supported"
+                    : $"type {column.Type} is not supported (numeric, Boolean, String and key columns are)";
+                plans.Add(new FffColumnPlan(column.Name, column.Type, FffColumnUsage.Skipped, reason));
+            }
+        }
+
+        // String columns: categorical or free text, from the values of the first rows.
+        var categorical = new List<DataViewSchema.Column>();
+        var text = new List<DataViewSchema.Column>();
+        if (strings.Count > 0)
+        {
+            StringColumnStats[] stats = ScanStrings(data, strings, options.MaxCategoricalCardinality);
+            int next = 0;
+            for (int i = 0; i < plans.Count; i++)
+            {
+                if (plans[i] != null)
+                    continue;
+                DataViewSchema.Column column = strings[next];
+                StringColumnStats stat = stats[next++];
+                FffColumnUsage usage;
+                string reason;
+                if (stat.Distinct == 0)
+                {
+                    usage = FffColumnUsage.Skipped;
+                    reason = $"no non-empty value in the first {stat.Rows} rows";
+                }
+                else if (stat.Distinct <= options.MaxCategoricalCardinality && stat.MeanTokens <= MaxMeanTokensForCategorical)
+                {
+                    usage = FffColumnUsage.Categorical;
+                    reason = $"{stat.Distinct} distinct values in the first {stat.Rows} rows (at most {options.MaxCategoricalCardinality}), {stat.MeanTokens:0.##} words per value: one-hot encoded";
+                    categorical.Add(column);
+                }
+                else
+                {
+                    usage = FffColumnUsage.Text;
+                    reason = stat.Distinct > options.MaxCategoricalCardinality
+                        ? $"more than {options.MaxCategoricalCardinality} distinct values in the first {stat.Rows} rows: featurized as text"
+                        : $"{stat.Distinct} distinct values averaging {stat.MeanTokens:0.##} words (more than {MaxMeanTokensForCategorical}): featurized as text";
+                    text.Add(column);
+                }
+                plans[i] = new FffColumnPlan(column.Name, column.Type, usage, reason);
+            }
+        }
+
+        if (numeric.Count + keys.Count + categorical.Count + text.Count == 0)
+        {
+            IEnumerable<string> notUsed = plans.Where(p => p.Usage is FffColumnUsage.Skipped or FffColumnUsage.Ignored).Select(p => p.ToString());
+            throw new ArgumentException($"No column of the data can be used as a feature (label '{labelColumnName}'). " +
+                (notUsed.Any() ? "Columns not used: " + string.Join("; ", notUsed) + "." : "The data has no other column.") +
+                " Features may be numeric or Boolean scalars or known-size vectors, String or key columns.", nameof(data));
+        }
+
+        var chain = new EstimatorChain<ITransformer>();
+        var temporaries = new List<string>();
+
+        // Label, converted in place (so evaluators find it in the scored output); rows to score then need the label column too.
+        string? unmapPredictedLabel = null;
+        switch (task)
+        {
+            case FffTask.Regression when label.Type != NumberDataViewType.Single:
+                chain = chain.Append<ITransformer>(Context.Transforms.Conversion.ConvertType(label.Name, label.Name, DataKind.Single));
+                break;
+            case FffTask.MulticlassClassification when label.Type is KeyDataViewType key:
+                // The trainer reads key labels as UInt32; other key widths are converted (a key stays a key of the same count).
+                if (key.RawType != typeof(uint))
+                    chain = chain.Append<ITransformer>(Context.Transforms.Conversion.ConvertType(label.Name, label.Name, DataKind.UInt32));
+                break;
+            case FffTask.MulticlassClassification:
+                chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapValueToKey(label.Name, label.Name,
+                    keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue));
+                unmapPredictedLabel = "PredictedLabel";
+                break;
+        }
+
+        // Weight: only needed for training. Scope Training: TransformerChain.Transform skips it, so scoring data needs no weight column
+        // (a PredictionEngine still applies it). Not in the drop list, since the column is absent from Transform's output.
+        string? trainerWeight = null;
+        if (weight.HasValue)
+        {
+            trainerWeight = weight.Value.Name;
+            if (weight.Value.Type != NumberDataViewType.Single)
+            {
+                trainerWeight = names.Next("Weight");
+                chain = chain.Append<ITransformer>(Context.Transforms.Conversion.ConvertType(trainerWeight, weight.Value.Name, DataKind.Single), TransformerScope.Training);
+            }
+        }
+
+        // Features.
+        var parts = new List<string>();
+        if (numeric.Count > 0)
+        {
+            var converted = new List<string>();
+            var conversions = new List<InputOutputColumnPair>();
+            foreach (DataViewSchema.Column column in numeric)
+            {
+                if (ItemType(column.Type) == NumberDataViewType.Single)
+                {
+                    converted.Add(column.Name);
+                    continue;
+                }
+                string name = names.Next("Numeric");
+                temporaries.Add(name);
+                conversions.Add(new InputOutputColumnPair(name, column.Name));
+                converted.Add(name);
+            }
+            if (conversions.Count > 0)
+                chain = chain.Append<ITransformer>(Context.Transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
+            // Concatenated first, then imputed slot by slot: the same per-column means as imputing each column, in one transform.
+            string vector = names.Next("Numerics");
+            temporaries.Add(vector);
+            parts.Add(vector);
+            chain = chain.Append<ITransformer>(Context.Transforms.Concatenate(vector, converted.ToArray()))
+                .Append<ITransformer>(Context.Transforms.ReplaceMissingValues(vector, vector, MissingValueReplacingEstimator.ReplacementMode.Mean))
+                .Append<ITransformer>(Context.Transforms.NormalizeMeanVariance(vector, vector));
+        }
+        if (categorical.Count > 0)
+        {
+            InputOutputColumnPair[] pairs = categorical.Select(c => new InputOutputColumnPair(names.Next("Category"), c.Name)).ToArray();
+            temporaries.AddRange(pairs.Select(p => p.OutputColumnName));
+            parts.AddRange(pairs.Select(p => p.OutputColumnName));
+            chain = chain.Append<ITransformer>(Context.Transforms.Categorical.OneHotEncoding(pairs));
+        }
+        foreach (DataViewSchema.Column column in text)
+        {
+            string name = names.Next("Text");
+            temporaries.Add(name);
+            parts.Add(name);
+            chain = chain.Append<ITransformer>(FffTextFeaturization.Create(Context, name, column.Name));
+        }
+        if (keys.Count > 0)
+        {
+            // OneHotEncoding rejects key inputs (its value-to-key step needs a primitive type); MapKeyToVector is the one-hot of a key.
+            InputOutputColumnPair[] pairs = keys.Select(c => new InputOutputColumnPair(names.Next("Key"), c.Name)).ToArray();
+            temporaries.AddRange(pairs.Select(p => p.OutputColumnName));
+            parts.AddRange(pairs.Select(p => p.OutputColumnName));
+            chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToVector(pairs));
+        }
+        string features = names.Next("Features");
+        chain = chain.Append<ITransformer>(Context.Transforms.Concatenate(features, parts.ToArray()));
+
+        // Trainer, then the readable predicted label, then the intermediate columns go.
+        chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options));
+        if (unmapPredictedLabel != null)
+            chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToValue(unmapPredictedLabel));
+        chain = chain.Append<ITransformer>(Context.Transforms.DropColumns(temporaries.ToArray()));
+
+        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain);
+        Log(plan);
+        return plan;
+    }
+
+    /// <summary>See <see cref="FffCatalog.InferTask"/>.</summary>
+    public static FffTask InferTask(DataViewType labelType)
+    {
+        ArgumentNullException.ThrowIfNull(labelType);
+        return TryInferTask(labelType) ?? throw new ArgumentException(
+            $"A label of type {labelType} is not supported; {AcceptedLabelTypes}.", nameof(labelType));
+    }
+
+    private const string AcceptedLabelTypes = "the label must be Boolean (binary classification), a numeric scalar such as Single or Double (regression), or String or a key (multiclass classification)";
+
+    private static FffTask? TryInferTask(DataViewType type) => type switch
+    {
+        BooleanDataViewType => FffTask.BinaryClassification,
+        NumberDataViewType => FffTask.Regression,
+        TextDataViewType or KeyDataViewType => FffTask.MulticlassClassification,
+        _ => null,
+    };
+
+    private static FffTask ResolveTask(DataViewSchema.Column label, FffTask? requested)
+    {
+        FffTask? inferred = TryInferTask(label.Type);
+        if (requested is null)
+        {
+            return inferred ?? throw new ArgumentException(
+                $"Label column '{label.Name}' has type {label.Type}, which is not supported; {AcceptedLabelTypes}.", "labelColumnName");
+        }
+        FffTask task = requested.Value;
+        bool ok = task switch
+        {
+            FffTask.BinaryClassification => label.Type is BooleanDataViewType,
+            FffTask.Regression => label.Type is NumberDataViewType or BooleanDataViewType,
+            _ => inferred != null, // Multiclass: String, key, numeric or Boolean values all map to keys.
+        };
+        if (!ok)
+        {
+            string accepted = task switch
+            {
+                FffTask.BinaryClassification => "Boolean",
+                FffTask.Regression => "numeric or Boolean",
+                _ => "String, key, numeric or Boolean",
+            };
+            throw new ArgumentException(
+                $"Label column '{label.Name}' has type {label.Type}, which {nameof(FffAutoTrainOptions.Task)} = {task} does not accept; it needs a {accepted} label.", "labelColumnName");
+        }
+        return task;
+    }
+
+    private IEstimator<ITransformer> CreateTrainer(FffTask task, string label, string features, string? weight, FffAutoTrainOptions options)
+    {
+        return task switch
+        {
+            FffTask.BinaryClassification => Context.BinaryClassification.Trainers.FastFeedForward(Fill(new FastFeedForwardBinaryTrainer.Options())),
+            FffTask.MulticlassClassification => Context.MulticlassClassification.Trainers.FastFeedForward(Fill(new FastFeedForwardMulticlassTrainer.Options())),
+            _ => Context.Regression.Trainers.FastFeedForward(Fill(new FastFeedForwardRegressionTrainer.Options())),
+        };
+
+        T Fill<T>(T trainerOptions) where T : FastFeedForwardOptionsBase
+        {
+            trainerOptions.LabelColumnName = label;
+            trainerOptions.FeatureColumnName = features;
+            trainerOptions.ExampleWeightColumnName = weight;
+            trainerOptions.Depth = options.Depth;
+            trainerOptions.LeafWidth = options.LeafWidth;
+            trainerOptions.NumberOfEpochs = options.NumberOfEpochs;
+            trainerOptions.Seed = options.Seed;
+            trainerOptions.Progress = options.Progress;
+            return trainerOptions;
+        }
+    }
+
+    private static void Validate(FffAutoTrainOptions options)
+    {
+        if (options.Task is FffTask task && !Enum.IsDefined(task))
+            throw OutOfRange(nameof(options.Task), task, "is not a defined value");
+        if (options.Depth < 0 || options.Depth > FffDefaults.MaxDepth)
+            throw OutOfRange(nameof(options.Depth), options.Depth, $"must be between 0 and {FffDefaults.MaxDepth}");
+        if (options.LeafWidth < 1 || options.LeafWidth > FffDefaults.MaxLeafWidth)
+            throw OutOfRange(nameof(options.LeafWidth), options.LeafWidth, $"must be between 1 and {FffDefaults.MaxLeafWidth}");
+        if (options.NumberOfEpochs < 1)
+            throw OutOfRange(nameof(options.NumberOfEpochs), options.NumberOfEpochs, "must be at least 1");
+        if (options.MaxCategoricalCardinality < 2)
+            throw OutOfRange(nameof(options.MaxCategoricalCardinality), options.MaxCategoricalCardinality, "must be at least 2");
+        if (options.ExampleWeightColumnName != null && string.IsNullOrWhiteSpace(options.ExampleWeightColumnName))
+            throw new ArgumentException($"Option {nameof(FffAutoTrainOptions)}.{nameof(options.ExampleWeightColumnName)} must name a column or be null.", nameof(options.ExampleWeightColumnName));
+
+        static ArgumentOutOfRangeException OutOfRange(string option, object value, string rule)
+            => new(option, value, $"Option {nameof(FffAutoTrainOptions)}.{option} {rule}; it is {value}.");
+    }
+
+    private static bool IsNumeric(DataViewType type)
+        => type is NumberDataViewType or BooleanDataViewType
+            || type is VectorDataViewType { IsKnownSize: true, ItemType: NumberDataViewType or BooleanDataViewType };
+
+    private static DataViewType ItemType(DataViewType type) => type is VectorDataViewType vector ? vector.ItemType : type;
+
+    private static string ListColumns(DataViewSchema schema)
+    {
+        string[] visible = schema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}' ({c.Type})").ToArray();
+        return visible.Length == 0 ? "(none)" : string.Join(", ", visible);
+    }
+
+    private void Log(FffAutoTrainPlan plan)
+    {
+        using IChannel ch = ((IChannelProvider)Context).Start("FffAutoTrain");
+        ch.Info(MessageSensitivity.Schema, "{0}", plan.ToString());
+        foreach (FffColumnPlan column in plan.SkippedColumns)
+            ch.Warning(MessageSensitivity.Schema, "Column {0} is not used as a feature: {1}.", column.Name, column.Reason);
+    }
+
+    private readonly struct StringColumnStats
+    {
+        public StringColumnStats(int rows, int distinct, double meanTokens)
+        {
+            Rows = rows;
+            Distinct = distinct;
+            MeanTokens = meanTokens;
+        }
+
+        /// <summary>Rows scanned.</summary>
+        public int Rows { get; }
+
+        /// <summary>Distinct non-empty values seen (stops counting at the cardinality limit + 1).</summary>
+        public int Distinct { get; }
+
+        /// <summary>Mean whitespace-separated tokens per distinct value (over those counted).</summary>
+        public double MeanTokens { get; }
+    }
+
+    /// <summary>
+    /// Reads the first <see cref="FffDefaults.CategoricalScanRows"/> rows of the String columns once, counting each column's distinct
+    /// non-empty values (trimmed) up to <paramref name="maxCardinality"/> + 1 and the words per distinct value.
+    /// </summary>
+    private static StringColumnStats[] ScanStrings(IDataView data, List<DataViewSchema.Column> columns, int maxCardinality)
+    {
+        var distinct = columns.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
+        var tokens = new long[columns.Count];
+        int rows = 0;
+        using (DataViewRowCursor cursor = data.GetRowCursor(columns))
+        {
+            ValueGetter<ReadOnlyMemory<char>>[] getters = columns.Select(c => cursor.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
+            ReadOnlyMemory<char> value = default;
+            while (rows < FffDefaults.CategoricalScanRows && cursor.MoveNext())
+            {
+                rows++;
+                bool open = false;
+                for (int c = 0; c < columns.Count; c++)
+                {
+                    if (distinct[c].Count > maxCardinality)
+                        continue;
+                    open = true;
+                    getters[c](ref value);
+                    ReadOnlySpan<char> span = value.Span.Trim();
+                    if (span.IsEmpty)
+                        continue;
+                    HashSet<string>.AlternateLookup<ReadOnlySpan<char>> lookup = distinct[c].GetAlternateLookup<ReadOnlySpan<char>>();
+                    if (lookup.Add(span))
+                        tokens[c] += CountTokens(span);
+                }
+                if (!open)
+                    break;
+            }
+        }
+        return distinct.Select((set, c) => new StringColumnStats(rows, set.Count, set.Count == 0 ? 0 : tokens[c] / (double)set.Count)).ToArray();
+    }
+
+    private static int CountTokens(ReadOnlySpan<char> text)
+    {
+        int count = 0;
+        bool inToken = false;
+        foreach (char ch in text)
+        {
+            bool space = char.IsWhiteSpace(ch);
+            if (!space && !inToken)
+                count++;
+            inToken = !space;
+        }
+        return count;
+    }
+
+    /// <summary>Column names for intermediate results that no input column has.</summary>
+    private sealed class TemporaryNames
+    {
+        private readonly HashSet<string> _taken;
+
+        public TemporaryNames(DataViewSchema schema) => _taken = new HashSet<string>(schema.Select(c => c.Name), StringComparer.Ordinal);
+
+        public string Next(string purpose)
+        {
+            string name = TemporaryPrefix + purpose + "__";
+            for (int i = 1; !_taken.Add(name); i++)
+                name = TemporaryPrefix + purpose + i + "__";
+            return name;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.Fff;
+
+/// <summary>Options of <see cref="FffCatalog.Train"/> and <see cref="FffCatalog.CreatePipeline"/>. They are only read, never modified.</summary>
+public sealed class FffAutoTrainOptions
+{
+    /// <summary>
+    /// The task to train. Default <c>null</c>: inferred from the label type by <see cref="FffCatalog.InferTask"/> (Boolean: binary;
+    /// numeric: regression; String or key: multiclass). Set it to, for example, train integer or Single labels as classes
+    /// (<see cref="FffTask.MulticlassClassification"/>).
+    /// </summary>
+    public FffTask? Task { get; set; }
+
+    /// <summary>Depth of the node tree (<c>2^Depth</c> leaves). Default <see cref="FffDefaults.Depth"/>; range 0 .. <see cref="FffDefaults.MaxDepth"/>.</summary>
+    public int Depth { get; set; } = FffDefaults.Depth;
+
+    /// <summary>Neurons per leaf. Default <see cref="FffDefaults.LeafWidth"/>; range 1 .. <see cref="FffDefaults.MaxLeafWidth"/>.</summary>
+    public int LeafWidth { get; set; } = FffDefaults.LeafWidth;
+
+    /// <summary>Passes over the training data. Default <see cref="FffDefaults.NumberOfEpochs"/>; at least 1.</summary>
+    public int NumberOfEpochs { get; set; } = FffDefaults.NumberOfEpochs;
+
+    /// <summary>
+    /// Optional example-weight column (any numeric scalar type; converted to Single; values must be finite and non-negative).
+    /// It is not used as a feature. Default <c>null</c> (every row weighs 1).
+    /// </summary>
+    public string? ExampleWeightColumnName { get; set; }
+
+    /// <summary>Columns that are not used as features. Each must be a column of the data. Default <c>null</c> (none).</summary>
+    public IReadOnlyCollection<string>? IgnoreColumns { get; set; }
+
+    /// <summary>
+    /// A String column with at most this many distinct non-empty (trimmed) values in the first <see cref="FffDefaults.CategoricalScanRows"/>
+    /// rows, whose distinct values average at most 1.5 whitespace-separated words (mostly single tokens: "red", "New York"), is one-hot
+    /// encoded; any other String column is featurized as free text (<c>FeaturizeText</c>). The category dictionary itself is built from
+    /// all rows when the pipeline is fitted.
+    /// Default <see cref="FffDefaults.MaxCategoricalCardinality"/>; at least 2.
+    /// </summary>
+    public int MaxCategoricalCardinality { get; set; } = FffDefaults.MaxCategoricalCardinality;
+
+    /// <summary>Seed of the trainer (initialization and shuffling). Default <c>null</c>: drawn from the <see cref="MLContext"/>'s seed.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Called after every training epoch with losses and metrics. Default <c>null</c>.</summary>
+    public IProgress<FffTrainingProgress>? Progress { get; set; }
+}
+
+/// <summary>How <see cref="FffCatalog.CreatePlan"/> uses one column of the input data.</summary>
+public enum FffColumnUsage
+{
+    /// <summary>The label.</summary>
+    Label,
+    /// <summary>The example-weight column (<see cref="FffAutoTrainOptions.ExampleWeightColumnName"/>).</summary>
+    ExampleWeight,
+    /// <summary>A numeric or Boolean scalar or known-size vector: converted to Single, missing values replaced by the mean, normalized (mean/variance).</summary>
+    Numeric,
+    /// <summary>A low-cardinality String column: one-hot encoded.</summary>
+    Categorical,
+    /// <summary>A String column of free text: <c>FeaturizeText</c> (word and character n-grams).</summary>
+    Text,
+    /// <summary>A key column: one indicator slot per key value (<c>MapKeyToVector</c>).</summary>
+    Key,
+    /// <summary>Listed in <see cref="FffAutoTrainOptions.IgnoreColumns"/>.</summary>
+    Ignored,
+    /// <summary>Not usable as a feature (for example DateTime, variable-length vectors, an all-empty String column); see <see cref="FffColumnPlan.Reason"/>.</summary>
+    Skipped,
+}
+
+/// <summary>How one column of the input data is used by the automatic pipeline.</summary>
+public sealed class FffColumnPlan
+{
+    internal FffColumnPlan(string name, DataViewType type, FffColumnUsage usage, string reason)
+    {
+        Name = name;
+        Type = type;
+        Usage = usage;
+        Reason = reason;
+    }
+
+    /// <summary>The column's name in the input data.</summary>
+    public string Name { get; }
+
+    /// <summary>The column's type in the input data.</summary>
+    public DataViewType Type { get; }
+
+    /// <summary>How the column is used.</summary>
+    public FffColumnUsage Usage { get; }
+
+    /// <summary>Why, in words (for example the distinct-value count that made a String column categorical).</summary>
+    public string Reason { get; }
+
+    /// <summary>A one-line description: name, type, usage and reason.</summary>
+    public override string ToString() => $"'{Name}' ({Type}): {Usage} - {Reason}";
+}
+
+/// <summary>
+/// What <see cref="FffCatalog.CreatePlan"/> decided for a data set: the task, how every visible column is used, and the unfitted
+/// pipeline (featurization, trainer and label mapping) that <see cref="FffCatalog.Train"/> fits.
+/// </summary>
+public sealed class FffAutoTrainPlan
+{
+    internal FffAutoTrainPlan(FffTask task, string labelColumnName, string featureColumnName, string? exampleWeightColumnName,
+        IReadOnlyList<FffColumnPlan> columns, IEstimator<ITransformer> pipeline)
+    {
+        Task = task;
+        LabelColumnName = labelColumnName;
+        FeatureColumnName = featureColumnName;
+        ExampleWeightColumnName = exampleWeightColumnName;
+        Columns = columns;
+        Pipeline = pipeline;
+    }
+
+    /// <summary>The task trained.</summary>
+    public FffTask Task { get; }
+
+    /// <summary>The label column (for multiclass with a non-key label, it is mapped to a key in place).</summary>
+    public string LabelColumnName { get; }
+
+    /// <summary>The feature vector the trainer reads; chosen so it clashes with no input column, and kept in the scored output.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>The example-weight column, or <c>null</c>.</summary>
+    public string? ExampleWeightColumnName { get; }
+
+    /// <summary>Every visible column of the input data, in schema order, with how it is used.</summary>
+    public IReadOnlyList<FffColumnPlan> Columns { get; }
+
+    /// <summary>The columns that could not be used as features (usage <see cref="FffColumnUsage.Skipped"/>).</summary>
+    public IEnumerable<FffColumnPlan> SkippedColumns => Columns.Where(c => c.Usage == FffColumnUsage.Skipped);
+
+    /// <summary>The unfitted pipeline: <c>Pipeline.Fit(data)</c> is what <see cref="FffCatalog.Train"/> returns.</summary>
+    public IEstimator<ITransformer> Pipeline { get; }
+
+    /// <summary>A multi-line summary: the task, then one line per column.</summary>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        text.Append("FFF ").Append(Task).Append(" on label '").Append(LabelColumnName).Append('\'');
+        foreach (FffColumnPlan column in Columns)
+            text.AppendLine().Append("  ").Append(column);
+        return text.ToString();
+    }
+}

@@ -1,0 +1,349 @@
+using System;
+using System.IO;
+using System.Linq;
+using Microsoft.ML.Fff.Kinds;
+using Microsoft.ML.Fff.Onnx;
+using Microsoft.ML.Fff.Persistence;
+using Microsoft.ML.Fff.Scoring;
+using static Microsoft.ML.Fff.Persistence.ModelFormat;
+using static Microsoft.ML.Fff.Persistence.PayloadFormat;
+
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.FastFeedForward.FastFeedForwardKind))]
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.FastFeedForward.NeuronTreeKind))]
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.FastFeedForward.EmbeddingBagKind))]
+
+namespace Microsoft.ML.Fff.FastFeedForward;
+
+// The payload codecs of the fast feedforward kinds (leaves, neuron trees, embedding bag): how each network is written to
+// and read from a model file (see Persistence/NetworkFormat.cs), and each kind's descriptor.
+
+internal sealed partial class FastFeedForwardNetwork
+{
+    // *** Binary format of the FFF payload (after the network kind code 0, see Persistence/NetworkFormat.cs) ***
+    // int32  input count I            (1 .. 2^28)
+    // int32  output count O           (1 .. 2^20)
+    // int32  depth D                  (0 .. MaxStoredDepth)
+    // int32  leaf width L             (1 .. 2^16)
+    // int32  activation               (0 = ReLU; the only value so far)
+    // then six float arrays, each as int32 count followed by count float32 values, in this order and with these counts:
+    //   node weights (2^D - 1) * I, node biases 2^D - 1, hidden weights 2^D * L * I, hidden biases 2^D * L,
+    //   output weights 2^D * L * O, output biases 2^D * O.
+    // then (format 0x00010002 and later) int32 master-leaf width M (0 .. MaxMasterWidth) and, when M > 0, five more arrays:
+    //   master hidden weights M * I, master hidden biases M, master output weights M * O, master output biases O,
+    //   mixing logit kappa (1 value).
+    // Version history (the model parameters' VersionInfo carries the version):
+    //   0x00010001  initial format: no network kind code, no master-leaf field.
+    //   0x00010002  network kind code first (dense and mixture-of-experts models share the model parameters); master leaf.
+
+    protected internal override void SavePayload(BinaryWriter writer)
+    {
+        writer.Write(InputCount);
+        writer.Write(OutputCount);
+        writer.Write(Depth);
+        writer.Write(LeafWidth);
+        writer.Write(0);
+        WriteArray(writer, NodeWeights);
+        WriteArray(writer, NodeBiases);
+        WriteArray(writer, HiddenWeights);
+        WriteArray(writer, HiddenBiases);
+        WriteArray(writer, OutputWeights);
+        WriteArray(writer, OutputBiases);
+        writer.Write(MasterWidth);
+        if (MasterWidth > 0)
+        {
+            WriteArray(writer, MasterHiddenWeights);
+            WriteArray(writer, MasterHiddenBiases);
+            WriteArray(writer, MasterOutputWeights);
+            WriteArray(writer, MasterOutputBiases);
+            WriteArray(writer, MasterMix);
+        }
+    }
+
+    /// <summary>Bytes of an array of <paramref name="count"/> floats with its count.</summary>
+    private static long ArrayBytes(long count) => sizeof(int) + count * sizeof(float);
+
+    /// <summary>Reads the FFF payload; <paramref name="withMasterLeaf"/> is false for format 0x00010001, which has no master-leaf field.</summary>
+    internal static FastFeedForwardNetwork LoadPayload(PayloadReader payload, bool withMasterLeaf)
+    {
+        if (payload.ByteCount < 5 * sizeof(int))
+            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {5 * sizeof(int)} bytes of the shape fields.");
+        int inputCount = payload.ReadInt32();
+        int outputCount = payload.ReadInt32();
+        int depth = payload.ReadInt32();
+        int leafWidth = payload.ReadInt32();
+        int activation = payload.ReadInt32();
+        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
+            || depth < 0 || depth > MaxStoredDepth || leafWidth < 1 || leafWidth > (1 << 16))
+        {
+            throw Corrupt($"shape (inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}) is out of range.");
+        }
+        if (activation != 0)
+            throw Corrupt($"unknown activation code {activation}.");
+
+        // Leaf units first: 2^24 leaves of 2^16 units times 2^28 inputs would overflow a long.
+        long leaves = 1L << depth;
+        long units = leaves * leafWidth;
+        long floats = units > int.MaxValue
+            ? long.MaxValue
+            : (leaves - 1) * (inputCount + 1L) + units * (inputCount + 1L + outputCount) + leaves * outputCount;
+        if (floats > int.MaxValue)
+            throw Corrupt("the declared shape needs more weights than one array can hold.");
+        string shape = $"inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}";
+        payload.Require(6 * sizeof(int) + floats * sizeof(float) + (withMasterLeaf ? sizeof(int) : 0), shape, last: !withMasterLeaf);
+
+        // The master-leaf width follows the six arrays; read them into a master-less network first.
+        var network = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth);
+        ReadArray(payload.Reader, network.NodeWeights, "node weights");
+        ReadArray(payload.Reader, network.NodeBiases, "node biases");
+        ReadArray(payload.Reader, network.HiddenWeights, "hidden weights");
+        ReadArray(payload.Reader, network.HiddenBiases, "hidden biases");
+        ReadArray(payload.Reader, network.OutputWeights, "output weights");
+        ReadArray(payload.Reader, network.OutputBiases, "output biases");
+        if (!withMasterLeaf)
+            return network;
+        int masterWidth = payload.ReadInt32();
+        if (masterWidth < 0 || masterWidth > MaxMasterWidth)
+            throw Corrupt($"master leaf width {masterWidth} is out of range (0 .. {MaxMasterWidth}).");
+        if (masterWidth == 0)
+        {
+            payload.Require(0, shape, last: true);
+            return network;
+        }
+        long masterFloats = masterWidth * (inputCount + 1L + outputCount) + outputCount + 1;
+        if (floats + masterFloats > int.MaxValue)
+            throw Corrupt("the declared shape needs more weights than one array can hold.");
+        payload.Require(ArrayBytes(masterWidth * (long)inputCount) + ArrayBytes(masterWidth) + ArrayBytes(masterWidth * (long)outputCount)
+            + ArrayBytes(outputCount) + ArrayBytes(1), shape + $", master leaf {masterWidth}", last: true);
+        var withMaster = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth, masterWidth);
+        foreach ((float[] from, float[] to) in network.Arrays.Zip(withMaster.Arrays))
+            from.CopyTo(to, 0);
+        ReadArray(payload.Reader, withMaster.MasterHiddenWeights, "master hidden weights");
+        ReadArray(payload.Reader, withMaster.MasterHiddenBiases, "master hidden biases");
+        ReadArray(payload.Reader, withMaster.MasterOutputWeights, "master output weights");
+        ReadArray(payload.Reader, withMaster.MasterOutputBiases, "master output biases");
+        ReadArray(payload.Reader, withMaster.MasterMix, "master mixing logit");
+        return withMaster;
+    }
+}
+
+/// <summary>The fast feedforward network with leaves (kind 0): hard descent to one leaf, a soft mixture in training.</summary>
+internal sealed class FastFeedForwardKind() : NetworkKindDescriptor(NetworkKind.FastFeedForward, typeof(FastFeedForwardNetwork), FffArchitecture.FastFeedForward)
+{
+    /// <summary>Format 0x00010001 stored this kind without the master leaf.</summary>
+    public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion)
+        => FastFeedForwardNetwork.LoadPayload(payload, withMasterLeaf: formatVersion >= ModelFormat.KindCodeVersion);
+
+    public override int Depth(FeedForwardNetwork network) => ((FastFeedForwardNetwork)network).Depth;
+
+    public override int LeafWidth(FeedForwardNetwork network) => ((FastFeedForwardNetwork)network).LeafWidth;
+
+    public override ISoftScorer CreateSoftScorer(FeedForwardNetwork network) => new SoftScorer((FastFeedForwardNetwork)network);
+
+    public override string WriteOnnx(OnnxGraph graph, FeedForwardNetwork network, string features)
+        => FastFeedForwardOnnx.LeafTree(graph, (FastFeedForwardNetwork)network, features);
+
+    private sealed class SoftScorer : ISoftScorer
+    {
+        private readonly FastFeedForwardNetwork _network;
+        private readonly float[] _scratch;
+
+        public SoftScorer(FastFeedForwardNetwork network)
+        {
+            _network = network;
+            _scratch = new float[2 * network.LeafCount];
+        }
+
+        public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output) => _network.ScoreSoft(features, output, _scratch);
+    }
+}
+
+internal sealed partial class NeuronTreeNetwork
+{
+    // *** Binary format of the neuron-tree payload (after the network kind code 3, see Persistence/NetworkFormat.cs) ***
+    // int32  input count I            (1 .. 2^28)
+    // int32  output count O           (1 .. 2^20)
+    // int32  tree count K             (1 .. MaxStoredTrees)
+    // int32  depth D                  (0 .. MaxStoredDepth); N = 2^(D+1) - 1 nodes per tree
+    // int32  activation               (1 = GELU, tanh approximation; the only value so far)
+    // int32  routing rule             (0 = right child when x . w + b > 0, strictly; the only value so far)
+    // then four float arrays, each as int32 count followed by count float32 values, in this order and with these counts:
+    //   node weights K*N*I (neuron t*N + n, row-major), node biases K*N, node output vectors K*N*O, output biases O.
+    // The payload's total weight count must not exceed int.MaxValue. Introduced with format 0x00010002.
+
+    /// <summary>Activation code stored in the payload: GELU with the tanh approximation.</summary>
+    private const int GeluTanhCode = 1;
+
+    /// <summary>Routing rule code stored in the payload: right child when the node value is strictly positive.</summary>
+    private const int StrictlyPositiveRightCode = 0;
+
+    protected internal override void SavePayload(BinaryWriter writer)
+    {
+        writer.Write(InputCount);
+        writer.Write(OutputCount);
+        writer.Write(TreeCount);
+        writer.Write(Depth);
+        writer.Write(GeluTanhCode);
+        writer.Write(StrictlyPositiveRightCode);
+        WriteArray(writer, NodeWeights);
+        WriteArray(writer, NodeBiases);
+        WriteArray(writer, OutputWeights);
+        WriteArray(writer, OutputBiases);
+    }
+
+    /// <summary>
+    /// Number of floats a network of this shape stores, or -1 when it exceeds <see cref="int.MaxValue"/>
+    /// (no shape within the stored limits overflows a long here).
+    /// </summary>
+    internal static long WeightCount(int inputCount, int outputCount, int treeCount, int depth)
+    {
+        long neurons = (long)treeCount * ((2L << depth) - 1);
+        long floats = neurons * (inputCount + 1L + outputCount) + outputCount;
+        return floats > int.MaxValue ? -1 : floats;
+    }
+
+    /// <summary>Reads the neuron-tree payload, checking every size against the limits and the stream before allocating.</summary>
+    internal static NeuronTreeNetwork LoadPayload(PayloadReader payload)
+    {
+        const int headerFields = 6;
+        if (payload.ByteCount < headerFields * sizeof(int))
+            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {headerFields * sizeof(int)} bytes of the shape fields.");
+        int inputCount = payload.ReadInt32();
+        int outputCount = payload.ReadInt32();
+        int treeCount = payload.ReadInt32();
+        int depth = payload.ReadInt32();
+        int activation = payload.ReadInt32();
+        int routing = payload.ReadInt32();
+        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
+            || treeCount < 1 || treeCount > MaxStoredTrees || depth < 0 || depth > MaxStoredDepth)
+        {
+            throw Corrupt($"shape (inputs {inputCount}, outputs {outputCount}, trees {treeCount}, depth {depth}) is out of range.");
+        }
+        if (activation != GeluTanhCode)
+            throw Corrupt($"unknown activation code {activation}.");
+        if (routing != StrictlyPositiveRightCode)
+            throw Corrupt($"unknown routing rule code {routing}.");
+        long floats = WeightCount(inputCount, outputCount, treeCount, depth);
+        if (floats < 0)
+            throw Corrupt("the declared shape needs more weights than one array can hold.");
+        string shape = $"inputs {inputCount}, outputs {outputCount}, trees {treeCount}, depth {depth}";
+        payload.Require(4 * sizeof(int) + floats * sizeof(float), shape, last: true);
+
+        var network = new NeuronTreeNetwork(inputCount, outputCount, treeCount, depth);
+        ReadArray(payload.Reader, network.NodeWeights, "node weights");
+        ReadArray(payload.Reader, network.NodeBiases, "node biases");
+        ReadArray(payload.Reader, network.OutputWeights, "node output vectors");
+        ReadArray(payload.Reader, network.OutputBiases, "output biases");
+        return network;
+    }
+}
+
+/// <summary>The fast feedforward network with neuron nodes (kind 3): trains exactly the function it scores.</summary>
+internal sealed class NeuronTreeKind() : NetworkKindDescriptor(NetworkKind.NeuronTree, typeof(NeuronTreeNetwork), FffArchitecture.FastFeedForward)
+{
+    public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => NeuronTreeNetwork.LoadPayload(payload);
+
+    public override int Depth(FeedForwardNetwork network) => ((NeuronTreeNetwork)network).Depth;
+
+    public override string WriteOnnx(OnnxGraph graph, FeedForwardNetwork network, string features)
+        => FastFeedForwardOnnx.NeuronTrees(graph, (NeuronTreeNetwork)network, features);
+}
+
+internal sealed partial class EmbeddingBagNetwork
+{
+    // *** Binary format of the embedding-bag payload (after the network kind code 4, see Persistence/NetworkFormat.cs) ***
+    // int32  input count V            (1 .. 2^28): the vocabulary width of the feature vector
+    // int32  embedding dimension d    (1 .. MaxDimension)
+    // float array: int32 count V * d, then V * d float32 values, token-major (token i's embedding at [i*d, i*d + d))
+    // int32  head kind                (0 = FFF with leaves, 3 = FFF with neuron nodes; nothing else)
+    // then the head's own payload (FastFeedForwardNetwork.SavePayload or NeuronTreeNetwork.SavePayload) with d inputs.
+    // Version history: added in model format 0x00010002 (the model parameters' VersionInfo is unchanged: a reader that does
+    // not know kind 4 rejects the file as "unknown network kind 4").
+
+    protected internal override void SavePayload(BinaryWriter writer)
+    {
+        writer.Write(InputCount);
+        writer.Write(Dimension);
+        WriteArray(writer, Embeddings);
+        Head.Save(writer);
+    }
+
+    /// <summary>Reads the payload, checking the declared table against the bytes present before allocating it.</summary>
+    internal static EmbeddingBagNetwork LoadPayload(PayloadReader payload)
+    {
+        const int fields = 2 * sizeof(int);
+        if (payload.ByteCount < fields)
+            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {fields} bytes of the embedding-bag shape fields.");
+        int inputCount = payload.ReadInt32();
+        int dimension = payload.ReadInt32();
+        if (inputCount < 1 || inputCount > MaxInputs || dimension < 1 || dimension > MaxDimension)
+            throw Corrupt($"embedding-bag shape (inputs {inputCount}, dimension {dimension}) is out of range.");
+        long floats = (long)inputCount * dimension;
+        if (floats > int.MaxValue)
+            throw Corrupt("the declared embedding table needs more weights than one array can hold.");
+        long tableBytes = sizeof(int) + floats * sizeof(float);
+        // The table, the head's kind code and at least the head's own shape fields must follow.
+        payload.Require(tableBytes + sizeof(int), $"embedding bag of {inputCount} inputs x dimension {dimension}", last: false);
+        var table = new float[floats];
+        ReadArray(payload.Reader, table, "embedding table");
+        int headKind = payload.ReadInt32();
+        long? headBytes = payload.ByteCount - (fields + tableBytes + sizeof(int));
+        var headPayload = new PayloadReader(payload.Reader, headBytes);
+        FeedForwardNetwork head = headKind switch
+        {
+            (int)NetworkKind.FastFeedForward => FastFeedForwardNetwork.LoadPayload(headPayload, withMasterLeaf: true),
+            (int)NetworkKind.NeuronTree => NeuronTreeNetwork.LoadPayload(headPayload),
+            _ => throw Corrupt($"the embedding bag's head has kind {headKind}; only an FFF (0 or 3) can follow the table."),
+        };
+        headPayload.CheckAtEnd();
+        if (head.InputCount != dimension)
+            throw Corrupt($"the embedding dimension is {dimension} but the head takes {head.InputCount} inputs.");
+        return new EmbeddingBagNetwork(inputCount, head, table);
+    }
+}
+
+/// <summary>A learned token embedding table feeding a fast feedforward head (kind 4): the head's shape and soft function.</summary>
+internal sealed class EmbeddingBagKind() : NetworkKindDescriptor(NetworkKind.EmbeddingBag, typeof(EmbeddingBagNetwork), FffArchitecture.FastFeedForward)
+{
+    public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => EmbeddingBagNetwork.LoadPayload(payload);
+
+    public override string WriteOnnx(OnnxGraph graph, FeedForwardNetwork network, string features)
+        => FastFeedForwardOnnx.EmbeddingBag(graph, (EmbeddingBagNetwork)network, features);
+
+    public override int Depth(FeedForwardNetwork network) => HeadKind(network, out FeedForwardNetwork head).Depth(head);
+
+    public override int LeafWidth(FeedForwardNetwork network) => HeadKind(network, out FeedForwardNetwork head).LeafWidth(head);
+
+    /// <summary>The head's soft function on the summed embedding; null when the head has none.</summary>
+    public override ISoftScorer? CreateSoftScorer(FeedForwardNetwork network)
+    {
+        var bag = (EmbeddingBagNetwork)network;
+        ISoftScorer? head = NetworkKinds.Of(bag.Head).CreateSoftScorer(bag.Head);
+        return head is null ? null : new SoftScorer(bag, head);
+    }
+
+    private static NetworkKindDescriptor HeadKind(FeedForwardNetwork network, out FeedForwardNetwork head)
+    {
+        head = ((EmbeddingBagNetwork)network).Head;
+        return NetworkKinds.Of(head);
+    }
+
+    private sealed class SoftScorer : ISoftScorer
+    {
+        private readonly EmbeddingBagNetwork _bag;
+        private readonly ISoftScorer _head;
+        private readonly float[] _embedded;
+
+        public SoftScorer(EmbeddingBagNetwork bag, ISoftScorer head)
+        {
+            _bag = bag;
+            _head = head;
+            _embedded = new float[bag.Dimension];
+        }
+
+        public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output)
+        {
+            _bag.Embed(features, _embedded);
+            _head.ScoreSoft(_embedded, output);
+        }
+    }
+}

@@ -1,0 +1,278 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML.Fff.Scoring;
+using Microsoft.ML.Fff.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Fff.FastFeedForward;
+
+/// <summary>
+/// The trainable FFF layer on TorchSharp. Internal: the user never sees a tensor or a module, and nothing native
+/// outlives training (weights are copied into an <see cref="FastFeedForwardNetwork"/>).
+/// </summary>
+/// <remarks>
+/// Node and hidden weights are stored input-major (<c>[I, N]</c>, <c>[I, L*l]</c>) so one matrix product serves dense and
+/// sparse (COO) batches alike. Node and leaf parameters are separate so hard fine-tuning can optimize the leaves alone.
+/// </remarks>
+internal sealed class FastFeedForwardModule : FeedForwardModule
+{
+    private readonly int _depth;
+    private readonly int _leafWidth;
+    private readonly int _leafCount;
+    private readonly int _nodeCount;
+    private readonly int _outputs;
+
+    // Every scalar passed to libtorch is kept alive explicitly (see AliveScalars): no operator + or - on tensors here.
+    private readonly Scalar _minusNodeCount;
+
+    private readonly Parameter? node_weight;
+    private readonly Parameter? node_bias;
+    private readonly Parameter hidden_weight;
+    private readonly Parameter hidden_bias;
+    private readonly Parameter output_weight;
+    private readonly Parameter output_bias;
+    private readonly Parameter? master_hidden_weight;
+    private readonly Parameter? master_hidden_bias;
+    private readonly Parameter? master_output_weight;
+    private readonly Parameter? master_output_bias;
+    private readonly Parameter? master_mix;
+    private readonly FastFeedForwardOptionsBase _options;
+
+    public FastFeedForwardModule(int inputs, int outputs, FastFeedForwardOptionsBase options, Device device) : base("FastFeedForward")
+    {
+        _options = options;
+        int depth = options.Depth, leafWidth = options.LeafWidth, master = options.MasterLeafWidth;
+        _depth = depth;
+        _leafWidth = leafWidth;
+        _leafCount = 1 << depth;
+        _nodeCount = _leafCount - 1;
+        _outputs = outputs;
+        _minusNodeCount = (-(long)_nodeCount).ToScalar();
+        if (_nodeCount > 0)
+        {
+            node_weight = nn.Parameter(zeros(inputs, _nodeCount, device: device));
+            node_bias = nn.Parameter(zeros(_nodeCount, device: device));
+        }
+        hidden_weight = nn.Parameter(zeros(inputs, _leafCount * leafWidth, device: device));
+        hidden_bias = nn.Parameter(zeros(_leafCount * leafWidth, device: device));
+        output_weight = nn.Parameter(zeros(_leafCount, leafWidth, outputs, device: device));
+        output_bias = nn.Parameter(zeros(_leafCount, outputs, device: device));
+        if (master > 0)
+        {
+            master_hidden_weight = nn.Parameter(zeros(inputs, master, device: device));
+            master_hidden_bias = nn.Parameter(zeros(master, device: device));
+            master_output_weight = nn.Parameter(zeros(master, outputs, device: device));
+            master_output_bias = nn.Parameter(zeros(outputs, device: device));
+            master_mix = nn.Parameter(zeros(1, device: device));
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>Hard fine-tuning trains everything but the routing nodes.</summary>
+    public override IEnumerable<Parameter> ParametersFor(PhasePlan phase) => phase.Phase == FffTrainingPhase.HardFineTune
+        ? parameters().Where(p => !ReferenceEquals(p, node_weight) && !ReferenceEquals(p, node_bias))
+        : parameters();
+
+    /// <summary>Soft forward without region leak (evaluation of the training-time function).</summary>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        Tensor mixture = _nodeCount == 0 ? ones(input.shape[0], 1, device: input.device) : SoftMixture(NodeLogits(input), leak: null);
+        return WithMaster(input, Mix(mixture, LeafOutputs(input))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Soft phase: soft forward with region leak, hardening and load-balancing penalties; fine-tune phase: hard forward.</summary>
+    public override StepOutput TrainingForward(Tensor input, StepContext context)
+    {
+        if (context.Phase.Phase == FffTrainingPhase.HardFineTune)
+            return new StepOutput(HardForward(input));
+        (double hardening, double balancing) = PenaltyWeights(context);
+        if (_nodeCount == 0)
+            return new StepOutput(WithMaster(input, Mix(ones(input.shape[0], 1, device: input.device), LeafOutputs(input))));
+        Tensor logits = NodeLogits(input);
+        Tensor? leak = null;
+        if (_options.RegionLeak > 0)
+        {
+            using Scalar threshold = ((double)_options.RegionLeak).ToScalar();
+            leak = rand(logits.shape, device: logits.device, generator: context.Generator).lt(threshold);
+        }
+        Tensor mixture = SoftMixture(logits, leak);
+        // Bernoulli entropy -(p ln p + (1-p) ln(1-p)) with p = sigmoid(z), written with log-sigmoids: exact and stable
+        // at any z, so no clamping is needed.
+        Tensor entropy = (sigmoid(logits) * nn.functional.logsigmoid(logits))
+            .add(sigmoid(logits.neg()) * nn.functional.logsigmoid(logits.neg()), AliveScalars.One).mean().neg();
+        Tensor? penalty = null;
+        if (hardening > 0)
+        {
+            using Scalar weight = hardening.ToScalar();
+            penalty = entropy.mul(weight);
+        }
+        Tensor? balance = null;
+        if (balancing > 0)
+        {
+            // Switch-style: N * sum_j f_j P_j with f_j the batch fraction hard-routed to leaf j (no gradient) and P_j the mean soft probability.
+            Tensor routed = nn.functional.one_hot(HardLeaves(input), _leafCount).to(ScalarType.Float32).mean(new long[] { 0 });
+            using Scalar leaves = ((double)_leafCount).ToScalar();
+            balance = routed.mul(mixture.mean(new long[] { 0 })).sum().mul(leaves);
+            using Scalar weight = balancing.ToScalar();
+            penalty = penalty is null ? balance.mul(weight) : penalty.add(balance, weight);
+        }
+        return new StepOutput(WithMaster(input, Mix(mixture, LeafOutputs(input))), penalty, entropy, balance);
+    }
+
+    /// <summary>Hardening and load-balancing weights for this epoch: the hardening schedule over the soft stage, balancing in its first part.</summary>
+    private (double Hardening, double Balancing) PenaltyWeights(StepContext context)
+    {
+        double h = _options.HardeningWeight;
+        bool firstPart = context.EpochInPhase < Math.Round(context.PhaseEpochs * (double)_options.LoadBalancingFraction);
+        double hardening = _options.HardeningSchedule switch
+        {
+            FffHardeningSchedule.Constant => h,
+            FffHardeningSchedule.Linear => h * (context.EpochInPhase + 1) / context.PhaseEpochs,
+            _ => firstPart ? h / 3 : h,
+        };
+        return (hardening, firstPart ? _options.LoadBalancingWeight : 0);
+    }
+
+    /// <summary>Mixes in the master leaf: <c>k * fff + (1 - k) * master(x)</c>, <c>k = sigmoid(kappa)</c>; the FFF output alone without one.</summary>
+    private Tensor WithMaster(Tensor input, Tensor fff)
+    {
+        if (master_mix is null)
+            return fff;
+        Tensor hidden = nn.functional.relu(input.mm(master_hidden_weight!).add(master_hidden_bias!, AliveScalars.One));
+        Tensor master = hidden.mm(master_output_weight!).add(master_output_bias!, AliveScalars.One);
+        Tensor k = sigmoid(master_mix);
+        Tensor oneMinusK = sigmoid(master_mix.neg());
+        return fff.mul(k).add(master.mul(oneMinusK), AliveScalars.One);
+    }
+
+    /// <summary>Hard-descent forward: each row uses only the leaf it reaches (gradients reach that leaf and the master leaf only).</summary>
+    public Tensor HardForward(Tensor input)
+    {
+        Tensor leafOutputs = LeafOutputs(input);
+        if (_nodeCount == 0)
+            return WithMaster(input, leafOutputs.select(1, 0));
+        Tensor leaf = HardLeaves(input);
+        // Pick each row's leaf output: [B, L, O] gathered at [B, 1, O].
+        Tensor index = leaf.view(-1, 1, 1).expand(-1, 1, _outputs);
+        return WithMaster(input, leafOutputs.gather(1, index).squeeze(1));
+    }
+
+    /// <summary>The leaf index each row reaches by hard descent (go right when the node value is &gt;= 0).</summary>
+    public Tensor HardLeaves(Tensor input)
+    {
+        using var noGrad = no_grad();
+        if (_nodeCount == 0)
+            return zeros(input.shape[0], dtype: ScalarType.Int64, device: input.device);
+        Tensor logits = NodeLogits(input);
+        Tensor node = zeros(input.shape[0], dtype: ScalarType.Int64, device: input.device);
+        for (int level = 0; level < _depth; level++)
+        {
+            Tensor value = logits.gather(1, node.unsqueeze(1)).squeeze(1);
+            node = node.mul(AliveScalars.TwoLong).add(AliveScalars.OneLong, AliveScalars.OneLong)
+                .add(value.ge(AliveScalars.Zero).to(ScalarType.Int64), AliveScalars.OneLong);
+        }
+        return node.add(_minusNodeCount, AliveScalars.OneLong);
+    }
+
+    private Tensor NodeLogits(Tensor input) => input.mm(node_weight!).add(node_bias!, AliveScalars.One);
+
+    /// <summary>Every leaf's output for every row: <c>[B, L, O]</c>.</summary>
+    private Tensor LeafOutputs(Tensor input)
+    {
+        long rows = input.shape[0];
+        Tensor hidden = nn.functional.relu(input.mm(hidden_weight).add(hidden_bias, AliveScalars.One));
+        Tensor perLeaf = hidden.view(rows, _leafCount, _leafWidth).transpose(0, 1);      // [L, B, l]
+        Tensor outputs = perLeaf.bmm(output_weight).add(output_bias.unsqueeze(1), AliveScalars.One); // [L, B, O]
+        return outputs.transpose(0, 1);                                                  // [B, L, O]
+    }
+
+    /// <summary>
+    /// Path probabilities of every leaf, level by level: a node's right child gets <c>p</c>, its left child <c>1 - p</c>.
+    /// Level <c>k</c>'s nodes are columns <c>[2^k - 1, 2^(k+1) - 1)</c>; interleaving (left, right) keeps the children of
+    /// the node at position <c>j</c> at positions <c>2j</c> and <c>2j + 1</c> of the next level, as in the node numbering.
+    /// </summary>
+    private Tensor SoftMixture(Tensor logits, Tensor? leak)
+    {
+        // Right child p = sigmoid(z), left child 1 - p = sigmoid(-z); region leak swaps them.
+        Tensor right = sigmoid(logits), left = sigmoid(logits.neg());
+        if (leak is not null)
+            (right, left) = (where(leak, left, right), where(leak, right, left));
+        long rows = logits.shape[0];
+        Tensor mixture = ones(rows, 1, device: logits.device);
+        for (int level = 0; level < _depth; level++)
+        {
+            int first = (1 << level) - 1;
+            Tensor rightLevel = right.narrow(1, first, 1 << level), leftLevel = left.narrow(1, first, 1 << level);
+            mixture = stack(new[] { mixture * leftLevel, mixture * rightLevel }, 2).view(rows, 2 << level);
+        }
+        return mixture;
+    }
+
+    private static Tensor Mix(Tensor mixture, Tensor leafOutputs) => mixture.unsqueeze(1).bmm(leafOutputs).squeeze(1);
+
+    /// <summary>Releases the cached scalars with the parameters.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _minusNodeCount.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Copies the weights of <paramref name="source"/> into the module.</summary>
+    public override void Import(FeedForwardNetwork source)
+    {
+        var network = (FastFeedForwardNetwork)source;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        int inputs = network.InputCount;
+        if (_nodeCount > 0)
+        {
+            node_weight!.copy_(tensor(network.NodeWeights, new long[] { _nodeCount, inputs }).t());
+            node_bias!.copy_(tensor(network.NodeBiases));
+        }
+        hidden_weight.copy_(tensor(network.HiddenWeights, new long[] { _leafCount * _leafWidth, inputs }).t());
+        hidden_bias.copy_(tensor(network.HiddenBiases));
+        output_weight.copy_(tensor(network.OutputWeights, new long[] { _leafCount, _leafWidth, _outputs }));
+        output_bias.copy_(tensor(network.OutputBiases, new long[] { _leafCount, _outputs }));
+        if (master_mix is not null)
+        {
+            int master = network.MasterWidth;
+            master_hidden_weight!.copy_(tensor(network.MasterHiddenWeights, new long[] { master, inputs }).t());
+            master_hidden_bias!.copy_(tensor(network.MasterHiddenBiases));
+            master_output_weight!.copy_(tensor(network.MasterOutputWeights, new long[] { master, _outputs }));
+            master_output_bias!.copy_(tensor(network.MasterOutputBiases));
+            master_mix.copy_(tensor(network.MasterMix));
+        }
+    }
+
+    /// <summary>Copies the module's weights into <paramref name="target"/> (same shape).</summary>
+    public override void Export(FeedForwardNetwork target)
+    {
+        var network = (FastFeedForwardNetwork)target;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        if (_nodeCount > 0)
+        {
+            CopyOut(node_weight!.t(), network.NodeWeights);
+            CopyOut(node_bias!, network.NodeBiases);
+        }
+        CopyOut(hidden_weight.t(), network.HiddenWeights);
+        CopyOut(hidden_bias, network.HiddenBiases);
+        CopyOut(output_weight, network.OutputWeights);
+        CopyOut(output_bias, network.OutputBiases);
+        if (master_mix is not null)
+        {
+            CopyOut(master_hidden_weight!.t(), network.MasterHiddenWeights);
+            CopyOut(master_hidden_bias!, network.MasterHiddenBiases);
+            CopyOut(master_output_weight!, network.MasterOutputWeights);
+            CopyOut(master_output_bias!, network.MasterOutputBiases);
+            CopyOut(master_mix, network.MasterMix);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.ML.Fff.Scoring;
+using Microsoft.ML.Fff.Training;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
+
+namespace Microsoft.ML.Fff;
+
+/// <summary>
+/// Shared trainer logic of every architecture and task: reads the data once through a cursor, trains on TorchSharp, and
+/// returns model parameters that score in pure C#.
+/// </summary>
+/// <typeparam name="TOptions">The task's options type.</typeparam>
+/// <typeparam name="TTransformer">The task's prediction transformer.</typeparam>
+/// <typeparam name="TModel">The task's model parameters.</typeparam>
+public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : TrainerEstimatorBase<TTransformer, TModel>
+    where TOptions : FeedForwardOptionsBase
+    where TTransformer : ISingleFeaturePredictionTransformer<TModel>
+    where TModel : class
+{
+    private readonly TOptions _options;
+    private readonly LabelKind _labelKind;
+
+    private protected FeedForwardTrainerBase(IHostEnvironment env, string name, TOptions options, SchemaShape.Column label, LabelKind labelKind)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(name),
+               TrainerUtils.MakeR4VecFeature(Validated(options).FeatureColumnName),
+               label,
+               TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+    {
+        _options = options;
+        _labelKind = labelKind;
+    }
+
+    /// <summary>The trainers normalize features themselves (folded into the saved weights), reads the data once, and can use a validation set.</summary>
+    public override TrainerInfo Info { get; } = new TrainerInfo(normalization: false, calibration: false, caching: false, supportValid: true,
+        supportIncrementalTrain: false, supportTest: false);
+
+    /// <summary>
+    /// Trains with <paramref name="validationData"/> evaluated after every epoch by hard descent; the best epoch is kept and
+    /// <see cref="FeedForwardOptionsBase.EarlyStoppingPatience"/> can stop training early.
+    /// </summary>
+    /// <param name="trainData">Training rows.</param>
+    /// <param name="validationData">Validation rows with the same schema.</param>
+    public TTransformer Fit(IDataView trainData, IDataView validationData)
+    {
+        Host.CheckValue(trainData, nameof(trainData));
+        Host.CheckValue(validationData, nameof(validationData));
+        return TrainTransformer(trainData, validationData);
+    }
+
+    private protected abstract TModel CreateModel(FeedForwardNetwork network, FffTrainingReport report);
+
+    /// <summary>The architecture to train, built from the (validated, never modified) options.</summary>
+    private protected abstract NetworkArchitecture CreateArchitecture(TOptions options);
+
+    /// <summary>Trains the model parameters from the role-mapped data.</summary>
+    protected override TModel TrainModelCore(TrainContext trainContext)
+    {
+        Host.CheckValue(trainContext, nameof(trainContext));
+        using IChannel ch = Host.Start("Training");
+        int seed = _options.Seed ?? Host.Rand.Next();
+        long inMemoryLimit = (long)_options.InMemoryLimitMegabytes << 20;
+        TrainingData train = TrainingData.Scan(ch, trainContext.TrainingSet, _labelKind, inMemoryLimit, FeedForwardTrainingSession.TrainingEvaluationRows, seed);
+        TrainingData? valid = null;
+        if (trainContext.ValidationSet != null)
+        {
+            valid = TrainingData.Scan(ch, trainContext.ValidationSet, _labelKind, inMemoryLimitBytes: 0, FeedForwardTrainingSession.ValidationEvaluationRows, seed);
+            if (valid.FeatureCount != train.FeatureCount)
+                throw ch.Except($"The validation set has {valid.FeatureCount} feature slots but the training set has {train.FeatureCount}; featurize both with the same fitted pipeline.");
+            if (valid.ClassCount != train.ClassCount)
+                throw ch.Except($"The validation label has {valid.ClassCount} classes but the training label has {train.ClassCount}; map both with the same MapValueToKey transformer.");
+        }
+        NetworkArchitecture architecture = CreateArchitecture(_options);
+        float[]? teacher = architecture.Hooks.TeacherOutputs(ch, train, valid, _labelKind, seed);
+        var session = new FeedForwardTrainingSession(ch, _options, architecture, train, valid, _labelKind, seed, teacher);
+        (FeedForwardNetwork network, FffTrainingReport report) = session.Run();
+        return CreateModel(network, report);
+    }
+
+    private static TOptions Validated(TOptions options)
+    {
+        Contracts.CheckValue(options, nameof(options));
+        options.Validate();
+        return options;
+    }
+}
+

@@ -1,0 +1,19 @@
+namespace Microsoft.ML.Fff.Kinds;
+
+/// <summary>
+/// The kind codes stored in model files (format 0x00010002 and later), one line per registered kind. A code is never
+/// reused; each kind's descriptor (<see cref="NetworkKindDescriptor"/>) returns its own.
+/// </summary>
+internal enum NetworkKind
+{
+    /// <summary>Fast feedforward layer with leaves (FastFeedForward/FastFeedForwardKind.cs).</summary>
+    FastFeedForward = 0,
+    /// <summary>Dense multi-layer perceptron (Dense/DenseKind.cs).</summary>
+    Dense = 1,
+    /// <summary>Mixture of experts (MixtureOfExperts/MixtureOfExpertsKind.cs).</summary>
+    MixtureOfExperts = 2,
+    /// <summary>Fast feedforward with neuron nodes: K parallel trees, no leaves (FastFeedForward/NeuronTreeKind.cs).</summary>
+    NeuronTree = 3,
+    /// <summary>A learned token embedding table feeding a fast feedforward head (FastFeedForward/EmbeddingBagKind.cs).</summary>
+    EmbeddingBag = 4,
+}
