@@ -11,6 +11,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using Microsoft.ML;
+using MlNetFff.Tools;
 using MlNetFff.Tools.Tabular;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -64,12 +65,7 @@ Console.WriteLine();
 Console.WriteLine(table);
 if (write != null)
 {
-    const string Begin = "<!-- tabular-results:begin -->", End = "<!-- tabular-results:end -->";
-    string text = File.ReadAllText(write);
-    int from = text.IndexOf(Begin, StringComparison.Ordinal), to = text.IndexOf(End, StringComparison.Ordinal);
-    if (from < 0 || to < from)
-        throw new InvalidOperationException($"{write} has no '{Begin}' ... '{End}' section to replace.");
-    File.WriteAllText(write, text[..(from + Begin.Length)] + Environment.NewLine + table + Environment.NewLine + text[to..]);
+    MarkedSection.Replace(write, "tabular-results", table);
     Console.WriteLine($"Wrote the table into {write}.");
 }
 return 0;
