@@ -117,11 +117,14 @@ internal static class TabularSuite
             TabularResult result;
             try
             {
+                // A fresh context of the same seed per model: trainers draw their seeds from the context, so a shared one would make
+                // each cell depend on which sets and models ran before it (--sets, --models).
+                var context = new MLContext(seed: 0);
                 var clock = Stopwatch.StartNew();
-                ITransformer fitted = Fit(mlContext, set.Task, model, train);
+                ITransformer fitted = Fit(context, set.Task, model, train);
                 double seconds = clock.Elapsed.TotalSeconds;
-                double metric = Evaluate(mlContext, set.Task, fitted.Transform(test));
-                double micros = MedianPredictMicroseconds(mlContext, set.Task, fitted, test, latency);
+                double metric = Evaluate(context, set.Task, fitted.Transform(test));
+                double micros = MedianPredictMicroseconds(context, set.Task, fitted, test, latency);
                 result = new(set, trainRows, testRows, model, metric, seconds, micros, null);
             }
             catch (Exception e)
