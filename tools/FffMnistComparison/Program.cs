@@ -7,7 +7,6 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using Microsoft.ML;
@@ -15,6 +14,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.ML.Fff.MixtureOfExperts;
+using MlNetFff.Tools;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 int epochs = 12;
@@ -132,12 +132,7 @@ Console.WriteLine();
 Console.WriteLine(table);
 if (write != null)
 {
-    const string Begin = "<!-- mnist-comparison:begin -->", End = "<!-- mnist-comparison:end -->";
-    string text = File.ReadAllText(write);
-    int from = text.IndexOf(Begin, StringComparison.Ordinal), to = text.IndexOf(End, StringComparison.Ordinal);
-    if (from < 0 || to < from)
-        throw new InvalidOperationException($"{write} has no '{Begin}' ... '{End}' section to replace.");
-    File.WriteAllText(write, text[..(from + Begin.Length)] + Environment.NewLine + table + Environment.NewLine + text[to..]);
+    MarkedSection.Replace(write, "mnist-comparison", table);
     Console.WriteLine($"Wrote the table into {write}.");
 }
 return 0;

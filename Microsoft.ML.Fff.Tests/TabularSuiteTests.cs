@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Microsoft.ML.Data;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+using MlNetFff.Tools.Tabular;
+
+namespace Microsoft.ML.Fff.Tests;
+
+/// <summary>
+/// The core of tools/FffTabularComparison (compiled in from the tool) on two seeded synthetic stand-ins of a few hundred rows,
+/// written as CSV files like scripts/fetch-tabular.sh writes them: a binary set with categorical (quoted String) columns and a
+/// regression set. The full suite is the tool itself (docs/tabular.md).
+/// </summary>
+[TestClass]
+public sealed class TabularSuiteTests
+{
+    // Tiny trainings, some through FffAutoTrainOptions (no NumberOfThreads): libtorch on one thread (OneTorchThread).
+    [ClassInitialize]
+    public static void UseOneTorchThread(TestContext context) => OneTorchThread.Enter();
+
+    [ClassCleanup]
+    public static void RestoreTorchThreads() => OneTorchThread.Exit();
+
+    [TestMethod]
+    public void EveryModelGetsASaneRowOnACategoricalAndARegressionSet()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "fff-tabular-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var mlContext = new MLContext(seed: 0);
+            var binary = new TabularSet("synthetic-categorical", TabularTask.Binary, 400, "test", "seeded synthetic");
+            var regression = new TabularSet("synthetic-regression", TabularTask.Regression, 400, "test", "seeded synthetic");
+            WriteCategorical(Path.Combine(directory, "binary.csv"), binary.Rows, seed: 1);
+            WriteRegression(Path.Combine(directory, "regression.csv"), regression.Rows, seed: 2);
+
+            // Short latency settings: the test checks that timing works, not what it measures.
+            var latency = new LatencySettings(WarmupSeconds: 0.05, TimedCalls: 200);
+            var log = new StringWriter();
+            var results = new List<TabularResult>();
+            IDataView binaryData = TabularSuite.Load(mlContext, Path.Combine(directory, "binary.csv"), binary.Task, maxRows: null, expectedRows: binary.Rows);
+            Assert.IsInstanceOfType(binaryData.Schema["color"].Type, typeof(TextDataViewType), "a quoted column loads as a categorical String column");
+            results.AddRange(TabularSuite.Run(mlContext, binary, binaryData, TabularModel.All, latency, log));
+            // --max-rows: a seeded subsample of 300 of the 400 rows, split 240/60.
+            IDataView regressionData = TabularSuite.Load(mlContext, Path.Combine(directory, "regression.csv"), regression.Task, maxRows: 300, expectedRows: regression.Rows);
+            results.AddRange(TabularSuite.Run(mlContext, regression, regressionData, TabularModel.All, latency, log));
+
+            foreach (TabularSet set in new[] { binary, regression })
+            {
+                foreach (TabularModel model in TabularModel.All)
+                {
+                    TabularResult r = results.Single(x => x.Set == set && x.Model == model);
+                    string what = $"{set.Name} / {model.Name}";
+                    Assert.IsNull(r.Error, $"{what} failed: {r.Error}{Environment.NewLine}{log}");
+                    // Both sets are easy for every model: a clear signal, little noise.
+                    double floor = set.Task == TabularTask.Binary ? 0.75 : 0.6;
+                    Assert.IsTrue(r.Metric >= floor && r.Metric <= 1, $"{what}: {set.MetricName} {r.Metric} outside [{floor}, 1]");
+                    Assert.IsTrue(r.TrainSeconds > 0 && r.TrainSeconds < 60, $"{what}: training {r.TrainSeconds} s");
+                    Assert.IsTrue(r.MicrosecondsPerRow > 0 && r.MicrosecondsPerRow < 10_000, $"{what}: {r.MicrosecondsPerRow} µs per row");
+                }
+            }
+            TabularResult subsampled = results.First(r => r.Set == regression);
+            Assert.AreEqual(300, subsampled.TrainRows + subsampled.TestRows, "--max-rows keeps 300 of the 400 rows");
+            Assert.IsTrue(subsampled.TrainRows is >= 220 and <= 260, $"about 80 % of them train: {subsampled.TrainRows}");
+
+            string table = TabularSuite.ResultsTable(results);
+            foreach (TabularModel model in TabularModel.All)
+                Assert.AreEqual(2, table.Split('\n').Count(line => line.Contains($"| {model.Name} |", StringComparison.Ordinal)), $"{model.Name} has a row per set:{Environment.NewLine}{table}");
+            string targets = TabularSuite.TargetsTable(results);
+            StringAssert.Contains(targets, "| synthetic-categorical |");
+            StringAssert.Contains(targets, "| synthetic-regression |");
+            StringAssert.Contains(targets, "Over the 2 sets");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void AFailingModelRecordsItsErrorAndTheRunGoesOn()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var set = new TabularSet("single-class", TabularTask.Binary, 40, "test", "every label false");
+        string path = Path.Combine(Path.GetTempPath(), "fff-tabular-" + Guid.NewGuid().ToString("N") + ".csv");
+        try
+        {
+            // One class only: L-BFGS logistic regression and the AUC both reject it, so each model's row carries an error.
+            File.WriteAllLines(path, new[] { "x,Label" }.Concat(Enumerable.Range(0, set.Rows).Select(i => $"{i % 7},false")));
+            IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows: null, expectedRows: set.Rows);
+            List<TabularResult> results = TabularSuite.Run(mlContext, set, data, new[] { TabularModel.LightGbm, TabularModel.Linear },
+                new LatencySettings(0.01, 10), new StringWriter());
+            Assert.AreEqual(2, results.Count, "both models have a row");
+            Assert.IsTrue(results.All(r => r.Error != null && double.IsNaN(r.Metric)), string.Join("; ", results.Select(r => r.Error ?? "no error")));
+            StringAssert.Contains(TabularSuite.ResultsTable(results), "error:");
+            Assert.ThrowsExactly<InvalidDataException>(() => TabularSuite.Load(mlContext, path, set.Task, null, expectedRows: set.Rows + 1),
+                "a row count other than the expected one is an error");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static void WriteCategorical(string path, int rows, int seed)
+    {
+        var random = new Random(seed);
+        string[] colors = { "red", "green", "blue" }, sizes = { "S", "M", "L" };
+        var text = new StringBuilder("x1,color,x2,size,Label\n");
+        for (int i = 0; i < rows; i++)
+        {
+            double x1 = Gaussian(random), x2 = Gaussian(random);
+            int color = random.Next(3), size = random.Next(3);
+            // The categories carry as much signal as the numbers, so a model that ignored them would fall below the floor.
+            double logit = 2 * x1 + (color == 0 ? 2.5 : color == 1 ? -2.5 : 0) - (size == 2 ? 2 * x2 : 0);
+            bool label = random.NextDouble() < 1 / (1 + Math.Exp(-logit));
+            text.Append(CultureInfo.InvariantCulture, $"{x1:R},\"{colors[color]}\",{x2:R},\"{sizes[size]}\",{(label ? "true" : "false")}\n");
+        }
+        File.WriteAllText(path, text.ToString());
+    }
+
+    private static void WriteRegression(string path, int rows, int seed)
+    {
+        var random = new Random(seed);
+        var text = new StringBuilder("x1,x2,x3,Label\n");
+        for (int i = 0; i < rows; i++)
+        {
+            double x1 = Gaussian(random), x2 = Gaussian(random), x3 = Gaussian(random);
+            double y = 2 * x1 - x2 + 0.5 * x3 + 0.2 * Gaussian(random);
+            text.Append(CultureInfo.InvariantCulture, $"{x1:R},{x2:R},{x3:R},{y:R}\n");
+        }
+        File.WriteAllText(path, text.ToString());
+    }
+
+    private static double Gaussian(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}

@@ -1,0 +1,420 @@
+// The core of the tabular benchmark suite (docs/tabular.md): loading a set's CSV, the seeded split, the six models, their
+// metric, training time and per-row PredictionEngine latency, and the Markdown tables. Program.cs is the command line;
+// Microsoft.ML.Fff.Tests/TabularSuiteTests.cs compiles this file too and runs it on small synthetic sets.
+#nullable enable
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Reflection.Emit;
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
+using Microsoft.ML.Fff.FastFeedForward;
+
+namespace MlNetFff.Tools.Tabular;
+
+internal enum TabularTask { Binary, Multiclass, Regression }
+
+/// <summary>One set of the suite: its CSV file name (without .csv), task, expected data rows and where it comes from.</summary>
+internal sealed record TabularSet(string Name, TabularTask Task, int Rows, string Source, string Description)
+{
+    /// <summary>The ten sets written by scripts/fetch-tabular.sh (row counts after dropping incomplete rows).</summary>
+    public static readonly IReadOnlyList<TabularSet> Suite = new TabularSet[]
+    {
+        new("fertility", TabularTask.Binary, 254_654, "r-cran-aer Fertility", "more than two children"),
+        new("hmda", TabularTask.Binary, 2_380, "r-cran-aer HMDA", "mortgage denied"),
+        new("fair", TabularTask.Binary, 6_366, "python3-statsmodels fair", "any affair"),
+        new("anes96", TabularTask.Multiclass, 944, "python3-statsmodels anes96", "party identification, 7 classes"),
+        new("chile", TabularTask.Multiclass, 2_431, "r-cran-cardata Chile", "intended vote, 4 classes"),
+        new("wine", TabularTask.Multiclass, 178, "python3-sklearn wine", "cultivar, 3 classes"),
+        new("cps1988", TabularTask.Regression, 28_155, "r-cran-aer CPS1988", "log weekly wage"),
+        new("cpssw8", TabularTask.Regression, 61_395, "r-cran-aer CPSSW8", "log hourly earnings"),
+        new("randhie", TabularTask.Regression, 20_190, "python3-statsmodels randhie", "doctor visits"),
+        new("star98", TabularTask.Regression, 303, "python3-statsmodels star98", "share above the math median"),
+    };
+
+    public string MetricName => Task switch { TabularTask.Binary => "AUC", TabularTask.Multiclass => "accuracy", _ => "R²" };
+}
+
+/// <summary>The models of the suite, in table order; <see cref="Id"/> is what <c>--models</c> takes.</summary>
+internal sealed record TabularModel(string Id, string Name)
+{
+    public static readonly TabularModel Train = new("train", "FFF `Fff().Train` (defaults)");
+    public static readonly TabularModel Recipe = new("recipe", "FFF hand recipe");
+    public static readonly TabularModel Dense = new("dense", "Dense 32");
+    public static readonly TabularModel Moe = new("moe", "MoE (defaults)");
+    public static readonly TabularModel LightGbm = new("lightgbm", "LightGBM (defaults)");
+    public static readonly TabularModel Linear = new("linear", "Linear (L-BFGS; SDCA for regression)");
+    public static readonly IReadOnlyList<TabularModel> All = new[] { Train, Recipe, Dense, Moe, LightGbm, Linear };
+}
+
+/// <summary>One cell row of the table; <see cref="Error"/> is set (and the numbers are not) when the model failed.</summary>
+internal sealed record TabularResult(TabularSet Set, int TrainRows, int TestRows, TabularModel Model,
+    double Metric, double TrainSeconds, double MicrosecondsPerRow, string? Error);
+
+/// <summary>How long latency is measured: the full suite warms up for seconds (tiered compilation), the tests briefly.</summary>
+internal sealed record LatencySettings(double WarmupSeconds, int TimedCalls)
+{
+    public static readonly LatencySettings Full = new(2.0, 2000);
+}
+
+internal static class TabularSuite
+{
+    public const string LabelColumn = "Label";
+    private const string FeaturesColumn = "Features";
+
+    /// <summary>
+    /// Loads a set's CSV: the label typed by the task (Boolean, String, Single), every column whose first value is quoted as a
+    /// String (categorical), the others as Single. With <paramref name="maxRows"/>, a seeded random subsample of that many rows.
+    /// </summary>
+    public static IDataView Load(MLContext mlContext, string path, TabularTask task, int? maxRows, int? expectedRows)
+    {
+        string[] lines = File.ReadLines(path).Take(2).ToArray();
+        if (lines.Length < 2)
+            throw new InvalidDataException($"{path} has no data rows.");
+        string[] names = lines[0].Split(',').Select(n => n.Trim('"')).ToArray();
+        string[] first = lines[1].Split(',');
+        if (first.Length != names.Length)
+            throw new InvalidDataException($"{path}: the first data row has {first.Length} fields, the header {names.Length}.");
+        var columns = new TextLoader.Column[names.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            DataKind kind = names[i] == LabelColumn
+                ? task switch { TabularTask.Binary => DataKind.Boolean, TabularTask.Multiclass => DataKind.String, _ => DataKind.Single }
+                : first[i].StartsWith('"') ? DataKind.String : DataKind.Single;
+            columns[i] = new TextLoader.Column(names[i], kind, i);
+        }
+        if (!names.Contains(LabelColumn))
+            throw new InvalidDataException($"{path} has no '{LabelColumn}' column.");
+        IDataView data = mlContext.Data.Cache(mlContext.Data.LoadFromTextFile(path, columns, separatorChar: ',', hasHeader: true, allowQuoting: true));
+        long rows = CountRows(data);
+        if (expectedRows is int expected && rows != expected)
+            throw new InvalidDataException($"{path} has {rows} data rows, expected {expected}; rerun scripts/fetch-tabular.sh.");
+        if (maxRows is int max && rows > max)
+        {
+            // A pool as large as the set makes the shuffle a true permutation, so the subsample is uniform over all rows.
+            data = mlContext.Data.Cache(mlContext.Data.TakeRows(mlContext.Data.ShuffleRows(data, seed: 0, shufflePoolSize: (int)rows), max));
+        }
+        return data;
+    }
+
+    /// <summary>Runs the chosen models on one set: one seeded 80/20 split shared by every model. A model that throws gets its error in its row.</summary>
+    public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
+        LatencySettings latency, TextWriter log)
+    {
+        DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
+        IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
+        int trainRows = (int)CountRows(train), testRows = (int)CountRows(test);
+        var results = new List<TabularResult>();
+        foreach (TabularModel model in TabularModel.All.Where(models.Contains))
+        {
+            log.WriteLine($"== {set.Name}: {model.Name} ({trainRows} training rows)");
+            TabularResult result;
+            try
+            {
+                // A fresh context of the same seed per model: trainers draw their seeds from the context, so a shared one would make
+                // each cell depend on which sets and models ran before it (--sets, --models).
+                var context = new MLContext(seed: 0);
+                var clock = Stopwatch.StartNew();
+                ITransformer fitted = Fit(context, set.Task, model, train);
+                double seconds = clock.Elapsed.TotalSeconds;
+                double metric = Evaluate(context, set.Task, fitted.Transform(test));
+                double micros = MedianPredictMicroseconds(context, set.Task, fitted, test, latency);
+                result = new(set, trainRows, testRows, model, metric, seconds, micros, null);
+            }
+            catch (Exception e)
+            {
+                // Recorded in the table (and logged in full) so one failing model does not end a long run.
+                log.WriteLine(e.ToString());
+                result = new(set, trainRows, testRows, model, double.NaN, double.NaN, double.NaN, $"{e.GetType().Name}: {e.Message}");
+            }
+            log.WriteLine(FormatRow(result));
+            results.Add(result);
+        }
+        return results;
+    }
+
+    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train)
+    {
+        if (model == TabularModel.Train)
+            return mlContext.Fff().Train(train, LabelColumn);
+        if (model == TabularModel.Recipe)
+            return FitRecipe(mlContext, task, train);
+        IEstimator<ITransformer> featurize = Featurize(mlContext, task, train.Schema);
+        IEstimator<ITransformer> trainer = model == TabularModel.Dense ? Dense(mlContext, task)
+            : model == TabularModel.Moe ? Moe(mlContext, task)
+            : model == TabularModel.LightGbm ? LightGbm(mlContext, task)
+            : model == TabularModel.Linear ? Linear(mlContext, task)
+            : throw new ArgumentException($"Unknown model {model.Id}.", nameof(model));
+        return featurize.Append(trainer).Fit(train);
+    }
+
+    /// <summary>
+    /// The standard featurization of the hand-built pipelines: the label to a key for multiclass, one-hot encoding of every String
+    /// column, and the numeric columns and one-hot vectors concatenated into Features. The networks scale features themselves
+    /// (FeatureScaling.Auto); LightGBM needs no scaling; the linear models add their own normalization.
+    /// </summary>
+    public static IEstimator<ITransformer> Featurize(MLContext mlContext, TabularTask task, DataViewSchema schema)
+    {
+        var inputs = schema.Where(c => !c.IsHidden && c.Name != LabelColumn).ToArray();
+        InputOutputColumnPair[] categorical = inputs.Where(c => c.Type is TextDataViewType)
+            .Select(c => new InputOutputColumnPair("__onehot_" + c.Name, c.Name)).ToArray();
+        string[] numeric = inputs.Where(c => c.Type is not TextDataViewType).Select(c => c.Name).ToArray();
+        IEstimator<ITransformer> chain = task == TabularTask.Multiclass
+            ? mlContext.Transforms.Conversion.MapValueToKey(LabelColumn)
+            : new EstimatorChain<ITransformer>();
+        if (categorical.Length > 0)
+            chain = chain.Append(mlContext.Transforms.Categorical.OneHotEncoding(categorical));
+        return chain.Append(mlContext.Transforms.Concatenate(FeaturesColumn, numeric.Concat(categorical.Select(p => p.OutputColumnName)).ToArray()));
+    }
+
+    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task)
+    {
+        // A small hidden width: a dense network of about the per-row cost of the FFF defaults (3 + 32 neurons).
+        int[] widths = { 32 };
+        return task switch
+        {
+            TabularTask.Binary => mlContext.BinaryClassification.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
+            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
+            _ => mlContext.Regression.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
+        };
+    }
+
+    private static IEstimator<ITransformer> Moe(MLContext mlContext, TabularTask task) => task switch
+    {
+        TabularTask.Binary => mlContext.BinaryClassification.Trainers.MixtureOfExperts(new()),
+        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.MixtureOfExperts(new()),
+        _ => mlContext.Regression.Trainers.MixtureOfExperts(new()),
+    };
+
+    private static IEstimator<ITransformer> LightGbm(MLContext mlContext, TabularTask task) => task switch
+    {
+        TabularTask.Binary => mlContext.BinaryClassification.Trainers.LightGbm(),
+        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.LightGbm(),
+        _ => mlContext.Regression.Trainers.LightGbm(),
+    };
+
+    private static IEstimator<ITransformer> Linear(MLContext mlContext, TabularTask task)
+    {
+        IEstimator<ITransformer> normalize = mlContext.Transforms.NormalizeMeanVariance(FeaturesColumn);
+        return task switch
+        {
+            TabularTask.Binary => normalize.Append(mlContext.BinaryClassification.Trainers.LbfgsLogisticRegression()),
+            TabularTask.Multiclass => normalize.Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy()),
+            // Least squares, the model whose R² the others are compared with (the targets here are not all counts, as Poisson needs).
+            _ => normalize.Append(mlContext.Regression.Trainers.Sdca()),
+        };
+    }
+
+    /// <summary>
+    /// The best FFF recipe set by hand through public options (documented in docs/tabular.md): a tenth of the training rows held out
+    /// for early stopping on the hard-descent metric (best epoch kept), a shallower tree on small sets (fragmentation), a shared
+    /// master leaf, batch size and learning rate growing with the rows, and label smoothing for classes.
+    /// </summary>
+    public static ITransformer FitRecipe(MLContext mlContext, TabularTask task, IDataView train)
+    {
+        DataOperationsCatalog.TrainTestData holdout = mlContext.Data.TrainTestSplit(train, testFraction: 0.1, seed: 1);
+        ITransformer featurizer = Featurize(mlContext, task, train.Schema).Fit(holdout.TrainSet);
+        IDataView fitRows = mlContext.Data.Cache(featurizer.Transform(holdout.TrainSet));
+        IDataView validRows = mlContext.Data.Cache(featurizer.Transform(holdout.TestSet));
+        long rows = CountRows(fitRows);
+        ITransformer trainer = task switch
+        {
+            TabularTask.Binary => mlContext.BinaryClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardBinaryTrainer.Options(), rows, task)).Fit(fitRows, validRows),
+            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardMulticlassTrainer.Options(), rows, task)).Fit(fitRows, validRows),
+            _ => mlContext.Regression.Trainers.FastFeedForward(Recipe(new FastFeedForwardRegressionTrainer.Options(), rows, task)).Fit(fitRows, validRows),
+        };
+        return new TransformerChain<ITransformer>(featurizer, trainer);
+    }
+
+    private static T Recipe<T>(T options, long rows, TabularTask task) where T : FastFeedForwardOptionsBase
+    {
+        options.Depth = rows < 2_000 ? 1 : rows < 20_000 ? 2 : 3;
+        options.LeafWidth = 32;
+        options.MasterLeafWidth = 8;
+        (options.BatchSize, options.LearningRate) = rows < 5_000 ? (64, 3e-3f) : rows < 50_000 ? (256, 5e-3f) : (1024, 1e-2f);
+        options.NumberOfEpochs = 60;
+        options.EarlyStoppingPatience = 8;
+        options.LabelSmoothing = task == TabularTask.Regression ? 0f : 0.1f;
+        return options;
+    }
+
+    public static double Evaluate(MLContext mlContext, TabularTask task, IDataView scored) => task switch
+    {
+        // AUC from the Score column, so calibrated and uncalibrated models are compared alike.
+        TabularTask.Binary => mlContext.BinaryClassification.EvaluateNonCalibrated(scored, LabelColumn).AreaUnderRocCurve,
+        TabularTask.Multiclass => mlContext.MulticlassClassification.Evaluate(scored, LabelColumn).MicroAccuracy,
+        _ => mlContext.Regression.Evaluate(scored, LabelColumn).RSquared,
+    };
+
+    /// <summary>
+    /// Median microseconds of single-row <c>PredictionEngine.Predict</c> calls on test rows (stride 7), after a timed warm-up
+    /// (tiered compilation replaces the first code only after a delay). The input row class is emitted for the set's schema,
+    /// so every model, including the one-call pipeline, scores the raw columns exactly as a user's class would give them.
+    /// </summary>
+    public static double MedianPredictMicroseconds(MLContext mlContext, TabularTask task, ITransformer model, IDataView test, LatencySettings settings)
+    {
+        Type input = RowTypes.For(test.Schema);
+        Type output = task == TabularTask.Multiclass ? typeof(VectorScore) : typeof(ScalarScore);
+        MethodInfo time = typeof(TabularSuite).GetMethod(nameof(TimePredict), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(input, output);
+        try
+        {
+            return (double)time.Invoke(null, new object[] { mlContext, model, test, settings })!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException != null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+    }
+
+    private static double TimePredict<TIn, TOut>(MLContext mlContext, ITransformer model, IDataView test, LatencySettings settings)
+        where TIn : class, new() where TOut : class, new()
+    {
+        TIn[] rows = mlContext.Data.CreateEnumerable<TIn>(test, reuseRowObject: false).Take(4096).ToArray();
+        PredictionEngine<TIn, TOut> engine = mlContext.Model.CreatePredictionEngine<TIn, TOut>(model);
+        var warmup = Stopwatch.StartNew();
+        for (int i = 0; i < 200 || warmup.Elapsed.TotalSeconds < settings.WarmupSeconds; i++)
+            engine.Predict(rows[i % rows.Length]);
+        // Raw timestamps, not TimeSpan: these calls take well under a microsecond, and TimeSpan's 100-ns ticks would quantize them.
+        var ticks = new long[settings.TimedCalls];
+        for (int i = 0; i < ticks.Length; i++)
+        {
+            TIn row = rows[(i * 7) % rows.Length];
+            long start = Stopwatch.GetTimestamp();
+            engine.Predict(row);
+            ticks[i] = Stopwatch.GetTimestamp() - start;
+        }
+        Array.Sort(ticks);
+        return ticks[ticks.Length / 2] * 1e6 / Stopwatch.Frequency;
+    }
+
+    private static long CountRows(IDataView data)
+    {
+        long? known = data.GetRowCount();
+        if (known.HasValue)
+            return known.Value;
+        long rows = 0;
+        using DataViewRowCursor cursor = data.GetRowCursor(Array.Empty<DataViewSchema.Column>());
+        while (cursor.MoveNext())
+            rows++;
+        return rows;
+    }
+
+    // ---- tables ----
+
+    private static string Cell(double value, string format) => double.IsNaN(value) ? "—" : value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string FormatRow(TabularResult r) => r.Error != null
+        ? $"| {r.Set.Name} | {r.Model.Name} | error: {r.Error.Replace('|', '/').Replace('\n', ' ')} | — | — |"
+        : $"| {r.Set.Name} | {r.Model.Name} | {Cell(r.Metric, "F4")} | {Cell(r.TrainSeconds, "F1")} | {Cell(r.MicrosecondsPerRow, "F3")} |";
+
+    /// <summary>The results table, one row per set and model, with each set's task, metric and split sizes in its first row.</summary>
+    public static string ResultsTable(IReadOnlyList<TabularResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| set (task, metric, train/test rows) | model | metric | training s | per-row µs |");
+        text.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (IGrouping<string, TabularResult> set in results.GroupBy(r => r.Set.Name))
+        {
+            TabularResult head = set.First();
+            string title = $"{head.Set.Name} ({head.Set.Task.ToString().ToLowerInvariant()}, {head.Set.MetricName}, {head.TrainRows:N0}/{head.TestRows:N0})";
+            bool first = true;
+            foreach (TabularResult r in set)
+            {
+                text.AppendLine(FormatRow(r).Replace($"| {r.Set.Name} |", $"| {(first ? title : "")} |"));
+                first = false;
+            }
+        }
+        return text.ToString().TrimEnd();
+    }
+
+    /// <summary>
+    /// The issue's targets for the one-call Train against LightGBM: per set the metric difference (within 0.5 accuracy points,
+    /// 0.005 AUC, 0.01 R²) and the latency ratio (at least 10x), then the mean difference (ahead on average) and the summed
+    /// training-time ratio (at most 3x). Empty when either model is missing from the results.
+    /// </summary>
+    public static string TargetsTable(IReadOnlyList<TabularResult> results)
+    {
+        var pairs = results.GroupBy(r => r.Set.Name)
+            .Select(g => (Fff: g.FirstOrDefault(r => r.Model == TabularModel.Train), Gbm: g.FirstOrDefault(r => r.Model == TabularModel.LightGbm)))
+            .Where(p => p.Fff != null && p.Gbm != null && p.Fff.Error == null && p.Gbm.Error == null)
+            .Select(p => (Fff: p.Fff!, Gbm: p.Gbm!)).ToList();
+        if (pairs.Count == 0)
+            return "";
+        var text = new StringBuilder();
+        text.AppendLine("| set | Train − LightGBM | tolerance | within | LightGBM µs / Train µs | ≥ 10x | Train s / LightGBM s |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
+        foreach ((TabularResult fff, TabularResult gbm) in pairs)
+        {
+            double delta = fff.Metric - gbm.Metric;
+            double tolerance = Tolerance(fff.Set.Task);
+            double speedup = gbm.MicrosecondsPerRow / fff.MicrosecondsPerRow;
+            text.AppendLine($"| {fff.Set.Name} | {delta:+0.0000;-0.0000;0.0000} | {tolerance:0.000} | {(delta >= -tolerance ? "yes" : "**no**")} | " +
+                $"{speedup:F1}x | {(speedup >= 10 ? "yes" : "**no**")} | {fff.TrainSeconds / gbm.TrainSeconds:F1}x |");
+        }
+        double meanDelta = pairs.Average(p => p.Fff.Metric - p.Gbm.Metric);
+        double timeRatio = pairs.Sum(p => p.Fff.TrainSeconds) / pairs.Sum(p => p.Gbm.TrainSeconds);
+        text.AppendLine();
+        text.AppendLine($"Over the {pairs.Count} sets: mean metric difference Train − LightGBM {meanDelta:+0.0000;-0.0000;0.0000} " +
+            $"(ahead on average: {(meanDelta > 0 ? "yes" : "**no**")}); within tolerance on {pairs.Count(p => p.Fff.Metric - p.Gbm.Metric >= -Tolerance(p.Fff.Set.Task))} of {pairs.Count}; " +
+            $"≥ 10x lower latency on {pairs.Count(p => p.Gbm.MicrosecondsPerRow >= 10 * p.Fff.MicrosecondsPerRow)} of {pairs.Count}; " +
+            $"training time summed {pairs.Sum(p => p.Fff.TrainSeconds):F0} s against {pairs.Sum(p => p.Gbm.TrainSeconds):F0} s = {timeRatio:F1}x (≤ 3x: {(timeRatio <= 3 ? "yes" : "**no**")}).");
+        return text.ToString().TrimEnd();
+    }
+
+    private static double Tolerance(TabularTask task) => task switch { TabularTask.Binary => 0.005, TabularTask.Multiclass => 0.005, _ => 0.01 };
+}
+
+/// <summary>The Score of a binary or regression model.</summary>
+public sealed class ScalarScore
+{
+    public float Score { get; set; }
+}
+
+/// <summary>The Score (one probability per class) of a multiclass model.</summary>
+public sealed class VectorScore
+{
+    public float[] Score { get; set; } = Array.Empty<float>();
+}
+
+/// <summary>
+/// Row classes emitted at run time, one public field per column of a set (Single, String or Boolean), so that a
+/// PredictionEngine can be created for any set's schema without a hand-written class per set.
+/// </summary>
+internal static class RowTypes
+{
+    private static readonly ModuleBuilder Module = AssemblyBuilder
+        .DefineDynamicAssembly(new AssemblyName("TabularRows"), AssemblyBuilderAccess.Run).DefineDynamicModule("TabularRows");
+    private static readonly Dictionary<string, Type> Cache = new(StringComparer.Ordinal);
+
+    public static Type For(DataViewSchema schema)
+    {
+        var columns = schema.Where(c => !c.IsHidden).Select(c => (c.Name, Type: ClrType(c))).ToArray();
+        string key = string.Join(";", columns.Select(c => c.Name + ":" + c.Type.Name));
+        lock (Cache)
+        {
+            if (Cache.TryGetValue(key, out Type? known))
+                return known;
+            TypeBuilder type = Module.DefineType("Row" + Cache.Count, TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Class);
+            foreach ((string name, Type clr) in columns)
+                type.DefineField(name, clr, FieldAttributes.Public);
+            Type created = type.CreateType();
+            Cache.Add(key, created);
+            return created;
+        }
+    }
+
+    private static Type ClrType(DataViewSchema.Column column) => column.Type switch
+    {
+        TextDataViewType => typeof(string),
+        BooleanDataViewType => typeof(bool),
+        NumberDataViewType n when n == NumberDataViewType.Single => typeof(float),
+        _ => throw new NotSupportedException($"Column '{column.Name}' has type {column.Type}; the suite loads Single, String and Boolean columns only."),
+    };
+}
