@@ -19,7 +19,7 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 /// output weights <c>OutputWeights[(j*L+k)*O ..)</c>; leaf output bias <c>OutputBiases[j*O ..)</c>.</item>
 /// </list>
 /// </remarks>
-internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
+internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
 {
     /// <summary>Largest depth a stored model may declare; training allows less (see the trainer's options).</summary>
     public const int MaxStoredDepth = 24;
@@ -37,7 +37,7 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
     internal const int MinRowsPerThread = 256;
 
     public FastFeedForwardNetwork(int inputCount, int outputCount, int depth, int leafWidth, int masterWidth = 0)
-        : base(inputCount, outputCount)
+        : base(inputCount, outputCount, MinRowsPerThread, MinGroupedRows, maxGroupRows: int.MaxValue)
     {
         CheckShape(inputCount, outputCount, depth, leafWidth);
         if (masterWidth < 0 || masterWidth > MaxMasterWidth)
@@ -126,7 +126,7 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
 
     /// <summary>
     /// Hard-descent forward pass for a dense row: <c>Depth</c> node dot products, one leaf's <c>LeafWidth</c> neurons and
-    /// the master leaf. Uses the kernels of <see cref="ScoreBatch"/>, so both give bit-identical results.
+    /// the master leaf. Uses the kernels of <see cref="GroupedBatchNetwork.ScoreBatch"/>, so both give bit-identical results.
     /// </summary>
     public override void Score(ReadOnlySpan<float> features, Span<float> output)
     {
@@ -201,43 +201,19 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
     }
 
     /// <summary>
-    /// Batched hard descent with conditional execution: rows are routed and grouped by the leaf they reach; each leaf's
-    /// group is one blocked matrix multiply
-    /// (<see cref="DescentKernels.UnitsBlock"/>). Large batches are split into contiguous chunks scored on separate threads.
-    /// Every row equals <see cref="Score(ReadOnlySpan{float}, Span{float})"/> bit for bit; serial batches allocate nothing
-    /// after warm-up.
-    /// </summary>
-    public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
-    {
-        CheckBatch(features, rowCount, outputs);
-        ScoreRanges(features, rowCount, outputs, MinRowsPerThread);
-    }
-
-    /// <summary>
-    /// Scores rows <c>[first, first + count)</c> on the calling thread: each row descends on its own (its features stay in
-    /// L1 for the <c>Depth</c> node dot products, and the upper nodes stay in cache across rows), the rows are then grouped
-    /// by leaf, and each leaf's group is one blocked multiply, so a leaf's weights are read from memory once per group
-    /// instead of once per row. Then the master leaf over the chunk.
+    /// Batched hard descent with conditional execution (the batch of <see cref="GroupedBatchNetwork.ScoreBatch"/>, every
+    /// row equal to <see cref="Score(ReadOnlySpan{float}, Span{float})"/> bit for bit): each row of the range descends on
+    /// its own (its features stay in L1 for the <c>Depth</c> node dot products, and the upper nodes stay in cache across
+    /// rows), the rows are then grouped by leaf, and each leaf's group is one blocked multiply
+    /// (<see cref="DescentKernels.UnitsBlock"/>), so a leaf's weights are read from memory once per group instead of once
+    /// per row. Then the master leaf over the range.
     /// </summary>
     /// <remarks>
     /// Routing level by level over the whole chunk was tried first: it re-reads every row's features from memory at each
     /// level (10,000 MNIST rows are 31 MB), which made the batch slower than scoring row by row.
     /// </remarks>
-    private protected override void ScoreRange(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
-    {
-        if (count < MinGroupedRows)
-            base.ScoreRange(features, first, count, outputs);   // too few rows to group: one at a time
-        else
-            ScoreGrouped(features, first, count, outputs);
-    }
-
-    /// <summary>
-    /// The grouped part of <see cref="ScoreRange"/>, in its own fully optimized method: when one-row calls run first (a
-    /// PredictionEngine, or one-row batches), dynamic PGO compiles <see cref="ScoreRange"/> with this path as cold code, and
-    /// a benchmark saw 10,000-row batches run at half speed.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    private protected override void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
     {
         int inputs = InputCount, outs = OutputCount;
         int leaves = LeafCount;
