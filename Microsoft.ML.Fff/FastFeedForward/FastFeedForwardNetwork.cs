@@ -163,7 +163,7 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
         }
         int outputs = OutputCount;
         OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
-        AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * LeafWidth, LeafWidth, 1f, result);
+        AddReluUnits(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * LeafWidth, LeafWidth, 1f, result);
         if (MasterWidth > 0)
             MixMaster(row, result);
     }
@@ -186,7 +186,7 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
 
     /// <summary>The same mix for a row whose master hidden units are computed here (sparse rows, the soft pass).</summary>
     private void MixMaster<TRow>(TRow row, Span<float> result) where TRow : IFeatureRow, allows ref struct
-        => AddHidden(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, StartMasterMix(result), result);
+        => AddReluUnits(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, StartMasterMix(result), result);
 
     /// <summary>
     /// The start of every master-leaf mix, written once: <c>result = k * result + (1 - k) * b_master</c>. Returns <c>1 - k</c>,
@@ -304,20 +304,6 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
         }
     }
 
-    /// <summary>Adds <c>factor * ReLU(x . w_u + b_u) * v_u</c> for the units <c>[first, first + count)</c> of one hidden layer (sparse rows, soft pass).</summary>
-    private void AddHidden<TRow>(TRow row, float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, int first, int count, float factor, Span<float> result)
-        where TRow : IFeatureRow, allows ref struct
-    {
-        int inputs = InputCount, outputs = OutputCount;
-        for (int unit = first; unit < first + count; unit++)
-        {
-            float h = row.Dot(hiddenWeights.AsSpan(unit * inputs, inputs)) + hiddenBiases[unit];
-            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
-            if (!(h <= 0))
-                TensorPrimitives.MultiplyAdd(outputWeights.AsSpan(unit * outputs, outputs), h * factor, result, result);
-        }
-    }
-
     /// <summary>
     /// The soft (training-time) forward pass in C#: every leaf weighted by its path probability, plus the master leaf. It
     /// touches every neuron, so it is for diagnostics (the soft/hard gap), not for serving. <paramref name="scratch"/> needs
@@ -348,7 +334,7 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
         {
             float m = mixture[leaf];
             TensorPrimitives.MultiplyAdd(OutputBiases.AsSpan(leaf * outputs, outputs), m, result, result);
-            AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * width, width, m, result);
+            AddReluUnits(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * width, width, m, result);
         }
         if (MasterWidth > 0)
             MixMaster(row, result);
@@ -389,19 +375,11 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
     /// <summary>Bound of the hidden units <c>[first, first + count)</c> and of the output they produce with <paramref name="outputBiases"/>.</summary>
     internal double LayerBound(float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, ReadOnlySpan<float> outputBiases, int first, int count)
     {
-        int inputs = InputCount, outputs = OutputCount;
-        double bound = 0;
+        int outputs = OutputCount;
         Span<double> output = outputs <= 256 ? stackalloc double[outputs] : new double[outputs];
         for (int o = 0; o < outputs; o++)
             output[o] = Math.Abs((double)outputBiases[o]);
-        for (int unit = first; unit < first + count; unit++)
-        {
-            double h = RowBound(hiddenWeights.AsSpan(unit * inputs, inputs), hiddenBiases[unit]);
-            bound = Math.Max(bound, h);
-            ReadOnlySpan<float> w = outputWeights.AsSpan(unit * outputs, outputs);
-            for (int o = 0; o < outputs; o++)
-                output[o] += h * Math.Abs((double)w[o]);
-        }
+        double bound = AddUnitBounds(hiddenWeights, hiddenBiases, outputWeights, first, count, output);
         foreach (double value in output)
             bound = Math.Max(bound, value);
         return bound;

@@ -257,8 +257,8 @@ internal sealed partial class MoeNetwork : GroupedBatchNetwork
             return;
         }
         OutputBias.CopyTo(result);
-        for (int j = 0; j < k; j++)
-            AddExpert(row, top[j], weights[j], result);
+        for (int j = 0; j < k; j++)   // weight_e * ReLU(x K_e + b_e) V_e of each chosen expert
+            AddReluUnits(row, HiddenWeights, HiddenBiases, OutputWeights, top[j] * ExpertWidth, ExpertWidth, weights[j], result);
     }
 
     /// <summary>
@@ -327,20 +327,6 @@ internal sealed partial class MoeNetwork : GroupedBatchNetwork
         }
     }
 
-    /// <summary>Adds <c>weight * ReLU(x K_e + b_e) V_e</c> of expert <paramref name="expert"/> to <paramref name="result"/>.</summary>
-    private void AddExpert<TRow>(TRow row, int expert, float weight, Span<float> result) where TRow : IFeatureRow, allows ref struct
-    {
-        int inputs = InputCount, outputs = OutputCount;
-        int first = expert * ExpertWidth, end = first + ExpertWidth;
-        for (int unit = first; unit < end; unit++)
-        {
-            float h = row.Dot(HiddenWeights.AsSpan(unit * inputs, inputs)) + HiddenBiases[unit];
-            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
-            if (!(h <= 0))
-                TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h * weight, result, result);
-        }
-    }
-
     protected override IEnumerable<(float[] Weights, float[] Biases)> InputLayers => new[] { (GateWeights, GateBiases), (HiddenWeights, HiddenBiases) };
 
     // y = b_out + sum_e w_e * (expert output without bias): the always-on global bias takes the shift for either gating.
@@ -366,14 +352,7 @@ internal sealed partial class MoeNetwork : GroupedBatchNetwork
         for (int e = 0; e < ExpertCount; e++)
         {
             Array.Clear(perOutput);
-            for (int unit = e * width; unit < (e + 1) * width; unit++)
-            {
-                double h = RowBound(HiddenWeights.AsSpan(unit * inputs, inputs), HiddenBiases[unit]);
-                bound = Math.Max(bound, h);
-                ReadOnlySpan<float> v = OutputWeights.AsSpan(unit * outputs, outputs);
-                for (int o = 0; o < outputs; o++)
-                    perOutput[o] += h * Math.Abs((double)v[o]);
-            }
+            bound = Math.Max(bound, AddUnitBounds(HiddenWeights, HiddenBiases, OutputWeights, e * width, width, perOutput));
             double expertBound = 0;
             foreach (double value in perOutput)
                 expertBound = Math.Max(expertBound, value);
