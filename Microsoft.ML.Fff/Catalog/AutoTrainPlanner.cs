@@ -299,19 +299,15 @@ internal sealed class AutoTrainPlanner
     {
         return task switch
         {
-            FffTask.BinaryClassification => Context.BinaryClassification.Trainers.FastFeedForward(Fill(new FastFeedForwardBinaryTrainer.Options())),
-            FffTask.MulticlassClassification => Context.MulticlassClassification.Trainers.FastFeedForward(Fill(new FastFeedForwardMulticlassTrainer.Options())),
-            _ => Context.Regression.Trainers.FastFeedForward(Fill(new FastFeedForwardRegressionTrainer.Options())),
+            FffTask.BinaryClassification => Context.BinaryClassification.Trainers.FastFeedForward(Fill<FastFeedForwardBinaryTrainer.Options>()),
+            FffTask.MulticlassClassification => Context.MulticlassClassification.Trainers.FastFeedForward(Fill<FastFeedForwardMulticlassTrainer.Options>()),
+            _ => Context.Regression.Trainers.FastFeedForward(Fill<FastFeedForwardRegressionTrainer.Options>()),
         };
 
-        T Fill<T>(T trainerOptions) where T : FastFeedForwardOptionsBase
+        // The simple catalog overload's options, plus the seed and progress the auto-train options carry.
+        T Fill<T>() where T : FastFeedForwardOptionsBase, new()
         {
-            trainerOptions.LabelColumnName = label;
-            trainerOptions.FeatureColumnName = features;
-            trainerOptions.ExampleWeightColumnName = weight;
-            trainerOptions.Depth = options.Depth;
-            trainerOptions.LeafWidth = options.LeafWidth;
-            trainerOptions.NumberOfEpochs = options.NumberOfEpochs;
+            T trainerOptions = CatalogOptions.FastFeedForward<T>(label, features, weight, options.Depth, options.LeafWidth, options.NumberOfEpochs);
             trainerOptions.Seed = options.Seed;
             trainerOptions.Progress = options.Progress;
             return trainerOptions;

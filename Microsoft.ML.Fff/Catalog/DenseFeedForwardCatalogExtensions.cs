@@ -18,14 +18,7 @@ public static class DenseFeedForwardCatalogExtensions
     public static DenseFeedForwardBinaryTrainer DenseFeedForward(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int[]? hiddenLayerWidths = null, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => DenseFeedForward(catalog, new DenseFeedForwardBinaryTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            HiddenLayerWidths = hiddenLayerWidths is null ? new[] { DenseFeedForwardDefaults.HiddenLayerWidth } : (int[])hiddenLayerWidths.Clone(),
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => DenseFeedForward(catalog, CatalogOptions.DenseFeedForward<DenseFeedForwardBinaryTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, hiddenLayerWidths, numberOfEpochs));
 
     /// <summary>Creates a <see cref="DenseFeedForwardBinaryTrainer"/> with all options.</summary>
     /// <param name="catalog">The binary classification trainers catalog.</param>
@@ -43,14 +36,7 @@ public static class DenseFeedForwardCatalogExtensions
     public static DenseFeedForwardMulticlassTrainer DenseFeedForward(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int[]? hiddenLayerWidths = null, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => DenseFeedForward(catalog, new DenseFeedForwardMulticlassTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            HiddenLayerWidths = hiddenLayerWidths is null ? new[] { DenseFeedForwardDefaults.HiddenLayerWidth } : (int[])hiddenLayerWidths.Clone(),
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => DenseFeedForward(catalog, CatalogOptions.DenseFeedForward<DenseFeedForwardMulticlassTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, hiddenLayerWidths, numberOfEpochs));
 
     /// <summary>Creates a <see cref="DenseFeedForwardMulticlassTrainer"/> with all options.</summary>
     /// <param name="catalog">The multiclass classification trainers catalog.</param>
@@ -68,14 +54,7 @@ public static class DenseFeedForwardCatalogExtensions
     public static DenseFeedForwardRegressionTrainer DenseFeedForward(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int[]? hiddenLayerWidths = null, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => DenseFeedForward(catalog, new DenseFeedForwardRegressionTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            HiddenLayerWidths = hiddenLayerWidths is null ? new[] { DenseFeedForwardDefaults.HiddenLayerWidth } : (int[])hiddenLayerWidths.Clone(),
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => DenseFeedForward(catalog, CatalogOptions.DenseFeedForward<DenseFeedForwardRegressionTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, hiddenLayerWidths, numberOfEpochs));
 
     /// <summary>Creates a <see cref="DenseFeedForwardRegressionTrainer"/> with all options.</summary>
     /// <param name="catalog">The regression trainers catalog.</param>

@@ -19,15 +19,7 @@ public static class FffCatalogExtensions
     public static FastFeedForwardBinaryTrainer FastFeedForward(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int depth = FffDefaults.Depth, int leafWidth = FffDefaults.LeafWidth, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => FastFeedForward(catalog, new FastFeedForwardBinaryTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            Depth = depth,
-            LeafWidth = leafWidth,
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => FastFeedForward(catalog, CatalogOptions.FastFeedForward<FastFeedForwardBinaryTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, depth, leafWidth, numberOfEpochs));
 
     /// <summary>Creates a <see cref="FastFeedForwardBinaryTrainer"/> with all options.</summary>
     /// <param name="catalog">The binary classification trainers catalog.</param>
@@ -46,15 +38,7 @@ public static class FffCatalogExtensions
     public static FastFeedForwardMulticlassTrainer FastFeedForward(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int depth = FffDefaults.Depth, int leafWidth = FffDefaults.LeafWidth, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => FastFeedForward(catalog, new FastFeedForwardMulticlassTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            Depth = depth,
-            LeafWidth = leafWidth,
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => FastFeedForward(catalog, CatalogOptions.FastFeedForward<FastFeedForwardMulticlassTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, depth, leafWidth, numberOfEpochs));
 
     /// <summary>Creates a <see cref="FastFeedForwardMulticlassTrainer"/> with all options.</summary>
     /// <param name="catalog">The multiclass classification trainers catalog.</param>
@@ -73,15 +57,7 @@ public static class FffCatalogExtensions
     public static FastFeedForwardRegressionTrainer FastFeedForward(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int depth = FffDefaults.Depth, int leafWidth = FffDefaults.LeafWidth, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => FastFeedForward(catalog, new FastFeedForwardRegressionTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            Depth = depth,
-            LeafWidth = leafWidth,
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => FastFeedForward(catalog, CatalogOptions.FastFeedForward<FastFeedForwardRegressionTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, depth, leafWidth, numberOfEpochs));
 
     /// <summary>Creates a <see cref="FastFeedForwardRegressionTrainer"/> with all options.</summary>
     /// <param name="catalog">The regression trainers catalog.</param>

@@ -21,16 +21,7 @@ public static class MixtureOfExpertsCatalogExtensions
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int numberOfExperts = MixtureOfExpertsDefaults.NumberOfExperts, int expertWidth = MixtureOfExpertsDefaults.ExpertWidth,
         int topK = MixtureOfExpertsDefaults.TopK, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => MixtureOfExperts(catalog, new MixtureOfExpertsBinaryTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            NumberOfExperts = numberOfExperts,
-            ExpertWidth = expertWidth,
-            TopK = topK,
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => MixtureOfExperts(catalog, CatalogOptions.MixtureOfExperts<MixtureOfExpertsBinaryTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, numberOfExperts, expertWidth, topK, numberOfEpochs));
 
     /// <summary>Creates a <see cref="MixtureOfExpertsBinaryTrainer"/> with all options.</summary>
     /// <param name="catalog">The binary classification trainers catalog.</param>
@@ -51,16 +42,7 @@ public static class MixtureOfExpertsCatalogExtensions
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int numberOfExperts = MixtureOfExpertsDefaults.NumberOfExperts, int expertWidth = MixtureOfExpertsDefaults.ExpertWidth,
         int topK = MixtureOfExpertsDefaults.TopK, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => MixtureOfExperts(catalog, new MixtureOfExpertsMulticlassTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            NumberOfExperts = numberOfExperts,
-            ExpertWidth = expertWidth,
-            TopK = topK,
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => MixtureOfExperts(catalog, CatalogOptions.MixtureOfExperts<MixtureOfExpertsMulticlassTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, numberOfExperts, expertWidth, topK, numberOfEpochs));
 
     /// <summary>Creates a <see cref="MixtureOfExpertsMulticlassTrainer"/> with all options.</summary>
     /// <param name="catalog">The multiclass classification trainers catalog.</param>
@@ -81,16 +63,7 @@ public static class MixtureOfExpertsCatalogExtensions
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null,
         int numberOfExperts = MixtureOfExpertsDefaults.NumberOfExperts, int expertWidth = MixtureOfExpertsDefaults.ExpertWidth,
         int topK = MixtureOfExpertsDefaults.TopK, int numberOfEpochs = FffDefaults.NumberOfEpochs)
-        => MixtureOfExperts(catalog, new MixtureOfExpertsRegressionTrainer.Options
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            ExampleWeightColumnName = exampleWeightColumnName,
-            NumberOfExperts = numberOfExperts,
-            ExpertWidth = expertWidth,
-            TopK = topK,
-            NumberOfEpochs = numberOfEpochs,
-        });
+        => MixtureOfExperts(catalog, CatalogOptions.MixtureOfExperts<MixtureOfExpertsRegressionTrainer.Options>(labelColumnName, featureColumnName, exampleWeightColumnName, numberOfExperts, expertWidth, topK, numberOfEpochs));
 
     /// <summary>Creates a <see cref="MixtureOfExpertsRegressionTrainer"/> with all options.</summary>
     /// <param name="catalog">The regression trainers catalog.</param>

@@ -105,35 +105,15 @@ internal sealed class DenseModule : FeedForwardModule
         base.Dispose(disposing);
     }
 
-    /// <summary>Copies the weights of <paramref name="source"/> (a dense network of the same shape) into the module.</summary>
-    public override void Import(FeedForwardNetwork source)
+    private protected override IEnumerable<WeightBinding> Bindings(FeedForwardNetwork network)
     {
-        var network = (DenseNetwork)source;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        int fanIn = network.InputCount;
+        var dense = (DenseNetwork)network;
         for (int l = 0; l < _widths.Length; l++)
         {
-            _hiddenWeights[l].copy_(tensor(network.HiddenWeights[l], new long[] { _widths[l], fanIn }).t());
-            _hiddenBiases[l].copy_(tensor(network.HiddenBiases[l]));
-            fanIn = _widths[l];
+            yield return new(_hiddenWeights[l], dense.HiddenWeights[l], InputMajor: true);
+            yield return new(_hiddenBiases[l], dense.HiddenBiases[l]);
         }
-        _outputWeight.copy_(tensor(network.OutputWeights, new long[] { _outputs, fanIn }).t());
-        _outputBias.copy_(tensor(network.OutputBiases));
-    }
-
-    /// <summary>Copies the module's weights into <paramref name="target"/> (a dense network of the same shape).</summary>
-    public override void Export(FeedForwardNetwork target)
-    {
-        var network = (DenseNetwork)target;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        for (int l = 0; l < _widths.Length; l++)
-        {
-            CopyOut(_hiddenWeights[l].t(), network.HiddenWeights[l]);
-            CopyOut(_hiddenBiases[l], network.HiddenBiases[l]);
-        }
-        CopyOut(_outputWeight.t(), network.OutputWeights);
-        CopyOut(_outputBias, network.OutputBiases);
+        yield return new(_outputWeight, dense.OutputWeights, InputMajor: true);
+        yield return new(_outputBias, dense.OutputBiases);
     }
 }

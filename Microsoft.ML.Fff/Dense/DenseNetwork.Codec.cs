@@ -29,30 +29,19 @@ internal sealed partial class DenseNetwork
 
     protected internal override void SavePayload(BinaryWriter writer)
     {
-        writer.Write(InputCount);
-        writer.Write(OutputCount);
-        writer.Write((int)Activation);
-        writer.Write(_widths.Length);
-        foreach (int width in _widths)
-            writer.Write(width);
-        foreach (float[] array in Arrays)
-            WriteArray(writer, array);
+        WriteFields(writer, InputCount, OutputCount, (int)Activation, _widths.Length);
+        WriteFields(writer, _widths);
+        WriteArrays(writer, Arrays);
     }
 
     /// <summary>Reads the dense payload, checking every size against the limits and the bytes present before allocating.</summary>
     internal static DenseNetwork LoadPayload(PayloadReader payload)
     {
-        const int fixedFields = 4 * sizeof(int);
-        if (payload.ByteCount < fixedFields)
-            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {fixedFields} bytes of the dense shape fields.");
-        int inputCount = payload.ReadInt32();
-        int outputCount = payload.ReadInt32();
-        int activation = payload.ReadInt32();
-        int layers = payload.ReadInt32();
-        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20) || layers < 1 || layers > MaxStoredLayers)
+        int[] fields = payload.ReadFields(4, "dense shape fields");
+        int inputCount = fields[0], outputCount = fields[1], activation = fields[2], layers = fields[3];
+        if (!InputsOutputsInRange(inputCount, outputCount) || layers < 1 || layers > MaxStoredLayers)
             throw Corrupt($"dense shape (inputs {inputCount}, outputs {outputCount}, {layers} hidden layers) is out of range.");
-        if (!Enum.IsDefined((DenseActivation)activation))
-            throw Corrupt($"unknown activation code {activation}.");
+        CheckKnownCode(Enum.IsDefined((DenseActivation)activation), "activation", activation);
         payload.Require((long)layers * sizeof(int), $"{layers} hidden layers", last: false);
         var widths = new int[layers];
         for (int l = 0; l < layers; l++)
@@ -71,18 +60,18 @@ internal sealed partial class DenseNetwork
         }
         floats += outputCount * (fanIn + 1);
         if (floats > int.MaxValue)
-            throw Corrupt("the declared shape needs more weights than one array can hold.");
+            throw TooManyWeights();
         string shape = $"inputs {inputCount}, outputs {outputCount}, hidden {string.Join("-", widths)}";
         payload.Require((2L * layers + 2) * sizeof(int) + floats * sizeof(float), shape, last: true);
 
         var network = new DenseNetwork(inputCount, outputCount, widths, (DenseActivation)activation);
         for (int l = 0; l < layers; l++)
         {
-            ReadArray(payload.Reader, network.HiddenWeights[l], $"hidden layer {l} weights");
-            ReadArray(payload.Reader, network.HiddenBiases[l], $"hidden layer {l} biases");
+            payload.ReadArray(network.HiddenWeights[l], $"hidden layer {l} weights");
+            payload.ReadArray(network.HiddenBiases[l], $"hidden layer {l} biases");
         }
-        ReadArray(payload.Reader, network.OutputWeights, "output weights");
-        ReadArray(payload.Reader, network.OutputBiases, "output biases");
+        payload.ReadArray(network.OutputWeights, "output weights");
+        payload.ReadArray(network.OutputBiases, "output biases");
         return network;
     }
 }

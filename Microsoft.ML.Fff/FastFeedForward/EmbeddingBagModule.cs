@@ -41,20 +41,20 @@ internal sealed class EmbeddingBagModule : FeedForwardModule
     /// <summary>The table trains in every stage (the hard fine-tune stage trains the served function either way); the head decides for its own parameters.</summary>
     public override IEnumerable<Parameter> ParametersFor(PhasePlan phase) => head.ParametersFor(phase).Prepend(embedding);
 
+    private protected override IEnumerable<WeightBinding> Bindings(FeedForwardNetwork network)
+        => new[] { new WeightBinding(embedding, ((EmbeddingBagNetwork)network).Embeddings) };
+
+    /// <summary>The table, then the head's own weights.</summary>
     public override void Import(FeedForwardNetwork network)
     {
-        var bag = (EmbeddingBagNetwork)network;
-        using (no_grad())
-        using (var scope = NewDisposeScope())
-            embedding.copy_(tensor(bag.Embeddings, new long[] { bag.InputCount, bag.Dimension }));
-        head.Import(bag.Head);
+        base.Import(network);
+        head.Import(((EmbeddingBagNetwork)network).Head);
     }
 
+    /// <summary>The table, then the head's own weights.</summary>
     public override void Export(FeedForwardNetwork network)
     {
-        var bag = (EmbeddingBagNetwork)network;
-        using (no_grad())
-            CopyOut(embedding, bag.Embeddings);
-        head.Export(bag.Head);
+        base.Export(network);
+        head.Export(((EmbeddingBagNetwork)network).Head);
     }
 }

@@ -37,27 +37,14 @@ internal sealed partial class FastFeedForwardNetwork
 
     protected internal override void SavePayload(BinaryWriter writer)
     {
-        writer.Write(InputCount);
-        writer.Write(OutputCount);
-        writer.Write(Depth);
-        writer.Write(LeafWidth);
-        writer.Write(0);
-        WriteArray(writer, NodeWeights);
-        WriteArray(writer, NodeBiases);
-        WriteArray(writer, HiddenWeights);
-        WriteArray(writer, HiddenBiases);
-        WriteArray(writer, OutputWeights);
-        WriteArray(writer, OutputBiases);
+        WriteFields(writer, InputCount, OutputCount, Depth, LeafWidth, 0);
+        WriteArrays(writer, Arrays.Take(LeafArrayCount));
         writer.Write(MasterWidth);
-        if (MasterWidth > 0)
-        {
-            WriteArray(writer, MasterHiddenWeights);
-            WriteArray(writer, MasterHiddenBiases);
-            WriteArray(writer, MasterOutputWeights);
-            WriteArray(writer, MasterOutputBiases);
-            WriteArray(writer, MasterMix);
-        }
+        WriteArrays(writer, Arrays.Skip(LeafArrayCount));
     }
+
+    /// <summary>The tree's own arrays, which open <see cref="Arrays"/> and the payload; the master leaf's arrays (if any) follow.</summary>
+    private const int LeafArrayCount = 6;
 
     /// <summary>Bytes of an array of <paramref name="count"/> floats with its count.</summary>
     private static long ArrayBytes(long count) => sizeof(int) + count * sizeof(float);
@@ -65,20 +52,11 @@ internal sealed partial class FastFeedForwardNetwork
     /// <summary>Reads the FFF payload; <paramref name="withMasterLeaf"/> is false for format 0x00010001, which has no master-leaf field.</summary>
     internal static FastFeedForwardNetwork LoadPayload(PayloadReader payload, bool withMasterLeaf)
     {
-        if (payload.ByteCount < 5 * sizeof(int))
-            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {5 * sizeof(int)} bytes of the shape fields.");
-        int inputCount = payload.ReadInt32();
-        int outputCount = payload.ReadInt32();
-        int depth = payload.ReadInt32();
-        int leafWidth = payload.ReadInt32();
-        int activation = payload.ReadInt32();
-        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
-            || depth < 0 || depth > MaxStoredDepth || leafWidth < 1 || leafWidth > (1 << 16))
-        {
+        int[] fields = payload.ReadFields(5, "shape fields");
+        int inputCount = fields[0], outputCount = fields[1], depth = fields[2], leafWidth = fields[3];
+        if (!InputsOutputsInRange(inputCount, outputCount) || depth < 0 || depth > MaxStoredDepth || leafWidth < 1 || leafWidth > (1 << 16))
             throw Corrupt($"shape (inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}) is out of range.");
-        }
-        if (activation != 0)
-            throw Corrupt($"unknown activation code {activation}.");
+        CheckKnownCode(fields[4] == 0, "activation", fields[4]);
 
         // Leaf units first: 2^24 leaves of 2^16 units times 2^28 inputs would overflow a long.
         long leaves = 1L << depth;
@@ -87,18 +65,13 @@ internal sealed partial class FastFeedForwardNetwork
             ? long.MaxValue
             : (leaves - 1) * (inputCount + 1L) + units * (inputCount + 1L + outputCount) + leaves * outputCount;
         if (floats > int.MaxValue)
-            throw Corrupt("the declared shape needs more weights than one array can hold.");
+            throw TooManyWeights();
         string shape = $"inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}";
         payload.Require(6 * sizeof(int) + floats * sizeof(float) + (withMasterLeaf ? sizeof(int) : 0), shape, last: !withMasterLeaf);
 
         // The master-leaf width follows the six arrays; read them into a master-less network first.
         var network = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth);
-        ReadArray(payload.Reader, network.NodeWeights, "node weights");
-        ReadArray(payload.Reader, network.NodeBiases, "node biases");
-        ReadArray(payload.Reader, network.HiddenWeights, "hidden weights");
-        ReadArray(payload.Reader, network.HiddenBiases, "hidden biases");
-        ReadArray(payload.Reader, network.OutputWeights, "output weights");
-        ReadArray(payload.Reader, network.OutputBiases, "output biases");
+        payload.ReadArrays(network.Arrays, "node weights", "node biases", "hidden weights", "hidden biases", "output weights", "output biases");
         if (!withMasterLeaf)
             return network;
         int masterWidth = payload.ReadInt32();
@@ -111,17 +84,14 @@ internal sealed partial class FastFeedForwardNetwork
         }
         long masterFloats = masterWidth * (inputCount + 1L + outputCount) + outputCount + 1;
         if (floats + masterFloats > int.MaxValue)
-            throw Corrupt("the declared shape needs more weights than one array can hold.");
+            throw TooManyWeights();
         payload.Require(ArrayBytes(masterWidth * (long)inputCount) + ArrayBytes(masterWidth) + ArrayBytes(masterWidth * (long)outputCount)
             + ArrayBytes(outputCount) + ArrayBytes(1), shape + $", master leaf {masterWidth}", last: true);
         var withMaster = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth, masterWidth);
         foreach ((float[] from, float[] to) in network.Arrays.Zip(withMaster.Arrays))
             from.CopyTo(to, 0);
-        ReadArray(payload.Reader, withMaster.MasterHiddenWeights, "master hidden weights");
-        ReadArray(payload.Reader, withMaster.MasterHiddenBiases, "master hidden biases");
-        ReadArray(payload.Reader, withMaster.MasterOutputWeights, "master output weights");
-        ReadArray(payload.Reader, withMaster.MasterOutputBiases, "master output biases");
-        ReadArray(payload.Reader, withMaster.MasterMix, "master mixing logit");
+        payload.ReadArrays(withMaster.Arrays.Skip(LeafArrayCount),
+            "master hidden weights", "master hidden biases", "master output weights", "master output biases", "master mixing logit");
         return withMaster;
     }
 }
@@ -178,16 +148,8 @@ internal sealed partial class NeuronTreeNetwork
 
     protected internal override void SavePayload(BinaryWriter writer)
     {
-        writer.Write(InputCount);
-        writer.Write(OutputCount);
-        writer.Write(TreeCount);
-        writer.Write(Depth);
-        writer.Write(GeluTanhCode);
-        writer.Write(StrictlyPositiveRightCode);
-        WriteArray(writer, NodeWeights);
-        WriteArray(writer, NodeBiases);
-        WriteArray(writer, OutputWeights);
-        WriteArray(writer, OutputBiases);
+        WriteFields(writer, InputCount, OutputCount, TreeCount, Depth, GeluTanhCode, StrictlyPositiveRightCode);
+        WriteArrays(writer, Arrays);
     }
 
     /// <summary>
@@ -204,35 +166,20 @@ internal sealed partial class NeuronTreeNetwork
     /// <summary>Reads the neuron-tree payload, checking every size against the limits and the stream before allocating.</summary>
     internal static NeuronTreeNetwork LoadPayload(PayloadReader payload)
     {
-        const int headerFields = 6;
-        if (payload.ByteCount < headerFields * sizeof(int))
-            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {headerFields * sizeof(int)} bytes of the shape fields.");
-        int inputCount = payload.ReadInt32();
-        int outputCount = payload.ReadInt32();
-        int treeCount = payload.ReadInt32();
-        int depth = payload.ReadInt32();
-        int activation = payload.ReadInt32();
-        int routing = payload.ReadInt32();
-        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
-            || treeCount < 1 || treeCount > MaxStoredTrees || depth < 0 || depth > MaxStoredDepth)
-        {
+        int[] fields = payload.ReadFields(6, "shape fields");
+        int inputCount = fields[0], outputCount = fields[1], treeCount = fields[2], depth = fields[3];
+        if (!InputsOutputsInRange(inputCount, outputCount) || treeCount < 1 || treeCount > MaxStoredTrees || depth < 0 || depth > MaxStoredDepth)
             throw Corrupt($"shape (inputs {inputCount}, outputs {outputCount}, trees {treeCount}, depth {depth}) is out of range.");
-        }
-        if (activation != GeluTanhCode)
-            throw Corrupt($"unknown activation code {activation}.");
-        if (routing != StrictlyPositiveRightCode)
-            throw Corrupt($"unknown routing rule code {routing}.");
+        CheckKnownCode(fields[4] == GeluTanhCode, "activation", fields[4]);
+        CheckKnownCode(fields[5] == StrictlyPositiveRightCode, "routing rule", fields[5]);
         long floats = WeightCount(inputCount, outputCount, treeCount, depth);
         if (floats < 0)
-            throw Corrupt("the declared shape needs more weights than one array can hold.");
+            throw TooManyWeights();
         string shape = $"inputs {inputCount}, outputs {outputCount}, trees {treeCount}, depth {depth}";
         payload.Require(4 * sizeof(int) + floats * sizeof(float), shape, last: true);
 
         var network = new NeuronTreeNetwork(inputCount, outputCount, treeCount, depth);
-        ReadArray(payload.Reader, network.NodeWeights, "node weights");
-        ReadArray(payload.Reader, network.NodeBiases, "node biases");
-        ReadArray(payload.Reader, network.OutputWeights, "node output vectors");
-        ReadArray(payload.Reader, network.OutputBiases, "output biases");
+        payload.ReadArrays(network.Arrays, "node weights", "node biases", "node output vectors", "output biases");
         return network;
     }
 }
@@ -261,8 +208,7 @@ internal sealed partial class EmbeddingBagNetwork
 
     protected internal override void SavePayload(BinaryWriter writer)
     {
-        writer.Write(InputCount);
-        writer.Write(Dimension);
+        WriteFields(writer, InputCount, Dimension);
         WriteArray(writer, Embeddings);
         Head.Save(writer);
     }
@@ -270,11 +216,9 @@ internal sealed partial class EmbeddingBagNetwork
     /// <summary>Reads the payload, checking the declared table against the bytes present before allocating it.</summary>
     internal static EmbeddingBagNetwork LoadPayload(PayloadReader payload)
     {
-        const int fields = 2 * sizeof(int);
-        if (payload.ByteCount < fields)
-            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {fields} bytes of the embedding-bag shape fields.");
-        int inputCount = payload.ReadInt32();
-        int dimension = payload.ReadInt32();
+        const int fieldBytes = 2 * sizeof(int);
+        int[] fields = payload.ReadFields(2, "embedding-bag shape fields");
+        int inputCount = fields[0], dimension = fields[1];
         if (inputCount < 1 || inputCount > MaxInputs || dimension < 1 || dimension > MaxDimension)
             throw Corrupt($"embedding-bag shape (inputs {inputCount}, dimension {dimension}) is out of range.");
         long floats = (long)inputCount * dimension;
@@ -284,9 +228,9 @@ internal sealed partial class EmbeddingBagNetwork
         // The table, the head's kind code and at least the head's own shape fields must follow.
         payload.Require(tableBytes + sizeof(int), $"embedding bag of {inputCount} inputs x dimension {dimension}", last: false);
         var table = new float[floats];
-        ReadArray(payload.Reader, table, "embedding table");
+        payload.ReadArray(table, "embedding table");
         int headKind = payload.ReadInt32();
-        long? headBytes = payload.ByteCount - (fields + tableBytes + sizeof(int));
+        long? headBytes = payload.ByteCount - (fieldBytes + tableBytes + sizeof(int));
         var headPayload = new PayloadReader(payload.Reader, headBytes);
         FeedForwardNetwork head = headKind switch
         {

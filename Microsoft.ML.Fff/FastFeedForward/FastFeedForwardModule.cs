@@ -224,55 +224,25 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
         base.Dispose(disposing);
     }
 
-    /// <summary>Copies the weights of <paramref name="source"/> into the module.</summary>
-    public override void Import(FeedForwardNetwork source)
+    private protected override IEnumerable<WeightBinding> Bindings(FeedForwardNetwork network)
     {
-        var network = (FastFeedForwardNetwork)source;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        int inputs = network.InputCount;
+        var fff = (FastFeedForwardNetwork)network;
         if (_nodeCount > 0)
         {
-            node_weight!.copy_(tensor(network.NodeWeights, new long[] { _nodeCount, inputs }).t());
-            node_bias!.copy_(tensor(network.NodeBiases));
+            yield return new(node_weight!, fff.NodeWeights, InputMajor: true);
+            yield return new(node_bias!, fff.NodeBiases);
         }
-        hidden_weight.copy_(tensor(network.HiddenWeights, new long[] { _leafCount * _leafWidth, inputs }).t());
-        hidden_bias.copy_(tensor(network.HiddenBiases));
-        output_weight.copy_(tensor(network.OutputWeights, new long[] { _leafCount, _leafWidth, _outputs }));
-        output_bias.copy_(tensor(network.OutputBiases, new long[] { _leafCount, _outputs }));
+        yield return new(hidden_weight, fff.HiddenWeights, InputMajor: true);
+        yield return new(hidden_bias, fff.HiddenBiases);
+        yield return new(output_weight, fff.OutputWeights);
+        yield return new(output_bias, fff.OutputBiases);
         if (master_mix is not null)
         {
-            int master = network.MasterWidth;
-            master_hidden_weight!.copy_(tensor(network.MasterHiddenWeights, new long[] { master, inputs }).t());
-            master_hidden_bias!.copy_(tensor(network.MasterHiddenBiases));
-            master_output_weight!.copy_(tensor(network.MasterOutputWeights, new long[] { master, _outputs }));
-            master_output_bias!.copy_(tensor(network.MasterOutputBiases));
-            master_mix.copy_(tensor(network.MasterMix));
-        }
-    }
-
-    /// <summary>Copies the module's weights into <paramref name="target"/> (same shape).</summary>
-    public override void Export(FeedForwardNetwork target)
-    {
-        var network = (FastFeedForwardNetwork)target;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        if (_nodeCount > 0)
-        {
-            CopyOut(node_weight!.t(), network.NodeWeights);
-            CopyOut(node_bias!, network.NodeBiases);
-        }
-        CopyOut(hidden_weight.t(), network.HiddenWeights);
-        CopyOut(hidden_bias, network.HiddenBiases);
-        CopyOut(output_weight, network.OutputWeights);
-        CopyOut(output_bias, network.OutputBiases);
-        if (master_mix is not null)
-        {
-            CopyOut(master_hidden_weight!.t(), network.MasterHiddenWeights);
-            CopyOut(master_hidden_bias!, network.MasterHiddenBiases);
-            CopyOut(master_output_weight!, network.MasterOutputWeights);
-            CopyOut(master_output_bias!, network.MasterOutputBiases);
-            CopyOut(master_mix, network.MasterMix);
+            yield return new(master_hidden_weight!, fff.MasterHiddenWeights, InputMajor: true);
+            yield return new(master_hidden_bias!, fff.MasterHiddenBiases);
+            yield return new(master_output_weight!, fff.MasterOutputWeights);
+            yield return new(master_output_bias!, fff.MasterOutputBiases);
+            yield return new(master_mix, fff.MasterMix);
         }
     }
 }

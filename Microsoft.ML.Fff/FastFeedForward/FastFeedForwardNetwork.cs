@@ -19,7 +19,7 @@ namespace Microsoft.ML.Fff.FastFeedForward;
 /// output weights <c>OutputWeights[(j*L+k)*O ..)</c>; leaf output bias <c>OutputBiases[j*O ..)</c>.</item>
 /// </list>
 /// </remarks>
-internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
+internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
 {
     /// <summary>Largest depth a stored model may declare; training allows less (see the trainer's options).</summary>
     public const int MaxStoredDepth = 24;
@@ -37,7 +37,7 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
     internal const int MinRowsPerThread = 256;
 
     public FastFeedForwardNetwork(int inputCount, int outputCount, int depth, int leafWidth, int masterWidth = 0)
-        : base(inputCount, outputCount)
+        : base(inputCount, outputCount, MinRowsPerThread, MinGroupedRows, maxGroupRows: int.MaxValue)
     {
         CheckShape(inputCount, outputCount, depth, leafWidth);
         if (masterWidth < 0 || masterWidth > MaxMasterWidth)
@@ -126,7 +126,7 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
 
     /// <summary>
     /// Hard-descent forward pass for a dense row: <c>Depth</c> node dot products, one leaf's <c>LeafWidth</c> neurons and
-    /// the master leaf. Uses the kernels of <see cref="ScoreBatch"/>, so both give bit-identical results.
+    /// the master leaf. Uses the kernels of <see cref="GroupedBatchNetwork.ScoreBatch"/>, so both give bit-identical results.
     /// </summary>
     public override void Score(ReadOnlySpan<float> features, Span<float> output)
     {
@@ -163,7 +163,7 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
         }
         int outputs = OutputCount;
         OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
-        AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * LeafWidth, LeafWidth, 1f, result);
+        AddReluUnits(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * LeafWidth, LeafWidth, 1f, result);
         if (MasterWidth > 0)
             MixMaster(row, result);
     }
@@ -186,7 +186,7 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
 
     /// <summary>The same mix for a row whose master hidden units are computed here (sparse rows, the soft pass).</summary>
     private void MixMaster<TRow>(TRow row, Span<float> result) where TRow : IFeatureRow, allows ref struct
-        => AddHidden(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, StartMasterMix(result), result);
+        => AddReluUnits(row, MasterHiddenWeights, MasterHiddenBiases, MasterOutputWeights, 0, MasterWidth, StartMasterMix(result), result);
 
     /// <summary>
     /// The start of every master-leaf mix, written once: <c>result = k * result + (1 - k) * b_master</c>. Returns <c>1 - k</c>,
@@ -201,43 +201,19 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
     }
 
     /// <summary>
-    /// Batched hard descent with conditional execution: rows are routed and grouped by the leaf they reach; each leaf's
-    /// group is one blocked matrix multiply
-    /// (<see cref="DescentKernels.UnitsBlock"/>). Large batches are split into contiguous chunks scored on separate threads.
-    /// Every row equals <see cref="Score(ReadOnlySpan{float}, Span{float})"/> bit for bit; serial batches allocate nothing
-    /// after warm-up.
-    /// </summary>
-    public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
-    {
-        CheckBatch(features, rowCount, outputs);
-        ScoreRanges(features, rowCount, outputs, MinRowsPerThread);
-    }
-
-    /// <summary>
-    /// Scores rows <c>[first, first + count)</c> on the calling thread: each row descends on its own (its features stay in
-    /// L1 for the <c>Depth</c> node dot products, and the upper nodes stay in cache across rows), the rows are then grouped
-    /// by leaf, and each leaf's group is one blocked multiply, so a leaf's weights are read from memory once per group
-    /// instead of once per row. Then the master leaf over the chunk.
+    /// Batched hard descent with conditional execution (the batch of <see cref="GroupedBatchNetwork.ScoreBatch"/>, every
+    /// row equal to <see cref="Score(ReadOnlySpan{float}, Span{float})"/> bit for bit): each row of the range descends on
+    /// its own (its features stay in L1 for the <c>Depth</c> node dot products, and the upper nodes stay in cache across
+    /// rows), the rows are then grouped by leaf, and each leaf's group is one blocked multiply
+    /// (<see cref="DescentKernels.UnitsBlock"/>), so a leaf's weights are read from memory once per group instead of once
+    /// per row. Then the master leaf over the range.
     /// </summary>
     /// <remarks>
     /// Routing level by level over the whole chunk was tried first: it re-reads every row's features from memory at each
     /// level (10,000 MNIST rows are 31 MB), which made the batch slower than scoring row by row.
     /// </remarks>
-    private protected override void ScoreRange(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
-    {
-        if (count < MinGroupedRows)
-            base.ScoreRange(features, first, count, outputs);   // too few rows to group: one at a time
-        else
-            ScoreGrouped(features, first, count, outputs);
-    }
-
-    /// <summary>
-    /// The grouped part of <see cref="ScoreRange"/>, in its own fully optimized method: when one-row calls run first (a
-    /// PredictionEngine, or one-row batches), dynamic PGO compiles <see cref="ScoreRange"/> with this path as cold code, and
-    /// a benchmark saw 10,000-row batches run at half speed.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    private protected override void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
     {
         int inputs = InputCount, outs = OutputCount;
         int leaves = LeafCount;
@@ -328,20 +304,6 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
         }
     }
 
-    /// <summary>Adds <c>factor * ReLU(x . w_u + b_u) * v_u</c> for the units <c>[first, first + count)</c> of one hidden layer (sparse rows, soft pass).</summary>
-    private void AddHidden<TRow>(TRow row, float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, int first, int count, float factor, Span<float> result)
-        where TRow : IFeatureRow, allows ref struct
-    {
-        int inputs = InputCount, outputs = OutputCount;
-        for (int unit = first; unit < first + count; unit++)
-        {
-            float h = row.Dot(hiddenWeights.AsSpan(unit * inputs, inputs)) + hiddenBiases[unit];
-            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
-            if (!(h <= 0))
-                TensorPrimitives.MultiplyAdd(outputWeights.AsSpan(unit * outputs, outputs), h * factor, result, result);
-        }
-    }
-
     /// <summary>
     /// The soft (training-time) forward pass in C#: every leaf weighted by its path probability, plus the master leaf. It
     /// touches every neuron, so it is for diagnostics (the soft/hard gap), not for serving. <paramref name="scratch"/> needs
@@ -372,7 +334,7 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
         {
             float m = mixture[leaf];
             TensorPrimitives.MultiplyAdd(OutputBiases.AsSpan(leaf * outputs, outputs), m, result, result);
-            AddHidden(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * width, width, m, result);
+            AddReluUnits(row, HiddenWeights, HiddenBiases, OutputWeights, leaf * width, width, m, result);
         }
         if (MasterWidth > 0)
             MixMaster(row, result);
@@ -413,19 +375,11 @@ internal sealed partial class FastFeedForwardNetwork : FeedForwardNetwork
     /// <summary>Bound of the hidden units <c>[first, first + count)</c> and of the output they produce with <paramref name="outputBiases"/>.</summary>
     internal double LayerBound(float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, ReadOnlySpan<float> outputBiases, int first, int count)
     {
-        int inputs = InputCount, outputs = OutputCount;
-        double bound = 0;
+        int outputs = OutputCount;
         Span<double> output = outputs <= 256 ? stackalloc double[outputs] : new double[outputs];
         for (int o = 0; o < outputs; o++)
             output[o] = Math.Abs((double)outputBiases[o]);
-        for (int unit = first; unit < first + count; unit++)
-        {
-            double h = RowBound(hiddenWeights.AsSpan(unit * inputs, inputs), hiddenBiases[unit]);
-            bound = Math.Max(bound, h);
-            ReadOnlySpan<float> w = outputWeights.AsSpan(unit * outputs, outputs);
-            for (int o = 0; o < outputs; o++)
-                output[o] += h * Math.Abs((double)w[o]);
-        }
+        double bound = AddUnitBounds(hiddenWeights, hiddenBiases, outputWeights, first, count, output);
         foreach (double value in output)
             bound = Math.Max(bound, value);
         return bound;

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using TorchSharp.Modules;
@@ -103,28 +104,12 @@ internal sealed class NeuronTreeModule : FeedForwardModule
         return cat(levels, 2).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Copies the weights of <paramref name="source"/> into the module.</summary>
-    public override void Import(FeedForwardNetwork source)
+    private protected override IEnumerable<WeightBinding> Bindings(FeedForwardNetwork network)
     {
-        var network = (NeuronTreeNetwork)source;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        long total = network.TotalNodes;
-        node_weight.copy_(tensor(network.NodeWeights, new long[] { total, network.InputCount }).t());
-        node_bias.copy_(tensor(network.NodeBiases));
-        output_weight.copy_(tensor(network.OutputWeights, new long[] { total, network.OutputCount }));
-        output_bias.copy_(tensor(network.OutputBiases));
-    }
-
-    /// <summary>Copies the module's weights into <paramref name="target"/> (same shape).</summary>
-    public override void Export(FeedForwardNetwork target)
-    {
-        var network = (NeuronTreeNetwork)target;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        CopyOut(node_weight.t(), network.NodeWeights);
-        CopyOut(node_bias, network.NodeBiases);
-        CopyOut(output_weight, network.OutputWeights);
-        CopyOut(output_bias, network.OutputBiases);
+        var trees = (NeuronTreeNetwork)network;
+        yield return new(node_weight, trees.NodeWeights, InputMajor: true);
+        yield return new(node_bias, trees.NodeBiases);
+        yield return new(output_weight, trees.OutputWeights);
+        yield return new(output_bias, trees.OutputBiases);
     }
 }

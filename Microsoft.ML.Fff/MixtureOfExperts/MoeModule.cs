@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using TorchSharp;
@@ -174,32 +175,15 @@ internal sealed class MoeModule : FeedForwardModule
         base.Dispose(disposing);
     }
 
-    /// <summary>Copies the weights of <paramref name="source"/> into the module (the noise weights are training-only and kept).</summary>
-    public override void Import(FeedForwardNetwork source)
+    /// <summary>The exported weights; the noise weights are training-only and kept.</summary>
+    private protected override IEnumerable<WeightBinding> Bindings(FeedForwardNetwork network)
     {
-        var network = (MoeNetwork)source;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        int inputs = network.InputCount;
-        gate_weight.copy_(tensor(network.GateWeights, new long[] { _experts, inputs }).t());
-        gate_bias.copy_(tensor(network.GateBiases));
-        hidden_weight.copy_(tensor(network.HiddenWeights, new long[] { _experts * _width, inputs }).t());
-        hidden_bias.copy_(tensor(network.HiddenBiases));
-        output_weight.copy_(tensor(network.OutputWeights, new long[] { _experts * _width, _outputs }));
-        output_bias.copy_(tensor(network.OutputBias));
-    }
-
-    /// <summary>Copies the module's weights into <paramref name="target"/> (same shape).</summary>
-    public override void Export(FeedForwardNetwork target)
-    {
-        var network = (MoeNetwork)target;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        CopyOut(gate_weight.t(), network.GateWeights);
-        CopyOut(gate_bias, network.GateBiases);
-        CopyOut(hidden_weight.t(), network.HiddenWeights);
-        CopyOut(hidden_bias, network.HiddenBiases);
-        CopyOut(output_weight, network.OutputWeights);
-        CopyOut(output_bias, network.OutputBias);
+        var moe = (MoeNetwork)network;
+        yield return new(gate_weight, moe.GateWeights, InputMajor: true);
+        yield return new(gate_bias, moe.GateBiases);
+        yield return new(hidden_weight, moe.HiddenWeights, InputMajor: true);
+        yield return new(hidden_bias, moe.HiddenBiases);
+        yield return new(output_weight, moe.OutputWeights);
+        yield return new(output_bias, moe.OutputBias);
     }
 }

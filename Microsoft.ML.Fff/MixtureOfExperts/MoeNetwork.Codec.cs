@@ -29,53 +29,29 @@ internal sealed partial class MoeNetwork
 
     protected internal override void SavePayload(BinaryWriter writer)
     {
-        writer.Write(InputCount);
-        writer.Write(OutputCount);
-        writer.Write(ExpertCount);
-        writer.Write(ExpertWidth);
-        writer.Write(TopK);
-        writer.Write((int)Gating);
-        writer.Write(0);
-        foreach (float[] array in Arrays)
-            WriteArray(writer, array);
+        WriteFields(writer, InputCount, OutputCount, ExpertCount, ExpertWidth, TopK, (int)Gating, 0);
+        WriteArrays(writer, Arrays);
     }
 
     /// <summary>Reads the mixture-of-experts payload, checking every shape field against its range and the bytes there before allocating.</summary>
     internal static MoeNetwork LoadPayload(PayloadReader payload)
     {
-        if (payload.ByteCount < 7 * sizeof(int))
-            throw Corrupt($"the model block holds {payload.ByteCount} bytes, fewer than the {7 * sizeof(int)} bytes of the mixture-of-experts shape fields.");
-        int inputCount = payload.ReadInt32();
-        int outputCount = payload.ReadInt32();
-        int experts = payload.ReadInt32();
-        int width = payload.ReadInt32();
-        int topK = payload.ReadInt32();
-        int gating = payload.ReadInt32();
-        int activation = payload.ReadInt32();
-        if (inputCount < 1 || inputCount > (1 << 28) || outputCount < 1 || outputCount > (1 << 20)
-            || experts < 2 || experts > MaxExperts || width < 1 || width > MaxExpertWidth || topK < 1 || topK > experts)
-        {
+        int[] fields = payload.ReadFields(7, "mixture-of-experts shape fields");
+        int inputCount = fields[0], outputCount = fields[1], experts = fields[2], width = fields[3], topK = fields[4];
+        if (!InputsOutputsInRange(inputCount, outputCount) || experts < 2 || experts > MaxExperts || width < 1 || width > MaxExpertWidth || topK < 1 || topK > experts)
             throw Corrupt($"mixture-of-experts shape (inputs {inputCount}, outputs {outputCount}, experts {experts}, expert width {width}, top-k {topK}) is out of range.");
-        }
-        if (gating is not ((int)MoeGating.SoftmaxTopK or (int)MoeGating.Sigma))
-            throw Corrupt($"unknown gating code {gating}.");
-        if (activation != 0)
-            throw Corrupt($"unknown activation code {activation}.");
+        CheckKnownCode(fields[5] is (int)MoeGating.SoftmaxTopK or (int)MoeGating.Sigma, "gating", fields[5]);
+        CheckKnownCode(fields[6] == 0, "activation", fields[6]);
 
         long units = (long)experts * width;
         long floats = experts * (inputCount + 1L) + units * (inputCount + 1L + outputCount) + outputCount;
         if (floats > int.MaxValue || units * inputCount > int.MaxValue || units * outputCount > int.MaxValue)
-            throw Corrupt("the declared shape needs more weights than one array can hold.");
+            throw TooManyWeights();
         string shape = $"inputs {inputCount}, outputs {outputCount}, experts {experts}, expert width {width}, top-k {topK}";
         payload.Require(6 * sizeof(int) + floats * sizeof(float), shape, last: true);
 
-        var network = new MoeNetwork(inputCount, outputCount, experts, width, topK, (MoeGating)gating);
-        ReadArray(payload.Reader, network.GateWeights, "gate weights");
-        ReadArray(payload.Reader, network.GateBiases, "gate biases");
-        ReadArray(payload.Reader, network.HiddenWeights, "expert hidden weights");
-        ReadArray(payload.Reader, network.HiddenBiases, "expert hidden biases");
-        ReadArray(payload.Reader, network.OutputWeights, "expert output weights");
-        ReadArray(payload.Reader, network.OutputBias, "output bias");
+        var network = new MoeNetwork(inputCount, outputCount, experts, width, topK, (MoeGating)fields[5]);
+        payload.ReadArrays(network.Arrays, "gate weights", "gate biases", "expert hidden weights", "expert hidden biases", "expert output weights", "output bias");
         return network;
     }
 }

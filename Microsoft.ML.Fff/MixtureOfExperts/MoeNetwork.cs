@@ -40,7 +40,7 @@ public enum MoeGating
 /// (<see cref="MoeGating.SoftmaxTopK"/>) or <c>sigmoid(logit)</c> (<see cref="MoeGating.Sigma"/>; sigmoid is monotone, so
 /// top-k on logits picks the same experts as top-k on scores, without the ties of a saturated sigmoid).
 /// </remarks>
-internal sealed partial class MoeNetwork : FeedForwardNetwork
+internal sealed partial class MoeNetwork : GroupedBatchNetwork
 {
     /// <summary>Largest number of experts a stored model may declare (also the trainers' limit).</summary>
     public const int MaxExperts = 4096;
@@ -60,7 +60,7 @@ internal sealed partial class MoeNetwork : FeedForwardNetwork
     internal const int MinRowsPerThread = 128;
 
     public MoeNetwork(int inputCount, int outputCount, int expertCount, int expertWidth, int topK, MoeGating gating)
-        : base(inputCount, outputCount)
+        : base(inputCount, outputCount, MinRowsPerThread, MinGroupedRows, GroupRows)
     {
         CheckShape(expertCount, expertWidth, topK, gating);
         ExpertCount = expertCount;
@@ -103,7 +103,7 @@ internal sealed partial class MoeNetwork : FeedForwardNetwork
 
     /// <summary>
     /// Forward pass of one dense row: the gate's <c>E</c> logits (four per pass over the row), top-k, then the k chosen
-    /// experts best first. Uses the kernels of <see cref="ScoreBatch"/>, so both give bit-identical results.
+    /// experts best first. Uses the kernels of <see cref="GroupedBatchNetwork.ScoreBatch"/>, so both give bit-identical results.
     /// </summary>
     public override void Score(ReadOnlySpan<float> features, Span<float> output)
     {
@@ -160,40 +160,14 @@ internal sealed partial class MoeNetwork : FeedForwardNetwork
     }
 
     /// <summary>
-    /// Batched scoring grouped by expert: the gate of a block of rows as one blocked multiply, top-k per row, then each
-    /// expert's rows as one blocked multiply (<see cref="DescentKernels.UnitsBlock"/>) so an expert's weights are read once
-    /// per block instead of once per row; each row's experts are then added best first, as in
-    /// <see cref="Score(ReadOnlySpan{float}, Span{float})"/>, which every row equals bit for bit. Large batches are split
-    /// into contiguous chunks on separate threads; serial batches allocate nothing after warm-up.
-    /// </summary>
-    public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
-    {
-        CheckBatch(features, rowCount, outputs);
-        ScoreRanges(features, rowCount, outputs, MinRowsPerThread);
-    }
-
-    /// <summary>Scores rows <c>[first, first + count)</c> on the calling thread, <see cref="GroupRows"/> at a time.</summary>
-    private protected override void ScoreRange(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
-    {
-        for (int start = first; start < first + count; start += GroupRows)
-            ScoreGroup(features, start, Math.Min(GroupRows, first + count - start), outputs);
-    }
-
-    /// <summary>Scores rows <c>[first, first + count)</c> (at most <see cref="GroupRows"/>) grouped by expert.</summary>
-    private void ScoreGroup(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
-    {
-        if (count < MinGroupedRows)
-            base.ScoreRange(features, first, count, outputs);   // too few rows to group: one at a time
-        else
-            ScoreGrouped(features, first, count, outputs);
-    }
-
-    /// <summary>
-    /// The grouped part of <see cref="ScoreGroup"/>, in its own fully optimized method (see <c>FastFeedForwardNetwork.ScoreGrouped</c>:
-    /// dynamic PGO would otherwise compile it as cold code after one-row calls).
+    /// Batched scoring grouped by expert (the batch of <see cref="GroupedBatchNetwork.ScoreBatch"/>): the gate of a block
+    /// of rows as one blocked multiply, top-k per row, then each expert's rows as one blocked multiply
+    /// (<see cref="DescentKernels.UnitsBlock"/>) so an expert's weights are read once per block instead of once per row;
+    /// each row's experts are then added best first, as in <see cref="Score(ReadOnlySpan{float}, Span{float})"/>, which
+    /// every row equals bit for bit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
+    private protected override void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
     {
         int inputs = InputCount, outs = OutputCount, experts = ExpertCount, k = TopK, width = ExpertWidth;
         int pairs = count * k;
@@ -283,8 +257,8 @@ internal sealed partial class MoeNetwork : FeedForwardNetwork
             return;
         }
         OutputBias.CopyTo(result);
-        for (int j = 0; j < k; j++)
-            AddExpert(row, top[j], weights[j], result);
+        for (int j = 0; j < k; j++)   // weight_e * ReLU(x K_e + b_e) V_e of each chosen expert
+            AddReluUnits(row, HiddenWeights, HiddenBiases, OutputWeights, top[j] * ExpertWidth, ExpertWidth, weights[j], result);
     }
 
     /// <summary>
@@ -353,20 +327,6 @@ internal sealed partial class MoeNetwork : FeedForwardNetwork
         }
     }
 
-    /// <summary>Adds <c>weight * ReLU(x K_e + b_e) V_e</c> of expert <paramref name="expert"/> to <paramref name="result"/>.</summary>
-    private void AddExpert<TRow>(TRow row, int expert, float weight, Span<float> result) where TRow : IFeatureRow, allows ref struct
-    {
-        int inputs = InputCount, outputs = OutputCount;
-        int first = expert * ExpertWidth, end = first + ExpertWidth;
-        for (int unit = first; unit < end; unit++)
-        {
-            float h = row.Dot(HiddenWeights.AsSpan(unit * inputs, inputs)) + HiddenBiases[unit];
-            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
-            if (!(h <= 0))
-                TensorPrimitives.MultiplyAdd(OutputWeights.AsSpan(unit * outputs, outputs), h * weight, result, result);
-        }
-    }
-
     protected override IEnumerable<(float[] Weights, float[] Biases)> InputLayers => new[] { (GateWeights, GateBiases), (HiddenWeights, HiddenBiases) };
 
     // y = b_out + sum_e w_e * (expert output without bias): the always-on global bias takes the shift for either gating.
@@ -392,14 +352,7 @@ internal sealed partial class MoeNetwork : FeedForwardNetwork
         for (int e = 0; e < ExpertCount; e++)
         {
             Array.Clear(perOutput);
-            for (int unit = e * width; unit < (e + 1) * width; unit++)
-            {
-                double h = RowBound(HiddenWeights.AsSpan(unit * inputs, inputs), HiddenBiases[unit]);
-                bound = Math.Max(bound, h);
-                ReadOnlySpan<float> v = OutputWeights.AsSpan(unit * outputs, outputs);
-                for (int o = 0; o < outputs; o++)
-                    perOutput[o] += h * Math.Abs((double)v[o]);
-            }
+            bound = Math.Max(bound, AddUnitBounds(HiddenWeights, HiddenBiases, OutputWeights, e * width, width, perOutput));
             double expertBound = 0;
             foreach (double value in perOutput)
                 expertBound = Math.Max(expertBound, value);

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
 using static Microsoft.ML.Fff.Persistence.ModelFormat;
@@ -29,6 +30,31 @@ internal sealed class PayloadReader
     public long Consumed => Reader.BaseStream.CanSeek ? Reader.BaseStream.Position - _start : 0;
 
     public int ReadInt32() => PayloadFormat.ReadInt32(Reader);
+
+    /// <summary>
+    /// Reads the <paramref name="count"/> int32 shape fields that open a payload, after checking that a payload of known
+    /// size holds them; <paramref name="what"/> names them in the error (e.g. "dense shape fields").
+    /// </summary>
+    public int[] ReadFields(int count, string what)
+    {
+        if (ByteCount < count * sizeof(int))
+            throw Corrupt($"the model block holds {ByteCount} bytes, fewer than the {count * sizeof(int)} bytes of the {what}.");
+        var fields = new int[count];
+        for (int i = 0; i < count; i++)
+            fields[i] = ReadInt32();
+        return fields;
+    }
+
+    /// <summary>Reads an array written by <see cref="PayloadFormat.WriteArray"/> into a destination of the expected length.</summary>
+    public void ReadArray(float[] destination, string what) => PayloadFormat.ReadArray(Reader, destination, what);
+
+    /// <summary>Reads consecutive arrays into <paramref name="destinations"/>, each named in errors by the name at its position.</summary>
+    public void ReadArrays(IEnumerable<float[]> destinations, params string[] names)
+    {
+        int i = 0;
+        foreach (float[] destination in destinations)
+            ReadArray(destination, names[i++]);
+    }
 
     /// <summary>
     /// Checks that <paramref name="needed"/> more bytes (the declared shape's arrays) fit: exactly, when the payload size
@@ -72,6 +98,37 @@ internal static class PayloadFormat
         {
             throw Corrupt("the file ends early (truncated?).", e);
         }
+    }
+
+    /// <summary>Inclusive limits of the input and output counts every payload starts with.</summary>
+    public const int MaxInputCount = 1 << 28, MaxOutputCount = 1 << 20;
+
+    /// <summary>Whether the input and output counts a payload starts with are in range.</summary>
+    public static bool InputsOutputsInRange(int inputCount, int outputCount)
+        => inputCount >= 1 && inputCount <= MaxInputCount && outputCount >= 1 && outputCount <= MaxOutputCount;
+
+    /// <summary>Fails on a stored code (activation, gating, ...) this reader does not know.</summary>
+    public static void CheckKnownCode(bool known, string what, int code)
+    {
+        if (!known)
+            throw Corrupt($"unknown {what} code {code}.");
+    }
+
+    /// <summary>The error of a declared shape whose weights do not fit one array.</summary>
+    public static Exception TooManyWeights() => Corrupt("the declared shape needs more weights than one array can hold.");
+
+    /// <summary>Writes the int32 shape fields that open a payload.</summary>
+    public static void WriteFields(BinaryWriter writer, params int[] fields)
+    {
+        foreach (int field in fields)
+            writer.Write(field);
+    }
+
+    /// <summary>Writes consecutive arrays, each as <see cref="WriteArray"/> does.</summary>
+    public static void WriteArrays(BinaryWriter writer, IEnumerable<float[]> arrays)
+    {
+        foreach (float[] array in arrays)
+            WriteArray(writer, array);
     }
 
     /// <summary>Writes an array as its int32 count followed by the values.</summary>

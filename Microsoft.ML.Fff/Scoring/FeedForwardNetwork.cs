@@ -81,6 +81,25 @@ internal abstract partial class FeedForwardNetwork
     }
 
     /// <summary>
+    /// Adds <c>factor * ReLU(x . w_u + b_u) * v_u</c> for the hidden units <c>[first, first + count)</c> of a ReLU layer
+    /// whose unit <c>u</c> has input weights <c>hiddenWeights[u*I ..)</c>, bias <c>hiddenBiases[u]</c> and output vector
+    /// <c>outputWeights[u*O ..)</c>: the step the conditional scorers share for a leaf or an expert on the generic row path.
+    /// </summary>
+    private protected void AddReluUnits<TRow>(TRow row, float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, int first, int count,
+        float factor, Span<float> result)
+        where TRow : IFeatureRow, allows ref struct
+    {
+        int inputs = InputCount, outputs = OutputCount;
+        for (int unit = first; unit < first + count; unit++)
+        {
+            float h = row.Dot(hiddenWeights.AsSpan(unit * inputs, inputs)) + hiddenBiases[unit];
+            // ReLU; written as !(h <= 0) so a NaN activation reaches the output instead of vanishing.
+            if (!(h <= 0))
+                TensorPrimitives.MultiplyAdd(outputWeights.AsSpan(unit * outputs, outputs), h * factor, result, result);
+        }
+    }
+
+    /// <summary>
     /// Scores a checked batch: rows split into <c>min(cores, rowCount / minRowsPerThread)</c> contiguous ranges, each
     /// scored by <see cref="ScoreRange"/> on a thread of its own; a single range runs on the calling thread.
     /// </summary>
@@ -181,6 +200,26 @@ internal abstract partial class FeedForwardNetwork
     /// Infinite when a weight is not finite or a norm overflows.
     /// </summary>
     public abstract double UnitBoxBound();
+
+    /// <summary>
+    /// Adds <c>h_u * |v_u|</c> to <paramref name="perOutput"/> for the hidden units <c>[first, first + count)</c> of a ReLU
+    /// layer laid out as in <see cref="AddReluUnits"/>, with <c>h_u</c> the <see cref="RowBound"/> of unit <c>u</c>;
+    /// returns the largest <c>h_u</c> (0 for no units). The bound step of a leaf or an expert in <see cref="UnitBoxBound"/>.
+    /// </summary>
+    private protected double AddUnitBounds(float[] hiddenWeights, float[] hiddenBiases, float[] outputWeights, int first, int count, Span<double> perOutput)
+    {
+        int inputs = InputCount, outputs = OutputCount;
+        double bound = 0;
+        for (int unit = first; unit < first + count; unit++)
+        {
+            double h = RowBound(hiddenWeights.AsSpan(unit * inputs, inputs), hiddenBiases[unit]);
+            bound = Math.Max(bound, h);
+            ReadOnlySpan<float> v = outputWeights.AsSpan(unit * outputs, outputs);
+            for (int o = 0; o < outputs; o++)
+                perOutput[o] += h * Math.Abs((double)v[o]);
+        }
+        return bound;
+    }
 
     /// <summary>Bound of one neuron: L1 norm of its weights plus |bias|.</summary>
     protected static double RowBound(ReadOnlySpan<float> weights, float bias)

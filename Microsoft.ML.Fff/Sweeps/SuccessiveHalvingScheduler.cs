@@ -95,22 +95,14 @@ internal sealed class SuccessiveHalvingScheduler
     private static bool Dominates(Entry a, Entry b)
         => a.Score >= b.Score && a.Neurons <= b.Neurons && (a.Score > b.Score || a.Neurons < b.Neurons);
 
-    private sealed class Entry
+    // A class, not a record: Rank removes fronts by reference (List.Contains).
+    private sealed class Entry(int trialId, FffTrialConfiguration configuration, double score, int neurons, bool eligible)
     {
-        public Entry(int trialId, FffTrialConfiguration configuration, double score, int neurons, bool eligible)
-        {
-            TrialId = trialId;
-            Configuration = configuration;
-            Score = score;
-            Neurons = neurons;
-            Eligible = eligible;
-        }
-
-        public int TrialId { get; }
-        public FffTrialConfiguration Configuration { get; }
-        public double Score { get; }
-        public int Neurons { get; }
-        public bool Eligible { get; }
+        public int TrialId { get; } = trialId;
+        public FffTrialConfiguration Configuration { get; } = configuration;
+        public double Score { get; } = score;
+        public int Neurons { get; } = neurons;
+        public bool Eligible { get; } = eligible;
         public bool Promoted { get; set; }
     }
 }

@@ -26,6 +26,15 @@ internal sealed record StepContext(PhasePlan Phase, int EpochInPhase, int PhaseE
 /// <param name="Balance">Load-balancing loss to report (not weighted), or null.</param>
 internal readonly record struct StepOutput(Tensor Output, Tensor? Penalty = null, Tensor? Entropy = null, Tensor? Balance = null);
 
+/// <summary>A module parameter and the network array holding the same weights.</summary>
+/// <param name="Parameter">The torch parameter.</param>
+/// <param name="Array">The network's array, row-major in the network's layout.</param>
+/// <param name="InputMajor">
+/// True when the parameter is input-major (<c>[I, units]</c>, so one matrix product serves dense and sparse batches) while
+/// the array is unit-major (<c>units x I</c>): the two are transposes.
+/// </param>
+internal readonly record struct WeightBinding(Parameter Parameter, float[] Array, bool InputMajor = false);
+
 /// <summary>
 /// The trainable TorchSharp side of an architecture. Internal: the user never sees a tensor or a module, and nothing
 /// native outlives training (weights are copied into a <see cref="FeedForwardNetwork"/>).
@@ -42,11 +51,33 @@ internal abstract class FeedForwardModule : nn.Module<Tensor, Tensor>
     /// <summary>Parameters the optimizer updates in <paramref name="phase"/>; all by default.</summary>
     public virtual IEnumerable<Parameter> ParametersFor(PhasePlan phase) => parameters();
 
+    /// <summary>
+    /// The module's parameters paired with the arrays of <paramref name="network"/> (same architecture and shape) that
+    /// hold the same weights, in any order; what <see cref="Import"/> and <see cref="Export"/> copy. Training-only
+    /// parameters (e.g. gate noise) are left out.
+    /// </summary>
+    private protected abstract IEnumerable<WeightBinding> Bindings(FeedForwardNetwork network);
+
     /// <summary>Copies the weights of <paramref name="network"/> (same architecture and shape) into the module.</summary>
-    public abstract void Import(FeedForwardNetwork network);
+    public virtual void Import(FeedForwardNetwork network)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        foreach ((Parameter parameter, float[] array, bool inputMajor) in Bindings(network))
+        {
+            long[] shape = parameter.shape;
+            parameter.copy_(inputMajor ? tensor(array, new[] { shape[1], shape[0] }).t() : tensor(array, shape));
+        }
+    }
 
     /// <summary>Copies the module's weights into <paramref name="network"/> (same architecture and shape).</summary>
-    public abstract void Export(FeedForwardNetwork network);
+    public virtual void Export(FeedForwardNetwork network)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        foreach ((Parameter parameter, float[] array, bool inputMajor) in Bindings(network))
+            CopyOut(inputMajor ? parameter.t() : parameter, array);
+    }
 
     /// <summary>Copies a tensor's values into an array of the same element count.</summary>
     protected static void CopyOut(Tensor source, float[] destination)
