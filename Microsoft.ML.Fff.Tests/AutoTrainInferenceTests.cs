@@ -57,7 +57,11 @@ public sealed class AutoTrainInferenceTests
         IDataView scored = model.Transform(data);
         Assert.AreEqual(NumberDataViewType.Single, scored.Schema["Score"].Type);
         Assert.AreEqual(NumberDataViewType.Single, scored.Schema["Probability"].Type);
-        Assert.AreEqual(BooleanDataViewType.Instance, scored.Schema["PredictedLabel"].Type);
+        Assert.AreEqual(TextDataViewType.Instance, scored.Schema["PredictedLabel"].Type, "predictions in the label's own strings");
+        string[] predicted = scored.GetColumn<string>("PredictedLabel").ToArray();
+        float[] scores = scored.GetColumn<float>("Score").ToArray();
+        for (int i = 0; i < predicted.Length; i++)
+            Assert.AreEqual(scores[i] > 0 ? "Yes" : "No", predicted[i], $"row {i}, score {scores[i]}");
         Assert.AreEqual(BooleanDataViewType.Instance, scored.Schema[nameof(ChurnRow.Churn)].Type, "the label is mapped to Boolean in place when present");
         CollectionAssert.AreEqual(ChurnRows(300).Select(r => r.Churn == "Yes").ToArray(), scored.GetColumn<bool>(nameof(ChurnRow.Churn)).ToArray());
         CalibratedBinaryClassificationMetrics metrics = mlContext.BinaryClassification.Evaluate(scored, nameof(ChurnRow.Churn));
@@ -121,7 +125,9 @@ public sealed class AutoTrainInferenceTests
         var engine = mlContext.Model.CreatePredictionEngine<ChurnFeatures, BinaryPrediction>(binary);
         float[] batch = binary.Transform(unlabeled).GetColumn<float>("Probability").ToArray();
         ChurnFeatures first = ChurnFeatures.From(ChurnRows(1)[0]);
-        Assert.AreEqual(batch[0], engine.Predict(first).Probability);
+        BinaryPrediction single = engine.Predict(first);
+        Assert.AreEqual(batch[0], single.Probability);
+        Assert.AreEqual(single.Score > 0 ? "Yes" : "No", single.PredictedLabel);
 
         ITransformer regression = mlContext.Fff().Train(data, nameof(ChurnRow.Spend), new FffAutoTrainOptions
         {
@@ -284,7 +290,7 @@ public sealed class AutoTrainInferenceTests
 
     private sealed class BinaryPrediction
     {
-        public bool PredictedLabel { get; set; }
+        public string PredictedLabel { get; set; } = "";
         public float Probability { get; set; }
         public float Score { get; set; }
     }

@@ -290,6 +290,13 @@ internal sealed class AutoTrainPlanner
         chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options));
         if (unmapPredictedLabel != null)
             chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToValue(unmapPredictedLabel));
+        if (positiveLabel != null)
+        {
+            // PredictedLabel back in the label's own strings, as for multiclass; ML.NET's binary evaluator reads Score/Probability, not it.
+            string negative = labelValues!.Single(v => v != positiveLabel);
+            chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapValue("PredictedLabel",
+                new[] { new KeyValuePair<bool, string>(true, positiveLabel), new KeyValuePair<bool, string>(false, negative) }, "PredictedLabel"));
+        }
         chain = chain.Append<ITransformer>(Context.Transforms.DropColumns(temporaries.ToArray()));
 
         var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain, positiveLabel);

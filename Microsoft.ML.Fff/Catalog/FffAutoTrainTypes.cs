@@ -148,7 +148,7 @@ public sealed class FffAutoTrainPlan
 
     /// <summary>
     /// For a String label trained as binary classification: the value mapped to <c>true</c> (the positive class, whose probability
-    /// the Probability column gives; PredictedLabel is <c>true</c> for it). <c>null</c> otherwise.
+    /// the Probability column gives). PredictedLabel is given back as the label's own String values. <c>null</c> otherwise.
     /// </summary>
     public string? PositiveLabel { get; }
 

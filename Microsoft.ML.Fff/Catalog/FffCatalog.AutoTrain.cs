@@ -21,8 +21,8 @@ public sealed partial class FffCatalog
     /// <param name="options">Options; <c>null</c> for the defaults. Never modified.</param>
     /// <returns>
     /// The fitted pipeline. Data to score needs the feature columns only: the label is converted (in place) only when present, and
-    /// the weight column is never needed. A two-valued String label gives Boolean Score/Probability/PredictedLabel columns, <c>true</c>
-    /// meaning <see cref="FffAutoTrainPlan.PositiveLabel"/>.
+    /// the weight column is never needed. A two-valued String label gives Score and Probability (of <see cref="FffAutoTrainPlan.PositiveLabel"/>)
+    /// and a String PredictedLabel holding one of the label's two values; the label itself, when present, is mapped to Boolean in place.
     /// </returns>
     /// <exception cref="ArgumentException">
     /// The label column is missing or of an unsupported type, an option names a missing column or sets a usage the column's type does not
