@@ -75,9 +75,15 @@ public enum FffColumnUsage
     Label,
     /// <summary>The example-weight column (<see cref="FffAutoTrainOptions.ExampleWeightColumnName"/>).</summary>
     ExampleWeight,
-    /// <summary>A numeric or Boolean scalar or known-size vector: converted to Single, missing values replaced by the mean, normalized (mean/variance).</summary>
+    /// <summary>
+    /// A numeric or Boolean scalar or known-size vector (or a String column set so by <see cref="FffAutoTrainOptions.ColumnUsages"/>: parsed,
+    /// unparsable values missing): converted to Single, missing values replaced by the mean, normalized (mean/variance).
+    /// </summary>
     Numeric,
-    /// <summary>A low-cardinality String column: one-hot encoded.</summary>
+    /// <summary>
+    /// A String column whose values repeat (see <see cref="FffAutoTrainOptions.MaxCategoricalCardinality"/>), or a String, numeric or Boolean
+    /// scalar set so by <see cref="FffAutoTrainOptions.ColumnUsages"/>: one-hot encoded.
+    /// </summary>
     Categorical,
     /// <summary>A String column of free text: <c>FeaturizeText</c> (word and character n-grams).</summary>
     Text,
