@@ -16,8 +16,16 @@ internal sealed class AutoTrainPlanner
 {
     // Internal column names start with this prefix; a numeric suffix is added if the data already has such a name.
     private const string TemporaryPrefix = "__Fff";
-    // A String column is categorical only if its distinct values average at most this many whitespace-separated tokens.
-    private const double MaxMeanTokensForCategorical = 1.5;
+    // A String column is categorical when it has at most MaxCategoricalCardinality distinct values AND those are at most this fraction
+    // of its non-empty values scanned. Word count plays no part ("Month-to-month", "One year" are categories): what makes one-hot right
+    // is that values repeat, so each indicator is seen in several rows. The ratio keeps a small table of all-different sentences
+    // (free text with, say, 40 rows and so fewer than 50 distinct values) from becoming 40 one-row indicators.
+    private const double MaxDistinctFractionForCategorical = 0.5;
+    // A String label is binary when it has exactly this many distinct values over all rows (not only the scanned ones: a file
+    // sorted by label could show only two classes in its first rows).
+    private const int BinaryLabelValueCount = 2;
+    // Label values (trimmed, case-insensitive) taken as the positive class of a two-valued String label, when only one value is one.
+    private static readonly HashSet<string> PositiveWords = new(StringComparer.OrdinalIgnoreCase) { "yes", "y", "true", "t", "1", "positive", "pos" };
 
     public AutoTrainPlanner(MLContext context) => Context = context;
 
@@ -35,7 +43,19 @@ internal sealed class AutoTrainPlanner
         DataViewSchema schema = data.Schema;
         DataViewSchema.Column label = schema.GetColumnOrNull(labelColumnName)
             ?? throw new ArgumentException($"Label column '{labelColumnName}' is not in the data. Available columns: {ListColumns(schema)}.", nameof(labelColumnName));
-        FffTask task = ResolveTask(label, options.Task);
+        // A String label's values decide between binary and multiclass (full pass over the label only; stops at a third value).
+        string[]? labelValues = label.Type is TextDataViewType ? ScanLabelValues(data, label, BinaryLabelValueCount + 1) : null;
+        FffTask task = ResolveTask(label, options.Task, labelValues);
+        string? positiveLabel = null;
+        string? positiveReason = null;
+        if (task == FffTask.BinaryClassification && labelValues != null)
+            (positiveLabel, positiveReason) = ChoosePositiveLabel(label.Name, labelValues, options.PositiveLabel);
+        else if (options.PositiveLabel != null)
+        {
+            throw new ArgumentException($"Option {nameof(FffAutoTrainOptions.PositiveLabel)} = '{options.PositiveLabel}' applies only to a String label trained as binary classification; " +
+                $"label '{label.Name}' ({label.Type}) is trained as {task}. Remove the option{(label.Type is TextDataViewType ? $" or set {nameof(FffAutoTrainOptions.Task)} = {nameof(FffTask.BinaryClassification)}" : "")}.",
+                nameof(FffAutoTrainOptions.PositiveLabel));
+        }
 
         string? weightName = options.ExampleWeightColumnName;
         DataViewSchema.Column? weight = null;
@@ -64,11 +84,15 @@ internal sealed class AutoTrainPlanner
             ignored.Add(name);
         }
 
+        Dictionary<string, FffColumnUsage> overrides = ReadOverrides(options, schema, label.Name, weight?.Name, ignored);
+
         var names = new TemporaryNames(schema);
         var plans = new List<FffColumnPlan>();
         var numeric = new List<DataViewSchema.Column>();
         var keys = new List<DataViewSchema.Column>();
         var strings = new List<DataViewSchema.Column>();
+        var forcedCategorical = new List<DataViewSchema.Column>();
+        var forcedText = new List<DataViewSchema.Column>();
         foreach (DataViewSchema.Column column in schema)
         {
             if (column.IsHidden)
@@ -79,6 +103,18 @@ internal sealed class AutoTrainPlanner
                 plans.Add(new FffColumnPlan(column.Name, column.Type, FffColumnUsage.ExampleWeight, "example weight"));
             else if (ignored.Contains(column.Name))
                 plans.Add(new FffColumnPlan(column.Name, column.Type, FffColumnUsage.Ignored, $"listed in {nameof(FffAutoTrainOptions.IgnoreColumns)}"));
+            else if (overrides.TryGetValue(column.Name, out FffColumnUsage forced))
+            {
+                string reason = $"set by {nameof(FffAutoTrainOptions.ColumnUsages)}";
+                plans.Add(new FffColumnPlan(column.Name, column.Type, forced, reason));
+                (forced switch
+                {
+                    FffColumnUsage.Numeric => numeric,
+                    FffColumnUsage.Categorical => forcedCategorical,
+                    FffColumnUsage.Text => forcedText,
+                    _ => new List<DataViewSchema.Column>(), // Ignored.
+                }).Add(column);
+            }
             else if (IsNumeric(column.Type))
             {
                 numeric.Add(column);
@@ -109,6 +145,7 @@ internal sealed class AutoTrainPlanner
         if (strings.Count > 0)
         {
             StringColumnStats[] stats = ScanStrings(data, strings, options.MaxCategoricalCardinality);
+            int maxDistinct = options.MaxCategoricalCardinality;
             int next = 0;
             for (int i = 0; i < plans.Count; i++)
             {
@@ -123,24 +160,27 @@ internal sealed class AutoTrainPlanner
                     usage = FffColumnUsage.Skipped;
                     reason = $"no non-empty value in the first {stat.Rows} rows";
                 }
-                else if (stat.Distinct <= options.MaxCategoricalCardinality && stat.MeanTokens <= MaxMeanTokensForCategorical)
+                else if (stat.Distinct <= maxDistinct && stat.Distinct <= MaxDistinctFractionForCategorical * stat.NonEmpty)
                 {
                     usage = FffColumnUsage.Categorical;
-                    reason = $"{stat.Distinct} distinct values in the first {stat.Rows} rows (at most {options.MaxCategoricalCardinality}), {stat.MeanTokens:0.##} words per value: one-hot encoded";
+                    reason = $"{stat.Distinct} distinct values in {stat.NonEmpty} non-empty of the first {stat.Rows} rows (at most {maxDistinct}, " +
+                        $"and at most {MaxDistinctFractionForCategorical:0.##} of the values): one-hot encoded";
                     categorical.Add(column);
                 }
                 else
                 {
                     usage = FffColumnUsage.Text;
-                    reason = stat.Distinct > options.MaxCategoricalCardinality
-                        ? $"more than {options.MaxCategoricalCardinality} distinct values in the first {stat.Rows} rows: featurized as text"
-                        : $"{stat.Distinct} distinct values averaging {stat.MeanTokens:0.##} words (more than {MaxMeanTokensForCategorical}): featurized as text";
+                    reason = stat.Distinct > maxDistinct
+                        ? $"more than {maxDistinct} distinct values in the first {stat.Rows} rows: featurized as text"
+                        : $"{stat.Distinct} distinct values in {stat.NonEmpty} non-empty values (more than {MaxDistinctFractionForCategorical:0.##} of them; values rarely repeat): featurized as text";
                     text.Add(column);
                 }
                 plans[i] = new FffColumnPlan(column.Name, column.Type, usage, reason);
             }
         }
 
+        categorical.AddRange(forcedCategorical);
+        text.AddRange(forcedText);
         if (numeric.Count + keys.Count + categorical.Count + text.Count == 0)
         {
             IEnumerable<string> notUsed = plans.Where(p => p.Usage is FffColumnUsage.Skipped or FffColumnUsage.Ignored).Select(p => p.ToString());
@@ -152,24 +192,33 @@ internal sealed class AutoTrainPlanner
         var chain = new EstimatorChain<ITransformer>();
         var temporaries = new List<string>();
 
-        // Label, converted in place (so evaluators find it in the scored output); rows to score then need the label column too.
+        // Label, converted in place (so evaluators find it in the scored output), and only when the data has it (LabelIfPresentEstimator):
+        // rows to score need no label column.
         string? unmapPredictedLabel = null;
+        IEstimator<ITransformer>? labelMapping = null;
         switch (task)
         {
+            case FffTask.BinaryClassification when positiveLabel != null:
+                // Two String values: the positive one to true, the other to false (values outside the two, only possible in other data, to false).
+                labelMapping = Context.Transforms.Conversion.MapValue(label.Name,
+                    labelValues!.Select(v => new KeyValuePair<string, bool>(v, v == positiveLabel)), label.Name);
+                break;
             case FffTask.Regression when label.Type != NumberDataViewType.Single:
-                chain = chain.Append<ITransformer>(Context.Transforms.Conversion.ConvertType(label.Name, label.Name, DataKind.Single));
+                labelMapping = Context.Transforms.Conversion.ConvertType(label.Name, label.Name, DataKind.Single);
                 break;
             case FffTask.MulticlassClassification when label.Type is KeyDataViewType key:
                 // The trainer reads key labels as UInt32; other key widths are converted (a key stays a key of the same count).
                 if (key.RawType != typeof(uint))
-                    chain = chain.Append<ITransformer>(Context.Transforms.Conversion.ConvertType(label.Name, label.Name, DataKind.UInt32));
+                    labelMapping = Context.Transforms.Conversion.ConvertType(label.Name, label.Name, DataKind.UInt32);
                 break;
             case FffTask.MulticlassClassification:
-                chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapValueToKey(label.Name, label.Name,
-                    keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue));
+                labelMapping = Context.Transforms.Conversion.MapValueToKey(label.Name, label.Name,
+                    keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue);
                 unmapPredictedLabel = "PredictedLabel";
                 break;
         }
+        if (labelMapping != null)
+            chain = chain.Append<ITransformer>(new LabelIfPresentEstimator(Context, label.Name, labelMapping));
 
         // Weight: only needed for training. Scope Training: TransformerChain.Transform skips it, so scoring data needs no weight column
         // (a PredictionEngine still applies it). Not in the drop list, since the column is absent from Transform's output.
@@ -241,10 +290,17 @@ internal sealed class AutoTrainPlanner
         chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options));
         if (unmapPredictedLabel != null)
             chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToValue(unmapPredictedLabel));
+        if (positiveLabel != null)
+        {
+            // PredictedLabel back in the label's own strings, as for multiclass; ML.NET's binary evaluator reads Score/Probability, not it.
+            string negative = labelValues!.Single(v => v != positiveLabel);
+            chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapValue("PredictedLabel",
+                new[] { new KeyValuePair<bool, string>(true, positiveLabel), new KeyValuePair<bool, string>(false, negative) }, "PredictedLabel"));
+        }
         chain = chain.Append<ITransformer>(Context.Transforms.DropColumns(temporaries.ToArray()));
 
-        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain);
-        Log(plan);
+        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain, positiveLabel);
+        Log(plan, positiveReason);
         return plan;
     }
 
@@ -266,9 +322,21 @@ internal sealed class AutoTrainPlanner
         _ => null,
     };
 
-    private static FffTask ResolveTask(DataViewSchema.Column label, FffTask? requested)
+    private static FffTask ResolveTask(DataViewSchema.Column label, FffTask? requested, string[]? labelValues)
     {
         FffTask? inferred = TryInferTask(label.Type);
+        if (inferred == FffTask.MulticlassClassification && labelValues?.Length == BinaryLabelValueCount)
+            inferred = FffTask.BinaryClassification;
+        if (requested == FffTask.BinaryClassification && labelValues != null)
+        {
+            if (labelValues.Length != BinaryLabelValueCount)
+            {
+                throw new ArgumentException(
+                    $"Label column '{label.Name}' is String with {(labelValues.Length > BinaryLabelValueCount ? "more than 2" : labelValues.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))} distinct values; " +
+                    $"{nameof(FffAutoTrainOptions.Task)} = {nameof(FffTask.BinaryClassification)} needs exactly two. Leave {nameof(FffAutoTrainOptions.Task)} null to train multiclass.", "labelColumnName");
+            }
+            return FffTask.BinaryClassification;
+        }
         if (requested is null)
         {
             return inferred ?? throw new ArgumentException(
@@ -345,21 +413,23 @@ internal sealed class AutoTrainPlanner
         return visible.Length == 0 ? "(none)" : string.Join(", ", visible);
     }
 
-    private void Log(FffAutoTrainPlan plan)
+    private void Log(FffAutoTrainPlan plan, string? positiveReason)
     {
         using IChannel ch = ((IChannelProvider)Context).Start("FffAutoTrain");
         ch.Info(MessageSensitivity.Schema, "{0}", plan.ToString());
+        if (positiveReason != null)
+            ch.Info(MessageSensitivity.Schema, "{0}", positiveReason);
         foreach (FffColumnPlan column in plan.SkippedColumns)
             ch.Warning(MessageSensitivity.Schema, "Column {0} is not used as a feature: {1}.", column.Name, column.Reason);
     }
 
     private readonly struct StringColumnStats
     {
-        public StringColumnStats(int rows, int distinct, double meanTokens)
+        public StringColumnStats(int rows, int distinct, int nonEmpty)
         {
             Rows = rows;
             Distinct = distinct;
-            MeanTokens = meanTokens;
+            NonEmpty = nonEmpty;
         }
 
         /// <summary>Rows scanned.</summary>
@@ -368,18 +438,18 @@ internal sealed class AutoTrainPlanner
         /// <summary>Distinct non-empty values seen (stops counting at the cardinality limit + 1).</summary>
         public int Distinct { get; }
 
-        /// <summary>Mean whitespace-separated tokens per distinct value (over those counted).</summary>
-        public double MeanTokens { get; }
+        /// <summary>Non-empty values read (only exact while <see cref="Distinct"/> is within the limit).</summary>
+        public int NonEmpty { get; }
     }
 
     /// <summary>
     /// Reads the first <see cref="FffDefaults.CategoricalScanRows"/> rows of the String columns once, counting each column's distinct
-    /// non-empty values (trimmed) up to <paramref name="maxCardinality"/> + 1 and the words per distinct value.
+    /// non-empty values (trimmed) up to <paramref name="maxCardinality"/> + 1 and its non-empty values.
     /// </summary>
     private static StringColumnStats[] ScanStrings(IDataView data, List<DataViewSchema.Column> columns, int maxCardinality)
     {
         var distinct = columns.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
-        var tokens = new long[columns.Count];
+        var nonEmpty = new int[columns.Count];
         int rows = 0;
         using (DataViewRowCursor cursor = data.GetRowCursor(columns))
         {
@@ -398,29 +468,100 @@ internal sealed class AutoTrainPlanner
                     ReadOnlySpan<char> span = value.Span.Trim();
                     if (span.IsEmpty)
                         continue;
-                    HashSet<string>.AlternateLookup<ReadOnlySpan<char>> lookup = distinct[c].GetAlternateLookup<ReadOnlySpan<char>>();
-                    if (lookup.Add(span))
-                        tokens[c] += CountTokens(span);
+                    nonEmpty[c]++;
+                    distinct[c].GetAlternateLookup<ReadOnlySpan<char>>().Add(span);
                 }
                 if (!open)
                     break;
             }
         }
-        return distinct.Select((set, c) => new StringColumnStats(rows, set.Count, set.Count == 0 ? 0 : tokens[c] / (double)set.Count)).ToArray();
+        return distinct.Select((set, c) => new StringColumnStats(rows, set.Count, nonEmpty[c])).ToArray();
     }
 
-    private static int CountTokens(ReadOnlySpan<char> text)
+    /// <summary>
+    /// The distinct values (exact, as the label mapping compares them) of a String label over all rows, in ordinal order; stops at
+    /// <paramref name="limit"/> values. One column, so cheap next to training, which reads every row many times.
+    /// </summary>
+    private static string[] ScanLabelValues(IDataView data, DataViewSchema.Column label, int limit)
     {
-        int count = 0;
-        bool inToken = false;
-        foreach (char ch in text)
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        using (DataViewRowCursor cursor = data.GetRowCursor(new[] { label }))
         {
-            bool space = char.IsWhiteSpace(ch);
-            if (!space && !inToken)
-                count++;
-            inToken = !space;
+            ValueGetter<ReadOnlyMemory<char>> getter = cursor.GetGetter<ReadOnlyMemory<char>>(label);
+            ReadOnlyMemory<char> value = default;
+            HashSet<string>.AlternateLookup<ReadOnlySpan<char>> lookup = values.GetAlternateLookup<ReadOnlySpan<char>>();
+            while (values.Count < limit && cursor.MoveNext())
+            {
+                getter(ref value);
+                lookup.Add(value.Span);
+            }
         }
-        return count;
+        return values.OrderBy(v => v, StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>
+    /// The positive class of a two-valued String label and the log line saying why: the option's value; else the one value that is a
+    /// known positive word; else the second in ordinal order ("No" &lt; "Yes", "0" &lt; "1"), a fixed rule so retraining never flips it.
+    /// </summary>
+    private static (string Positive, string Reason) ChoosePositiveLabel(string labelName, string[] values, string? requested)
+    {
+        string other(string v) => v == values[0] ? values[1] : values[0];
+        if (requested != null)
+        {
+            if (Array.IndexOf(values, requested) < 0)
+            {
+                throw new ArgumentException($"Option {nameof(FffAutoTrainOptions.PositiveLabel)} = '{requested}' is not a value of label '{labelName}'; " +
+                    $"its values are '{values[0]}' and '{values[1]}' (exact, case-sensitive).", nameof(FffAutoTrainOptions.PositiveLabel));
+            }
+            return (requested, $"Binary classification on String label '{labelName}': '{requested}' is the positive class (true), '{other(requested)}' false " +
+                $"(set by {nameof(FffAutoTrainOptions.PositiveLabel)}).");
+        }
+        string[] known = values.Where(v => PositiveWords.Contains(v.Trim())).ToArray();
+        if (known.Length == 1)
+        {
+            return (known[0], $"Binary classification on String label '{labelName}' (two values): '{known[0]}' is the positive class (true), '{other(known[0])}' false " +
+                $"(a known positive word). Set {nameof(FffAutoTrainOptions.PositiveLabel)} to choose, or {nameof(FffAutoTrainOptions.Task)} = {nameof(FffTask.MulticlassClassification)}.");
+        }
+        return (values[1], $"Binary classification on String label '{labelName}' (two values): '{values[1]}' is the positive class (true), '{values[0]}' false " +
+            $"(the second in ordinal order). Set {nameof(FffAutoTrainOptions.PositiveLabel)} to choose, or {nameof(FffAutoTrainOptions.Task)} = {nameof(FffTask.MulticlassClassification)}.");
+    }
+
+    /// <summary>Checks <see cref="FffAutoTrainOptions.ColumnUsages"/> against the schema and returns it as a dictionary (empty when null).</summary>
+    private static Dictionary<string, FffColumnUsage> ReadOverrides(FffAutoTrainOptions options, DataViewSchema schema, string label, string? weight, HashSet<string> ignored)
+    {
+        const string option = nameof(FffAutoTrainOptions.ColumnUsages);
+        var overrides = new Dictionary<string, FffColumnUsage>(StringComparer.Ordinal);
+        foreach ((string name, FffColumnUsage usage) in options.ColumnUsages ?? new Dictionary<string, FffColumnUsage>())
+        {
+            DataViewSchema.Column column = schema.GetColumnOrNull(name) is { IsHidden: false } found ? found
+                : throw new ArgumentException($"Option {option} names column '{name}', which is not in the data; remove it or fix the name. Available columns: {ListColumns(schema)}.", option);
+            if (name == label || name == weight)
+            {
+                throw new ArgumentException($"Option {option} names column '{name}', which is the {(name == label ? "label" : "example weight")}; " +
+                    $"remove it from {option}.", option);
+            }
+            DataViewType item = ItemType(column.Type);
+            bool scalar = column.Type is not VectorDataViewType;
+            string? problem = usage switch
+            {
+                FffColumnUsage.Ignored => null,
+                FffColumnUsage.Numeric when IsNumeric(column.Type) || column.Type is TextDataViewType => null,
+                FffColumnUsage.Categorical when scalar && item is TextDataViewType or NumberDataViewType or BooleanDataViewType => null,
+                FffColumnUsage.Text when column.Type is TextDataViewType => null,
+                FffColumnUsage.Numeric => "Numeric needs a numeric or Boolean scalar or known-size vector, or a String scalar (parsed)",
+                FffColumnUsage.Categorical => "Categorical needs a String, numeric or Boolean scalar",
+                FffColumnUsage.Text => "Text needs a String scalar",
+                _ => $"only {nameof(FffColumnUsage.Numeric)}, {nameof(FffColumnUsage.Categorical)}, {nameof(FffColumnUsage.Text)} and {nameof(FffColumnUsage.Ignored)} can be set",
+            };
+            if (problem != null)
+                throw new ArgumentException($"Option {option} sets column '{name}' ({column.Type}) to {usage}: {problem}.", option);
+            if (ignored.Contains(name) && usage != FffColumnUsage.Ignored)
+            {
+                throw new ArgumentException($"Column '{name}' is listed in {nameof(FffAutoTrainOptions.IgnoreColumns)} and set to {usage} by {option}; remove it from one of them.", option);
+            }
+            overrides.Add(name, usage);
+        }
+        return overrides;
     }
 
     /// <summary>Column names for intermediate results that no input column has.</summary>

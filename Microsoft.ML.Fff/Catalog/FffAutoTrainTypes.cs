@@ -11,10 +11,27 @@ public sealed class FffAutoTrainOptions
 {
     /// <summary>
     /// The task to train. Default <c>null</c>: inferred from the label type by <see cref="FffCatalog.InferTask"/> (Boolean: binary;
-    /// numeric: regression; String or key: multiclass). Set it to, for example, train integer or Single labels as classes
-    /// (<see cref="FffTask.MulticlassClassification"/>).
+    /// numeric: regression; key: multiclass), and for a String label from its values: exactly two distinct values (over all rows,
+    /// for example "Yes"/"No") train <see cref="FffTask.BinaryClassification"/>, otherwise multiclass. Set it to, for example, train
+    /// integer or Single labels as classes, or a two-valued String label as two classes (<see cref="FffTask.MulticlassClassification"/>).
     /// </summary>
     public FffTask? Task { get; set; }
+
+    /// <summary>
+    /// For a String label trained as <see cref="FffTask.BinaryClassification"/>: the label value that is the positive class
+    /// (<c>true</c>; the Probability column is its probability). Default <c>null</c>: the value that is a known positive word
+    /// ("yes", "true", "1", "positive", "y", "t", case-insensitive, trimmed) when exactly one of the two is, otherwise the second
+    /// value in ordinal order. It must be one of the label's two values (exactly, case-sensitive).
+    /// </summary>
+    public string? PositiveLabel { get; set; }
+
+    /// <summary>
+    /// Per-column overrides of the inferred usage: <see cref="FffColumnUsage.Numeric"/> (numeric, Boolean or String columns; Strings
+    /// are parsed, unparsable values count as missing), <see cref="FffColumnUsage.Categorical"/> (String, numeric or Boolean scalars:
+    /// one-hot encoded), <see cref="FffColumnUsage.Text"/> (String columns) or <see cref="FffColumnUsage.Ignored"/> (any column).
+    /// Every key must be a column of the data other than the label and the weight. Default <c>null</c> (all inferred).
+    /// </summary>
+    public IReadOnlyDictionary<string, FffColumnUsage>? ColumnUsages { get; set; }
 
     /// <summary>Depth of the node tree (<c>2^Depth</c> leaves). Default <see cref="FffDefaults.Depth"/>; range 0 .. <see cref="FffDefaults.MaxDepth"/>.</summary>
     public int Depth { get; set; } = FffDefaults.Depth;
@@ -36,9 +53,10 @@ public sealed class FffAutoTrainOptions
 
     /// <summary>
     /// A String column with at most this many distinct non-empty (trimmed) values in the first <see cref="FffDefaults.CategoricalScanRows"/>
-    /// rows, whose distinct values average at most 1.5 whitespace-separated words (mostly single tokens: "red", "New York"), is one-hot
-    /// encoded; any other String column is featurized as free text (<c>FeaturizeText</c>). The category dictionary itself is built from
-    /// all rows when the pipeline is fitted.
+    /// rows, where the distinct values are at most half the non-empty values scanned (each value repeats on average), is one-hot
+    /// encoded whatever its word count ("Month-to-month", "One year", "Two year" are three categories); any other String column is
+    /// featurized as free text (<c>FeaturizeText</c>). <see cref="ColumnUsages"/> overrides the decision per column. The category
+    /// dictionary itself is built from all rows when the pipeline is fitted.
     /// Default <see cref="FffDefaults.MaxCategoricalCardinality"/>; at least 2.
     /// </summary>
     public int MaxCategoricalCardinality { get; set; } = FffDefaults.MaxCategoricalCardinality;
@@ -57,15 +75,21 @@ public enum FffColumnUsage
     Label,
     /// <summary>The example-weight column (<see cref="FffAutoTrainOptions.ExampleWeightColumnName"/>).</summary>
     ExampleWeight,
-    /// <summary>A numeric or Boolean scalar or known-size vector: converted to Single, missing values replaced by the mean, normalized (mean/variance).</summary>
+    /// <summary>
+    /// A numeric or Boolean scalar or known-size vector (or a String column set so by <see cref="FffAutoTrainOptions.ColumnUsages"/>: parsed,
+    /// unparsable values missing): converted to Single, missing values replaced by the mean, normalized (mean/variance).
+    /// </summary>
     Numeric,
-    /// <summary>A low-cardinality String column: one-hot encoded.</summary>
+    /// <summary>
+    /// A String column whose values repeat (see <see cref="FffAutoTrainOptions.MaxCategoricalCardinality"/>), or a String, numeric or Boolean
+    /// scalar set so by <see cref="FffAutoTrainOptions.ColumnUsages"/>: one-hot encoded.
+    /// </summary>
     Categorical,
     /// <summary>A String column of free text: <c>FeaturizeText</c> (word and character n-grams).</summary>
     Text,
     /// <summary>A key column: one indicator slot per key value (<c>MapKeyToVector</c>).</summary>
     Key,
-    /// <summary>Listed in <see cref="FffAutoTrainOptions.IgnoreColumns"/>.</summary>
+    /// <summary>Listed in <see cref="FffAutoTrainOptions.IgnoreColumns"/>, or set to this in <see cref="FffAutoTrainOptions.ColumnUsages"/>.</summary>
     Ignored,
     /// <summary>Not usable as a feature (for example DateTime, variable-length vectors, an all-empty String column); see <see cref="FffColumnPlan.Reason"/>.</summary>
     Skipped,
@@ -105,8 +129,9 @@ public sealed class FffColumnPlan
 public sealed class FffAutoTrainPlan
 {
     internal FffAutoTrainPlan(FffTask task, string labelColumnName, string featureColumnName, string? exampleWeightColumnName,
-        IReadOnlyList<FffColumnPlan> columns, IEstimator<ITransformer> pipeline)
+        IReadOnlyList<FffColumnPlan> columns, IEstimator<ITransformer> pipeline, string? positiveLabel = null)
     {
+        PositiveLabel = positiveLabel;
         Task = task;
         LabelColumnName = labelColumnName;
         FeatureColumnName = featureColumnName;
@@ -118,11 +143,20 @@ public sealed class FffAutoTrainPlan
     /// <summary>The task trained.</summary>
     public FffTask Task { get; }
 
-    /// <summary>The label column (for multiclass with a non-key label, it is mapped to a key in place).</summary>
+    /// <summary>
+    /// The label column (for multiclass with a non-key label, it is mapped to a key in place; a two-valued String label to Boolean).
+    /// The mapping is applied only when the data has the label: scoring data does not need it.
+    /// </summary>
     public string LabelColumnName { get; }
 
     /// <summary>The feature vector the trainer reads; chosen so it clashes with no input column, and kept in the scored output.</summary>
     public string FeatureColumnName { get; }
+
+    /// <summary>
+    /// For a String label trained as binary classification: the value mapped to <c>true</c> (the positive class, whose probability
+    /// the Probability column gives). PredictedLabel is given back as the label's own String values. <c>null</c> otherwise.
+    /// </summary>
+    public string? PositiveLabel { get; }
 
     /// <summary>The example-weight column, or <c>null</c>.</summary>
     public string? ExampleWeightColumnName { get; }
@@ -141,6 +175,8 @@ public sealed class FffAutoTrainPlan
     {
         var text = new StringBuilder();
         text.Append("FFF ").Append(Task).Append(" on label '").Append(LabelColumnName).Append('\'');
+        if (PositiveLabel != null)
+            text.Append(" (positive class '").Append(PositiveLabel).Append("')");
         foreach (FffColumnPlan column in Columns)
             text.AppendLine().Append("  ").Append(column);
         return text.ToString();

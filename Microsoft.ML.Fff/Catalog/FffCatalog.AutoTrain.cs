@@ -6,26 +6,35 @@ namespace Microsoft.ML.Fff;
 public sealed partial class FffCatalog
 {
     /// <summary>
-    /// Trains a fast feedforward network on <paramref name="data"/> in one call: infers the task from the label type, featurizes
-    /// every other column (numeric, Boolean, categorical and free-text String, key), trains the task's FFF trainer, and returns
+    /// Trains a fast feedforward network on <paramref name="data"/> in one call: infers the task from the label (its type; for a
+    /// String label, binary when it has exactly two distinct values), featurizes every other column (numeric, Boolean, categorical
+    /// String (values repeat: at most <see cref="FffAutoTrainOptions.MaxCategoricalCardinality"/> distinct, at most half the values,
+    /// whatever the word count), free-text String, key; <see cref="FffAutoTrainOptions.ColumnUsages"/> overrides), trains the task's FFF trainer, and returns
     /// the whole fitted pipeline (a <see cref="TransformerChain{TLastTransformer}"/>, savable with <c>mlContext.Model.Save</c>).
     /// Equivalent to <c>CreatePipeline(data, labelColumnName, options).Fit(data)</c>.
     /// </summary>
     /// <param name="data">Training data. String columns are scanned (first <see cref="FffDefaults.CategoricalScanRows"/> rows) before training.</param>
-    /// <param name="labelColumnName">Label column: Boolean (binary), numeric (regression) or String / key (multiclass).</param>
+    /// <param name="labelColumnName">
+    /// Label column: Boolean or two-valued String (binary; see <see cref="FffAutoTrainOptions.PositiveLabel"/>), numeric (regression),
+    /// or String / key (multiclass).
+    /// </param>
     /// <param name="options">Options; <c>null</c> for the defaults. Never modified.</param>
     /// <returns>
-    /// The fitted pipeline. Data to score needs the feature columns, and the label column too when the pipeline converts it (a String,
-    /// non-Single numeric or non-UInt32 key label, or a label trained as classes by <see cref="FffAutoTrainOptions.Task"/>); it never needs the weight column.
+    /// The fitted pipeline. Data to score needs the feature columns only: the label is converted (in place) only when present, and
+    /// the weight column is never needed. A two-valued String label gives Score and Probability (of <see cref="FffAutoTrainPlan.PositiveLabel"/>)
+    /// and a String PredictedLabel holding one of the label's two values; the label itself, when present, is mapped to Boolean in place.
     /// </returns>
-    /// <exception cref="ArgumentException">The label column is missing or of an unsupported type, an option names a missing column, or no column can be used as a feature.</exception>
+    /// <exception cref="ArgumentException">
+    /// The label column is missing or of an unsupported type, an option names a missing column or sets a usage the column's type does not
+    /// allow, <see cref="FffAutoTrainOptions.PositiveLabel"/> is not a label value, or no column can be used as a feature.
+    /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the exception names it).</exception>
     public ITransformer Train(IDataView data, string labelColumnName = "Label", FffAutoTrainOptions? options = null)
         => CreatePlan(data, labelColumnName, options).Pipeline.Fit(data);
 
     /// <summary>
     /// The unfitted pipeline that <see cref="Train"/> fits, for cross-validation or inspection. It takes the data rather than only its
-    /// schema because whether a String column is categorical or free text is decided from its values (first
+    /// schema because whether a String column is categorical or free text, and whether a String label is binary, is decided from its values (first
     /// <see cref="FffDefaults.CategoricalScanRows"/> rows); the pipeline can then be fitted on this data or on other data of the same schema.
     /// </summary>
     /// <param name="data">Data whose schema and String values decide the featurization.</param>
@@ -50,7 +59,8 @@ public sealed partial class FffCatalog
 
     /// <summary>
     /// The task inferred from a label type: Boolean → <see cref="FffTask.BinaryClassification"/>; any numeric type (Single, Double,
-    /// integers) → <see cref="FffTask.Regression"/>; String or key → <see cref="FffTask.MulticlassClassification"/>.
+    /// integers) → <see cref="FffTask.Regression"/>; String or key → <see cref="FffTask.MulticlassClassification"/>. (<see cref="Train"/>
+    /// also looks at a String label's values: exactly two distinct values train binary classification.)
     /// </summary>
     /// <param name="labelType">The label column's type.</param>
     /// <exception cref="ArgumentException">The type is none of these (vectors, DateTime, ...).</exception>

@@ -1,0 +1,297 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Fff.Tests;
+
+/// <summary>Column and label inference of the one-call <c>Train</c>: categorical Strings, two-valued String labels, label-free scoring, overrides.</summary>
+[TestClass]
+public sealed class AutoTrainInferenceTests
+{
+    [ClassInitialize]
+    public static void UseOneTorchThread(TestContext context) => OneTorchThread.Enter();
+
+    [ClassCleanup]
+    public static void RestoreTorchThreads() => OneTorchThread.Exit();
+
+    // ---- 1. Few distinct values: categorical, whatever the word count ----
+
+    [TestMethod]
+    public void CreatePlan_FewDistinctMultiWordStrings_AreCategorical_UniqueSentencesAreText()
+    {
+        var mlContext = new MLContext(seed: 0);
+        FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(LoadChurn(mlContext, 300), nameof(ChurnRow.Churn), Small());
+        Dictionary<string, FffColumnPlan> columns = plan.Columns.ToDictionary(c => c.Name);
+        Assert.AreEqual(FffColumnUsage.Categorical, columns[nameof(ChurnRow.Contract)].Usage, plan.ToString());
+        Assert.AreEqual(FffColumnUsage.Categorical, columns[nameof(ChurnRow.Payment)].Usage, plan.ToString());
+        Assert.AreEqual(FffColumnUsage.Text, columns[nameof(ChurnRow.Notes)].Usage, plan.ToString());
+        StringAssert.Contains(columns[nameof(ChurnRow.Contract)].Reason, "3 distinct values");
+
+        // 30 rows of all-different sentences: fewer than MaxCategoricalCardinality distinct values, but none repeats, so text.
+        var sentences = Enumerable.Range(0, 30).Select(i => new SentenceRow { Text = $"review number {i} says the item was {(i % 2 == 0 ? "good" : "bad")}", Label = i % 2 == 0 }).ToList();
+        FffAutoTrainPlan small = mlContext.Fff().CreatePlan(mlContext.Data.LoadFromEnumerable(sentences));
+        Assert.AreEqual(FffColumnUsage.Text, small.Columns.Single(c => c.Name == nameof(SentenceRow.Text)).Usage, small.ToString());
+    }
+
+    // ---- 2. Two-valued String label: binary ----
+
+    [TestMethod]
+    public void Train_YesNoStringLabel_TrainsBinaryWithProbability_AndLogsThePositiveClass()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var log = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Message.Contains("positive class", StringComparison.Ordinal)) log.Add(e.Message); };
+        IDataView data = LoadChurn(mlContext, 300);
+
+        FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(data, nameof(ChurnRow.Churn), Small());
+        Assert.AreEqual(FffTask.BinaryClassification, plan.Task);
+        Assert.AreEqual("Yes", plan.PositiveLabel);
+        Assert.IsTrue(log.Any(m => m.Contains("'Yes' is the positive class", StringComparison.Ordinal)), string.Join(Environment.NewLine, log));
+
+        ITransformer model = plan.Pipeline.Fit(data);
+        IDataView scored = model.Transform(data);
+        Assert.AreEqual(NumberDataViewType.Single, scored.Schema["Score"].Type);
+        Assert.AreEqual(NumberDataViewType.Single, scored.Schema["Probability"].Type);
+        Assert.AreEqual(TextDataViewType.Instance, scored.Schema["PredictedLabel"].Type, "predictions in the label's own strings");
+        string[] predicted = scored.GetColumn<string>("PredictedLabel").ToArray();
+        float[] scores = scored.GetColumn<float>("Score").ToArray();
+        for (int i = 0; i < predicted.Length; i++)
+            Assert.AreEqual(scores[i] > 0 ? "Yes" : "No", predicted[i], $"row {i}, score {scores[i]}");
+        Assert.AreEqual(BooleanDataViewType.Instance, scored.Schema[nameof(ChurnRow.Churn)].Type, "the label is mapped to Boolean in place when present");
+        CollectionAssert.AreEqual(ChurnRows(300).Select(r => r.Churn == "Yes").ToArray(), scored.GetColumn<bool>(nameof(ChurnRow.Churn)).ToArray());
+        CalibratedBinaryClassificationMetrics metrics = mlContext.BinaryClassification.Evaluate(scored, nameof(ChurnRow.Churn));
+        Assert.IsGreaterThan(0.8, metrics.AreaUnderRocCurve, $"training AUC {metrics.AreaUnderRocCurve}");
+    }
+
+    [TestMethod]
+    public void CreatePlan_PositiveClassRule_AndOverrides()
+    {
+        var mlContext = new MLContext(seed: 0);
+        Assert.AreEqual("True", PlanFor(mlContext, "True", "False").PositiveLabel, "a known positive word");
+        Assert.AreEqual("yes", PlanFor(mlContext, "no", "yes").PositiveLabel, "case-insensitive");
+        Assert.AreEqual("dog", PlanFor(mlContext, "dog", "cat").PositiveLabel, "otherwise the second in ordinal order");
+        Assert.AreEqual("No", PlanFor(mlContext, "Yes", "No", new FffAutoTrainOptions { PositiveLabel = "No" }).PositiveLabel);
+
+        FffAutoTrainPlan multi = PlanFor(mlContext, "Yes", "No", new FffAutoTrainOptions { Task = FffTask.MulticlassClassification });
+        Assert.AreEqual(FffTask.MulticlassClassification, multi.Task);
+        Assert.IsNull(multi.PositiveLabel);
+        Assert.AreEqual(FffTask.MulticlassClassification, PlanFor(mlContext, "a", "b", extra: "c").Task, "three values stay multiclass");
+
+        var wrong = Assert.ThrowsExactly<ArgumentException>(() => PlanFor(mlContext, "Yes", "No", new FffAutoTrainOptions { PositiveLabel = "yes" }));
+        Assert.AreEqual(nameof(FffAutoTrainOptions.PositiveLabel), wrong.ParamName);
+        StringAssert.Contains(wrong.Message, "'yes'");
+        StringAssert.Contains(wrong.Message, "'Yes'");
+        var three = Assert.ThrowsExactly<ArgumentException>(() => PlanFor(mlContext, "a", "b", new FffAutoTrainOptions { Task = FffTask.BinaryClassification }, extra: "c"));
+        StringAssert.Contains(three.Message, "exactly two");
+        var notString = Assert.ThrowsExactly<ArgumentException>(
+            () => mlContext.Fff().CreatePlan(mlContext.Fff().SampleData.BreastCancer(), options: new FffAutoTrainOptions { PositiveLabel = "True" }));
+        Assert.AreEqual(nameof(FffAutoTrainOptions.PositiveLabel), notString.ParamName);
+    }
+
+    // ---- 3. Scoring data without the label ----
+
+    [TestMethod]
+    public void Train_ScoresDataWithoutTheLabelColumn_TransformPredictionEngineAndReload()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = LoadChurn(mlContext, 300);
+        IDataView unlabeled = mlContext.Data.LoadFromEnumerable(ChurnRows(300).Select(ChurnFeatures.From));
+
+        // Binary (String label), multiclass (String label) and regression (Double label): each converts its label in the pipeline.
+        foreach ((string label, string ignore) in new[] { (nameof(ChurnRow.Churn), nameof(ChurnRow.Segment)), (nameof(ChurnRow.Segment), nameof(ChurnRow.Churn)) })
+        {
+            FffAutoTrainOptions options = Small();
+            options.IgnoreColumns = new[] { ignore, nameof(ChurnRow.Spend) };
+            ITransformer model = mlContext.Fff().Train(data, label, options);
+            IDataView withoutLabel = mlContext.Transforms.DropColumns(label).Fit(data).Transform(data);
+            float[] expected = Scores(model.Transform(data));
+            CollectionAssert.AreEqual(expected, Scores(model.Transform(withoutLabel)), label);
+            Assert.IsNull(model.Transform(withoutLabel).Schema.GetColumnOrNull(label));
+
+            using var stream = new MemoryStream();
+            mlContext.Model.Save(model, data.Schema, stream);
+            stream.Position = 0;
+            var fresh = new MLContext(seed: 1);
+            ITransformer loaded = fresh.Model.Load(stream, out _);
+            CollectionAssert.AreEqual(expected, Scores(loaded.Transform(withoutLabel)), $"{label} after reload");
+        }
+
+        ITransformer binary = mlContext.Fff().Train(data, nameof(ChurnRow.Churn), Small());
+        var engine = mlContext.Model.CreatePredictionEngine<ChurnFeatures, BinaryPrediction>(binary);
+        float[] batch = binary.Transform(unlabeled).GetColumn<float>("Probability").ToArray();
+        ChurnFeatures first = ChurnFeatures.From(ChurnRows(1)[0]);
+        BinaryPrediction single = engine.Predict(first);
+        Assert.AreEqual(batch[0], single.Probability);
+        Assert.AreEqual(single.Score > 0 ? "Yes" : "No", single.PredictedLabel);
+
+        ITransformer regression = mlContext.Fff().Train(data, nameof(ChurnRow.Spend), new FffAutoTrainOptions
+        {
+            Depth = 2, LeafWidth = 8, NumberOfEpochs = 5, Seed = 0, IgnoreColumns = new[] { nameof(ChurnRow.Churn), nameof(ChurnRow.Segment) },
+        });
+        IDataView noSpend = mlContext.Transforms.DropColumns(nameof(ChurnRow.Spend)).Fit(unlabeled).Transform(unlabeled);
+        Assert.HasCount(300, regression.Transform(noSpend).GetColumn<float>("Score").ToArray());
+    }
+
+    // ---- 4. Per-column overrides ----
+
+    [TestMethod]
+    public void Train_ColumnUsages_OverrideTheInference()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = LoadChurn(mlContext, 300);
+        FffAutoTrainOptions options = Small();
+        options.ColumnUsages = new Dictionary<string, FffColumnUsage>
+        {
+            [nameof(ChurnRow.Region)] = FffColumnUsage.Categorical,   // an Int32 code
+            [nameof(ChurnRow.Contract)] = FffColumnUsage.Text,
+            [nameof(ChurnRow.ChargesText)] = FffColumnUsage.Numeric,  // numbers stored as strings
+            [nameof(ChurnRow.Notes)] = FffColumnUsage.Ignored,
+        };
+        FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(data, nameof(ChurnRow.Churn), options);
+        Dictionary<string, FffColumnUsage> usage = plan.Columns.ToDictionary(c => c.Name, c => c.Usage);
+        Assert.AreEqual(FffColumnUsage.Categorical, usage[nameof(ChurnRow.Region)]);
+        Assert.AreEqual(FffColumnUsage.Text, usage[nameof(ChurnRow.Contract)]);
+        Assert.AreEqual(FffColumnUsage.Numeric, usage[nameof(ChurnRow.ChargesText)]);
+        Assert.AreEqual(FffColumnUsage.Ignored, usage[nameof(ChurnRow.Notes)]);
+        Assert.AreEqual(FffColumnUsage.Categorical, usage[nameof(ChurnRow.Payment)], "columns not named keep the inference");
+        StringAssert.Contains(plan.Columns.Single(c => c.Name == nameof(ChurnRow.Region)).Reason, nameof(FffAutoTrainOptions.ColumnUsages));
+
+        ITransformer model = plan.Pipeline.Fit(data);
+        CalibratedBinaryClassificationMetrics metrics = mlContext.BinaryClassification.Evaluate(model.Transform(data), nameof(ChurnRow.Churn));
+        Assert.IsGreaterThan(0.8, metrics.AreaUnderRocCurve, $"training AUC {metrics.AreaUnderRocCurve}");
+    }
+
+    [TestMethod]
+    public void CreatePlan_BadColumnUsages_ThrowNamingTheColumn()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = LoadChurn(mlContext, 40);
+        var cases = new (string Column, FffColumnUsage Usage, string Expected)[]
+        {
+            ("Contrat", FffColumnUsage.Categorical, "not in the data"),
+            (nameof(ChurnRow.Churn), FffColumnUsage.Categorical, "label"),
+            (nameof(ChurnRow.Tenure), FffColumnUsage.Text, "String"),
+            (nameof(ChurnRow.Notes), FffColumnUsage.Key, nameof(FffColumnUsage.Ignored)),
+        };
+        foreach ((string column, FffColumnUsage usage, string expected) in cases)
+        {
+            var options = new FffAutoTrainOptions { ColumnUsages = new Dictionary<string, FffColumnUsage> { [column] = usage } };
+            var error = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().CreatePlan(data, nameof(ChurnRow.Churn), options), column);
+            Assert.AreEqual(nameof(FffAutoTrainOptions.ColumnUsages), error.ParamName);
+            StringAssert.Contains(error.Message, $"'{column}'");
+            StringAssert.Contains(error.Message, expected);
+        }
+    }
+
+    // ---- helpers ----
+
+    private static FffAutoTrainOptions Small() => new()
+    {
+        Depth = 2,
+        LeafWidth = 8,
+        NumberOfEpochs = 10,
+        Seed = 0,
+        IgnoreColumns = new[] { nameof(ChurnRow.Segment), nameof(ChurnRow.Spend) },
+    };
+
+    private static FffAutoTrainPlan PlanFor(MLContext mlContext, string first, string second, FffAutoTrainOptions? options = null, string? extra = null)
+    {
+        var rows = Enumerable.Range(0, 60).Select(i => new SentenceRow
+        {
+            Text = (i % 3).ToString(CultureInfo.InvariantCulture),
+            Name = extra != null && i == 59 ? extra : i % 2 == 0 ? first : second,
+        }).ToList();
+        options ??= new FffAutoTrainOptions();
+        options.IgnoreColumns = new[] { nameof(SentenceRow.Label) };
+        return mlContext.Fff().CreatePlan(mlContext.Data.LoadFromEnumerable(rows), nameof(SentenceRow.Name), options);
+    }
+
+    private static float[] Scores(IDataView scored)
+    {
+        if (scored.Schema["Score"].Type is VectorDataViewType)
+            return scored.GetColumn<VBuffer<float>>("Score").SelectMany(v => v.DenseValues()).ToArray();
+        return scored.GetColumn<float>("Score").ToArray();
+    }
+
+    private static IDataView LoadChurn(MLContext mlContext, int count) => mlContext.Data.LoadFromEnumerable(ChurnRows(count));
+
+    private static List<ChurnRow> ChurnRows(int count)
+    {
+        var random = new Random(11);
+        string[] contracts = { "Month-to-month", "One year", "Two year" };
+        string[] payments = { "Electronic check", "Mailed check", "Bank transfer (automatic)", "Credit card (automatic)" };
+        string[] topics = { "billing", "speed", "outage", "upgrade", "router", "price" };
+        var rows = new List<ChurnRow>(count);
+        for (int i = 0; i < count; i++)
+        {
+            string contract = contracts[random.Next(3)];
+            float tenure = (float)(random.NextDouble() * 72);
+            float charges = (float)(20 + random.NextDouble() * 100);
+            int region = random.Next(5);
+            double signal = (contract == "Month-to-month" ? 1.5 : contract == "One year" ? -0.5 : -1.5) - tenure / 24 + charges / 60
+                + (region == 3 ? 1 : 0) + 0.3 * (random.NextDouble() - 0.5);
+            rows.Add(new ChurnRow
+            {
+                Contract = contract,
+                Payment = payments[random.Next(payments.Length)],
+                Tenure = tenure,
+                ChargesText = charges.ToString("0.00", CultureInfo.InvariantCulture),
+                Region = region,
+                Notes = $"call {i} about {topics[random.Next(topics.Length)]} on day {random.Next(1, 29)}",
+                Churn = signal > 0 ? "Yes" : "No",
+                Segment = signal < -1 ? "loyal" : signal < 0.5 ? "watch" : "risk",
+                Spend = (double)(charges * tenure / 10),
+            });
+        }
+        return rows;
+    }
+
+    private sealed class ChurnFeatures
+    {
+        public string Contract { get; set; } = "";
+        public string Payment { get; set; } = "";
+        public float Tenure { get; set; }
+        public string ChargesText { get; set; } = "";
+        public int Region { get; set; }
+        public string Notes { get; set; } = "";
+        public double Spend { get; set; }
+
+        public static ChurnFeatures From(ChurnRow row) => new()
+        {
+            Contract = row.Contract, Payment = row.Payment, Tenure = row.Tenure, ChargesText = row.ChargesText,
+            Region = row.Region, Notes = row.Notes, Spend = row.Spend,
+        };
+    }
+
+    private sealed class ChurnRow
+    {
+        public string Contract { get; set; } = "";
+        public string Payment { get; set; } = "";
+        public float Tenure { get; set; }
+        public string ChargesText { get; set; } = "";
+        public int Region { get; set; }
+        public string Notes { get; set; } = "";
+        public string Churn { get; set; } = "";
+        public string Segment { get; set; } = "";
+        public double Spend { get; set; }
+    }
+
+    private sealed class SentenceRow
+    {
+        public string Text { get; set; } = "";
+        public bool Label { get; set; }
+        public string Name { get; set; } = "";
+    }
+
+    private sealed class BinaryPrediction
+    {
+        public string PredictedLabel { get; set; } = "";
+        public float Probability { get; set; }
+        public float Score { get; set; }
+    }
+}
