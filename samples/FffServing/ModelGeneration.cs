@@ -138,7 +138,8 @@ internal sealed class ModelGeneration
     }
 
     private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
-        transformer is TransformerChain<ITransformer> chain ? chain.SelectMany(Flatten) : new[] { transformer };
+        // Any TransformerChain<T> (nested chains included) is an IEnumerable<ITransformer> by covariance.
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : new[] { transformer };
 
     /// <summary>Scores one row with a pooled PredictionEngine (the classic ML.NET serving path).</summary>
     public void ScoreRow(ReadOnlySpan<float> features, Span<float> scores)
