@@ -170,6 +170,55 @@ public sealed class ServingTests
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel")), expectPrefix: true);
     }
 
+    [TestMethod]
+    public async Task BinaryPipelineAnswersPredictedLabelLikeTheInProcessEngine()
+    {
+        // Binary: one score per row and a Boolean PredictedLabel; with a normalizer first, so batches take the prefix path.
+        await InTemporaryDirectory(async directory =>
+        {
+            var mlContext = new MLContext(seed: 0);
+            IDataView cancer = mlContext.Fff().SampleData.BreastCancer();
+            string path = Path.Combine(directory, "binary.zip");
+            mlContext.Model.Save(mlContext.Transforms.NormalizeMinMax("Features")
+                .Append(mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options
+                {
+                    Depth = 2, LeafWidth = 4, NumberOfEpochs = 2, Seed = 3, NumberOfThreads = 1,
+                }))
+                .Fit(cancer), cancer.Schema, path);
+            var engine = mlContext.Model.CreatePredictionEngine<CancerInput, CancerOutput>(mlContext.Model.Load(path, out _));
+            CancerInput[] inputs = mlContext.Data.CreateEnumerable<CancerInput>(cancer, reuseRowObject: false).Where((_, i) => i % 23 == 0).ToArray();
+            CancerOutput[] expected = inputs.Select(row => engine.Predict(row)).ToArray();
+            Assert.HasCount(2, expected.Select(e => e.PredictedLabel).Distinct().ToArray(), "both labels should occur");
+
+            using ServiceProcess service = ServiceProcess.Start(path);
+            using HttpClient client = ServiceProcess.CreateClient(1);
+            using JsonDocument one = await PredictAsync(client, service, JsonSerializer.Serialize(new { features = inputs[0].Features }));
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[0].Score), BitConverter.SingleToInt32Bits(one.RootElement.GetProperty("scores")[0].GetSingle()));
+            Assert.AreEqual(expected[0].PredictedLabel, one.RootElement.GetProperty("predictedLabel").GetBoolean());
+            using JsonDocument batch = await PredictAsync(client, service, JsonSerializer.Serialize(new { rows = inputs.Select(r => r.Features) }));
+            JsonElement[] scores = batch.RootElement.GetProperty("scores").EnumerateArray().ToArray();
+            JsonElement[] labels = batch.RootElement.GetProperty("predictedLabel").EnumerateArray().ToArray();
+            for (int r = 0; r < inputs.Length; r++)
+            {
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[r].Score), BitConverter.SingleToInt32Bits(scores[r][0].GetSingle()), $"batch row {r}");
+                Assert.AreEqual(expected[r].PredictedLabel, labels[r].GetBoolean(), $"batch row {r}");
+            }
+        });
+    }
+
+    private sealed class CancerInput
+    {
+        [VectorType(30)]
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    private sealed class CancerOutput
+    {
+        public float Score { get; set; }
+
+        public bool PredictedLabel { get; set; }
+    }
+
     private static FastFeedForwardMulticlassTrainer.Options SmallDigits() => new()
     {
         Depth = 2, LeafWidth = 8, NumberOfEpochs = 2, Seed = 5, NumberOfThreads = 1,
