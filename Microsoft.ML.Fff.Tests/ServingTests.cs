@@ -2,9 +2,11 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Net.Http;
+using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using FffLoadTest;
+using Microsoft.ML.Data;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
@@ -127,21 +129,162 @@ public sealed class ServingTests
             StringAssert.Contains(error.Message, "FffServing cannot start: The model file");
             StringAssert.Contains(error.Message, "cannot be served: not a loadable ML.NET model");
 
-            // The usual training pipeline keeps its Label mapping: it cannot score rows that hold only Features.
+            // A column other than Features feeds the scores: the service only takes Features, so it refuses and names it.
+            // (The usual Label mapping alone is served now: ReadmePipelineSavedWholeIsServedLikeTheInProcessEngine.)
             var mlContext = new MLContext(seed: 0);
-            IDataView digits = mlContext.Data.TakeRows(mlContext.Fff().SampleData.Digits(), 200);
-            ITransformer withLabel = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            IDataView digits = mlContext.Transforms.CopyColumns("Extra", "Label").Fit(mlContext.Fff().SampleData.Digits()).Transform(mlContext.Fff().SampleData.Digits());
+            ITransformer withExtra = mlContext.Transforms.Concatenate("Features", "Features", "Extra")
+                .Append(mlContext.Transforms.Conversion.MapValueToKey("Label"))
                 .Append(mlContext.MulticlassClassification.Trainers.FastFeedForward(new FastFeedForwardMulticlassTrainer.Options
                 {
                     Depth = 1, LeafWidth = 2, NumberOfEpochs = 1, NumberOfThreads = 1,
                 }))
-                .Fit(digits);
-            string labelled = Path.Combine(directory, "labelled.zip");
-            mlContext.Model.Save(withLabel, digits.Schema, labelled);
+                .Fit(mlContext.Data.TakeRows(digits, 200));
+            string labelled = Path.Combine(directory, "extra.zip");
+            mlContext.Model.Save(withExtra, digits.Schema, labelled);
             error = Assert.ThrowsExactly<InvalidOperationException>(() => ServiceProcess.Start(labelled).Dispose());
             StringAssert.Contains(error.Message, "cannot score rows that hold only 'Features'");
+            StringAssert.Contains(error.Message, "computes 'Features' from 'Extra', and the service only takes 'Features'");
             return Task.CompletedTask;
         });
+    }
+
+    [TestMethod]
+    public async Task ReadmePipelineSavedWholeIsServedLikeTheInProcessEngine()
+    {
+        // The README's "Use" pipeline: label mapping, trainer, key back to the label value, saved as one file.
+        var mlContext = new MLContext(seed: 0);
+        await ServesLikeTheInProcessEngine(mlContext, mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(mlContext.MulticlassClassification.Trainers.FastFeedForward(SmallDigits()))
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel")), expectPrefix: false);
+    }
+
+    [TestMethod]
+    public async Task NormalizedPipelineBatchesScoreLikeTheInProcessEngine()
+    {
+        // A step before the trainer rewrites Features: batches must pass through it before ScoreBatch.
+        var mlContext = new MLContext(seed: 0);
+        await ServesLikeTheInProcessEngine(mlContext, mlContext.Transforms.NormalizeMinMax("Features")
+            .Append(mlContext.Transforms.Conversion.MapValueToKey("Label"))
+            .Append(mlContext.MulticlassClassification.Trainers.FastFeedForward(SmallDigits()))
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel")), expectPrefix: true);
+    }
+
+    [TestMethod]
+    public async Task BinaryPipelineAnswersPredictedLabelLikeTheInProcessEngine()
+    {
+        // Binary: one score per row and a Boolean PredictedLabel; with a normalizer first, so batches take the prefix path.
+        await InTemporaryDirectory(async directory =>
+        {
+            var mlContext = new MLContext(seed: 0);
+            IDataView cancer = mlContext.Fff().SampleData.BreastCancer();
+            string path = Path.Combine(directory, "binary.zip");
+            mlContext.Model.Save(mlContext.Transforms.NormalizeMinMax("Features")
+                .Append(mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options
+                {
+                    Depth = 2, LeafWidth = 4, NumberOfEpochs = 2, Seed = 3, NumberOfThreads = 1,
+                }))
+                .Fit(cancer), cancer.Schema, path);
+            var engine = mlContext.Model.CreatePredictionEngine<CancerInput, CancerOutput>(mlContext.Model.Load(path, out _));
+            CancerInput[] inputs = mlContext.Data.CreateEnumerable<CancerInput>(cancer, reuseRowObject: false).Where((_, i) => i % 23 == 0).ToArray();
+            CancerOutput[] expected = inputs.Select(row => engine.Predict(row)).ToArray();
+            Assert.HasCount(2, expected.Select(e => e.PredictedLabel).Distinct().ToArray(), "both labels should occur");
+
+            using ServiceProcess service = ServiceProcess.Start(path);
+            using HttpClient client = ServiceProcess.CreateClient(1);
+            using JsonDocument one = await PredictAsync(client, service, JsonSerializer.Serialize(new { features = inputs[0].Features }));
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[0].Score), BitConverter.SingleToInt32Bits(one.RootElement.GetProperty("scores")[0].GetSingle()));
+            Assert.AreEqual(expected[0].PredictedLabel, one.RootElement.GetProperty("predictedLabel").GetBoolean());
+            using JsonDocument batch = await PredictAsync(client, service, JsonSerializer.Serialize(new { rows = inputs.Select(r => r.Features) }));
+            JsonElement[] scores = batch.RootElement.GetProperty("scores").EnumerateArray().ToArray();
+            JsonElement[] labels = batch.RootElement.GetProperty("predictedLabel").EnumerateArray().ToArray();
+            for (int r = 0; r < inputs.Length; r++)
+            {
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[r].Score), BitConverter.SingleToInt32Bits(scores[r][0].GetSingle()), $"batch row {r}");
+                Assert.AreEqual(expected[r].PredictedLabel, labels[r].GetBoolean(), $"batch row {r}");
+            }
+        });
+    }
+
+    private sealed class CancerInput
+    {
+        [VectorType(30)]
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    private sealed class CancerOutput
+    {
+        public float Score { get; set; }
+
+        public bool PredictedLabel { get; set; }
+    }
+
+    private static FastFeedForwardMulticlassTrainer.Options SmallDigits() => new()
+    {
+        Depth = 2, LeafWidth = 8, NumberOfEpochs = 2, Seed = 5, NumberOfThreads = 1,
+    };
+
+    /// <summary>Fits <paramref name="pipeline"/> on digits, saves it whole, serves the file and requires one row and a batch
+    /// to answer the in-process PredictionEngine's scores bit for bit and its PredictedLabel.</summary>
+    private static async Task ServesLikeTheInProcessEngine(MLContext mlContext, IEstimator<ITransformer> pipeline, bool expectPrefix)
+    {
+        await InTemporaryDirectory(async directory =>
+        {
+            IDataView digits = mlContext.Fff().SampleData.Digits();
+            string path = Path.Combine(directory, "model.zip");
+            mlContext.Model.Save(pipeline.Fit(digits), digits.Schema, path);
+            // The reference: the saved file scored in process the README's way (an input class with Features and Label).
+            var engine = mlContext.Model.CreatePredictionEngine<DigitInput, DigitOutput>(mlContext.Model.Load(path, out _));
+            DigitInput[] inputs = mlContext.Data.CreateEnumerable<DigitInput>(digits, reuseRowObject: false).Where((_, i) => i % 97 == 0).ToArray();
+            DigitOutput[] expected = inputs.Select(row => engine.Predict(new DigitInput { Features = row.Features })).ToArray();
+            Assert.IsGreaterThan(2, expected.Select(e => e.PredictedLabel).Distinct().Count(), "the rows should not all get one label");
+
+            using ServiceProcess service = ServiceProcess.Start(path);
+            using HttpClient client = ServiceProcess.CreateClient(1);
+            JsonElement health = await service.HealthAsync(client);
+            Assert.AreEqual(expectPrefix, health.GetProperty("transformsBeforePredictor").GetBoolean(), health.ToString());
+            Assert.IsTrue(health.GetProperty("predictedLabel").GetBoolean(), health.ToString());
+            using JsonDocument one = await PredictAsync(client, service, JsonSerializer.Serialize(new { features = inputs[0].Features }));
+            AssertRow(expected[0], one.RootElement.GetProperty("scores"), one.RootElement.GetProperty("predictedLabel"), "one row");
+            using JsonDocument batch = await PredictAsync(client, service, JsonSerializer.Serialize(new { rows = inputs.Select(r => r.Features) }));
+            JsonElement[] scores = batch.RootElement.GetProperty("scores").EnumerateArray().ToArray();
+            JsonElement[] labels = batch.RootElement.GetProperty("predictedLabel").EnumerateArray().ToArray();
+            Assert.HasCount(inputs.Length, scores);
+            Assert.HasCount(inputs.Length, labels);
+            for (int r = 0; r < inputs.Length; r++)
+                AssertRow(expected[r], scores[r], labels[r], $"batch row {r}");
+        });
+    }
+
+    private static async Task<JsonDocument> PredictAsync(HttpClient client, ServiceProcess service, string body)
+    {
+        using HttpResponseMessage response = await client.PostAsync(new Uri(service.Address, "predict"), PredictTraffic.Json(System.Text.Encoding.UTF8.GetBytes(body)));
+        string answer = await response.Content.ReadAsStringAsync();
+        Assert.AreEqual(200, (int)response.StatusCode, answer);
+        return JsonDocument.Parse(answer);
+    }
+
+    private static void AssertRow(DigitOutput expected, JsonElement scores, JsonElement predictedLabel, string where)
+    {
+        float[] served = scores.EnumerateArray().Select(s => s.GetSingle()).ToArray();
+        CollectionAssert.AreEqual(expected.Score.Select(BitConverter.SingleToInt32Bits).ToArray(), served.Select(BitConverter.SingleToInt32Bits).ToArray(),
+            $"{where}: scores {string.Join(",", served)} vs engine {string.Join(",", expected.Score)}");
+        Assert.AreEqual(expected.PredictedLabel, predictedLabel.GetSingle(), where);
+    }
+
+    private sealed class DigitInput
+    {
+        [VectorType(ServedModels.FeatureCount)]
+        public float[] Features { get; set; } = Array.Empty<float>();
+
+        public float Label { get; set; }
+    }
+
+    private sealed class DigitOutput
+    {
+        public float[] Score { get; set; } = Array.Empty<float>();
+
+        public float PredictedLabel { get; set; }
     }
 
     [TestMethod]

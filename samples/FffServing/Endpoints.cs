@@ -87,6 +87,8 @@ internal sealed class Endpoints(ModelStore store, ServingOptions options, ILogge
             json.WriteString("architecture", generation.Architecture);
             json.WriteNumber("featureCount", generation.FeatureCount);
             json.WriteNumber("outputCount", generation.OutputCount);
+            json.WriteBoolean("transformsBeforePredictor", generation.HasPrefix);
+            json.WriteBoolean("predictedLabel", generation.HasPredictedLabel);
             json.WriteNumber("failedLoads", store.FailedLoads);
             if (lastError is { } error)
             {
@@ -208,6 +210,18 @@ internal sealed class Endpoints(ModelStore store, ServingOptions options, ILogge
                 json.WriteEndArray();
         }
         json.WriteEndArray();
+        if (generation.HasPredictedLabel)
+        {
+            // After "scores", so clients that read only scores (the load test's checker) are unaffected.
+            if (batch)
+                json.WriteStartArray("predictedLabel");
+            else
+                json.WritePropertyName("predictedLabel");
+            for (int r = 0; r < rows; r++)
+                generation.WritePredictedLabel(json, scores.Slice(r * outputs, outputs));
+            if (batch)
+                json.WriteEndArray();
+        }
         json.WriteEndObject();
     }
 
