@@ -210,6 +210,13 @@ public abstract class FeedForwardOptionsBase
     /// </summary>
     public int InMemoryLimitMegabytes { get; set; } = FffDefaults.InMemoryLimitMegabytes;
 
+    /// <summary>
+    /// When no validation set is given: the fraction of the training rows (seeded by the trainer's seed) held out as one, so the
+    /// best epoch is kept and <see cref="EarlyStoppingPatience"/> applies. Internal: the one-call <c>Fff().Train</c> sets it, so that
+    /// its pipeline stays a plain estimator chain (<c>CreatePipeline(...).Fit(data)</c>, cross-validation) yet validates. 0 (default): off.
+    /// </summary>
+    internal double HoldoutFraction { get; set; }
+
     /// <summary>Rows per streamed chunk, overriding the 64 MB sizing (tests use it to stream small data in several chunks).</summary>
     internal int? StreamChunkRows { get; set; }
 

@@ -287,7 +287,8 @@ internal sealed class AutoTrainPlanner
         chain = chain.Append<ITransformer>(Context.Transforms.Concatenate(features, parts.ToArray()));
 
         // Trainer, then the readable predicted label, then the intermediate columns go.
-        chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options));
+        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), options);
+        chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options, training));
         if (unmapPredictedLabel != null)
             chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToValue(unmapPredictedLabel));
         if (positiveLabel != null)
@@ -299,7 +300,7 @@ internal sealed class AutoTrainPlanner
         }
         chain = chain.Append<ITransformer>(Context.Transforms.DropColumns(temporaries.ToArray()));
 
-        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain, positiveLabel);
+        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain, training, positiveLabel);
         Log(plan, positiveReason);
         return plan;
     }
@@ -363,7 +364,7 @@ internal sealed class AutoTrainPlanner
         return task;
     }
 
-    private IEstimator<ITransformer> CreateTrainer(FffTask task, string label, string features, string? weight, FffAutoTrainOptions options)
+    private IEstimator<ITransformer> CreateTrainer(FffTask task, string label, string features, string? weight, FffAutoTrainOptions options, FffAutoTrainChoices training)
     {
         return task switch
         {
@@ -375,7 +376,11 @@ internal sealed class AutoTrainPlanner
         // The simple catalog overload's options, plus the seed and progress the auto-train options carry.
         T Fill<T>() where T : FastFeedForwardOptionsBase, new()
         {
-            T trainerOptions = CatalogOptions.FastFeedForward<T>(label, features, weight, options.Depth, options.LeafWidth, options.NumberOfEpochs);
+            T trainerOptions = CatalogOptions.FastFeedForward<T>(label, features, weight, training.Depth, options.LeafWidth, training.NumberOfEpochs);
+            trainerOptions.BatchSize = training.BatchSize;
+            trainerOptions.LearningRate = training.LearningRate;
+            trainerOptions.HoldoutFraction = training.ValidationFraction;
+            trainerOptions.EarlyStoppingPatience = training.EarlyStoppingPatience;
             trainerOptions.Seed = options.Seed;
             trainerOptions.Progress = options.Progress;
             return trainerOptions;
@@ -386,6 +391,14 @@ internal sealed class AutoTrainPlanner
     {
         if (options.Task is FffTask task && !Enum.IsDefined(task))
             throw OutOfRange(nameof(options.Task), task, "is not a defined value");
+        if (options.BatchSize < 1)
+            throw OutOfRange(nameof(options.BatchSize), options.BatchSize, "must be at least 1");
+        if (options.LearningRate is float rate && !(float.IsFinite(rate) && rate > 0))
+            throw OutOfRange(nameof(options.LearningRate), rate, "must be finite and greater than 0");
+        if (options.ValidationFraction is double fraction && !(fraction >= 0 && fraction <= 0.5))
+            throw OutOfRange(nameof(options.ValidationFraction), fraction, "must be between 0 and 0.5");
+        if (options.EarlyStoppingPatience < 0)
+            throw OutOfRange(nameof(options.EarlyStoppingPatience), options.EarlyStoppingPatience, "must be at least 0");
         if (options.Depth < 0 || options.Depth > FffDefaults.MaxDepth)
             throw OutOfRange(nameof(options.Depth), options.Depth, $"must be between 0 and {FffDefaults.MaxDepth}");
         if (options.LeafWidth < 1 || options.LeafWidth > FffDefaults.MaxLeafWidth)
@@ -421,6 +434,18 @@ internal sealed class AutoTrainPlanner
             ch.Info(MessageSensitivity.Schema, "{0}", positiveReason);
         foreach (FffColumnPlan column in plan.SkippedColumns)
             ch.Warning(MessageSensitivity.Schema, "Column {0} is not used as a feature: {1}.", column.Name, column.Reason);
+    }
+
+    /// <summary>The data's row count: the view's own when it knows it, otherwise one cursor pass with no column read.</summary>
+    private static long CountRows(IDataView data)
+    {
+        if (data.GetRowCount() is long known)
+            return known;
+        long rows = 0;
+        using DataViewRowCursor cursor = data.GetRowCursor(Array.Empty<DataViewSchema.Column>());
+        while (cursor.MoveNext())
+            rows++;
+        return rows;
     }
 
     private readonly struct StringColumnStats

@@ -33,14 +33,47 @@ public sealed class FffAutoTrainOptions
     /// </summary>
     public IReadOnlyDictionary<string, FffColumnUsage>? ColumnUsages { get; set; }
 
-    /// <summary>Depth of the node tree (<c>2^Depth</c> leaves). Default <see cref="FffDefaults.Depth"/>; range 0 .. <see cref="FffDefaults.MaxDepth"/>.</summary>
-    public int Depth { get; set; } = FffDefaults.Depth;
+    /// <summary>
+    /// Depth of the node tree (<c>2^Depth</c> leaves). Default <c>null</c>: chosen from the training rows (see <see cref="FffAutoTrainChoices"/>):
+    /// the deepest tree up to <see cref="FffDefaults.Depth"/> whose leaves each get at least <see cref="FffAutoTrainChoices.MinRowsPerLeaf"/>
+    /// rows on average, since a hard-routed tree splits the rows among its leaves. Range 0 .. <see cref="FffDefaults.MaxDepth"/>.
+    /// </summary>
+    public int? Depth { get; set; }
 
     /// <summary>Neurons per leaf. Default <see cref="FffDefaults.LeafWidth"/>; range 1 .. <see cref="FffDefaults.MaxLeafWidth"/>.</summary>
     public int LeafWidth { get; set; } = FffDefaults.LeafWidth;
 
-    /// <summary>Passes over the training data. Default <see cref="FffDefaults.NumberOfEpochs"/>; at least 1.</summary>
+    /// <summary>
+    /// Passes over the training data; with a validation holdout (<see cref="ValidationFraction"/>) the cap, as early stopping usually
+    /// ends training sooner. Default <see cref="FffDefaults.NumberOfEpochs"/>; at least 1.
+    /// </summary>
     public int NumberOfEpochs { get; set; } = FffDefaults.NumberOfEpochs;
+
+    /// <summary>
+    /// Rows per mini-batch. Default <c>null</c>: chosen from the training rows, larger on larger data so that an epoch takes fewer
+    /// steps (see <see cref="FffAutoTrainChoices"/>). At least 1.
+    /// </summary>
+    public int? BatchSize { get; set; }
+
+    /// <summary>
+    /// Peak learning rate. Default <c>null</c>: chosen with the batch size from the training rows (higher for the larger batches).
+    /// Finite and greater than 0.
+    /// </summary>
+    public float? LearningRate { get; set; }
+
+    /// <summary>
+    /// Fraction of the training rows held out (seeded) as a validation set, on which the hard-descent metric is measured every epoch;
+    /// the best epoch is kept and <see cref="EarlyStoppingPatience"/> stops training early. Default <c>null</c>: 0.1 from
+    /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> training rows on, otherwise 0 (on small data the rows are worth more for
+    /// training than for stopping). Range [0, 0.5]; 0 trains on all rows for all epochs and keeps the last one.
+    /// </summary>
+    public double? ValidationFraction { get; set; }
+
+    /// <summary>
+    /// With a validation holdout: stop when the validation metric has not improved for this many epochs. Default <c>null</c>:
+    /// <see cref="FffAutoTrainChoices.DefaultEarlyStoppingPatience"/>. At least 0 (0: train all epochs, still keeping the best).
+    /// </summary>
+    public int? EarlyStoppingPatience { get; set; }
 
     /// <summary>
     /// Optional example-weight column (any numeric scalar type; converted to Single; values must be finite and non-negative).
@@ -129,8 +162,9 @@ public sealed class FffColumnPlan
 public sealed class FffAutoTrainPlan
 {
     internal FffAutoTrainPlan(FffTask task, string labelColumnName, string featureColumnName, string? exampleWeightColumnName,
-        IReadOnlyList<FffColumnPlan> columns, IEstimator<ITransformer> pipeline, string? positiveLabel = null)
+        IReadOnlyList<FffColumnPlan> columns, IEstimator<ITransformer> pipeline, FffAutoTrainChoices training, string? positiveLabel = null)
     {
+        Training = training;
         PositiveLabel = positiveLabel;
         Task = task;
         LabelColumnName = labelColumnName;
@@ -170,6 +204,9 @@ public sealed class FffAutoTrainPlan
     /// <summary>The unfitted pipeline: <c>Pipeline.Fit(data)</c> is what <see cref="FffCatalog.Train"/> returns.</summary>
     public IEstimator<ITransformer> Pipeline { get; }
 
+    /// <summary>The training settings chosen from the data (or set by the options), each with its reason.</summary>
+    public FffAutoTrainChoices Training { get; }
+
     /// <summary>A multi-line summary: the task, then one line per column.</summary>
     public override string ToString()
     {
@@ -179,6 +216,64 @@ public sealed class FffAutoTrainPlan
             text.Append(" (positive class '").Append(PositiveLabel).Append("')");
         foreach (FffColumnPlan column in Columns)
             text.AppendLine().Append("  ").Append(column);
+        foreach (string reason in Training.Reasons)
+            text.AppendLine().Append("  ").Append(reason);
         return text.ToString();
     }
+}
+
+/// <summary>
+/// The training settings <see cref="FffCatalog.Train"/> uses, chosen from the number of training rows where the
+/// <see cref="FffAutoTrainOptions"/> leave them <c>null</c> (the options themselves are never changed).
+/// </summary>
+public sealed class FffAutoTrainChoices
+{
+    /// <summary>Average rows per leaf below which the automatic depth is reduced.</summary>
+    public const int MinRowsPerLeaf = 64;
+
+    /// <summary>Training rows from which a validation slice is held out by default.</summary>
+    public const int MinRowsForHoldout = 5_000;
+
+    /// <summary>The validation fraction used from <see cref="MinRowsForHoldout"/> rows on.</summary>
+    public const double DefaultValidationFraction = 0.1;
+
+    /// <summary>Default early-stopping patience (epochs without improvement) with a validation holdout.</summary>
+    public const int DefaultEarlyStoppingPatience = 8;
+
+    internal FffAutoTrainChoices(long rowCount, int depth, int batchSize, float learningRate, int numberOfEpochs,
+        double validationFraction, int earlyStoppingPatience, IReadOnlyList<string> reasons)
+    {
+        RowCount = rowCount;
+        Depth = depth;
+        BatchSize = batchSize;
+        LearningRate = learningRate;
+        NumberOfEpochs = numberOfEpochs;
+        ValidationFraction = validationFraction;
+        EarlyStoppingPatience = earlyStoppingPatience;
+        Reasons = reasons;
+    }
+
+    /// <summary>Rows of the data the plan was made from (before any holdout).</summary>
+    public long RowCount { get; }
+
+    /// <summary>Depth of the node tree.</summary>
+    public int Depth { get; }
+
+    /// <summary>Rows per mini-batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Peak learning rate.</summary>
+    public float LearningRate { get; }
+
+    /// <summary>Most passes over the training rows.</summary>
+    public int NumberOfEpochs { get; }
+
+    /// <summary>Fraction of the rows held out for validation and early stopping (0: none).</summary>
+    public double ValidationFraction { get; }
+
+    /// <summary>Early-stopping patience in epochs (used only with a holdout; 0: none).</summary>
+    public int EarlyStoppingPatience { get; }
+
+    /// <summary>One line per setting: its value and why (chosen from the rows, or set by an option).</summary>
+    public IReadOnlyList<string> Reasons { get; }
 }

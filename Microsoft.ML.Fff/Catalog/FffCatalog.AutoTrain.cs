@@ -11,7 +11,9 @@ public sealed partial class FffCatalog
     /// String (values repeat: at most <see cref="FffAutoTrainOptions.MaxCategoricalCardinality"/> distinct, at most half the values,
     /// whatever the word count), free-text String, key; <see cref="FffAutoTrainOptions.ColumnUsages"/> overrides), trains the task's FFF trainer, and returns
     /// the whole fitted pipeline (a <see cref="TransformerChain{TLastTransformer}"/>, savable with <c>mlContext.Model.Save</c>).
-    /// Equivalent to <c>CreatePipeline(data, labelColumnName, options).Fit(data)</c>.
+    /// Equivalent to <c>CreatePipeline(data, labelColumnName, options).Fit(data)</c>. Training settings the options leave <c>null</c>
+    /// (depth, batch size, learning rate, validation holdout with early stopping) are chosen from the row count and logged; see
+    /// <see cref="FffAutoTrainChoices"/> and <see cref="FffAutoTrainPlan.Training"/>.
     /// </summary>
     /// <param name="data">Training data. String columns are scanned (first <see cref="FffDefaults.CategoricalScanRows"/> rows) before training.</param>
     /// <param name="labelColumnName">

@@ -1,3 +1,4 @@
+using Microsoft.ML.Data;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
@@ -59,11 +60,15 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
         using IChannel ch = Host.Start("Training");
         int seed = _options.Seed ?? Host.Rand.Next();
         long inMemoryLimit = (long)_options.InMemoryLimitMegabytes << 20;
-        TrainingData train = TrainingData.Scan(ch, trainContext.TrainingSet, _labelKind, inMemoryLimit, FeedForwardTrainingSession.TrainingEvaluationRows, seed);
+        RoleMappedData trainSet = trainContext.TrainingSet;
+        RoleMappedData? validSet = trainContext.ValidationSet;
+        if (validSet == null && _options.HoldoutFraction > 0)
+            (trainSet, validSet) = HoldOut(ch, trainSet, _options.HoldoutFraction, seed);
+        TrainingData train = TrainingData.Scan(ch, trainSet, _labelKind, inMemoryLimit, FeedForwardTrainingSession.TrainingEvaluationRows, seed);
         TrainingData? valid = null;
-        if (trainContext.ValidationSet != null)
+        if (validSet != null)
         {
-            valid = TrainingData.Scan(ch, trainContext.ValidationSet, _labelKind, inMemoryLimitBytes: 0, FeedForwardTrainingSession.ValidationEvaluationRows, seed);
+            valid = TrainingData.Scan(ch, validSet, _labelKind, inMemoryLimitBytes: 0, FeedForwardTrainingSession.ValidationEvaluationRows, seed);
             if (valid.FeatureCount != train.FeatureCount)
                 throw ch.Except($"The validation set has {valid.FeatureCount} feature slots but the training set has {train.FeatureCount}; featurize both with the same fitted pipeline.");
             if (valid.ClassCount != train.ClassCount)
@@ -74,6 +79,18 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
         var session = new FeedForwardTrainingSession(ch, _options, architecture, train, valid, _labelKind, seed, teacher);
         (FeedForwardNetwork network, FffTrainingReport report) = session.Run();
         return CreateModel(network, report);
+    }
+
+    /// <summary>
+    /// Splits off a seeded validation slice (<see cref="FeedForwardOptionsBase.HoldoutFraction"/>). A random column drawn from the seed
+    /// decides each row, so the same seed and data give the same split (ML.NET's own <c>TrainTestSplit</c>).
+    /// </summary>
+    private static (RoleMappedData Train, RoleMappedData Valid) HoldOut(IChannel ch, RoleMappedData data, double fraction, int seed)
+    {
+        DataOperationsCatalog.TrainTestData split = new MLContext(seed).Data.TrainTestSplit(data.Data, testFraction: fraction, seed: seed);
+        RoleMappedData Roles(IDataView view) => new(view, label: data.Schema.Label?.Name, feature: data.Schema.Feature?.Name, weight: data.Schema.Weight?.Name);
+        ch.Info($"Holding out {fraction:P0} of the training rows (seed {seed}) as a validation set: the best epoch is kept.");
+        return (Roles(split.TrainSet), Roles(split.TestSet));
     }
 
     private static TOptions Validated(TOptions options)

@@ -57,7 +57,13 @@ else if (!args.Contains("--auto-only"))
 if (!embedding && !args.Contains("--no-auto"))
 {
     var clock = Stopwatch.StartNew();
-    var autoOptions = new FffAutoTrainOptions { NumberOfEpochs = epochs, Depth = depth, LeafWidth = leaf, Seed = seed };
+    // Batch size, learning rate and no holdout pinned to the hand pipeline's trainer settings, so the two rows of docs/text.md
+    // compare featurization only (Train would otherwise choose them from the row count).
+    var autoOptions = new FffAutoTrainOptions
+    {
+        NumberOfEpochs = epochs, Depth = depth, LeafWidth = leaf, Seed = seed,
+        BatchSize = FffDefaults.BatchSize, LearningRate = FffDefaults.LearningRate, ValidationFraction = 0,
+    };
     FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(train, "Label", autoOptions);
     Console.WriteLine(plan);
     ITransformer auto = mlContext.Fff().Train(train, "Label", autoOptions);

@@ -1,0 +1,166 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Fff.Tests;
+
+/// <summary>The data-aware training settings of <c>Fff().Train</c>: chosen from the rows, logged, overridable, deterministic.</summary>
+[TestClass]
+public sealed class AutoTrainChoicesTests
+{
+    [ClassInitialize]
+    public static void UseOneTorchThread(TestContext context) => OneTorchThread.Enter();
+
+    [ClassCleanup]
+    public static void RestoreTorchThreads() => OneTorchThread.Exit();
+
+    [TestMethod]
+    public void AutoTrain_Choices_DependOnRowCount()
+    {
+        FffAutoTrainChoices tiny = Plan(100).Training;
+        FffAutoTrainChoices small = Plan(200).Training;
+        FffAutoTrainChoices medium = Plan(6_000).Training;
+        FffAutoTrainChoices large = Plan(60_000).Training;
+
+        Assert.AreEqual(100, tiny.RowCount);
+        // Fragmentation: fewer rows, shallower trees (at least 64 rows per leaf on average).
+        Assert.AreEqual(0, tiny.Depth);
+        Assert.AreEqual(1, small.Depth);
+        Assert.AreEqual(FffDefaults.Depth, medium.Depth);
+        // No holdout on small data; a seeded tenth with early stopping from 5,000 rows.
+        Assert.AreEqual(0.0, small.ValidationFraction);
+        Assert.AreEqual(0, small.EarlyStoppingPatience);
+        Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction, medium.ValidationFraction);
+        Assert.AreEqual(FffAutoTrainChoices.DefaultEarlyStoppingPatience, medium.EarlyStoppingPatience);
+        // Larger data, larger batches and a higher learning rate.
+        Assert.AreEqual(FffDefaults.BatchSize, small.BatchSize);
+        Assert.AreEqual(FffDefaults.LearningRate, small.LearningRate);
+        Assert.IsGreaterThan(small.BatchSize, medium.BatchSize);
+        Assert.IsGreaterThan(medium.BatchSize, large.BatchSize);
+        Assert.IsGreaterThan(medium.LearningRate, large.LearningRate);
+        Assert.AreEqual(FffDefaults.NumberOfEpochs, large.NumberOfEpochs);
+    }
+
+    [TestMethod]
+    public void AutoTrain_Choices_AreLoggedAndInThePlan()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var log = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Source == "FffAutoTrain") log.Add(e.Message); };
+        FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(Data(mlContext, 200), "Label");
+
+        string text = string.Join("\n", log);
+        foreach (string reason in plan.Training.Reasons)
+            StringAssert.Contains(text, reason);
+        Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("depth 1:", StringComparison.Ordinal) && r.Contains("200 rows", StringComparison.Ordinal)), text);
+        Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("batch size 64:", StringComparison.Ordinal)), text);
+        Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("no validation holdout", StringComparison.Ordinal)), text);
+        StringAssert.Contains(plan.ToString(), "depth 1:");
+    }
+
+    [TestMethod]
+    public void AutoTrain_Choices_AreOverridable_AndOptionsStayUnchanged()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var options = new FffAutoTrainOptions { Depth = 2, BatchSize = 32, LearningRate = 0.02f, ValidationFraction = 0.25, EarlyStoppingPatience = 3, NumberOfEpochs = 7 };
+        FffAutoTrainChoices chosen = mlContext.Fff().CreatePlan(Data(mlContext, 60_000), "Label", options).Training;
+
+        Assert.AreEqual(2, chosen.Depth);
+        Assert.AreEqual(32, chosen.BatchSize);
+        Assert.AreEqual(0.02f, chosen.LearningRate);
+        Assert.AreEqual(0.25, chosen.ValidationFraction);
+        Assert.AreEqual(3, chosen.EarlyStoppingPatience);
+        Assert.AreEqual(7, chosen.NumberOfEpochs);
+        Assert.AreEqual(6, chosen.Reasons.Count(r => r.Contains("set by", StringComparison.Ordinal)), string.Join("\n", chosen.Reasons));
+
+        // Unset options stay null: the choices live in the plan, never in the options.
+        var defaults = new FffAutoTrainOptions();
+        mlContext.Fff().CreatePlan(Data(mlContext, 60_000), "Label", defaults);
+        Assert.IsNull(defaults.Depth);
+        Assert.IsNull(defaults.BatchSize);
+        Assert.IsNull(defaults.LearningRate);
+        Assert.IsNull(defaults.ValidationFraction);
+        Assert.IsNull(defaults.EarlyStoppingPatience);
+
+        // A holdout of 0 switches validation off even on large data.
+        FffAutoTrainChoices noHoldout = mlContext.Fff().CreatePlan(Data(mlContext, 60_000), "Label", new FffAutoTrainOptions { ValidationFraction = 0 }).Training;
+        Assert.AreEqual(0.0, noHoldout.ValidationFraction);
+        Assert.AreEqual(0, noHoldout.EarlyStoppingPatience);
+    }
+
+    [TestMethod]
+    public void AutoTrain_Choices_OutOfRangeOptionsThrow()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = Data(mlContext, 50);
+        foreach ((string name, FffAutoTrainOptions options) in new[]
+        {
+            (nameof(FffAutoTrainOptions.BatchSize), new FffAutoTrainOptions { BatchSize = 0 }),
+            (nameof(FffAutoTrainOptions.LearningRate), new FffAutoTrainOptions { LearningRate = 0 }),
+            (nameof(FffAutoTrainOptions.LearningRate), new FffAutoTrainOptions { LearningRate = float.NaN }),
+            (nameof(FffAutoTrainOptions.ValidationFraction), new FffAutoTrainOptions { ValidationFraction = 0.6 }),
+            (nameof(FffAutoTrainOptions.ValidationFraction), new FffAutoTrainOptions { ValidationFraction = -0.1 }),
+            (nameof(FffAutoTrainOptions.EarlyStoppingPatience), new FffAutoTrainOptions { EarlyStoppingPatience = -1 }),
+        })
+        {
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => mlContext.Fff().CreatePlan(data, "Label", options), name);
+            Assert.AreEqual(name, e.ParamName);
+        }
+    }
+
+    [TestMethod]
+    public void Train_WithHoldout_StopsEarlyOnAnEasySet_AndIsDeterministic()
+    {
+        // An easy set (the label is the sign of one feature): the validation metric stops improving long before 60 epochs.
+        float[] Run()
+        {
+            var mlContext = new MLContext(seed: 0);
+            IDataView data = Data(mlContext, 1_000);
+            var epochs = new List<FffTrainingProgress>();
+            var options = new FffAutoTrainOptions { ValidationFraction = 0.2, EarlyStoppingPatience = 2, Progress = new SyncProgress(epochs.Add) };
+            ITransformer model = mlContext.Fff().Train(data, "Label", options);
+            Assert.IsLessThan(FffDefaults.NumberOfEpochs, epochs.Count, "early stopping ends training before the epoch cap");
+            Assert.IsGreaterThan(0.95, mlContext.BinaryClassification.Evaluate(model.Transform(data)).AreaUnderRocCurve);
+            return model.Transform(data).GetColumn<float>("Score").ToArray();
+        }
+
+        CollectionAssert.AreEqual(Run(), Run(), "same MLContext seed, same holdout, same model");
+    }
+
+    private static FffAutoTrainPlan Plan(int rows)
+    {
+        var mlContext = new MLContext(seed: 0);
+        return mlContext.Fff().CreatePlan(Data(mlContext, rows), "Label");
+    }
+
+    private static IDataView Data(MLContext mlContext, int rows)
+    {
+        var random = new Random(7);
+        var list = new List<Row>(rows);
+        for (int i = 0; i < rows; i++)
+        {
+            float x = (float)(random.NextDouble() * 2 - 1), y = (float)(random.NextDouble() * 2 - 1);
+            list.Add(new Row { X = x, Y = y, Label = x + 0.1f * y > 0 });
+        }
+        return mlContext.Data.LoadFromEnumerable(list);
+    }
+
+    private sealed class Row
+    {
+        public float X { get; set; }
+        public float Y { get; set; }
+        public bool Label { get; set; }
+    }
+
+    private sealed class SyncProgress : IProgress<FffTrainingProgress>
+    {
+        private readonly Action<FffTrainingProgress> _report;
+
+        public SyncProgress(Action<FffTrainingProgress> report) => _report = report;
+
+        public void Report(FffTrainingProgress value) => _report(value);
+    }
+}

@@ -1,0 +1,83 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace Microsoft.ML.Fff;
+
+/// <summary>
+/// The data-aware training settings of <see cref="FffCatalog.Train"/>: each setting the options leave <c>null</c> is chosen from the
+/// number of training rows, and every setting gets a line saying why. A pure function of (rows, options), so the same data and
+/// options always give the same choices (determinism).
+/// </summary>
+internal static class AutoTrainChoices
+{
+    // Batch size and learning rate by rows: small data keeps the trainers' defaults (many small steps, cheap anyway); larger data
+    // takes larger batches, so an epoch needs fewer optimizer steps, and a higher rate to make up for the fewer steps.
+    private const long MediumRows = 5_000;
+    private const long LargeRows = 50_000;
+    private const int MediumBatchSize = 256;
+    private const float MediumLearningRate = 5e-3f;
+    private const int LargeBatchSize = 1_024;
+    private const float LargeLearningRate = 1e-2f;
+
+    public static FffAutoTrainChoices Choose(long rows, FffAutoTrainOptions options)
+    {
+        var reasons = new List<string>();
+        string n = rows.ToString("N0", CultureInfo.InvariantCulture);
+
+        int depth;
+        if (options.Depth is int setDepth)
+        {
+            depth = setDepth;
+            reasons.Add($"depth {depth}: set by {nameof(FffAutoTrainOptions.Depth)}");
+        }
+        else
+        {
+            // Fragmentation: hard routing gives each leaf about rows / 2^depth rows; a deeper tree on few rows leaves each leaf too few.
+            depth = FffDefaults.Depth;
+            while (depth > 0 && rows >> depth < FffAutoTrainChoices.MinRowsPerLeaf)
+                depth--;
+            reasons.Add(depth == FffDefaults.Depth
+                ? $"depth {depth}: the default; {n} rows give each of the {1 << depth} leaves at least {FffAutoTrainChoices.MinRowsPerLeaf} rows on average"
+                : $"depth {depth}: {n} rows are too few for {FffDefaults.Depth} levels (at least {FffAutoTrainChoices.MinRowsPerLeaf} rows per leaf on average); set {nameof(FffAutoTrainOptions.Depth)} to override");
+        }
+
+        (int autoBatch, float autoRate, string size) = rows < MediumRows ? (FffDefaults.BatchSize, FffDefaults.LearningRate, $"below {MediumRows:N0} rows")
+            : rows < LargeRows ? (MediumBatchSize, MediumLearningRate, $"{MediumRows:N0} to {LargeRows:N0} rows")
+            : (LargeBatchSize, LargeLearningRate, $"{LargeRows:N0} rows or more");
+        int batch = options.BatchSize ?? autoBatch;
+        reasons.Add(options.BatchSize.HasValue ? $"batch size {batch}: set by {nameof(FffAutoTrainOptions.BatchSize)}"
+            : $"batch size {batch}: {n} rows ({size}); larger data takes larger batches so an epoch needs fewer steps");
+        float rate = options.LearningRate ?? autoRate;
+        reasons.Add(options.LearningRate.HasValue ? $"learning rate {rate.ToString("G3", CultureInfo.InvariantCulture)}: set by {nameof(FffAutoTrainOptions.LearningRate)}"
+            : $"learning rate {rate.ToString("G3", CultureInfo.InvariantCulture)}: goes with batch size {autoBatch} ({size})");
+
+        double fraction;
+        if (options.ValidationFraction is double setFraction)
+        {
+            fraction = setFraction;
+            reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)}: set by {nameof(FffAutoTrainOptions.ValidationFraction)}");
+        }
+        else if (rows >= FffAutoTrainChoices.MinRowsForHoldout)
+        {
+            fraction = FffAutoTrainChoices.DefaultValidationFraction;
+            reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)} (seeded): {n} rows (at least {FffAutoTrainChoices.MinRowsForHoldout:N0}); " +
+                "the best epoch on it is kept and early stopping ends training");
+        }
+        else
+        {
+            fraction = 0;
+            reasons.Add($"no validation holdout: {n} rows (below {FffAutoTrainChoices.MinRowsForHoldout:N0}) are worth more for training; all {options.NumberOfEpochs} epochs run and the last is kept");
+        }
+
+        int patience = options.EarlyStoppingPatience ?? (fraction > 0 ? FffAutoTrainChoices.DefaultEarlyStoppingPatience : 0);
+        if (fraction > 0)
+        {
+            reasons.Add(options.EarlyStoppingPatience.HasValue ? $"early-stopping patience {patience}: set by {nameof(FffAutoTrainOptions.EarlyStoppingPatience)}"
+                : $"early-stopping patience {patience} epochs on the validation holdout");
+        }
+        reasons.Add($"at most {options.NumberOfEpochs} epochs ({(options.NumberOfEpochs == FffDefaults.NumberOfEpochs ? "the default" : $"set by {nameof(FffAutoTrainOptions.NumberOfEpochs)}")})");
+
+        return new FffAutoTrainChoices(rows, depth, batch, rate, options.NumberOfEpochs, fraction, patience, reasons);
+    }
+}
