@@ -381,6 +381,8 @@ internal sealed class AutoTrainPlanner
             trainerOptions.LearningRate = training.LearningRate;
             trainerOptions.HoldoutFraction = training.ValidationFraction;
             trainerOptions.EarlyStoppingPatience = training.EarlyStoppingPatience;
+            if (options.EnsembleSize is int trees)
+                trainerOptions.EnsembleSize = trees;
             trainerOptions.Seed = options.Seed;
             trainerOptions.Progress = options.Progress;
             return trainerOptions;
@@ -403,6 +405,8 @@ internal sealed class AutoTrainPlanner
             throw OutOfRange(nameof(options.Depth), options.Depth, $"must be between 0 and {FffDefaults.MaxDepth}");
         if (options.LeafWidth < 1 || options.LeafWidth > FffDefaults.MaxLeafWidth)
             throw OutOfRange(nameof(options.LeafWidth), options.LeafWidth, $"must be between 1 and {FffDefaults.MaxLeafWidth}");
+        if (options.EnsembleSize < 1 || options.EnsembleSize > LeafTreeEnsembleNetwork.MaxTrainedMembers)
+            throw OutOfRange(nameof(options.EnsembleSize), options.EnsembleSize, $"must be between 1 and {LeafTreeEnsembleNetwork.MaxTrainedMembers}");
         if (options.NumberOfEpochs < 1)
             throw OutOfRange(nameof(options.NumberOfEpochs), options.NumberOfEpochs, "must be at least 1");
         if (options.MaxCategoricalCardinality < 2)

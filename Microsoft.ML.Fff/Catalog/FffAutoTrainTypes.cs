@@ -44,6 +44,12 @@ public sealed class FffAutoTrainOptions
     public int LeafWidth { get; set; } = FffDefaults.LeafWidth;
 
     /// <summary>
+    /// Number of leaf trees trained together and averaged (<see cref="FastFeedForward.FastFeedForwardOptionsBase.EnsembleSize"/>): each
+    /// scored row descends every tree, so it costs this many times the neurons of one tree. Default <c>null</c>: one tree. Range 1 .. 64.
+    /// </summary>
+    public int? EnsembleSize { get; set; }
+
+    /// <summary>
     /// Passes over the training data; with a validation holdout (<see cref="ValidationFraction"/>) the cap, as early stopping usually
     /// ends training sooner. Default <see cref="FffDefaults.NumberOfEpochs"/>; at least 1.
     /// </summary>

@@ -35,7 +35,7 @@ internal sealed partial class EmbeddingBagNetwork : FeedForwardNetwork
     private EmbeddingBagNetwork(int inputCount, FeedForwardNetwork head, float[]? embeddings)
         : base(inputCount, head.OutputCount)
     {
-        if (head.Kind is not (NetworkKind.FastFeedForward or NetworkKind.NeuronTree))
+        if (head.Kind is not (NetworkKind.FastFeedForward or NetworkKind.NeuronTree or NetworkKind.LeafTreeEnsemble))
             throw new ArgumentException($"The head of an embedding bag must be an FFF, not {head.Kind}.", nameof(head));
         if (head.InputCount > MaxDimension)
             throw new ArgumentOutOfRangeException(nameof(head), head.InputCount, $"The embedding dimension must be between 1 and {MaxDimension}.");

@@ -31,10 +31,24 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
 
     public override string Name => "FFF";
 
-    /// <summary>Reference initialization: node and hidden weights U(±1/√I), output weights U(±1/√width); master mix 0 (k = 1/2).</summary>
+    /// <summary>
+    /// Reference initialization: node and hidden weights U(±1/√I), output weights U(±1/√width); master mix 0 (k = 1/2). With
+    /// <c>EnsembleSize</c> K &gt; 1, K such trees drawn one after the other from <paramref name="random"/> (the first is the
+    /// single tree's draw).
+    /// </summary>
     public override FeedForwardNetwork CreateNetwork(int inputs, int outputs, Random random)
     {
         CheckSize(inputs, outputs);
+        if (_options.EnsembleSize == 1)
+            return CreateTree(inputs, outputs, random);
+        var members = new FastFeedForwardNetwork[_options.EnsembleSize];
+        for (int t = 0; t < members.Length; t++)
+            members[t] = CreateTree(inputs, outputs, random);
+        return new LeafTreeEnsembleNetwork(members);
+    }
+
+    private FastFeedForwardNetwork CreateTree(int inputs, int outputs, Random random)
+    {
         var network = new FastFeedForwardNetwork(inputs, outputs, _options.Depth, _options.LeafWidth, _options.MasterLeafWidth);
         float inputBound = 1 / MathF.Sqrt(inputs);
         FillUniform(network.NodeWeights, inputBound, random);
@@ -56,22 +70,25 @@ internal sealed class FastFeedForwardArchitecture : NetworkArchitecture
     public override FeedForwardModule CreateModule(int inputs, int outputs, Device device)
     {
         CheckSize(inputs, outputs);
-        return new FastFeedForwardModule(inputs, outputs, _options, device);
+        return _options.EnsembleSize == 1
+            ? new FastFeedForwardModule(inputs, outputs, _options, device)
+            : new LeafTreeEnsembleModule(inputs, outputs, _options, _options.EnsembleSize, device);
     }
 
     /// <summary>
-    /// Rejects, with the options named, a depth and leaf width whose weights would not load back (the saved format holds at
-    /// most <see cref="int.MaxValue"/> weights in all), before anything is allocated.
+    /// Rejects, with the options named, a depth, leaf width and ensemble size whose weights would not load back (the saved format
+    /// holds at most <see cref="int.MaxValue"/> weights in all), before anything is allocated.
     /// </summary>
     private void CheckSize(int inputs, int outputs)
     {
         long leaves = 1L << _options.Depth, units = leaves * _options.LeafWidth + _options.MasterLeafWidth;
-        long weights = (leaves - 1) * (inputs + 1L) + units * (inputs + 1L + outputs) + (leaves + 1) * outputs + 1;
+        long weights = _options.EnsembleSize * ((leaves - 1) * (inputs + 1L) + units * (inputs + 1L + outputs) + (leaves + 1) * outputs + 1);
         if (weights > int.MaxValue)
         {
+            string trees = _options.EnsembleSize > 1 ? $" and EnsembleSize {_options.EnsembleSize}" : "";
             throw new ArgumentOutOfRangeException(nameof(FastFeedForwardOptionsBase.Depth), _options.Depth,
-                $"Options Depth {_options.Depth} and LeafWidth {_options.LeafWidth} give {units:N0} neurons, which with {inputs:N0} features and "
-                + $"{outputs:N0} outputs need {weights:N0} weights, more than one model can hold ({int.MaxValue:N0}); lower Depth or LeafWidth.");
+                $"Options Depth {_options.Depth} and LeafWidth {_options.LeafWidth}{trees} give {_options.EnsembleSize * units:N0} neurons, which with {inputs:N0} features and "
+                + $"{outputs:N0} outputs need {weights:N0} weights, more than one model can hold ({int.MaxValue:N0}); lower Depth or LeafWidth{(trees.Length > 0 ? " or EnsembleSize" : "")}.");
         }
     }
 

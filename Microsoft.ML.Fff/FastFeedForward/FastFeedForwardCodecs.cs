@@ -11,10 +11,11 @@ using static Microsoft.ML.Fff.Persistence.PayloadFormat;
 [assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.FastFeedForward.FastFeedForwardKind))]
 [assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.FastFeedForward.NeuronTreeKind))]
 [assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.FastFeedForward.EmbeddingBagKind))]
+[assembly: NetworkPlugin(typeof(Microsoft.ML.Fff.FastFeedForward.LeafTreeEnsembleKind))]
 
 namespace Microsoft.ML.Fff.FastFeedForward;
 
-// The payload codecs of the fast feedforward kinds (leaves, neuron trees, embedding bag): how each network is written to
+// The payload codecs of the fast feedforward kinds (leaves, neuron trees, embedding bag, leaf-tree ensembles): how each network is written to
 // and read from a model file (see Persistence/NetworkFormat.cs), and each kind's descriptor.
 
 internal sealed partial class FastFeedForwardNetwork
@@ -49,8 +50,11 @@ internal sealed partial class FastFeedForwardNetwork
     /// <summary>Bytes of an array of <paramref name="count"/> floats with its count.</summary>
     private static long ArrayBytes(long count) => sizeof(int) + count * sizeof(float);
 
-    /// <summary>Reads the FFF payload; <paramref name="withMasterLeaf"/> is false for format 0x00010001, which has no master-leaf field.</summary>
-    internal static FastFeedForwardNetwork LoadPayload(PayloadReader payload, bool withMasterLeaf)
+    /// <summary>
+    /// Reads the FFF payload; <paramref name="withMasterLeaf"/> is false for format 0x00010001, which has no master-leaf field.
+    /// <paramref name="last"/> is false when more follows in the same payload (a member of an ensemble that is not the last).
+    /// </summary>
+    internal static FastFeedForwardNetwork LoadPayload(PayloadReader payload, bool withMasterLeaf, bool last = true)
     {
         int[] fields = payload.ReadFields(5, "shape fields");
         int inputCount = fields[0], outputCount = fields[1], depth = fields[2], leafWidth = fields[3];
@@ -67,7 +71,7 @@ internal sealed partial class FastFeedForwardNetwork
         if (floats > int.MaxValue)
             throw TooManyWeights();
         string shape = $"inputs {inputCount}, outputs {outputCount}, depth {depth}, leaf width {leafWidth}";
-        payload.Require(6 * sizeof(int) + floats * sizeof(float) + (withMasterLeaf ? sizeof(int) : 0), shape, last: !withMasterLeaf);
+        payload.Require(6 * sizeof(int) + floats * sizeof(float) + (withMasterLeaf ? sizeof(int) : 0), shape, last: last && !withMasterLeaf);
 
         // The master-leaf width follows the six arrays; read them into a master-less network first.
         var network = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth);
@@ -79,14 +83,14 @@ internal sealed partial class FastFeedForwardNetwork
             throw Corrupt($"master leaf width {masterWidth} is out of range (0 .. {MaxMasterWidth}).");
         if (masterWidth == 0)
         {
-            payload.Require(0, shape, last: true);
+            payload.Require(0, shape, last);
             return network;
         }
         long masterFloats = masterWidth * (inputCount + 1L + outputCount) + outputCount + 1;
         if (floats + masterFloats > int.MaxValue)
             throw TooManyWeights();
         payload.Require(ArrayBytes(masterWidth * (long)inputCount) + ArrayBytes(masterWidth) + ArrayBytes(masterWidth * (long)outputCount)
-            + ArrayBytes(outputCount) + ArrayBytes(1), shape + $", master leaf {masterWidth}", last: true);
+            + ArrayBytes(outputCount) + ArrayBytes(1), shape + $", master leaf {masterWidth}", last);
         var withMaster = new FastFeedForwardNetwork(inputCount, outputCount, depth, leafWidth, masterWidth);
         foreach ((float[] from, float[] to) in network.Arrays.Zip(withMaster.Arrays))
             from.CopyTo(to, 0);
@@ -121,6 +125,77 @@ internal sealed class FastFeedForwardKind() : NetworkKindDescriptor(NetworkKind.
         {
             _network = network;
             _scratch = new float[2 * network.LeafCount];
+        }
+
+        public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output) => _network.ScoreSoft(features, output, _scratch);
+    }
+}
+
+internal sealed partial class LeafTreeEnsembleNetwork
+{
+    // *** Binary format of the leaf-tree ensemble payload (after the network kind code 5, see Persistence/NetworkFormat.cs) ***
+    // int32  member count K           (2 .. MaxStoredMembers)
+    // then K member payloads in member (summation) order, each exactly the FFF payload of kind 0 above (shape fields, six
+    // arrays, master-leaf width and, when it is not 0, the master leaf's five arrays), all of one shape (inputs, outputs,
+    // depth, leaf width, master-leaf width). The output is the mean of the members' outputs.
+    // Version history: added within model format 0x00010002, as kind 4 was: the model parameters' VersionInfo is unchanged, so
+    // a one-tree FFF (kind 0) is saved byte for byte as before, and a reader that does not know kind 5 rejects the file as
+    // "unknown network kind 5".
+
+    protected internal override void SavePayload(BinaryWriter writer)
+    {
+        writer.Write(TreeCount);
+        foreach (FastFeedForwardNetwork member in Members)
+            member.SavePayload(writer);
+    }
+
+    /// <summary>Reads the payload; each member's sizes are checked against the bytes left before its arrays are allocated.</summary>
+    internal static LeafTreeEnsembleNetwork LoadPayload(PayloadReader payload)
+    {
+        int count = payload.ReadFields(1, "ensemble member count")[0];
+        if (count < 2 || count > MaxStoredMembers)
+            throw Corrupt($"ensemble member count {count} is out of range (2 .. {MaxStoredMembers}).");
+        var members = new FastFeedForwardNetwork[count];
+        long floats = 0;
+        for (int t = 0; t < count; t++)
+        {
+            members[t] = FastFeedForwardNetwork.LoadPayload(payload, withMasterLeaf: true, last: t == count - 1);
+            if (!SameShape(members[t], members[0]))
+            {
+                throw Corrupt($"ensemble member {t} ({members[t].Describe()}, {members[t].InputCount} inputs, {members[t].OutputCount} outputs) "
+                    + $"differs in shape from member 0 ({members[0].Describe()}, {members[0].InputCount} inputs, {members[0].OutputCount} outputs).");
+            }
+            floats += members[t].Arrays.Sum(a => (long)a.Length);
+            if (floats > int.MaxValue)
+                throw TooManyWeights();
+        }
+        return new LeafTreeEnsembleNetwork(members);
+    }
+}
+
+/// <summary>Leaf-tree ensemble (kind 5): K leaf FFFs of one shape, averaged; each member keeps its soft function.</summary>
+internal sealed class LeafTreeEnsembleKind() : NetworkKindDescriptor(NetworkKind.LeafTreeEnsemble, typeof(LeafTreeEnsembleNetwork), FffArchitecture.FastFeedForward)
+{
+    public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => LeafTreeEnsembleNetwork.LoadPayload(payload);
+
+    public override int Depth(FeedForwardNetwork network) => ((LeafTreeEnsembleNetwork)network).Depth;
+
+    public override int LeafWidth(FeedForwardNetwork network) => ((LeafTreeEnsembleNetwork)network).LeafWidth;
+
+    public override ISoftScorer CreateSoftScorer(FeedForwardNetwork network) => new SoftScorer((LeafTreeEnsembleNetwork)network);
+
+    public override string WriteOnnx(OnnxGraph graph, FeedForwardNetwork network, string features)
+        => FastFeedForwardOnnx.LeafTreeEnsemble(graph, (LeafTreeEnsembleNetwork)network, features);
+
+    private sealed class SoftScorer : ISoftScorer
+    {
+        private readonly LeafTreeEnsembleNetwork _network;
+        private readonly float[] _scratch;
+
+        public SoftScorer(LeafTreeEnsembleNetwork network)
+        {
+            _network = network;
+            _scratch = new float[network.OutputCount + 2 * network.Members[0].LeafCount];
         }
 
         public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output) => _network.ScoreSoft(features, output, _scratch);
@@ -201,8 +276,8 @@ internal sealed partial class EmbeddingBagNetwork
     // int32  input count V            (1 .. 2^28): the vocabulary width of the feature vector
     // int32  embedding dimension d    (1 .. MaxDimension)
     // float array: int32 count V * d, then V * d float32 values, token-major (token i's embedding at [i*d, i*d + d))
-    // int32  head kind                (0 = FFF with leaves, 3 = FFF with neuron nodes; nothing else)
-    // then the head's own payload (FastFeedForwardNetwork.SavePayload or NeuronTreeNetwork.SavePayload) with d inputs.
+    // int32  head kind                (0 = FFF with leaves, 3 = FFF with neuron nodes, 5 = leaf-tree ensemble; nothing else)
+    // then the head's own payload (FastFeedForwardNetwork, NeuronTreeNetwork or LeafTreeEnsembleNetwork.SavePayload) with d inputs.
     // Version history: added in model format 0x00010002 (the model parameters' VersionInfo is unchanged: a reader that does
     // not know kind 4 rejects the file as "unknown network kind 4").
 
@@ -236,7 +311,8 @@ internal sealed partial class EmbeddingBagNetwork
         {
             (int)NetworkKind.FastFeedForward => FastFeedForwardNetwork.LoadPayload(headPayload, withMasterLeaf: true),
             (int)NetworkKind.NeuronTree => NeuronTreeNetwork.LoadPayload(headPayload),
-            _ => throw Corrupt($"the embedding bag's head has kind {headKind}; only an FFF (0 or 3) can follow the table."),
+            (int)NetworkKind.LeafTreeEnsemble => LeafTreeEnsembleNetwork.LoadPayload(headPayload),
+            _ => throw Corrupt($"the embedding bag's head has kind {headKind}; only an FFF (0, 3 or 5) can follow the table."),
         };
         headPayload.CheckAtEnd();
         if (head.InputCount != dimension)

@@ -267,6 +267,12 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
             MixMasterBlocks(features, first, count, leafOf, ints.Slice(count, Math.Min(count, BlockRows)), hidden, outputs);
     }
 
+    /// <summary>
+    /// Scores rows <c>[first, first + count)</c> of a batch on the calling thread, grouped as in a batch (for an ensemble that
+    /// sums its members' batches; bit-identical to <see cref="Score(ReadOnlySpan{float}, Span{float})"/> per row).
+    /// </summary>
+    internal void ScoreRows(ReadOnlySpan<float> features, int first, int count, Span<float> outputs) => ScoreRange(features, first, count, outputs);
+
     /// <summary>Scores the rows that reached <paramref name="leaf"/>, <see cref="BlockRows"/> at a time: one blocked multiply, then each row's output.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScoreLeafGroup(ReadOnlySpan<float> features, ReadOnlySpan<int> rows, int leaf, Span<float> hidden, Span<float> outputs)

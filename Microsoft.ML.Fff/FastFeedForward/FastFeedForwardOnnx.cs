@@ -48,6 +48,18 @@ internal static class FastFeedForwardOnnx
     }
 
     /// <summary>
+    /// Leaf-tree ensemble: every member's graph on the same features, summed in member order and multiplied by <c>1/K</c>, as
+    /// <see cref="LeafTreeEnsembleNetwork"/> computes the mean.
+    /// </summary>
+    internal static string LeafTreeEnsemble(OnnxGraph graph, LeafTreeEnsembleNetwork ensemble, string x)
+    {
+        string sum = LeafTree(graph, ensemble.Members[0], x);
+        for (int t = 1; t < ensemble.TreeCount; t++)
+            sum = graph.Add(sum, LeafTree(graph, ensemble.Members[t], x));
+        return graph.Mul(sum, graph.Scalar("InverseTreeCount", 1f / ensemble.TreeCount));
+    }
+
+    /// <summary>
     /// Hard descent of every row through the node tree: returns the final heap index (int64, <c>[N]</c>) in
     /// <c>[NodeCount, 2 * NodeCount]</c>. Per level the row's node weights are gathered, <c>z = x . w + b</c>, and the row goes
     /// to <c>2n + 1 + [z &gt;= 0]</c>: right at exactly 0, as <see cref="FastFeedForwardNetwork.FindLeaf(ReadOnlySpan{float})"/>.

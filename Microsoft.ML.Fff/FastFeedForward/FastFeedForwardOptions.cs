@@ -96,6 +96,17 @@ public abstract class FastFeedForwardOptionsBase : FeedForwardOptionsBase
     public int NumberOfTrees { get; set; } = 1;
 
     /// <summary>
+    /// With <see cref="FffNodeKind.Leaves"/>: number of independent leaf FFFs (each its own tree, leaves and master leaf, with its
+    /// own initialization) trained together on the same batches; a scored row descends every one by hard descent and the output
+    /// is the mean of their outputs (probabilities are computed from the mean raw score). The training loss is the mean of the
+    /// members' losses, so each member is trained to predict on its own. Each scored row costs
+    /// <c>EnsembleSize x (Depth + LeafWidth + MasterLeafWidth)</c> neurons, and training costs about <c>EnsembleSize</c> times as
+    /// much per epoch. With 1 the model and its file are exactly the single FFF. Default 1; range 1 .. 64. Not with
+    /// <see cref="FffNodeKind.Neurons"/>, whose <see cref="NumberOfTrees"/> already sums parallel trees.
+    /// </summary>
+    public int EnsembleSize { get; set; } = 1;
+
+    /// <summary>
     /// Learned embedding bag: when greater than 0, the features first go through a trained table of one
     /// <c>EmbeddingDimension</c>-wide row per feature slot (the row's values weight the table's rows and are summed; fed the mean
     /// bag of tokens from <c>mlContext.Fff().TokenizeToBag</c>, that is the mean token embedding), and the FFF works on that
@@ -123,6 +134,10 @@ public abstract class FastFeedForwardOptionsBase : FeedForwardOptionsBase
         Check(DistillationWeight >= 0 && DistillationWeight <= 1, nameof(DistillationWeight), DistillationWeight, "must be in [0, 1]");
         Check(float.IsFinite(DistillationTemperature) && DistillationTemperature >= 1, nameof(DistillationTemperature), DistillationTemperature, "must be finite and at least 1");
         Check(NumberOfTrees >= 1 && NumberOfTrees <= 1024, nameof(NumberOfTrees), NumberOfTrees, "must be between 1 and 1024");
+        Check(EnsembleSize >= 1 && EnsembleSize <= LeafTreeEnsembleNetwork.MaxTrainedMembers, nameof(EnsembleSize), EnsembleSize,
+            $"must be between 1 and {LeafTreeEnsembleNetwork.MaxTrainedMembers}");
+        Check(EnsembleSize == 1 || NodeKind == FffNodeKind.Leaves, nameof(EnsembleSize), EnsembleSize,
+            $"must be 1 with NodeKind {NodeKind}; for parallel neuron trees set NumberOfTrees instead");
         Check(EmbeddingDimension >= 0 && EmbeddingDimension <= EmbeddingBagNetwork.MaxDimension, nameof(EmbeddingDimension), EmbeddingDimension,
             $"must be between 0 (off) and {EmbeddingBagNetwork.MaxDimension}");
     }

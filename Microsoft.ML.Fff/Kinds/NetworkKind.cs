@@ -16,4 +16,6 @@ internal enum NetworkKind
     NeuronTree = 3,
     /// <summary>A learned token embedding table feeding a fast feedforward head (FastFeedForward/EmbeddingBagKind.cs).</summary>
     EmbeddingBag = 4,
+    /// <summary>K leaf FFFs of one shape whose outputs are averaged (FastFeedForward/LeafTreeEnsembleNetwork.cs, LeafTreeEnsembleKind).</summary>
+    LeafTreeEnsemble = 5,
 }

@@ -9,6 +9,26 @@ namespace Microsoft.ML.Fff.Training;
 // The losses of a training step: the prediction loss, the distillation loss against teacher outputs, and those targets.
 internal sealed partial class FeedForwardTrainingSession
 {
+    /// <summary>
+    /// The step's prediction loss (against the labels, or mixed with the teacher's outputs). For an ensemble it is the mean of
+    /// the members' losses: each member's rows are scored as rows of their own, with the row's target, teacher and weight.
+    /// </summary>
+    private Tensor StepLoss(StepOutput output, Tensor target, Tensor weight, ReadOnlySpan<int> batch, torch.Device device)
+    {
+        Tensor predicted = output.Output;
+        Tensor? teacher = _teacher is null ? null : BuildTeacher(batch, device);
+        if (output.Members is Tensor members)
+        {
+            // [B, K, O] -> [B*K, O]: row b's members are rows b*K .. b*K+K-1, next to copies of row b's target, teacher and weight.
+            long k = members.shape[1];
+            predicted = members.reshape(-1, members.shape[2]);
+            target = target.repeat_interleave(k, 0);
+            weight = weight.repeat_interleave(k, 0);
+            teacher = teacher?.repeat_interleave(k, 0);
+        }
+        return teacher is null ? PredictionLoss(predicted, target, weight) : DistillationLoss(predicted, target, teacher, weight);
+    }
+
     private Tensor PredictionLoss(Tensor output, Tensor target, Tensor weight)
     {
         Tensor perRow = _kind switch

@@ -175,9 +175,7 @@ internal sealed partial class FeedForwardTrainingSession
                         if (inputKeep is not null && !x.is_sparse)
                             x = x.mul(rand(x.shape, device: device, generator: generator).lt(inputKeep)).div(inputKeep);
                         StepOutput output = module.TrainingForward(x, context);
-                        Tensor predictionLoss = _teacher is null
-                            ? PredictionLoss(output.Output, y, w)
-                            : DistillationLoss(output.Output, y, BuildTeacher(batch, device), w);
+                        Tensor predictionLoss = StepLoss(output, y, w, batch, device);
                         Tensor loss = output.Penalty is null ? predictionLoss : predictionLoss.add(output.Penalty, AliveScalars.One);
                         double lossValue = loss.item<float>();
                         if (!double.IsFinite(lossValue))

@@ -24,7 +24,11 @@ internal sealed record StepContext(PhasePlan Phase, int EpochInPhase, int PhaseE
 /// <param name="Penalty">Weighted regularization added to the prediction loss, or null.</param>
 /// <param name="Entropy">Routing entropy to report (not weighted), or null.</param>
 /// <param name="Balance">Load-balancing loss to report (not weighted), or null.</param>
-internal readonly record struct StepOutput(Tensor Output, Tensor? Penalty = null, Tensor? Entropy = null, Tensor? Balance = null);
+/// <param name="Members">
+/// For an ensemble, its members' raw outputs <c>[B, K, O]</c> (<paramref name="Output"/> is their mean): the prediction loss is
+/// then the mean of the members' losses, so each member learns to predict on its own; null otherwise.
+/// </param>
+internal readonly record struct StepOutput(Tensor Output, Tensor? Penalty = null, Tensor? Entropy = null, Tensor? Balance = null, Tensor? Members = null);
 
 /// <summary>A module parameter and the network array holding the same weights.</summary>
 /// <param name="Parameter">The torch parameter.</param>

@@ -104,8 +104,9 @@ internal static class TabularSuite
     }
 
     /// <summary>Runs the chosen models on one set: one seeded 80/20 split shared by every model. A model that throws gets its error in its row.</summary>
+    /// <param name="ensembleSize">When set, the FFF rows (train, recipe) train this many leaf trees (<c>EnsembleSize</c>); null keeps their own choice.</param>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
-        LatencySettings latency, TextWriter log)
+        LatencySettings latency, TextWriter log, int? ensembleSize = null)
     {
         DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
@@ -121,8 +122,10 @@ internal static class TabularSuite
                 // each cell depend on which sets and models ran before it (--sets, --models).
                 var context = new MLContext(seed: 0);
                 var clock = Stopwatch.StartNew();
-                ITransformer fitted = Fit(context, set.Task, model, train);
+                ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize);
                 double seconds = clock.Elapsed.TotalSeconds;
+                if (NeuronsPerRow(fitted) is int neurons)
+                    log.WriteLine($"   neurons per row: {neurons}");
                 double metric = Evaluate(context, set.Task, fitted.Transform(test));
                 double micros = MedianPredictMicroseconds(context, set.Task, fitted, test, latency);
                 result = new(set, trainRows, testRows, model, metric, seconds, micros, null);
@@ -139,12 +142,12 @@ internal static class TabularSuite
         return results;
     }
 
-    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train)
+    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train, int? ensembleSize)
     {
         if (model == TabularModel.Train)
-            return mlContext.Fff().Train(train, LabelColumn);
+            return mlContext.Fff().Train(train, LabelColumn, ensembleSize is null ? null : new FffAutoTrainOptions { EnsembleSize = ensembleSize });
         if (model == TabularModel.Recipe)
-            return FitRecipe(mlContext, task, train);
+            return FitRecipe(mlContext, task, train, ensembleSize);
         IEstimator<ITransformer> featurize = Featurize(mlContext, task, train.Schema);
         IEstimator<ITransformer> trainer = model == TabularModel.Dense ? Dense(mlContext, task)
             : model == TabularModel.Moe ? Moe(mlContext, task)
@@ -216,7 +219,7 @@ internal static class TabularSuite
     /// for early stopping on the hard-descent metric (best epoch kept), a shallower tree on small sets (fragmentation), a shared
     /// master leaf, batch size and learning rate growing with the rows, and label smoothing for classes.
     /// </summary>
-    public static ITransformer FitRecipe(MLContext mlContext, TabularTask task, IDataView train)
+    public static ITransformer FitRecipe(MLContext mlContext, TabularTask task, IDataView train, int? ensembleSize = null)
     {
         DataOperationsCatalog.TrainTestData holdout = mlContext.Data.TrainTestSplit(train, testFraction: 0.1, seed: 1);
         ITransformer featurizer = Featurize(mlContext, task, train.Schema).Fit(holdout.TrainSet);
@@ -225,15 +228,16 @@ internal static class TabularSuite
         long rows = CountRows(fitRows);
         ITransformer trainer = task switch
         {
-            TabularTask.Binary => mlContext.BinaryClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardBinaryTrainer.Options(), rows, task)).Fit(fitRows, validRows),
-            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardMulticlassTrainer.Options(), rows, task)).Fit(fitRows, validRows),
-            _ => mlContext.Regression.Trainers.FastFeedForward(Recipe(new FastFeedForwardRegressionTrainer.Options(), rows, task)).Fit(fitRows, validRows),
+            TabularTask.Binary => mlContext.BinaryClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardBinaryTrainer.Options(), rows, task, ensembleSize)).Fit(fitRows, validRows),
+            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardMulticlassTrainer.Options(), rows, task, ensembleSize)).Fit(fitRows, validRows),
+            _ => mlContext.Regression.Trainers.FastFeedForward(Recipe(new FastFeedForwardRegressionTrainer.Options(), rows, task, ensembleSize)).Fit(fitRows, validRows),
         };
         return new TransformerChain<ITransformer>(featurizer, trainer);
     }
 
-    private static T Recipe<T>(T options, long rows, TabularTask task) where T : FastFeedForwardOptionsBase
+    private static T Recipe<T>(T options, long rows, TabularTask task, int? ensembleSize) where T : FastFeedForwardOptionsBase
     {
+        options.EnsembleSize = ensembleSize ?? 1;
         options.Depth = rows < 2_000 ? 1 : rows < 20_000 ? 2 : 3;
         options.LeafWidth = 32;
         options.MasterLeafWidth = 8;
@@ -242,6 +246,23 @@ internal static class TabularSuite
         options.EarlyStoppingPatience = 8;
         options.LabelSmoothing = task == TabularTask.Regression ? 0f : 0.1f;
         return options;
+    }
+
+    /// <summary>Neurons per scored row of the pipeline's FFF model (the first model with a NeuronsPerRow property), or null.</summary>
+    private static int? NeuronsPerRow(ITransformer model)
+    {
+        if (model is IEnumerable<ITransformer> chain)
+            return chain.Select(NeuronsPerRow).FirstOrDefault(n => n.HasValue);
+        object? parameters = model.GetType().GetProperty("Model")?.GetValue(model);
+        if (parameters?.GetType().GetProperty("NeuronsPerRow")?.GetValue(parameters) is int neurons)
+            return neurons;
+        // Wrappers (such as Train's label-if-present step) keep their inner model in a field.
+        foreach (FieldInfo field in model.GetType().GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public))
+        {
+            if (field.GetValue(model) is ITransformer inner && NeuronsPerRow(inner) is int found)
+                return found;
+        }
+        return null;
     }
 
     public static double Evaluate(MLContext mlContext, TabularTask task, IDataView scored) => task switch
