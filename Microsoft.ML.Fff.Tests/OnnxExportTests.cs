@@ -239,6 +239,31 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, model, features, task, $"FFF master leaf {task}");
     }
 
+    [TestMethod]
+    [DataRow(OnnxTask.Binary, 0)]
+    [DataRow(OnnxTask.Multiclass, 3)]
+    [DataRow(OnnxTask.Regression, 2)]
+    public void LeafTreeEnsembleMatchesOnnxRuntime(OnnxTask task, int masterWidth)
+    {
+        var ml = new MLContext(seed: 1);
+        (ITransformer model, IDataView features) = Train(ml, task, FffTrainer(ml, task, o => { o.Depth = 2; o.LeafWidth = 6; o.MasterLeafWidth = masterWidth; o.EnsembleSize = 3; }));
+        var ensemble = (LeafTreeEnsembleNetwork)NetworkOf(model);
+        Assert.AreEqual(3, ensemble.TreeCount);
+        foreach (FastFeedForwardNetwork member in ensemble.Members)
+            Assert.IsGreaterThan(1, DistinctLeaves(member, features), "rows reach several leaves of every member");
+        ExportAndCompare(ml, model, features, task, $"FFF ensemble of 3 trees {task}");
+    }
+
+    [TestMethod]
+    public void EmbeddingBagWithAnEnsembleHeadMatchesOnnxRuntime()
+    {
+        var ml = new MLContext(seed: 1);
+        (ITransformer model, IDataView features) = Train(ml, OnnxTask.Binary, FffTrainer(ml, OnnxTask.Binary, o => { o.EmbeddingDimension = 6; o.Depth = 2; o.LeafWidth = 4; o.EnsembleSize = 2; }));
+        var bag = (EmbeddingBagNetwork)NetworkOf(model);
+        Assert.IsInstanceOfType<LeafTreeEnsembleNetwork>(bag.Head);
+        ExportAndCompare(ml, model, features, OnnxTask.Binary, "embedding bag with a 2-tree ensemble head");
+    }
+
     /// <summary>The shallow shapes have their own graphs: depth 0 (one leaf, plain layers), depth 1 (the root only), neuron trees of depth 0.</summary>
     [TestMethod]
     [DataRow(0, false)]
