@@ -33,6 +33,7 @@ public sealed class ModelFixtureTests
     {
         ("fff", o => Fff(o, f => { }), FastFeedForward),
         ("fff-master", o => Fff(o, f => f.MasterLeafWidth = 3), FastFeedForward),
+        ("fff-ensemble", o => Fff(o, f => { f.EnsembleSize = 2; f.MasterLeafWidth = 3; }), FastFeedForward),
         ("neuron-tree", o => Fff(o, f => { f.NodeKind = FffNodeKind.Neurons; f.NumberOfTrees = 2; }), FastFeedForward),
         ("embedding-bag", o => Fff(o, f => f.EmbeddingDimension = 4), FastFeedForward),
         ("embedding-bag-neurons", o => Fff(o, f => { f.EmbeddingDimension = 4; f.NodeKind = FffNodeKind.Neurons; f.NumberOfTrees = 2; }), FastFeedForward),
