@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
@@ -7,6 +8,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Fff.FastFeedForward;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
+using Microsoft.ML.Fff.Sweeps;
 using Microsoft.ML.Fff.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
@@ -457,6 +459,31 @@ public sealed class LeafTreeEnsembleTests
     private sealed class Progress(System.Collections.Generic.List<FffTrainingProgress> into) : IProgress<FffTrainingProgress>
     {
         public void Report(FffTrainingProgress value) => into.Add(value);
+    }
+
+    // ---- sweeps ----
+
+    [TestMethod]
+    public void SweepsDrawEnsembleSizesAndCountTheirNeurons()
+    {
+        var ml = new MLContext(seed: 0);
+        var space = new FffSearchSpace { Depths = new[] { 2 }, LeafWidths = new[] { 8 }, MasterLeafWidths = new[] { 0 }, EnsembleSizes = new[] { 1, 3 } };
+        IReadOnlyList<FffTrialConfiguration> drawn = ml.Fff().CreateExperiment().SetModelKinds(FffArchitecture.FastFeedForward).SetSearchSpace(space)
+            .SetSeed(3).SetMaxNeuronsPerRow(40).PreviewConfigurations(30);
+        Assert.IsTrue(drawn.Any(c => c.EnsembleSize == 3) && drawn.Any(c => c.EnsembleSize == 1), "both sizes are drawn");
+        foreach (FffTrialConfiguration c in drawn)
+        {
+            Assert.AreEqual(c.EnsembleSize * (2 + 8), c.NeuronsPerRow);
+            StringAssert.StartsWith(c.Shape, c.EnsembleSize == 3 ? "FFF 3 trees x depth 2 x leaf 8" : "FFF depth 2 x leaf 8");
+        }
+        // The neurons-per-row limit applies to the ensemble's cost: 3 x 10 = 30 fits under 40, not under 20.
+        Assert.IsTrue(ml.Fff().CreateExperiment().SetModelKinds(FffArchitecture.FastFeedForward).SetSearchSpace(space).SetSeed(3)
+            .SetMaxNeuronsPerRow(20).PreviewConfigurations(30).All(c => c.EnsembleSize == 1));
+
+        space.EnsembleSizes = new[] { 0 };
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Fff().CreateExperiment().SetModelKinds(FffArchitecture.FastFeedForward)
+            .SetDataset(ml.Fff().SampleData.Digits()).SetMulticlassClassificationMetric().SetSearchSpace(space).Run());
+        Assert.AreEqual("EnsembleSizes", e.ParamName);
     }
 
     // ---- options ----

@@ -66,7 +66,7 @@ public sealed class FastFeedForwardRegressionTrainer : FeedForwardRegressionTrai
     private protected override NetworkArchitecture CreateArchitecture(Options options) => FastFeedForwardArchitecture.Create(options);
 }
 
-/// <summary>The FastFeedForward trainers in sweeps: depth, leaf width and master-leaf width.</summary>
+/// <summary>The FastFeedForward trainers in sweeps: depth, leaf width, master-leaf width and ensemble size.</summary>
 internal sealed class FastFeedForwardFamily : TrainerFamily
 {
     public override FffArchitecture Architecture => FffArchitecture.FastFeedForward;
@@ -78,6 +78,7 @@ internal sealed class FastFeedForwardFamily : TrainerFamily
         FffSearchSpace.CheckChoices(space.Depths, nameof(space.Depths), 0, FffDefaults.MaxDepth);
         FffSearchSpace.CheckChoices(space.LeafWidths, nameof(space.LeafWidths), 1, FffDefaults.MaxLeafWidth);
         FffSearchSpace.CheckChoices(space.MasterLeafWidths, nameof(space.MasterLeafWidths), 0, FffDefaults.MaxLeafWidth);
+        FffSearchSpace.CheckChoices(space.EnsembleSizes, nameof(space.EnsembleSizes), 1, LeafTreeEnsembleNetwork.MaxTrainedMembers);
     }
 
     public override FffTrialConfiguration Draw(FffSearchSpace space, Random random, int epochs, int batchSize, float learningRate, int seed)
@@ -86,12 +87,15 @@ internal sealed class FastFeedForwardFamily : TrainerFamily
             Depth = Pick(space.Depths, random),
             LeafWidth = Pick(space.LeafWidths, random),
             MasterLeafWidth = Pick(space.MasterLeafWidths, random),
+            // A single choice draws nothing, so search spaces without ensembles sample exactly as before.
+            EnsembleSize = space.EnsembleSizes.Count == 1 ? space.EnsembleSizes[0] : Pick(space.EnsembleSizes, random),
         };
 
-    public override int NeuronsPerRow(FffTrialConfiguration c) => c.Depth + c.LeafWidth + c.MasterLeafWidth;
+    public override int NeuronsPerRow(FffTrialConfiguration c) => c.EnsembleSize * (c.Depth + c.LeafWidth + c.MasterLeafWidth);
 
     public override string Shape(FffTrialConfiguration c)
-        => $"FFF depth {c.Depth} x leaf {c.LeafWidth}" + (c.MasterLeafWidth > 0 ? $" + master {c.MasterLeafWidth}" : "");
+        => (c.EnsembleSize > 1 ? $"FFF {c.EnsembleSize} trees x depth {c.Depth}" : $"FFF depth {c.Depth}") + $" x leaf {c.LeafWidth}"
+            + (c.MasterLeafWidth > 0 ? $" + master {c.MasterLeafWidth}" : "");
 
     public override NetworkArchitecture DefaultArchitecture() => FastFeedForwardArchitecture.Create(new FastFeedForwardRegressionTrainer.Options());
 
@@ -108,6 +112,7 @@ internal sealed class FastFeedForwardFamily : TrainerFamily
         o.Depth = c.Depth;
         o.LeafWidth = c.LeafWidth;
         o.MasterLeafWidth = c.MasterLeafWidth;
+        o.EnsembleSize = c.EnsembleSize;
         return Shared(o, shared);
     }
 

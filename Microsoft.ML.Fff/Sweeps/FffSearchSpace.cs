@@ -25,6 +25,13 @@ public sealed class FffSearchSpace
     /// <summary>FFF master-leaf widths (0: none). Default <c>{ 0, 8 }</c>; each 0 .. <see cref="FffDefaults.MaxLeafWidth"/>.</summary>
     public IReadOnlyList<int> MasterLeafWidths { get; set; } = new[] { 0, 8 };
 
+    /// <summary>
+    /// FFF leaf trees trained together and averaged (<see cref="FastFeedForward.FastFeedForwardOptionsBase.EnsembleSize"/>); a trial's
+    /// neurons per row grow with it. Default <c>{ 1 }</c> (one tree; a single choice draws nothing, so a seed gives the same trials as
+    /// before the option existed); each 1 .. 64.
+    /// </summary>
+    public IReadOnlyList<int> EnsembleSizes { get; set; } = new[] { 1 };
+
     /// <summary>Mixture-of-experts expert counts. Default <c>{ 4, 8, 16 }</c>; each <see cref="MixtureOfExpertsDefaults.MinExperts"/> .. <see cref="MixtureOfExpertsDefaults.MaxExperts"/>.</summary>
     public IReadOnlyList<int> NumberOfExperts { get; set; } = new[] { 4, 8, 16 };
 
@@ -98,6 +105,7 @@ public sealed class FffSearchSpace
         Depths = Depths?.ToArray()!,
         LeafWidths = LeafWidths?.ToArray()!,
         MasterLeafWidths = MasterLeafWidths?.ToArray()!,
+        EnsembleSizes = EnsembleSizes?.ToArray()!,
         NumberOfExperts = NumberOfExperts?.ToArray()!,
         ExpertWidths = ExpertWidths?.ToArray()!,
         TopK = TopK?.ToArray()!,
@@ -146,6 +154,9 @@ public sealed class FffTrialConfiguration
     /// <summary>FFF: master-leaf width (0: none); 0 for other kinds.</summary>
     public int MasterLeafWidth { get; internal init; }
 
+    /// <summary>FFF: leaf trees averaged (1: a single tree); 1 for other kinds.</summary>
+    public int EnsembleSize { get; internal init; } = 1;
+
     /// <summary>Mixture of experts: number of experts; 0 for other kinds.</summary>
     public int NumberOfExperts { get; internal init; }
 
@@ -159,7 +170,7 @@ public sealed class FffTrialConfiguration
     public IReadOnlyList<int> HiddenLayerWidths { get; internal init; } = Array.Empty<int>();
 
     /// <summary>
-    /// Neurons a scored row touches, known before training: <c>Depth + LeafWidth + MasterLeafWidth</c> (FFF),
+    /// Neurons a scored row touches, known before training: <c>EnsembleSize x (Depth + LeafWidth + MasterLeafWidth)</c> (FFF),
     /// <c>NumberOfExperts + TopK * ExpertWidth</c> (mixture of experts), the sum of the hidden widths (dense).
     /// </summary>
     public int NeuronsPerRow => TrainerFamilies.Of(Architecture).NeuronsPerRow(this);
