@@ -2,8 +2,9 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the issue's targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear]
-//       [--max-rows N] [--ensemble K] [--data DIR] [--write docs/tabular.md]
+//       [--max-rows N] [--ensemble K] [--seed S] [--data DIR] [--write docs/tabular.md]
 // --ensemble K trains the FFF rows (train, recipe) with K leaf trees (EnsembleSize); each FFF row logs its neurons per row.
+// --seed S seeds every model's MLContext with S instead of 0 (another draw of the trainers' seeds; the split stays the same).
 // --write replaces the text between the tabular-results markers of the given Markdown file.
 using System;
 using System.Collections.Generic;
@@ -20,10 +21,11 @@ string dataDirectory = Environment.GetEnvironmentVariable("FFF_TABULAR_CACHE")
     ?? Path.Combine(Environment.GetEnvironmentVariable("FFF_DATA_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnetfff"), "tabular");
 int? maxRows = null;
 int? ensembleSize = null;
+int seed = 0;
 string? write = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--ensemble K] [--data DIR] [--write file.md]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--ensemble K] [--seed S] [--data DIR] [--write file.md]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -33,6 +35,7 @@ for (int i = 0; i < args.Length; i++)
         case "--models": models = Pick(Next(), TabularModel.All, m => m.Id); break;
         case "--max-rows": maxRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--ensemble": ensembleSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
         default:
@@ -53,13 +56,13 @@ foreach (TabularSet set in sets)
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
-    results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, ensembleSize));
+    results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, ensembleSize, seed));
 }
 
 string command = "dotnet run --project tools/FffTabularComparison -c Release --" + (args.Length > 0 ? " " + string.Join(" ", args) : "");
 string header = $"Measured {started:yyyy-MM-dd HH:mm} UTC in {(DateTime.UtcNow - started).TotalMinutes:F0} min with `{command}`; " +
     $"{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}. " +
-    $"MLContext seed 0, one 80/20 split (seed 0) per set{(maxRows is int m ? $", sets above {m:N0} rows subsampled to {m:N0} (seed 0)" : "")}. " +
+    $"MLContext seed {seed}, one 80/20 split (seed 0) per set{(maxRows is int m ? $", sets above {m:N0} rows subsampled to {m:N0} (seed 0)" : "")}. " +
     $"Per-row µs: median of {LatencySettings.Full.TimedCalls:N0} single-row `PredictionEngine.Predict` calls on the raw columns after " +
     $"{LatencySettings.Full.WarmupSeconds:F0} s of warm-up calls. Training s: `Fit` (or `Train`) of the whole pipeline, featurization included.";
 string table = string.Join(Environment.NewLine, header, "", TabularSuite.ResultsTable(results), "",

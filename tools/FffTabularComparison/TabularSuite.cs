@@ -105,8 +105,9 @@ internal static class TabularSuite
 
     /// <summary>Runs the chosen models on one set: one seeded 80/20 split shared by every model. A model that throws gets its error in its row.</summary>
     /// <param name="ensembleSize">When set, the FFF rows (train, recipe) train this many leaf trees (<c>EnsembleSize</c>); null keeps their own choice.</param>
+    /// <param name="seed">Seed of each model's MLContext (the trainers' seeds come from it); the split stays seeded with 0.</param>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
-        LatencySettings latency, TextWriter log, int? ensembleSize = null)
+        LatencySettings latency, TextWriter log, int? ensembleSize = null, int seed = 0)
     {
         DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
@@ -120,7 +121,7 @@ internal static class TabularSuite
             {
                 // A fresh context of the same seed per model: trainers draw their seeds from the context, so a shared one would make
                 // each cell depend on which sets and models ran before it (--sets, --models).
-                var context = new MLContext(seed: 0);
+                var context = new MLContext(seed: seed);
                 var clock = Stopwatch.StartNew();
                 ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize);
                 double seconds = clock.Elapsed.TotalSeconds;
