@@ -111,24 +111,25 @@ internal sealed class FastFeedForwardKind() : NetworkKindDescriptor(NetworkKind.
 
     public override int LeafWidth(FeedForwardNetwork network) => ((FastFeedForwardNetwork)network).LeafWidth;
 
-    public override ISoftScorer CreateSoftScorer(FeedForwardNetwork network) => new SoftScorer((FastFeedForwardNetwork)network);
+    public override ISoftScorer CreateSoftScorer(FeedForwardNetwork network)
+    {
+        var fff = (FastFeedForwardNetwork)network;
+        return new ScratchSoftScorer(fff.ScoreSoft, 2 * fff.LeafCount);
+    }
 
     public override string WriteOnnx(OnnxGraph graph, FeedForwardNetwork network, string features)
         => FastFeedForwardOnnx.LeafTree(graph, (FastFeedForwardNetwork)network, features);
+}
 
-    private sealed class SoftScorer : ISoftScorer
-    {
-        private readonly FastFeedForwardNetwork _network;
-        private readonly float[] _scratch;
+/// <summary>A leaf FFF's (or ensemble's) soft function: <c>ScoreSoft(features, output, scratch)</c>.</summary>
+internal delegate void SoftScoreWithScratch(ReadOnlySpan<float> features, Span<float> output, Span<float> scratch);
 
-        public SoftScorer(FastFeedForwardNetwork network)
-        {
-            _network = network;
-            _scratch = new float[2 * network.LeafCount];
-        }
+/// <summary>A soft scorer that owns the scratch its network's soft pass needs (one instance per use).</summary>
+internal sealed class ScratchSoftScorer(SoftScoreWithScratch score, int scratchFloats) : ISoftScorer
+{
+    private readonly float[] _scratch = new float[scratchFloats];
 
-        public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output) => _network.ScoreSoft(features, output, _scratch);
-    }
+    public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output) => score(features, output, _scratch);
 }
 
 internal sealed partial class LeafTreeEnsembleNetwork
@@ -182,24 +183,14 @@ internal sealed class LeafTreeEnsembleKind() : NetworkKindDescriptor(NetworkKind
 
     public override int LeafWidth(FeedForwardNetwork network) => ((LeafTreeEnsembleNetwork)network).LeafWidth;
 
-    public override ISoftScorer CreateSoftScorer(FeedForwardNetwork network) => new SoftScorer((LeafTreeEnsembleNetwork)network);
+    public override ISoftScorer CreateSoftScorer(FeedForwardNetwork network)
+    {
+        var ensemble = (LeafTreeEnsembleNetwork)network;
+        return new ScratchSoftScorer(ensemble.ScoreSoft, ensemble.OutputCount + 2 * ensemble.Members[0].LeafCount);
+    }
 
     public override string WriteOnnx(OnnxGraph graph, FeedForwardNetwork network, string features)
         => FastFeedForwardOnnx.LeafTreeEnsemble(graph, (LeafTreeEnsembleNetwork)network, features);
-
-    private sealed class SoftScorer : ISoftScorer
-    {
-        private readonly LeafTreeEnsembleNetwork _network;
-        private readonly float[] _scratch;
-
-        public SoftScorer(LeafTreeEnsembleNetwork network)
-        {
-            _network = network;
-            _scratch = new float[network.OutputCount + 2 * network.Members[0].LeafCount];
-        }
-
-        public void ScoreSoft(ReadOnlySpan<float> features, Span<float> output) => _network.ScoreSoft(features, output, _scratch);
-    }
 }
 
 internal sealed partial class NeuronTreeNetwork
