@@ -2,8 +2,11 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the issue's targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear]
-//       [--max-rows N] [--data DIR] [--write docs/tabular.md]
-// --write replaces the text between the tabular-results markers of the given Markdown file.
+//       [--max-rows N] [--seeds N] [--data DIR] [--write docs/tabular.md]
+// --write replaces the text between the tabular-results and the tabular-fronts markers of the given Markdown file.
+// --seeds N runs every cell on N splits and training seeds (0 .. N-1) and reports means (Seeds.cs); the default is one seed.
+// The models dense16, dense, dense64 and dense128 are Dense 16 .. 128; after the main table comes each set's accuracy–latency
+// front (Fronts.cs).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -18,10 +21,11 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 string dataDirectory = Environment.GetEnvironmentVariable("FFF_TABULAR_CACHE")
     ?? Path.Combine(Environment.GetEnvironmentVariable("FFF_DATA_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnetfff"), "tabular");
 int? maxRows = null;
+int seeds = 1;
 string? write = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--data DIR] [--write file.md]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -30,6 +34,11 @@ for (int i = 0; i < args.Length; i++)
         case "--sets": sets = Pick(Next(), TabularSet.Suite, s => s.Name); break;
         case "--models": models = Pick(Next(), TabularModel.All, m => m.Id); break;
         case "--max-rows": maxRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--seeds":
+            seeds = int.Parse(Next(), CultureInfo.InvariantCulture);
+            if (seeds < 1)
+                throw new ArgumentException($"--seeds must be at least 1, got {seeds}. {Usage}");
+            break;
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
         default:
@@ -50,22 +59,34 @@ foreach (TabularSet set in sets)
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
-    results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out));
+    var setResults = new List<TabularResult>();
+    for (int seed = 0; seed < seeds; seed++)
+        setResults.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, seed));
+    results.AddRange(Seeds.Aggregate(setResults));
 }
 
 string command = "dotnet run --project tools/FffTabularComparison -c Release --" + (args.Length > 0 ? " " + string.Join(" ", args) : "");
 string header = $"Measured {started:yyyy-MM-dd HH:mm} UTC in {(DateTime.UtcNow - started).TotalMinutes:F0} min with `{command}`; " +
     $"{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}. " +
-    $"MLContext seed 0, one 80/20 split (seed 0) per set{(maxRows is int m ? $", sets above {m:N0} rows subsampled to {m:N0} (seed 0)" : "")}. " +
+    (seeds == 1 ? "MLContext seed 0, one 80/20 split (seed 0) per set"
+        : $"{seeds} seeds per cell (80/20 split and MLContext seeds 0 to {seeds - 1}): metric = mean ± sample standard deviation, training s = mean, per-row µs = median of the seeds' medians; the targets use the means") +
+    $"{(maxRows is int m ? $", sets above {m:N0} rows subsampled to {m:N0} (seed 0)" : "")}. " +
     $"Per-row µs: median of {LatencySettings.Full.TimedCalls:N0} single-row `PredictionEngine.Predict` calls on the raw columns after " +
     $"{LatencySettings.Full.WarmupSeconds:F0} s of warm-up calls. Training s: `Fit` (or `Train`) of the whole pipeline, featurization included.";
 string table = string.Join(Environment.NewLine, header, "", TabularSuite.ResultsTable(results), "",
     "Targets of the one-call `Train` against LightGBM (issue 17):", "", TabularSuite.TargetsTable(results));
+string fronts = string.Join(Environment.NewLine, "Accuracy–latency front per set (issue 17 item 8), from the table above" +
+    (seeds > 1 ? $" (means over {seeds} seeds)" : "") + ": bold rows are on the front (no other model at least as accurate and at least as fast); " +
+    "for each FFF and MoE row, the fastest dense network at least as accurate and its µs divided by this row's µs (above 1x: the FFF/MoE row is faster).",
+    "", Fronts.Table(results));
 Console.WriteLine();
 Console.WriteLine(table);
+Console.WriteLine();
+Console.WriteLine(fronts);
 if (write != null)
 {
     MarkedSection.Replace(write, "tabular-results", table);
+    MarkedSection.Replace(write, "tabular-fronts", fronts);
     Console.WriteLine($"Wrote the table into {write}.");
 }
 return 0;

@@ -41,21 +41,37 @@ internal sealed record TabularSet(string Name, TabularTask Task, int Rows, strin
     public string MetricName => Task switch { TabularTask.Binary => "AUC", TabularTask.Multiclass => "accuracy", _ => "R²" };
 }
 
-/// <summary>The models of the suite, in table order; <see cref="Id"/> is what <c>--models</c> takes.</summary>
-internal sealed record TabularModel(string Id, string Name)
+/// <summary>
+/// The models of the suite, in table order; <see cref="Id"/> is what <c>--models</c> takes. <see cref="DenseWidth"/> is the hidden
+/// width of a dense network (null for the other models).
+/// </summary>
+internal sealed record TabularModel(string Id, string Name, int? DenseWidth = null)
 {
     public static readonly TabularModel Train = new("train", "FFF `Fff().Train` (defaults)");
     public static readonly TabularModel Recipe = new("recipe", "FFF hand recipe");
-    public static readonly TabularModel Dense = new("dense", "Dense 32");
+    public static readonly TabularModel Dense = new("dense", "Dense 32", 32);
+    // Narrower and wider dense networks for the accuracy–latency front (Fronts.cs): a dense net as fast as the FFF rows.
+    public static readonly TabularModel Dense16 = new("dense16", "Dense 16", 16);
+    public static readonly TabularModel Dense64 = new("dense64", "Dense 64", 64);
+    public static readonly TabularModel Dense128 = new("dense128", "Dense 128", 128);
     public static readonly TabularModel Moe = new("moe", "MoE (defaults)");
     public static readonly TabularModel LightGbm = new("lightgbm", "LightGBM (defaults)");
     public static readonly TabularModel Linear = new("linear", "Linear (L-BFGS; SDCA for regression)");
-    public static readonly IReadOnlyList<TabularModel> All = new[] { Train, Recipe, Dense, Moe, LightGbm, Linear };
+    public static readonly IReadOnlyList<TabularModel> All = new[] { Train, Recipe, Dense16, Dense, Dense64, Dense128, Moe, LightGbm, Linear };
 }
 
-/// <summary>One cell row of the table; <see cref="Error"/> is set (and the numbers are not) when the model failed.</summary>
+/// <summary>
+/// One cell row of the table; <see cref="Error"/> is set (and the numbers are not) when the model failed. Over several seeds
+/// (Seeds.cs) the numbers are the mean metric, mean training seconds and median µs, and <see cref="MetricStd"/> the metric's
+/// sample standard deviation over <see cref="Seeds"/> seeds (NaN for one seed).
+/// </summary>
 internal sealed record TabularResult(TabularSet Set, int TrainRows, int TestRows, TabularModel Model,
-    double Metric, double TrainSeconds, double MicrosecondsPerRow, string? Error);
+    double Metric, double TrainSeconds, double MicrosecondsPerRow, string? Error)
+{
+    public int Seeds { get; init; } = 1;
+
+    public double MetricStd { get; init; } = double.NaN;
+}
 
 /// <summary>How long latency is measured: the full suite warms up for seconds (tiered compilation), the tests briefly.</summary>
 internal sealed record LatencySettings(double WarmupSeconds, int TimedCalls)
@@ -103,23 +119,26 @@ internal static class TabularSuite
         return data;
     }
 
-    /// <summary>Runs the chosen models on one set: one seeded 80/20 split shared by every model. A model that throws gets its error in its row.</summary>
+    /// <summary>
+    /// Runs the chosen models on one set: one 80/20 split of seed <paramref name="seed"/> shared by every model, each trained in a
+    /// context of that seed. A model that throws gets its error in its row.
+    /// </summary>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
-        LatencySettings latency, TextWriter log)
+        LatencySettings latency, TextWriter log, int seed = 0)
     {
-        DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
+        DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: seed);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
         int trainRows = (int)CountRows(train), testRows = (int)CountRows(test);
         var results = new List<TabularResult>();
         foreach (TabularModel model in TabularModel.All.Where(models.Contains))
         {
-            log.WriteLine($"== {set.Name}: {model.Name} ({trainRows} training rows)");
+            log.WriteLine($"== {set.Name}: {model.Name} ({trainRows} training rows, seed {seed})");
             TabularResult result;
             try
             {
                 // A fresh context of the same seed per model: trainers draw their seeds from the context, so a shared one would make
                 // each cell depend on which sets and models ran before it (--sets, --models).
-                var context = new MLContext(seed: 0);
+                var context = new MLContext(seed: seed);
                 var clock = Stopwatch.StartNew();
                 ITransformer fitted = Fit(context, set.Task, model, train);
                 double seconds = clock.Elapsed.TotalSeconds;
@@ -146,7 +165,7 @@ internal static class TabularSuite
         if (model == TabularModel.Recipe)
             return FitRecipe(mlContext, task, train);
         IEstimator<ITransformer> featurize = Featurize(mlContext, task, train.Schema);
-        IEstimator<ITransformer> trainer = model == TabularModel.Dense ? Dense(mlContext, task)
+        IEstimator<ITransformer> trainer = model.DenseWidth is int width ? Dense(mlContext, task, width)
             : model == TabularModel.Moe ? Moe(mlContext, task)
             : model == TabularModel.LightGbm ? LightGbm(mlContext, task)
             : model == TabularModel.Linear ? Linear(mlContext, task)
@@ -173,10 +192,10 @@ internal static class TabularSuite
         return chain.Append(mlContext.Transforms.Concatenate(FeaturesColumn, numeric.Concat(categorical.Select(p => p.OutputColumnName)).ToArray()));
     }
 
-    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task)
+    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task, int width)
     {
-        // A small hidden width: a dense network of about the per-row cost of the FFF defaults (3 + 32 neurons).
-        int[] widths = { 32 };
+        // Small hidden widths: 32 is about the per-row cost of the FFF defaults (3 + 32 neurons); 16 to 128 span the front.
+        int[] widths = { width };
         return task switch
         {
             TabularTask.Binary => mlContext.BinaryClassification.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
@@ -312,7 +331,7 @@ internal static class TabularSuite
 
     private static string FormatRow(TabularResult r) => r.Error != null
         ? $"| {r.Set.Name} | {r.Model.Name} | error: {r.Error.Replace('|', '/').Replace('\n', ' ')} | — | — |"
-        : $"| {r.Set.Name} | {r.Model.Name} | {Cell(r.Metric, "F4")} | {Cell(r.TrainSeconds, "F1")} | {Cell(r.MicrosecondsPerRow, "F3")} |";
+        : $"| {r.Set.Name} | {r.Model.Name} | {Cell(r.Metric, "F4")}{(double.IsNaN(r.MetricStd) ? "" : " ± " + Cell(r.MetricStd, "F4"))} | {Cell(r.TrainSeconds, "F1")} | {Cell(r.MicrosecondsPerRow, "F3")} |";
 
     /// <summary>The results table, one row per set and model, with each set's task, metric and split sizes in its first row.</summary>
     public static string ResultsTable(IReadOnlyList<TabularResult> results)

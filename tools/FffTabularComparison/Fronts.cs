@@ -1,0 +1,35 @@
+// The accuracy–latency front of each set of the tabular suite (issue 17 item 8; the logic is tools/Shared/AccuracyFront.cs):
+// every model of the results, LightGBM and the linear model included, as one Markdown table with the set in the first column,
+// and a one-line summary per set.
+#nullable enable
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+
+namespace MlNetFff.Tools.Tabular;
+
+internal static class Fronts
+{
+    /// <summary>The points of one set's results: the kind from the model's name (FFF / MoE conditional, Dense dense, the rest other).</summary>
+    public static List<FrontPoint> Points(IEnumerable<TabularResult> setResults) => setResults
+        .Select(r => new FrontPoint(r.Model.Name, FrontPoint.KindOf(r.Model.Name), r.Error == null ? r.Metric : double.NaN, r.Error == null ? r.MicrosecondsPerRow : double.NaN))
+        .ToList();
+
+    /// <summary>The front table of every set in the results (rows in result order), then each set's summary line.</summary>
+    public static string Table(IReadOnlyList<TabularResult> results)
+    {
+        var table = new StringBuilder();
+        var summaries = new StringBuilder();
+        table.AppendLine(AccuracyFront.Header("metric", withSet: true));
+        foreach (IGrouping<string, TabularResult> set in results.GroupBy(r => r.Set.Name))
+        {
+            IReadOnlyList<FrontRow> rows = AccuracyFront.Analyze(Points(set));
+            string title = $"{set.Key} ({set.First().Set.MetricName})";
+            foreach (string line in AccuracyFront.Lines(rows, "F4", title))
+                table.AppendLine(line);
+            summaries.AppendLine($"- {set.Key}: {AccuracyFront.Summary(rows)}");
+        }
+        return table.ToString() + Environment.NewLine + summaries.ToString().TrimEnd();
+    }
+}
