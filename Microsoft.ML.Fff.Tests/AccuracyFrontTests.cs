@@ -108,7 +108,7 @@ public sealed class AccuracyFrontTests
         IReadOnlyList<FrontRow> rows = AccuracyFront.Analyze(new[] { Fff("FFF a", 0.5, 1.0) });
         Assert.IsTrue(rows.Single().OnFront);
         Assert.IsNull(rows.Single().FastestDense);
-        Assert.AreEqual("front: FFF a; dense µs / conditional µs: FFF a — (no dense reaches it)", AccuracyFront.Summary(rows));
+        Assert.AreEqual("front, fastest first: FFF a; dense µs / conditional µs: FFF a — (no dense reaches it)", AccuracyFront.Summary(rows));
         Assert.AreEqual(0, AccuracyFront.Analyze(Array.Empty<FrontPoint>()).Count);
     }
 
@@ -165,7 +165,7 @@ public sealed class AccuracyFrontTests
         // On the means: Dense 16 (0.8333, 0.22 µs) is faster than Train (0.85, 0.30 µs) but does not reach it.
         string fronts = Fronts.Table(folded);
         StringAssert.Contains(fronts, "| s (AUC) | **FFF `Fff().Train` (defaults)** | **0.8500** | **0.300** | **yes** | —, no dense reaches it | — |");
-        StringAssert.Contains(fronts, "- s: front: Dense 16, FFF `Fff().Train` (defaults);");
+        StringAssert.Contains(fronts, "- s: front, fastest first: Dense 16 → FFF `Fff().Train` (defaults);");
 
         // One seed: the rows come back unchanged, with no spread.
         TabularResult single = Result(TabularModel.Linear, 0.7, 0.1, 0.1);

@@ -16,6 +16,22 @@ internal static class Fronts
         .Select(r => new FrontPoint(r.Model.Name, FrontPoint.KindOf(r.Model.Name), r.Error == null ? r.Metric : double.NaN, r.Error == null ? r.MicrosecondsPerRow : double.NaN))
         .ToList();
 
+    /// <summary>The panels of <c>--plot</c>: one per set, titled with its name and metric.</summary>
+    public static List<(string Title, string Metric, IReadOnlyList<FrontRow> Rows)> Panels(IReadOnlyList<TabularResult> results) => results
+        .GroupBy(r => r.Set.Name)
+        .Select(g => ($"{g.Key} ({g.First().Set.Task.ToString().ToLowerInvariant()})", g.First().Set.MetricName, AccuracyFront.Analyze(Points(g))))
+        .ToList();
+
+    /// <summary>A point's label in the plot: short names for the suite's long row names.</summary>
+    public static string ShortLabel(string model) =>
+        model.StartsWith("FFF `Fff().Train`", StringComparison.Ordinal) ? "Train"
+        : model.StartsWith("FFF hand recipe", StringComparison.Ordinal) ? "recipe"
+        : model.StartsWith("Dense ", StringComparison.Ordinal) ? "D" + model["Dense ".Length..]
+        : model.StartsWith("LightGBM", StringComparison.Ordinal) ? "LightGBM"
+        : model.StartsWith("Linear", StringComparison.Ordinal) ? "linear"
+        : model.StartsWith("MoE", StringComparison.Ordinal) ? "MoE"
+        : model;
+
     /// <summary>The front table of every set in the results (rows in result order), then each set's summary line.</summary>
     public static string Table(IReadOnlyList<TabularResult> results)
     {

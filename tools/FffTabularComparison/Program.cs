@@ -6,7 +6,7 @@
 // --write replaces the text between the tabular-results and the tabular-fronts markers of the given Markdown file.
 // --seeds N runs every cell on N splits and training seeds (0 .. N-1) and reports means (Seeds.cs); the default is one seed.
 // The models dense16, dense, dense64 and dense128 are Dense 16 .. 128; after the main table comes each set's accuracy–latency
-// front (Fronts.cs).
+// front (Fronts.cs); --plot FILE.png draws it, one panel per set (tools/Shared/FrontPlot.cs).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -23,9 +23,10 @@ string dataDirectory = Environment.GetEnvironmentVariable("FFF_TABULAR_CACHE")
 int? maxRows = null;
 int seeds = 1;
 string? write = null;
+string? plot = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--data DIR] [--write file.md]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--data DIR] [--write file.md] [--plot file.png]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -41,6 +42,7 @@ for (int i = 0; i < args.Length; i++)
             break;
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
+        case "--plot": plot = Next(); break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
@@ -83,6 +85,11 @@ Console.WriteLine();
 Console.WriteLine(table);
 Console.WriteLine();
 Console.WriteLine(fronts);
+if (plot != null)
+{
+    FrontPlot.Save(plot, Fronts.Panels(results), Fronts.ShortLabel);
+    Console.WriteLine($"Wrote the front plot into {plot}.");
+}
 if (write != null)
 {
     MarkedSection.Replace(write, "tabular-results", table);

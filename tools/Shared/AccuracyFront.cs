@@ -100,10 +100,10 @@ internal static class AccuracyFront
     /// <summary>A one-line summary: the front's models from fastest to most accurate, and each conditional row's dense ratio.</summary>
     public static string Summary(IReadOnlyList<FrontRow> rows)
     {
-        string front = string.Join(", ", rows.Where(r => r.OnFront).OrderBy(r => r.Point.Microseconds).Select(r => r.Point.Model));
+        string front = string.Join(" → ", rows.Where(r => r.OnFront).OrderBy(r => r.Point.Microseconds).Select(r => r.Point.Model));
         string ratios = string.Join("; ", rows.Where(r => r.Point.Kind == FrontKind.Conditional && r.Point.Measured)
             .Select(r => r.FastestDense is FrontPoint d ? $"{r.Point.Model} {Format(r.DenseRatio, "F2")}x ({d.Model})" : $"{r.Point.Model} — (no dense reaches it)"));
-        return $"front: {front}" + (ratios.Length > 0 ? $"; dense µs / conditional µs: {ratios}" : "");
+        return $"front, fastest first: {front}" + (ratios.Length > 0 ? $"; dense µs / conditional µs: {ratios}" : "");
     }
 
     private static string Format(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
