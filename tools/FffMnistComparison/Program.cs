@@ -158,7 +158,8 @@ Console.WriteLine(front);
 if (plot != null)
 {
     string title = $"MNIST ({trainCount:N0} training rows, {epochs} epochs)";
-    FrontPlot.Save(plot, new (string, string, IReadOnlyList<FrontRow>)[] { (title, "test accuracy", frontRows) }, ShortLabel, columns: 1, panelWidth: 1200, panelHeight: 700);
+    FrontPlot.Save(plot, new (string, string, IReadOnlyList<FrontRow>)[] { (title, "test accuracy", frontRows) }, ShortLabel,
+        omit: p => p.Model.Contains("PredictionEngine floor", StringComparison.Ordinal), columns: 1, panelWidth: 1200, panelHeight: 700);
     Console.WriteLine($"Wrote the front plot into {plot}.");
 }
 if (write != null)

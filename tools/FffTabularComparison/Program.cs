@@ -1,8 +1,8 @@
 // The tabular benchmark suite (docs/tabular.md): for each set of scripts/fetch-tabular.sh, one seeded 80/20 split, and for
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the issue's targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
-//   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear]
-//       [--max-rows N] [--seeds N] [--data DIR] [--write docs/tabular.md]
+//   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear]
+//       [--max-rows N] [--seeds N] [--data DIR] [--write docs/tabular.md] [--plot file.png]
 // --write replaces the text between the tabular-results and the tabular-fronts markers of the given Markdown file.
 // --seeds N runs every cell on N splits and training seeds (0 .. N-1) and reports means (Seeds.cs); the default is one seed.
 // The models dense16, dense, dense64 and dense128 are Dense 16 .. 128; after the main table comes each set's accuracy–latency
@@ -26,7 +26,7 @@ string? write = null;
 string? plot = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--data DIR] [--write file.md] [--plot file.png]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--data DIR] [--write file.md] [--plot file.png]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -77,7 +77,7 @@ string header = $"Measured {started:yyyy-MM-dd HH:mm} UTC in {(DateTime.UtcNow -
     $"{LatencySettings.Full.WarmupSeconds:F0} s of warm-up calls. Training s: `Fit` (or `Train`) of the whole pipeline, featurization included.";
 string table = string.Join(Environment.NewLine, header, "", TabularSuite.ResultsTable(results), "",
     "Targets of the one-call `Train` against LightGBM (issue 17):", "", TabularSuite.TargetsTable(results));
-string fronts = string.Join(Environment.NewLine, "Accuracy–latency front per set (issue 17 item 8), from the table above" +
+string fronts = string.Join(Environment.NewLine, $"Accuracy–latency front per set (issue 17 item 8) of the run of {started:yyyy-MM-dd HH:mm} UTC (`{command}`)" +
     (seeds > 1 ? $" (means over {seeds} seeds)" : "") + ": bold rows are on the front (no other model at least as accurate and at least as fast); " +
     "for each FFF and MoE row, the fastest dense network at least as accurate and its µs divided by this row's µs (above 1x: the FFF/MoE row is faster).",
     "", Fronts.Table(results));

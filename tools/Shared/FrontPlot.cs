@@ -15,10 +15,11 @@ internal static class FrontPlot
 {
     /// <summary>
     /// Writes a PNG with one panel per (title, metric name, rows), laid out in a grid of <paramref name="columns"/> columns, each
-    /// panel <paramref name="panelWidth"/> x <paramref name="panelHeight"/> pixels. <paramref name="label"/> gives a point's short label.
+    /// panel <paramref name="panelWidth"/> x <paramref name="panelHeight"/> pixels. <paramref name="label"/> gives a point's short label;
+    /// points for which <paramref name="omit"/> is true are left out of the panel (not out of the front).
     /// </summary>
     public static void Save(string path, IReadOnlyList<(string Title, string Metric, IReadOnlyList<FrontRow> Rows)> panels,
-        Func<string, string> label, int columns = 3, int panelWidth = 460, int panelHeight = 340)
+        Func<string, string> label, Func<FrontPoint, bool>? omit = null, int columns = 3, int panelWidth = 460, int panelHeight = 340)
     {
         if (panels.Count == 0)
             throw new ArgumentException("Nothing to plot.", nameof(panels));
@@ -31,23 +32,16 @@ internal static class FrontPlot
         multiplot.AddPlots(panels.Count);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(gridRows, columns);
         for (int i = 0; i < panels.Count; i++)
-            Draw(multiplot.GetPlot(i), panels[i].Title, panels[i].Metric, panels[i].Rows, label);
+            Draw(multiplot.GetPlot(i), panels[i].Title, panels[i].Metric, panels[i].Rows, label, omit);
         multiplot.SavePng(path, columns * panelWidth, gridRows * panelHeight);
     }
 
-    private static void Draw(Plot plot, string title, string metric, IReadOnlyList<FrontRow> rows, Func<string, string> label)
+    private static void Draw(Plot plot, string title, string metric, IReadOnlyList<FrontRow> rows, Func<string, string> label, Func<FrontPoint, bool>? omit)
     {
-        FrontRow[] measured = rows.Where(r => r.Point.Measured).ToArray();
-        // Far-off weak models (MNIST's one-neuron floor row) would squash the interesting top of the panel into a line: points
-        // more than three times the best's distance to the median below the median are left out, and the title says so.
-        int hidden = 0;
-        if (measured.Length > 2)
-        {
-            double[] metrics = measured.Select(r => r.Point.Metric).OrderBy(m => m).ToArray();
-            double median = metrics[metrics.Length / 2], floor = median - 3 * (metrics[^1] - median);
-            hidden = measured.Count(r => r.Point.Metric < floor);
-            measured = measured.Where(r => r.Point.Metric >= floor).ToArray();
-        }
+        // A reference row far below the others (MNIST's one-neuron floor) would squash the panel into a line: the caller's
+        // omit leaves such rows out, and the title says how many.
+        FrontRow[] measured = rows.Where(r => r.Point.Measured && !(omit?.Invoke(r.Point) ?? false)).ToArray();
+        int hidden = rows.Count(r => r.Point.Measured) - measured.Length;
         (FrontKind Kind, string Legend, Color Color)[] kinds =
         {
             (FrontKind.Conditional, "FFF / MoE", Colors.DodgerBlue),
@@ -91,7 +85,7 @@ internal static class FrontPlot
         }
         plot.XLabel("per-row µs (log scale)");
         plot.YLabel(metric);
-        plot.Title(hidden > 0 ? $"{title}; {hidden} far lower not shown" : title);
+        plot.Title(hidden > 0 ? $"{title}; {hidden} reference row{(hidden > 1 ? "s" : "")} not shown" : title);
         plot.ShowLegend(Alignment.LowerRight);
     }
 }
