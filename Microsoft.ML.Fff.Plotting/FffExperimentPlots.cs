@@ -54,21 +54,9 @@ public static class FffExperimentPlots
             best.LegendText = $"best (#{result.BestTrial.TrialId})";
         }
         // Log-scaled x axis: labelled ticks at 1, 2 and 5 times the powers of ten that the data spans, in microseconds.
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
-        if (succeeded.Length > 0)
-        {
-            double low = succeeded.Min(t => t.MicrosecondsPerRow), high = succeeded.Max(t => t.MicrosecondsPerRow);
-            for (int power = (int)Math.Floor(Math.Log10(low)) - 1; power <= (int)Math.Ceiling(Math.Log10(high)); power++)
-            {
-                foreach (double step in new[] { 1.0, 2.0, 5.0 })
-                {
-                    double value = step * Math.Pow(10, power);
-                    if (value >= low / 2 && value <= high * 2)
-                        ticks.AddMajor(Math.Log10(value), value.ToString("G3", System.Globalization.CultureInfo.InvariantCulture));
-                }
-            }
-        }
-        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.Axes.Bottom.TickGenerator = succeeded.Length > 0
+            ? LogTicks.Microseconds(succeeded.Min(t => t.MicrosecondsPerRow), succeeded.Max(t => t.MicrosecondsPerRow), margin: 2)
+            : new ScottPlot.TickGenerators.NumericManual();
         plot.XLabel("Microseconds per row (log scale)");
         plot.YLabel(result.MetricName + " (validation)");
         plot.Title($"{result.Trials.Count} trials, {result.ParetoFront.Count} on the Pareto front ({result.Duration.TotalSeconds:F0} s)");

@@ -2,7 +2,10 @@
 // (FFF: hard descent), soft/hard gap, training time, median per-row PredictionEngine latency and batch Transform
 // throughput, all measured in this one run on this one machine. Usage (after scripts/fetch-mnist.sh):
 //   dotnet run --project tools/FffMnistComparison -c Release -- [--epochs 12] [--train-rows N] [--only "name;name"] [--write docs/results.md]
-// --write replaces the table between the mnist-comparison markers of the given Markdown file.
+// --write replaces the table between the mnist-comparison markers of the given Markdown file, and the accuracy–latency front
+// (issue 17 item 8: every model's accuracy against its per-row latency, and for each FFF/MoE row the fastest dense network that
+// is at least as accurate; tools/Shared/AccuracyFront.cs) between the mnist-front markers. --train-rows N trains on the first N
+// training rows (a subsample; the test set stays the 10,000 official test rows). --plot FILE.png draws the front.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -20,6 +23,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 int epochs = 12;
 int? trainRows = null;
 string? write = null;
+string? plot = null;
 HashSet<string>? only = null;
 for (int i = 0; i < args.Length; i++)
 {
@@ -28,9 +32,10 @@ for (int i = 0; i < args.Length; i++)
         case "--epochs": epochs = int.Parse(args[++i]); break;
         case "--train-rows": trainRows = int.Parse(args[++i]); break;
         case "--write": write = args[++i]; break;
+        case "--plot": plot = args[++i]; break;
         case "--only": only = args[++i].Split(';').ToHashSet(StringComparer.OrdinalIgnoreCase); break;
         default:
-            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--epochs N] [--train-rows N] [--only \"name;name\"] [--write file.md]");
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--epochs N] [--train-rows N] [--only \"name;name\"] [--write file.md] [--plot file.png]");
             return 2;
     }
 }
@@ -72,6 +77,11 @@ var candidates = new List<Candidate>
     // one trains for a quarter of the epochs (its accuracy is not comparable; its latency is).
     Moe("MoE 64 x 64, k=2 (¼ of the epochs)", 64, 64, 2, o => o.NumberOfEpochs = Math.Max(1, epochs / 4)),
     Moe("sigma-MoE 16 x 64, k=2", 16, 64, 2, o => o.Gating = MoeGating.Sigma),
+    // Narrow dense networks, as fast per row as the FFF and MoE rows: the fastest dense network that reaches an FFF's accuracy.
+    Dense("Dense 16", 16),
+    Dense("Dense 32", 32),
+    Dense("Dense 64", 64),
+    Dense("Dense 128", 128),
     Dense("Dense 256", 256),
     Dense("Dense 1024", 1024),
     Dense("Dense 2048", 2048),
@@ -86,6 +96,7 @@ var candidates = new List<Candidate>
 
 Console.WriteLine($"MNIST comparison: {trainCount} training rows, 10000 test rows, {epochs} epochs for the neural models; {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}.");
 var results = new List<string>();
+var frontPoints = new List<FrontPoint>();
 foreach (Candidate candidate in candidates.Where(c => only == null || only.Contains(c.Name)))
 {
     Console.WriteLine($"== {candidate.Name}");
@@ -113,11 +124,12 @@ foreach (Candidate candidate in candidates.Where(c => only == null || only.Conta
     string line = $"| {candidate.Name} | {width} | {touched} | {100 * accuracy:F2} % | {gap} | {trainedEpochsText} | {trainSeconds:F0} | {perEpoch} | {latency:F2} | {networkOnly} | {coldLatency:F2} | {rowsPerSecond:N0} | {batched} |";
     Console.WriteLine(line);
     results.Add(line);
+    frontPoints.Add(new FrontPoint(candidate.Name, FrontPoint.KindOf(candidate.Name), accuracy, latency));
 }
 
 string table = string.Join(Environment.NewLine, new[]
 {
-    $"MNIST, official split ({trainCount} training / 10,000 test rows), {epochs} epochs for every neural model unless the epochs column says otherwise " +
+    (trainRows is int ? $"MNIST, a subsample: the first {trainCount} of the official 60,000 training rows, and the 10,000 official test rows; " : $"MNIST, official split ({trainCount} training / 10,000 test rows), ") + $"{epochs} epochs for every neural model unless the epochs column says otherwise " +
     "(batch 64, learning rate 3e-3, input dropout 0.2), MLContext seed 0; " +
     $"{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}. " +
     "Latency: median of 2,000 single-row `PredictionEngine.Predict` calls after 3 s of warm-up calls, each row's features copied into the " +
@@ -128,11 +140,32 @@ string table = string.Join(Environment.NewLine, new[]
     "| model | training width | neurons per row | test accuracy | soft/hard gap | epochs | training s | s / epoch | per-row latency µs | network only µs | per-row latency, cold row µs | batch rows/s | grouped batch rows/s |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 }.Concat(results));
+IReadOnlyList<FrontRow> frontRows = AccuracyFront.Analyze(frontPoints);
+string front = string.Join(Environment.NewLine, new[]
+{
+    $"Accuracy–latency front of this run ({trainCount:N0} training rows{(trainRows is int ? $", the first {trainCount:N0} of the official 60,000: a subsample" : "")}, " +
+    $"10,000 test rows, {epochs} epochs; `dotnet run --project tools/FffMnistComparison -c Release --{string.Concat(args.Select(a => a.Contains(' ') ? $" \"{a}\"" : " " + a))}`, " +
+    $"{Environment.ProcessorCount} logical cores): test accuracy against the per-row `PredictionEngine` latency of the table. Bold rows are on the front " +
+    "(no other model at least as accurate and at least as fast); for each FFF and MoE row, the fastest dense network at least as accurate, and its µs " +
+    "divided by this row's µs (above 1x: the FFF/MoE row is faster).",
+    "",
+    AccuracyFront.Header("test accuracy", withSet: false),
+}.Concat(AccuracyFront.Lines(frontRows, "P2")).Concat(new[] { "", AccuracyFront.Summary(frontRows) }));
 Console.WriteLine();
 Console.WriteLine(table);
+Console.WriteLine();
+Console.WriteLine(front);
+if (plot != null)
+{
+    string title = $"MNIST ({trainCount:N0} training rows, {epochs} epochs)";
+    FrontPlot.Save(plot, new (string, string, IReadOnlyList<FrontRow>)[] { (title, "test accuracy", frontRows) }, ShortLabel,
+        omit: p => p.Model.Contains("PredictionEngine floor", StringComparison.Ordinal), columns: 1, panelWidth: 1200, panelHeight: 700);
+    Console.WriteLine($"Wrote the front plot into {plot}.");
+}
 if (write != null)
 {
     MarkedSection.Replace(write, "mnist-comparison", table);
+    MarkedSection.Replace(write, "mnist-front", front);
     Console.WriteLine($"Wrote the table into {write}.");
 }
 return 0;
@@ -157,6 +190,9 @@ Candidate Dense(string name, int width, Action<Microsoft.ML.Fff.Dense.DenseFeedF
     configure?.Invoke(options);
     return new(name, "", () => mlContext.MulticlassClassification.Trainers.DenseFeedForward(options));
 }
+
+// A point's label in the plot: the row name without its note in parentheses or commas ("MoE 16 x 64, k=2" -> "MoE 16 x 64 k=2").
+static string ShortLabel(string model) => (model.IndexOf(" (", StringComparison.Ordinal) is int note and > 0 ? model[..note] : model).Replace(",", "");
 
 static FffMulticlassModelParameters? FindModel(ITransformer model) => model is IEnumerable<ITransformer> chain
     ? chain.Select(FindModel).LastOrDefault(m => m != null)

@@ -1,11 +1,13 @@
 // The tabular benchmark suite (docs/tabular.md): for each set of scripts/fetch-tabular.sh, one seeded 80/20 split, and for
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the issue's targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
-//   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear]
-//       [--max-rows N] [--ensemble K] [--seed S] [--data DIR] [--write docs/tabular.md]
+//   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear]
+//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png]
+// --write replaces the text between the tabular-results and the tabular-fronts markers of the given Markdown file.
+// --seeds N runs every cell on N splits and training seeds (S .. S+N-1, --seed S, default 0) and reports means (Seeds.cs); the default is one seed.
 // --ensemble K trains the FFF rows (train, recipe) with K leaf trees (EnsembleSize); each FFF row logs its neurons per row.
-// --seed S seeds every model's MLContext with S instead of 0 (another draw of the trainers' seeds; the split stays the same).
-// --write replaces the text between the tabular-results markers of the given Markdown file.
+// The models dense16, dense, dense64 and dense128 are Dense 16 .. 128; after the main table comes each set's accuracy–latency
+// front (Fronts.cs); --plot FILE.png draws it, one panel per set (tools/Shared/FrontPlot.cs).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -20,12 +22,14 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 string dataDirectory = Environment.GetEnvironmentVariable("FFF_TABULAR_CACHE")
     ?? Path.Combine(Environment.GetEnvironmentVariable("FFF_DATA_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnetfff"), "tabular");
 int? maxRows = null;
+int seeds = 1;
+int firstSeed = 0;
 int? ensembleSize = null;
-int seed = 0;
 string? write = null;
+string? plot = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--ensemble K] [--seed S] [--data DIR] [--write file.md]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -34,10 +38,16 @@ for (int i = 0; i < args.Length; i++)
         case "--sets": sets = Pick(Next(), TabularSet.Suite, s => s.Name); break;
         case "--models": models = Pick(Next(), TabularModel.All, m => m.Id); break;
         case "--max-rows": maxRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--seeds":
+            seeds = int.Parse(Next(), CultureInfo.InvariantCulture);
+            if (seeds < 1)
+                throw new ArgumentException($"--seeds must be at least 1, got {seeds}. {Usage}");
+            break;
+        case "--seed": firstSeed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--ensemble": ensembleSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-        case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
+        case "--plot": plot = Next(); break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
@@ -56,22 +66,39 @@ foreach (TabularSet set in sets)
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
-    results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, ensembleSize, seed));
+    var setResults = new List<TabularResult>();
+    for (int seed = firstSeed; seed < firstSeed + seeds; seed++)
+        setResults.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, seed, ensembleSize));
+    results.AddRange(Seeds.Aggregate(setResults));
 }
 
 string command = "dotnet run --project tools/FffTabularComparison -c Release --" + (args.Length > 0 ? " " + string.Join(" ", args) : "");
 string header = $"Measured {started:yyyy-MM-dd HH:mm} UTC in {(DateTime.UtcNow - started).TotalMinutes:F0} min with `{command}`; " +
     $"{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}. " +
-    $"MLContext seed {seed}, one 80/20 split (seed 0) per set{(maxRows is int m ? $", sets above {m:N0} rows subsampled to {m:N0} (seed 0)" : "")}. " +
+    (seeds == 1 ? $"MLContext seed {firstSeed}, one 80/20 split (seed {firstSeed}) per set"
+        : $"{seeds} seeds per cell (80/20 split and MLContext seeds {firstSeed} to {firstSeed + seeds - 1}): metric = mean ± sample standard deviation, training s = mean, per-row µs = median of the seeds' medians; the targets use the means") +
+    $"{(maxRows is int m ? $", sets above {m:N0} rows subsampled to {m:N0} (seed 0)" : "")}. " +
     $"Per-row µs: median of {LatencySettings.Full.TimedCalls:N0} single-row `PredictionEngine.Predict` calls on the raw columns after " +
     $"{LatencySettings.Full.WarmupSeconds:F0} s of warm-up calls. Training s: `Fit` (or `Train`) of the whole pipeline, featurization included.";
 string table = string.Join(Environment.NewLine, header, "", TabularSuite.ResultsTable(results), "",
     "Targets of the one-call `Train` against LightGBM (issue 17):", "", TabularSuite.TargetsTable(results));
+string fronts = string.Join(Environment.NewLine, $"Accuracy–latency front per set (issue 17 item 8) of the run of {started:yyyy-MM-dd HH:mm} UTC (`{command}`)" +
+    (seeds > 1 ? $" (means over {seeds} seeds)" : "") + ": bold rows are on the front (no other model at least as accurate and at least as fast); " +
+    "for each FFF and MoE row, the fastest dense network at least as accurate and its µs divided by this row's µs (above 1x: the FFF/MoE row is faster).",
+    "", Fronts.Table(results));
 Console.WriteLine();
 Console.WriteLine(table);
+Console.WriteLine();
+Console.WriteLine(fronts);
+if (plot != null)
+{
+    FrontPlot.Save(plot, Fronts.Panels(results), Fronts.ShortLabel);
+    Console.WriteLine($"Wrote the front plot into {plot}.");
+}
 if (write != null)
 {
     MarkedSection.Replace(write, "tabular-results", table);
+    MarkedSection.Replace(write, "tabular-fronts", fronts);
     Console.WriteLine($"Wrote the table into {write}.");
 }
 return 0;

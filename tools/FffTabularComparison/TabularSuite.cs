@@ -14,6 +14,7 @@ using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
+using Microsoft.ML.Fff.Dense;
 using Microsoft.ML.Fff.FastFeedForward;
 
 namespace MlNetFff.Tools.Tabular;
@@ -41,21 +42,37 @@ internal sealed record TabularSet(string Name, TabularTask Task, int Rows, strin
     public string MetricName => Task switch { TabularTask.Binary => "AUC", TabularTask.Multiclass => "accuracy", _ => "R²" };
 }
 
-/// <summary>The models of the suite, in table order; <see cref="Id"/> is what <c>--models</c> takes.</summary>
-internal sealed record TabularModel(string Id, string Name)
+/// <summary>
+/// The models of the suite, in table order; <see cref="Id"/> is what <c>--models</c> takes. <see cref="DenseWidth"/> is the hidden
+/// width of a dense network (null for the other models).
+/// </summary>
+internal sealed record TabularModel(string Id, string Name, int? DenseWidth = null)
 {
     public static readonly TabularModel Train = new("train", "FFF `Fff().Train` (defaults)");
     public static readonly TabularModel Recipe = new("recipe", "FFF hand recipe");
-    public static readonly TabularModel Dense = new("dense", "Dense 32");
+    public static readonly TabularModel Dense = new("dense", "Dense 32", 32);
+    // Narrower and wider dense networks for the accuracy–latency front (Fronts.cs): a dense net as fast as the FFF rows.
+    public static readonly TabularModel Dense16 = new("dense16", "Dense 16", 16);
+    public static readonly TabularModel Dense64 = new("dense64", "Dense 64", 64);
+    public static readonly TabularModel Dense128 = new("dense128", "Dense 128", 128);
     public static readonly TabularModel Moe = new("moe", "MoE (defaults)");
     public static readonly TabularModel LightGbm = new("lightgbm", "LightGBM (defaults)");
     public static readonly TabularModel Linear = new("linear", "Linear (L-BFGS; SDCA for regression)");
-    public static readonly IReadOnlyList<TabularModel> All = new[] { Train, Recipe, Dense, Moe, LightGbm, Linear };
+    public static readonly IReadOnlyList<TabularModel> All = new[] { Train, Recipe, Dense16, Dense, Dense64, Dense128, Moe, LightGbm, Linear };
 }
 
-/// <summary>One cell row of the table; <see cref="Error"/> is set (and the numbers are not) when the model failed.</summary>
+/// <summary>
+/// One cell row of the table; <see cref="Error"/> is set (and the numbers are not) when the model failed. Over several seeds
+/// (Seeds.cs) the numbers are the mean metric, mean training seconds and median µs, and <see cref="MetricStd"/> the metric's
+/// sample standard deviation over <see cref="Seeds"/> seeds (NaN for one seed).
+/// </summary>
 internal sealed record TabularResult(TabularSet Set, int TrainRows, int TestRows, TabularModel Model,
-    double Metric, double TrainSeconds, double MicrosecondsPerRow, string? Error);
+    double Metric, double TrainSeconds, double MicrosecondsPerRow, string? Error)
+{
+    public int Seeds { get; init; } = 1;
+
+    public double MetricStd { get; init; } = double.NaN;
+}
 
 /// <summary>How long latency is measured: the full suite warms up for seconds (tiered compilation), the tests briefly.</summary>
 internal sealed record LatencySettings(double WarmupSeconds, int TimedCalls)
@@ -103,19 +120,21 @@ internal static class TabularSuite
         return data;
     }
 
-    /// <summary>Runs the chosen models on one set: one seeded 80/20 split shared by every model. A model that throws gets its error in its row.</summary>
+    /// <summary>
+    /// Runs the chosen models on one set: one 80/20 split of seed <paramref name="seed"/> shared by every model, each trained in a
+    /// context of that seed. A model that throws gets its error in its row.
+    /// </summary>
     /// <param name="ensembleSize">When set, the FFF rows (train, recipe) train this many leaf trees (<c>EnsembleSize</c>); null keeps their own choice.</param>
-    /// <param name="seed">Seed of each model's MLContext (the trainers' seeds come from it); the split stays seeded with 0.</param>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
-        LatencySettings latency, TextWriter log, int? ensembleSize = null, int seed = 0)
+        LatencySettings latency, TextWriter log, int seed = 0, int? ensembleSize = null)
     {
-        DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
+        DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: seed);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
         int trainRows = (int)CountRows(train), testRows = (int)CountRows(test);
         var results = new List<TabularResult>();
         foreach (TabularModel model in TabularModel.All.Where(models.Contains))
         {
-            log.WriteLine($"== {set.Name}: {model.Name} ({trainRows} training rows)");
+            log.WriteLine($"== {set.Name}: {model.Name} ({trainRows} training rows, seed {seed})");
             TabularResult result;
             try
             {
@@ -125,8 +144,6 @@ internal static class TabularSuite
                 var clock = Stopwatch.StartNew();
                 ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize);
                 double seconds = clock.Elapsed.TotalSeconds;
-                if (NeuronsPerRow(fitted) is int neurons)
-                    log.WriteLine($"   neurons per row: {neurons}");
                 double metric = Evaluate(context, set.Task, fitted.Transform(test));
                 double micros = MedianPredictMicroseconds(context, set.Task, fitted, test, latency);
                 result = new(set, trainRows, testRows, model, metric, seconds, micros, null);
@@ -150,7 +167,7 @@ internal static class TabularSuite
         if (model == TabularModel.Recipe)
             return FitRecipe(mlContext, task, train, ensembleSize);
         IEstimator<ITransformer> featurize = Featurize(mlContext, task, train.Schema);
-        IEstimator<ITransformer> trainer = model == TabularModel.Dense ? Dense(mlContext, task)
+        IEstimator<ITransformer> trainer = model.DenseWidth is int width ? Dense(mlContext, task, width, CountRows(train))
             : model == TabularModel.Moe ? Moe(mlContext, task)
             : model == TabularModel.LightGbm ? LightGbm(mlContext, task)
             : model == TabularModel.Linear ? Linear(mlContext, task)
@@ -177,17 +194,28 @@ internal static class TabularSuite
         return chain.Append(mlContext.Transforms.Concatenate(FeaturesColumn, numeric.Concat(categorical.Select(p => p.OutputColumnName)).ToArray()));
     }
 
-    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task)
+    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task, int width, long rows) => task switch
     {
-        // A small hidden width: a dense network of about the per-row cost of the FFF defaults (3 + 32 neurons).
-        int[] widths = { 32 };
-        return task switch
-        {
-            TabularTask.Binary => mlContext.BinaryClassification.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
-            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
-            _ => mlContext.Regression.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
-        };
+        TabularTask.Binary => mlContext.BinaryClassification.Trainers.DenseFeedForward(DenseOptions(new DenseFeedForwardBinaryTrainer.Options(), width, rows)),
+        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.DenseFeedForward(DenseOptions(new DenseFeedForwardMulticlassTrainer.Options(), width, rows)),
+        _ => mlContext.Regression.Trainers.DenseFeedForward(DenseOptions(new DenseFeedForwardRegressionTrainer.Options(), width, rows)),
+    };
+
+    /// <summary>
+    /// One hidden layer of <paramref name="width"/> (32 is about the per-row cost of the FFF defaults' 3 + 32 neurons; 16 to 128 span
+    /// the front), with the batch size and learning rate that the one-call Train chooses from the rows: the same schedule for the
+    /// networks compared, and 60 epochs of batch 1,024 instead of 64 on the 200k-row set (the suite's time).
+    /// </summary>
+    private static T DenseOptions<T>(T options, int width, long rows) where T : DenseFeedForwardOptionsBase
+    {
+        options.HiddenLayerWidths = new[] { width };
+        (options.BatchSize, options.LearningRate) = BatchAndRate(rows);
+        return options;
     }
+
+    /// <summary>Batch size and learning rate growing with the rows, as in the data-aware defaults of <c>Fff().Train</c>.</summary>
+    private static (int BatchSize, float LearningRate) BatchAndRate(long rows) =>
+        rows < 5_000 ? (64, 3e-3f) : rows < 50_000 ? (256, 5e-3f) : (1024, 1e-2f);
 
     private static IEstimator<ITransformer> Moe(MLContext mlContext, TabularTask task) => task switch
     {
@@ -242,28 +270,11 @@ internal static class TabularSuite
         options.Depth = rows < 2_000 ? 1 : rows < 20_000 ? 2 : 3;
         options.LeafWidth = 32;
         options.MasterLeafWidth = 8;
-        (options.BatchSize, options.LearningRate) = rows < 5_000 ? (64, 3e-3f) : rows < 50_000 ? (256, 5e-3f) : (1024, 1e-2f);
+        (options.BatchSize, options.LearningRate) = BatchAndRate(rows);
         options.NumberOfEpochs = 60;
         options.EarlyStoppingPatience = 8;
         options.LabelSmoothing = task == TabularTask.Regression ? 0f : 0.1f;
         return options;
-    }
-
-    /// <summary>Neurons per scored row of the pipeline's FFF model (the first model with a NeuronsPerRow property), or null.</summary>
-    private static int? NeuronsPerRow(ITransformer model)
-    {
-        if (model is IEnumerable<ITransformer> chain)
-            return chain.Select(NeuronsPerRow).FirstOrDefault(n => n.HasValue);
-        object? parameters = model.GetType().GetProperty("Model")?.GetValue(model);
-        if (parameters?.GetType().GetProperty("NeuronsPerRow")?.GetValue(parameters) is int neurons)
-            return neurons;
-        // Wrappers (such as Train's label-if-present step) keep their inner model in a field.
-        foreach (FieldInfo field in model.GetType().GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public))
-        {
-            if (field.GetValue(model) is ITransformer inner && NeuronsPerRow(inner) is int found)
-                return found;
-        }
-        return null;
     }
 
     public static double Evaluate(MLContext mlContext, TabularTask task, IDataView scored) => task switch
@@ -334,7 +345,7 @@ internal static class TabularSuite
 
     private static string FormatRow(TabularResult r) => r.Error != null
         ? $"| {r.Set.Name} | {r.Model.Name} | error: {r.Error.Replace('|', '/').Replace('\n', ' ')} | — | — |"
-        : $"| {r.Set.Name} | {r.Model.Name} | {Cell(r.Metric, "F4")} | {Cell(r.TrainSeconds, "F1")} | {Cell(r.MicrosecondsPerRow, "F3")} |";
+        : $"| {r.Set.Name} | {r.Model.Name} | {Cell(r.Metric, "F4")}{(double.IsNaN(r.MetricStd) ? "" : " ± " + Cell(r.MetricStd, "F4"))} | {Cell(r.TrainSeconds, "F1")} | {Cell(r.MicrosecondsPerRow, "F3")} |";
 
     /// <summary>The results table, one row per set and model, with each set's task, metric and split sizes in its first row.</summary>
     public static string ResultsTable(IReadOnlyList<TabularResult> results)
