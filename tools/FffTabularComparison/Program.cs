@@ -2,7 +2,8 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear]
-//       [--max-rows N] [--data DIR] [--write docs/tabular.md]
+//       [--max-rows N] [--data DIR] [--write docs/tabular.md] [--log]
+// --log also prints the messages of Train's planner and the FFF trainers: the choices, every epoch, and where the training time went.
 // --write replaces the text between the tabular-results markers of the given Markdown file.
 using System;
 using System.Collections.Generic;
@@ -19,9 +20,10 @@ string dataDirectory = Environment.GetEnvironmentVariable("FFF_TABULAR_CACHE")
     ?? Path.Combine(Environment.GetEnvironmentVariable("FFF_DATA_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnetfff"), "tabular");
 int? maxRows = null;
 string? write = null;
+bool trainerLog = false;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md] [--log]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -32,6 +34,7 @@ for (int i = 0; i < args.Length; i++)
         case "--max-rows": maxRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
+        case "--log": trainerLog = true; break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
@@ -50,7 +53,7 @@ foreach (TabularSet set in sets)
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
-    results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out));
+    results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, trainerLog));
 }
 
 string command = "dotnet run --project tools/FffTabularComparison -c Release --" + (args.Length > 0 ? " " + string.Join(" ", args) : "");
