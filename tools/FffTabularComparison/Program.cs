@@ -3,6 +3,7 @@
 // table, then the targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear]
 //       [--max-rows N] [--data DIR] [--write docs/tabular.md] [--log]
+// --text N measures the text path instead (TextProbe.cs): N synthetic reviews, Fff().Train against LightGBM on FeaturizeText.
 // --log also prints the messages of Train's planner and the FFF trainers: the choices, every epoch, and where the training time went.
 // --write replaces the text between the tabular-results markers of the given Markdown file.
 using System;
@@ -21,9 +22,10 @@ string dataDirectory = Environment.GetEnvironmentVariable("FFF_TABULAR_CACHE")
 int? maxRows = null;
 string? write = null;
 bool trainerLog = false;
+int? textRows = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md] [--log]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md] [--log] [--text N]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -35,10 +37,17 @@ for (int i = 0; i < args.Length; i++)
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
         case "--log": trainerLog = true; break;
+        case "--text": textRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
     }
+}
+
+if (textRows is int reviews)
+{
+    TextProbe.Run(reviews, Console.Out);
+    return 0;
 }
 
 var mlContext = new MLContext(seed: 0);
