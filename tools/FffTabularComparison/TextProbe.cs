@@ -19,7 +19,8 @@ internal static class TextProbe
     public static void Run(int rows, TextWriter log)
     {
         var mlContext = new MLContext(seed: 0);
-        IDataView data = mlContext.Data.LoadFromEnumerable(Reviews(rows, new Random(0)));
+        // A list, not the generator: ML.NET enumerates the source once per cursor (and caches columns one at a time).
+        IDataView data = mlContext.Data.LoadFromEnumerable(Reviews(rows, new Random(0)).ToList());
         DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
         log.WriteLine($"Synthetic reviews: {rows} rows (80/20 split, seed 0), {Vocabulary} words, {SentimentWords} positive and {SentimentWords} negative ones.");
