@@ -41,7 +41,27 @@ public sealed class AutoTrainChoicesTests
         Assert.IsGreaterThan(small.BatchSize, medium.BatchSize);
         Assert.IsGreaterThan(medium.BatchSize, large.BatchSize);
         Assert.IsGreaterThan(medium.LearningRate, large.LearningRate);
-        Assert.AreEqual(FffDefaults.NumberOfEpochs, large.NumberOfEpochs);
+        // Epochs: the default up to about RowPassBudget / 60 training rows, then fitted to that many rows seen in all.
+        Assert.AreEqual(FffDefaults.NumberOfEpochs, medium.NumberOfEpochs);
+        Assert.AreEqual(15, large.NumberOfEpochs, "60,000 rows less the tenth held out: 800,000 / 54,000 rounded up");
+    }
+
+    [TestMethod]
+    public void AutoTrain_EpochsAndThreads_FollowTheData_AndTheOptions()
+    {
+        FffAutoTrainChoices huge = Plan(300_000).Training;
+        Assert.AreEqual(FffAutoTrainChoices.MinEpochs, huge.NumberOfEpochs, "however large the data, at least MinEpochs");
+        Assert.IsTrue(huge.Reasons.Any(r => r.StartsWith($"at most {FffAutoTrainChoices.MinEpochs} epochs:", StringComparison.Ordinal)), string.Join("\n", huge.Reasons));
+        // Small batches on a narrow tree: one libtorch thread; a large batch on the full tree: libtorch's default.
+        Assert.AreEqual(1, Plan(200).Training.NumberOfThreads);
+        Assert.IsNull(huge.NumberOfThreads, "batch 1,024 x 256 leaf neurons is worth splitting among threads");
+
+        var mlContext = new MLContext(seed: 0);
+        FffAutoTrainChoices set = mlContext.Fff().CreatePlan(Data(mlContext, 300_000), "Label", new FffAutoTrainOptions { NumberOfEpochs = 60, NumberOfThreads = 2 }).Training;
+        Assert.AreEqual(60, set.NumberOfEpochs);
+        Assert.AreEqual(2, set.NumberOfThreads);
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => mlContext.Fff().CreatePlan(Data(mlContext, 50), "Label", new FffAutoTrainOptions { NumberOfThreads = 0 }));
+        Assert.AreEqual(nameof(FffAutoTrainOptions.NumberOfThreads), e.ParamName);
     }
 
     [TestMethod]

@@ -216,7 +216,7 @@ public sealed class AutoTrainTests
         IDataView withoutWeight = mlContext.Transforms.DropColumns(nameof(MixedRow.Weight)).Fit(data).Transform(data);
         Assert.HasCount(120, model.Transform(withoutWeight).GetColumn<float>("Score").ToArray(), "scoring needs no weight column");
 
-        Assert.HasCount(options.NumberOfEpochs, epochs);
+        Assert.HasCount(options.NumberOfEpochs!.Value, epochs);
         Assert.AreEqual(nameof(MixedRow.Weight), options.ExampleWeightColumnName);
         Assert.IsNull(options.Task);
         Assert.AreEqual(2, options.Depth);

@@ -67,7 +67,7 @@ internal static class AutoTrainChoices
         else
         {
             fraction = 0;
-            reasons.Add($"no validation holdout: {n} rows (below {FffAutoTrainChoices.MinRowsForHoldout:N0}) are worth more for training; all {options.NumberOfEpochs} epochs run and the last is kept");
+            reasons.Add($"no validation holdout: {n} rows (below {FffAutoTrainChoices.MinRowsForHoldout:N0}) are worth more for training; all epochs run and the last is kept");
         }
 
         int patience = options.EarlyStoppingPatience ?? (fraction > 0 ? FffAutoTrainChoices.DefaultEarlyStoppingPatience : 0);
@@ -76,8 +76,42 @@ internal static class AutoTrainChoices
             reasons.Add(options.EarlyStoppingPatience.HasValue ? $"early-stopping patience {patience}: set by {nameof(FffAutoTrainOptions.EarlyStoppingPatience)}"
                 : $"early-stopping patience {patience} epochs on the validation holdout");
         }
-        reasons.Add($"at most {options.NumberOfEpochs} epochs ({(options.NumberOfEpochs == FffDefaults.NumberOfEpochs ? "the default" : $"set by {nameof(FffAutoTrainOptions.NumberOfEpochs)}")})");
+        int epochs;
+        if (options.NumberOfEpochs is int setEpochs)
+        {
+            epochs = setEpochs;
+            reasons.Add($"at most {epochs} epochs: set by {nameof(FffAutoTrainOptions.NumberOfEpochs)}");
+        }
+        else
+        {
+            // Each epoch of large data already takes many steps: the epochs are fitted to a budget of rows seen, so the cosine schedule
+            // and the hardening schedule (both spread over the planned epochs) run to their end instead of being cut by early stopping.
+            long trainingRows = Math.Max(1, (long)Math.Round(rows * (1 - fraction)));
+            epochs = (int)Math.Clamp((FffAutoTrainChoices.RowPassBudget + trainingRows - 1) / trainingRows, FffAutoTrainChoices.MinEpochs, FffDefaults.NumberOfEpochs);
+            string training = trainingRows.ToString("N0", CultureInfo.InvariantCulture);
+            reasons.Add(epochs == FffDefaults.NumberOfEpochs
+                ? $"at most {epochs} epochs (the default): {training} training rows"
+                : $"at most {epochs} epochs: {training} training rows; larger data needs fewer passes, so the epochs are fitted to about " +
+                  $"{FffAutoTrainChoices.RowPassBudget:N0} rows seen in all (at least {FffAutoTrainChoices.MinEpochs}); set {nameof(FffAutoTrainOptions.NumberOfEpochs)} to override");
+        }
 
-        return new FffAutoTrainChoices(rows, depth, batch, rate, options.NumberOfEpochs, fraction, patience, reasons);
+        int? threads = options.NumberOfThreads;
+        long work = (long)batch * (1L << depth) * options.LeafWidth;
+        if (threads.HasValue)
+            reasons.Add($"{threads} libtorch thread(s): set by {nameof(FffAutoTrainOptions.NumberOfThreads)}");
+        else if (work <= FffAutoTrainChoices.SingleThreadWork)
+        {
+            // libtorch splits an operation among threads only above a grain of tens of thousands of values; below it the other
+            // threads only wait (spin) for each other, which on a busy machine costs more than the step itself.
+            threads = 1;
+            reasons.Add($"1 libtorch thread: a batch's hidden layer holds {work:N0} values (batch {batch} x training width {work / batch}), " +
+                $"at most {FffAutoTrainChoices.SingleThreadWork:N0}, too little to split among threads; set {nameof(FffAutoTrainOptions.NumberOfThreads)} to override");
+        }
+        else
+        {
+            reasons.Add($"libtorch's default threads: a batch's hidden layer holds {work:N0} values (batch {batch} x training width {work / batch})");
+        }
+
+        return new FffAutoTrainChoices(rows, depth, batch, rate, epochs, fraction, patience, reasons) { NumberOfThreads = threads };
     }
 }

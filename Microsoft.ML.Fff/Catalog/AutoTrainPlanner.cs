@@ -287,20 +287,28 @@ internal sealed class AutoTrainPlanner
         chain = chain.Append<ITransformer>(Context.Transforms.Concatenate(features, parts.ToArray()));
 
         // Trainer, then the readable predicted label, then the intermediate columns go.
+        EstimatorChain<ITransformer> featurization = chain;
         FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), options);
         chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options, training));
+        var finishing = new List<IEstimator<ITransformer>>();
         if (unmapPredictedLabel != null)
-            chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToValue(unmapPredictedLabel));
+            finishing.Add(Context.Transforms.Conversion.MapKeyToValue(unmapPredictedLabel));
         if (positiveLabel != null)
         {
             // PredictedLabel back in the label's own strings, as for multiclass; ML.NET's binary evaluator reads Score/Probability, not it.
             string negative = labelValues!.Single(v => v != positiveLabel);
-            chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapValue("PredictedLabel",
+            finishing.Add(Context.Transforms.Conversion.MapValue("PredictedLabel",
                 new[] { new KeyValuePair<bool, string>(true, positiveLabel), new KeyValuePair<bool, string>(false, negative) }, "PredictedLabel"));
         }
-        chain = chain.Append<ITransformer>(Context.Transforms.DropColumns(temporaries.ToArray()));
+        finishing.Add(Context.Transforms.DropColumns(temporaries.ToArray()));
+        foreach (IEstimator<ITransformer> step in finishing)
+            chain = chain.Append(step);
 
-        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain, training, positiveLabel);
+        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain, training, positiveLabel)
+        {
+            Featurization = featurization,
+            Finishing = finishing,
+        };
         Log(plan, positiveReason);
         return plan;
     }
@@ -384,6 +392,7 @@ internal sealed class AutoTrainPlanner
             if (options.EnsembleSize is int trees)
                 trainerOptions.EnsembleSize = trees;
             trainerOptions.Seed = options.Seed;
+            trainerOptions.NumberOfThreads = training.NumberOfThreads;
             trainerOptions.Progress = options.Progress;
             return trainerOptions;
         }
@@ -407,10 +416,19 @@ internal sealed class AutoTrainPlanner
             throw OutOfRange(nameof(options.LeafWidth), options.LeafWidth, $"must be between 1 and {FffDefaults.MaxLeafWidth}");
         if (options.EnsembleSize < 1 || options.EnsembleSize > LeafTreeEnsembleNetwork.MaxTrainedMembers)
             throw OutOfRange(nameof(options.EnsembleSize), options.EnsembleSize, $"must be between 1 and {LeafTreeEnsembleNetwork.MaxTrainedMembers}");
-        if (options.NumberOfEpochs < 1)
+        if (options.NumberOfThreads is < 1)
+            throw OutOfRange(nameof(options.NumberOfThreads), options.NumberOfThreads, "must be at least 1 when set");
+        if (options.NumberOfEpochs is < 1)
             throw OutOfRange(nameof(options.NumberOfEpochs), options.NumberOfEpochs, "must be at least 1");
         if (options.MaxCategoricalCardinality < 2)
             throw OutOfRange(nameof(options.MaxCategoricalCardinality), options.MaxCategoricalCardinality, "must be at least 2");
+        if (options.TimeBudget is TimeSpan budget && budget <= TimeSpan.Zero)
+            throw OutOfRange(nameof(options.TimeBudget), budget, "must be greater than zero (or null for a single training run)");
+        if (options.TimeBudget.HasValue && options.ExampleWeightColumnName != null)
+        {
+            throw new ArgumentException($"Option {nameof(FffAutoTrainOptions)}.{nameof(options.TimeBudget)} runs an experiment, which does not use example weights; " +
+                $"remove {nameof(options.ExampleWeightColumnName)} or set {nameof(options.TimeBudget)} to null.", nameof(options.TimeBudget));
+        }
         if (options.ExampleWeightColumnName != null && string.IsNullOrWhiteSpace(options.ExampleWeightColumnName))
             throw new ArgumentException($"Option {nameof(FffAutoTrainOptions)}.{nameof(options.ExampleWeightColumnName)} must name a column or be null.", nameof(options.ExampleWeightColumnName));
 

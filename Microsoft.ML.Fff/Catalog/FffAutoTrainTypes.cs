@@ -50,10 +50,13 @@ public sealed class FffAutoTrainOptions
     public int? EnsembleSize { get; set; }
 
     /// <summary>
-    /// Passes over the training data; with a validation holdout (<see cref="ValidationFraction"/>) the cap, as early stopping usually
-    /// ends training sooner. Default <see cref="FffDefaults.NumberOfEpochs"/>; at least 1.
+    /// Passes over the training data; with a validation holdout (<see cref="ValidationFraction"/>) the cap, as early stopping may
+    /// end training sooner. Default <c>null</c>: chosen from the training rows (see <see cref="FffAutoTrainChoices"/>):
+    /// <see cref="FffDefaults.NumberOfEpochs"/> up to 13,000 or so training rows, then fewer, so that about
+    /// <see cref="FffAutoTrainChoices.RowPassBudget"/> rows are seen in all, but at least <see cref="FffAutoTrainChoices.MinEpochs"/>.
+    /// At least 1.
     /// </summary>
-    public int NumberOfEpochs { get; set; } = FffDefaults.NumberOfEpochs;
+    public int? NumberOfEpochs { get; set; }
 
     /// <summary>
     /// Rows per mini-batch. Default <c>null</c>: chosen from the training rows, larger on larger data so that an epoch takes fewer
@@ -100,11 +103,32 @@ public sealed class FffAutoTrainOptions
     /// </summary>
     public int MaxCategoricalCardinality { get; set; } = FffDefaults.MaxCategoricalCardinality;
 
+    /// <summary>
+    /// Threads libtorch may use while training. Default <c>null</c>: 1 when a batch's hidden layer (batch size times training width) holds
+    /// at most <see cref="FffAutoTrainChoices.SingleThreadWork"/> values, as splitting so little work among threads costs more than it
+    /// saves; otherwise libtorch's default. At least 1 when set.
+    /// </summary>
+    public int? NumberOfThreads { get; set; }
+
     /// <summary>Seed of the trainer (initialization and shuffling). Default <c>null</c>: drawn from the <see cref="MLContext"/>'s seed.</summary>
     public int? Seed { get; set; }
 
     /// <summary>Called after every training epoch with losses and metrics. Default <c>null</c>.</summary>
     public IProgress<FffTrainingProgress>? Progress { get; set; }
+
+    /// <summary>
+    /// Wall-clock time <see cref="FffCatalog.Train"/> may take. Default <c>null</c>: one training run with the data-aware settings.
+    /// When set, <see cref="FffCatalog.Train"/> fits the featurization, then runs an experiment (<see cref="FffCatalog.CreateExperiment"/>:
+    /// FFF configurations, successive halving, a validation split) for the time left, and returns the featurization with the best
+    /// trial's model and the same output columns as without a budget. Every trial is logged (channel <c>FffExperiment</c>) and the
+    /// leaderboard too (channel <c>FffAutoTrain</c>). Options that are set (<see cref="Depth"/>, <see cref="BatchSize"/>,
+    /// <see cref="LearningRate"/>, <see cref="NumberOfEpochs"/>, <see cref="ValidationFraction"/>, <see cref="Seed"/>) fix that part
+    /// of the search; the rest is searched around the data-aware choices (<see cref="FffAutoTrainChoices"/>). The budget is
+    /// respected loosely: no trial starts after it and the running trial is cancelled, but the featurization and the last checks run
+    /// to their end. How many trials fit depends on the machine, so the model returned does too. Greater than zero; not combined with
+    /// <see cref="ExampleWeightColumnName"/> (experiments do not use weights).
+    /// </summary>
+    public TimeSpan? TimeBudget { get; set; }
 }
 
 /// <summary>How <see cref="FffCatalog.CreatePlan"/> uses one column of the input data.</summary>
@@ -213,6 +237,12 @@ public sealed class FffAutoTrainPlan
     /// <summary>The training settings chosen from the data (or set by the options), each with its reason.</summary>
     public FffAutoTrainChoices Training { get; }
 
+    /// <summary>The part of <see cref="Pipeline"/> before the trainer (label mapping, weight conversion, features).</summary>
+    internal EstimatorChain<ITransformer> Featurization { get; init; } = new();
+
+    /// <summary>The steps of <see cref="Pipeline"/> after the trainer (readable predicted label, temporary columns dropped).</summary>
+    internal IReadOnlyList<IEstimator<ITransformer>> Finishing { get; init; } = Array.Empty<IEstimator<ITransformer>>();
+
     /// <summary>A multi-line summary: the task, then one line per column.</summary>
     public override string ToString()
     {
@@ -245,6 +275,21 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>Default early-stopping patience (epochs without improvement) with a validation holdout.</summary>
     public const int DefaultEarlyStoppingPatience = 8;
+
+    /// <summary>
+    /// Training rows seen over the whole run (rows times epochs) that the automatic epoch count aims at: larger data gets fewer
+    /// epochs, each of which already takes many optimizer steps. Capped at <see cref="FffDefaults.NumberOfEpochs"/> epochs.
+    /// </summary>
+    public const long RowPassBudget = 800_000;
+
+    /// <summary>The fewest epochs the automatic epoch count gives, however large the data (the soft and hard stages need a few each).</summary>
+    public const int MinEpochs = 10;
+
+    /// <summary>
+    /// Values in a batch's hidden layer (batch size times training width) up to which <see cref="FffCatalog.Train"/> trains on one libtorch
+    /// thread by default.
+    /// </summary>
+    public const long SingleThreadWork = 65_536;
 
     internal FffAutoTrainChoices(long rowCount, int depth, int batchSize, float learningRate, int numberOfEpochs,
         double validationFraction, int earlyStoppingPatience, IReadOnlyList<string> reasons)
@@ -279,6 +324,9 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>Early-stopping patience in epochs (used only with a holdout; 0: none).</summary>
     public int EarlyStoppingPatience { get; }
+
+    /// <summary>Threads libtorch may use while training; <c>null</c>: libtorch's default.</summary>
+    public int? NumberOfThreads { get; internal init; }
 
     /// <summary>One line per setting: its value and why (chosen from the rows, or set by an option).</summary>
     public IReadOnlyList<string> Reasons { get; }

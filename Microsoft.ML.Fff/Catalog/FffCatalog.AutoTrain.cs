@@ -32,7 +32,11 @@ public sealed partial class FffCatalog
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the exception names it).</exception>
     public ITransformer Train(IDataView data, string labelColumnName = "Label", FffAutoTrainOptions? options = null)
-        => CreatePlan(data, labelColumnName, options).Pipeline.Fit(data);
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        FffAutoTrainPlan plan = CreatePlan(data, labelColumnName, options);
+        return options?.TimeBudget is null ? plan.Pipeline.Fit(data) : AutoTrainSweep.Train(Context, data, plan, options, clock);
+    }
 
     /// <summary>
     /// The unfitted pipeline that <see cref="Train"/> fits, for cross-validation or inspection. It takes the data rather than only its

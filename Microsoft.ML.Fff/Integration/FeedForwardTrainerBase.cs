@@ -58,14 +58,18 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
     {
         Host.CheckValue(trainContext, nameof(trainContext));
         using IChannel ch = Host.Start("Training");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         int seed = _options.Seed ?? Host.Rand.Next();
         long inMemoryLimit = (long)_options.InMemoryLimitMegabytes << 20;
         RoleMappedData trainSet = trainContext.TrainingSet;
         RoleMappedData? validSet = trainContext.ValidationSet;
         if (validSet == null && _options.HoldoutFraction > 0)
             (trainSet, validSet) = HoldOut(ch, trainSet, _options.HoldoutFraction, seed);
+        long mark = TrainingTimes.Now;
         TrainingData train = TrainingData.Scan(ch, trainSet, _labelKind, inMemoryLimit, FeedForwardTrainingSession.TrainingEvaluationRows, seed);
+        long trainScan = TrainingTimes.Now - mark;
         TrainingData? valid = null;
+        mark = TrainingTimes.Now;
         if (validSet != null)
         {
             valid = TrainingData.Scan(ch, validSet, _labelKind, inMemoryLimitBytes: 0, FeedForwardTrainingSession.ValidationEvaluationRows, seed);
@@ -74,10 +78,17 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
             if (valid.ClassCount != train.ClassCount)
                 throw ch.Except($"The validation label has {valid.ClassCount} classes but the training label has {train.ClassCount}; map both with the same MapValueToKey transformer.");
         }
+        long validScan = TrainingTimes.Now - mark;
         NetworkArchitecture architecture = CreateArchitecture(_options);
+        mark = TrainingTimes.Now;
         float[]? teacher = architecture.Hooks.TeacherOutputs(ch, train, valid, _labelKind, seed);
+        long teacherTime = TrainingTimes.Now - mark;
         var session = new FeedForwardTrainingSession(ch, _options, architecture, train, valid, _labelKind, seed, teacher);
         (FeedForwardNetwork network, FffTrainingReport report) = session.Run();
+        session.Times.AddTicks(TrainingPart.ScanTraining, trainScan);
+        session.Times.AddTicks(TrainingPart.ScanValidation, validScan);
+        session.Times.AddTicks(TrainingPart.Teacher, teacherTime);
+        ch.Info($"{architecture.Name}: {session.Times.Describe(clock.Elapsed)}");
         return CreateModel(network, report);
     }
 

@@ -103,6 +103,71 @@ internal sealed partial class FeedForwardTrainingSession
         return tensor(buffer.ToArray(), new long[] { rows.Length, inputs }, device: device);
     }
 
+    /// <summary>
+    /// The in-memory training table as scaled feature, target and weight tensors, built once, or null where that does not apply:
+    /// streamed data, sparse (COO) batches, shift augmentation (drawn per batch), or a dense copy larger than the in-memory limit.
+    /// Each epoch then gathers the rows in the epoch's order once (<see cref="WholeTable.Permute"/>) and every batch is a slice of
+    /// that: no per-batch arrays, row copies or tensor creations. The values are exactly those <see cref="BuildFeatures"/> and
+    /// <see cref="BuildTargets"/> give, so training is unchanged to the bit.
+    /// </summary>
+    private WholeTable? CreateWholeTable(torch.Device device)
+    {
+        TrainingTable? table = _train.InMemory;
+        if (table is null || _sparseBatches || _shiftRandom != null)
+            return null;
+        int inputs = table.FeatureCount, rows = table.RowCount;
+        long values = (long)rows * inputs;
+        if (values > Array.MaxLength || values * sizeof(float) > ((long)_options.InMemoryLimitMegabytes << 20))
+            return null;
+        var features = new float[values];
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = features.AsSpan(r * inputs, inputs);
+            table.CopyDenseRow(r, row);
+            System.Numerics.Tensors.TensorPrimitives.Subtract(row, _shift, row);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
+        }
+        int[] all = new int[rows];
+        for (int r = 0; r < rows; r++)
+            all[r] = r;
+        (Tensor target, Tensor weight) = BuildTargets(table, all, device);
+        return new WholeTable(tensor(features, new long[] { rows, inputs }, device: device).DetachFromDisposeScope(),
+            target.DetachFromDisposeScope(), weight.DetachFromDisposeScope());
+    }
+
+    /// <summary>The whole training table as tensors (see <see cref="CreateWholeTable"/>); owns and disposes them.</summary>
+    private sealed class WholeTable : IDisposable
+    {
+        private readonly Tensor _features, _targets, _weights;
+        private long[] _order = Array.Empty<long>();
+
+        public WholeTable(Tensor features, Tensor targets, Tensor weights)
+        {
+            _features = features;
+            _targets = targets;
+            _weights = weights;
+        }
+
+        /// <summary>Features, targets and weights gathered in <paramref name="order"/>; the caller disposes them.</summary>
+        public (Tensor Features, Tensor Targets, Tensor Weights) Permute(int[] order)
+        {
+            if (_order.Length != order.Length)
+                _order = new long[order.Length];
+            for (int i = 0; i < order.Length; i++)
+                _order[i] = order[i];
+            using Tensor index = tensor(_order, device: _features.device);
+            return (_features.index_select(0, index).DetachFromDisposeScope(), _targets.index_select(0, index).DetachFromDisposeScope(),
+                _weights.index_select(0, index).DetachFromDisposeScope());
+        }
+
+        public void Dispose()
+        {
+            _features.Dispose();
+            _targets.Dispose();
+            _weights.Dispose();
+        }
+    }
+
     private (Tensor Target, Tensor Weight) BuildTargets(TrainingTable table, ReadOnlySpan<int> rows, torch.Device device)
     {
         var weights = new float[rows.Length];

@@ -47,6 +47,9 @@ internal sealed partial class FeedForwardTrainingSession
     private bool _teacherInTrainingSpace;
     private double _teacherWeight;
 
+    /// <summary>Where this run's time goes (logged by the trainer; the caller may add its own parts, such as the data scans).</summary>
+    public TrainingTimes Times { get; } = new();
+
     /// <summary>Prepares a run; <paramref name="teacherOutputs"/> are distillation targets: a teacher's raw outputs for every row of the in-memory training table, or null.</summary>
     public FeedForwardTrainingSession(IChannel ch, FeedForwardOptionsBase options, NetworkArchitecture architecture, TrainingData train, TrainingData? valid,
         LabelKind kind, int seed, float[]? teacherOutputs = null)
@@ -132,6 +135,7 @@ internal sealed partial class FeedForwardTrainingSession
         using FeedForwardModule module = _architecture.CreateModule(inputs, _outputs, device);
         module.Import(network);
         long stepsPerEpoch = _train.StepsPerEpoch(batchSize, chunkRows);
+        using WholeTable? whole = CreateWholeTable(device);
 
         foreach (PhasePlan phase in phases)
         {
@@ -161,6 +165,8 @@ internal sealed partial class FeedForwardTrainingSession
                 double lossSum = 0, entropySum = 0, balanceSum = 0, weightSum = 0;
                 foreach ((TrainingTable chunk, int[] order) in _train.Epoch(shuffle, chunkRows))
                 {
+                    (Tensor Features, Tensor Targets, Tensor Weights)? permuted = whole?.Permute(order);
+                    using Tensor? epochFeatures = permuted?.Features, epochTargets = permuted?.Targets, epochWeights = permuted?.Weights;
                     for (int start = 0; start < chunk.RowCount; start += batchSize)
                     {
                         _options.CancellationToken.ThrowIfCancellationRequested();
@@ -169,9 +175,22 @@ internal sealed partial class FeedForwardTrainingSession
                         optimizer.LearningRate = learningRate;
 
                         using var scope = NewDisposeScope();
+                        long mark = TrainingTimes.Now;
                         ReadOnlySpan<int> batch = order.AsSpan(start, count);
-                        Tensor x = BuildFeatures(chunk, batch, device, augment: true);
-                        (Tensor y, Tensor w) = BuildTargets(chunk, batch, device);
+                        Tensor x, y, w;
+                        if (permuted is not null)
+                        {
+                            // Slices (views) of the epoch's permuted table.
+                            x = epochFeatures!.narrow(0, start, count);
+                            y = epochTargets!.narrow(0, start, count);
+                            w = epochWeights!.narrow(0, start, count);
+                        }
+                        else
+                        {
+                            x = BuildFeatures(chunk, batch, device, augment: true);
+                            (y, w) = BuildTargets(chunk, batch, device);
+                        }
+                        mark = Times.Add(TrainingPart.Batches, mark);
                         if (inputKeep is not null && !x.is_sparse)
                             x = x.mul(rand(x.shape, device: device, generator: generator).lt(inputKeep)).div(inputKeep);
                         StepOutput output = module.TrainingForward(x, context);
@@ -183,25 +202,34 @@ internal sealed partial class FeedForwardTrainingSession
                             throw _ch.Except($"Training diverged in epoch {epoch}: the loss became {lossValue}. " +
                                 $"Lower LearningRate (now {_options.LearningRate}) or check the features' scale (FeatureScaling = {_options.FeatureScaling}).");
                         }
+                        mark = Times.Add(TrainingPart.Forward, mark);
                         optimizer.ZeroGrad();
                         loss.backward();
+                        mark = Times.Add(TrainingPart.Backward, mark);
                         optimizer.Step();
+                        mark = Times.Add(TrainingPart.Optimizer, mark);
                         lossSum += predictionLoss.item<float>() * count;
                         if (output.Entropy is not null)
                             entropySum += output.Entropy.item<float>() * count;
                         if (output.Balance is not null)
                             balanceSum += output.Balance.item<float>() * count;
                         weightSum += count;
+                        Times.Add(TrainingPart.Bookkeeping, mark);
+                        Times.Steps++;
                     }
                 }
 
                 _options.CancellationToken.ThrowIfCancellationRequested();
                 module.eval();
+                long exportStart = TrainingTimes.Now;
                 module.Export(network);
                 FeedForwardNetwork candidate = Finish(network);
                 if (!candidate.IsFinite())
                     throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
+                long evaluationStart = Times.Add(TrainingPart.Export, exportStart);
                 (double softMetric, double hardMetric) = Evaluate(module, candidate, evaluation, evaluationRows, device);
+                Times.Add(TrainingPart.Evaluation, evaluationStart);
+                Times.Epochs++;
                 var progress = new FffTrainingProgress
                 {
                     Epoch = epoch,

@@ -2,12 +2,14 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear]
-//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png]
+//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png] [--log] [--text N]
 // --write replaces the text between the tabular-results and the tabular-fronts markers of the given Markdown file.
 // --seeds N runs every cell on N splits and training seeds (S .. S+N-1, --seed S, default 0) and reports means (Seeds.cs); the default is one seed.
 // --ensemble K trains the FFF rows (train, recipe) with K leaf trees (EnsembleSize); each FFF row logs its neurons per row.
 // The models dense16, dense, dense64 and dense128 are Dense 16 .. 128; after the main table comes each set's accuracy–latency
 // front (Fronts.cs); --plot FILE.png draws it, one panel per set (tools/Shared/FrontPlot.cs).
+// --text N measures the text path instead (TextProbe.cs): N synthetic reviews, Fff().Train against LightGBM on FeaturizeText.
+// --log also prints the messages of Train's planner and the FFF trainers: the choices, every epoch, and where the training time went.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -27,9 +29,11 @@ int firstSeed = 0;
 int? ensembleSize = null;
 string? write = null;
 string? plot = null;
+bool trainerLog = false;
+int? textRows = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -48,10 +52,18 @@ for (int i = 0; i < args.Length; i++)
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
         case "--plot": plot = Next(); break;
+        case "--log": trainerLog = true; break;
+        case "--text": textRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
     }
+}
+
+if (textRows is int reviews)
+{
+    TextProbe.Run(reviews, Console.Out);
+    return 0;
 }
 
 var mlContext = new MLContext(seed: 0);
@@ -68,7 +80,7 @@ foreach (TabularSet set in sets)
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
     var setResults = new List<TabularResult>();
     for (int seed = firstSeed; seed < firstSeed + seeds; seed++)
-        setResults.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, seed, ensembleSize));
+        setResults.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, seed, ensembleSize, trainerLog));
     results.AddRange(Seeds.Aggregate(setResults));
 }
 

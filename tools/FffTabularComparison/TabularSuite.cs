@@ -124,9 +124,13 @@ internal static class TabularSuite
     /// Runs the chosen models on one set: one 80/20 split of seed <paramref name="seed"/> shared by every model, each trained in a
     /// context of that seed. A model that throws gets its error in its row.
     /// </summary>
+    /// <param name="trainerLog">
+    /// When true, the messages of <c>Fff().Train</c>'s planner and of the FFF trainers (the choices and why, every epoch, early stops,
+    /// the kept epoch and the time each part of training took) are written to <paramref name="log"/> too.
+    /// </param>
     /// <param name="ensembleSize">When set, the FFF rows (train, recipe) train this many leaf trees (<c>EnsembleSize</c>); null keeps their own choice.</param>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
-        LatencySettings latency, TextWriter log, int seed = 0, int? ensembleSize = null)
+        LatencySettings latency, TextWriter log, int seed = 0, int? ensembleSize = null, bool trainerLog = false)
     {
         DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: seed);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
@@ -141,9 +145,24 @@ internal static class TabularSuite
                 // A fresh context of the same seed per model: trainers draw their seeds from the context, so a shared one would make
                 // each cell depend on which sets and models ran before it (--sets, --models).
                 var context = new MLContext(seed: seed);
+                if (trainerLog)
+                {
+                    context.Log += (_, e) =>
+                    {
+                        if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning
+                            && (e.Source.StartsWith("FastFeedForward", StringComparison.Ordinal) || e.Source.StartsWith("FffAutoTrain", StringComparison.Ordinal)))
+                            log.WriteLine("   " + e.Message);
+                    };
+                }
+                TimeSpan processor = Process.GetCurrentProcess().TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
                 ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize);
                 double seconds = clock.Elapsed.TotalSeconds;
+                if (trainerLog)
+                {
+                    // On a shared machine the wall time moves with the other processes; the process's CPU time much less.
+                    log.WriteLine($"   fit: {seconds:F2} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - processor).TotalSeconds:F2} s CPU (all threads of the process)");
+                }
                 double metric = Evaluate(context, set.Task, fitted.Transform(test));
                 double micros = MedianPredictMicroseconds(context, set.Task, fitted, test, latency);
                 result = new(set, trainRows, testRows, model, metric, seconds, micros, null);
