@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff.InputStages;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
@@ -74,7 +75,7 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
             if (valid.ClassCount != train.ClassCount)
                 throw ch.Except($"The validation label has {valid.ClassCount} classes but the training label has {train.ClassCount}; map both with the same MapValueToKey transformer.");
         }
-        NetworkArchitecture architecture = CreateArchitecture(_options);
+        NetworkArchitecture architecture = InputStageArchitecture.Wrap(ch, CreateArchitecture(_options), _options, train, seed);
         float[]? teacher = architecture.Hooks.TeacherOutputs(ch, train, valid, _labelKind, seed);
         var session = new FeedForwardTrainingSession(ch, _options, architecture, train, valid, _labelKind, seed, teacher);
         (FeedForwardNetwork network, FffTrainingReport report) = session.Run();
