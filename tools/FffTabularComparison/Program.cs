@@ -2,7 +2,8 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear]
-//       [--max-rows N] [--data DIR] [--write docs/tabular.md]
+//       [--max-rows N] [--data DIR] [--write docs/tabular.md] [--stage none,quantile,robust,ple,plr,...]
+// --stage runs the recipe, dense and MoE rows once per input stage (docs/input-stages.md); the other rows run once.
 // --write replaces the text between the tabular-results markers of the given Markdown file.
 using System;
 using System.Collections.Generic;
@@ -21,7 +22,8 @@ int? maxRows = null;
 string? write = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md]";
+List<TabularStage> stages = new() { TabularStage.None };
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md] [--stage none,quantile,robust,ple,plr,quantile-ple,robust-plr]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -32,6 +34,7 @@ for (int i = 0; i < args.Length; i++)
         case "--max-rows": maxRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
+        case "--stage": stages = Pick(Next(), TabularStage.All, s => s.Id); break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
@@ -50,7 +53,13 @@ foreach (TabularSet set in sets)
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
-    results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out));
+    for (int k = 0; k < stages.Count; k++)
+    {
+        // Only the network rows the stage applies to run again for the second and later stages.
+        List<TabularModel> run = k == 0 ? models
+            : models.Where(m => m == TabularModel.Recipe || m == TabularModel.Dense || m == TabularModel.Moe).ToList();
+        results.AddRange(TabularSuite.Run(mlContext, set, data, run, LatencySettings.Full, Console.Out, stages[k]));
+    }
 }
 
 string command = "dotnet run --project tools/FffTabularComparison -c Release --" + (args.Length > 0 ? " " + string.Join(" ", args) : "");

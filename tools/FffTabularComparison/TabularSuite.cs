@@ -53,6 +53,33 @@ internal sealed record TabularModel(string Id, string Name)
     public static readonly IReadOnlyList<TabularModel> All = new[] { Train, Recipe, Dense, Moe, LightGbm, Linear };
 }
 
+/// <summary>
+/// An input stage applied to the hand-built network rows (recipe, dense, MoE) with <c>--stage</c> (docs/input-stages.md);
+/// <see cref="Id"/> is what the flag takes.
+/// </summary>
+internal sealed record TabularStage(string Id, FffFeatureScaling Scaling, FffNumericEmbedding Embedding)
+{
+    public static readonly TabularStage None = new("none", FffFeatureScaling.Auto, FffNumericEmbedding.None);
+    public static readonly IReadOnlyList<TabularStage> All = new[]
+    {
+        None,
+        new TabularStage("quantile", FffFeatureScaling.QuantileNormal, FffNumericEmbedding.None),
+        new TabularStage("robust", FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.None),
+        new TabularStage("ple", FffFeatureScaling.Auto, FffNumericEmbedding.PiecewiseLinear),
+        new TabularStage("plr", FffFeatureScaling.Auto, FffNumericEmbedding.Periodic),
+        new TabularStage("quantile-ple", FffFeatureScaling.QuantileNormal, FffNumericEmbedding.PiecewiseLinear),
+        new TabularStage("robust-plr", FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.Periodic),
+    };
+
+    /// <summary>Sets the stage's options (embedding sizes at their defaults).</summary>
+    public T Apply<T>(T options) where T : FeedForwardOptionsBase
+    {
+        options.FeatureScaling = Scaling;
+        options.NumericEmbedding = Embedding;
+        return options;
+    }
+}
+
 /// <summary>One cell row of the table; <see cref="Error"/> is set (and the numbers are not) when the model failed.</summary>
 internal sealed record TabularResult(TabularSet Set, int TrainRows, int TestRows, TabularModel Model,
     double Metric, double TrainSeconds, double MicrosecondsPerRow, string? Error);
@@ -105,15 +132,18 @@ internal static class TabularSuite
 
     /// <summary>Runs the chosen models on one set: one seeded 80/20 split shared by every model. A model that throws gets its error in its row.</summary>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
-        LatencySettings latency, TextWriter log)
+        LatencySettings latency, TextWriter log, TabularStage? stage = null)
     {
+        stage ??= TabularStage.None;
         DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
         int trainRows = (int)CountRows(train), testRows = (int)CountRows(test);
         var results = new List<TabularResult>();
         foreach (TabularModel model in TabularModel.All.Where(models.Contains))
         {
-            log.WriteLine($"== {set.Name}: {model.Name} ({trainRows} training rows)");
+            bool staged = stage != TabularStage.None && (model == TabularModel.Recipe || model == TabularModel.Dense || model == TabularModel.Moe);
+            TabularModel shown = staged ? model with { Name = $"{model.Name}, stage {stage.Id}" } : model;
+            log.WriteLine($"== {set.Name}: {shown.Name} ({trainRows} training rows)");
             TabularResult result;
             try
             {
@@ -121,17 +151,17 @@ internal static class TabularSuite
                 // each cell depend on which sets and models ran before it (--sets, --models).
                 var context = new MLContext(seed: 0);
                 var clock = Stopwatch.StartNew();
-                ITransformer fitted = Fit(context, set.Task, model, train);
+                ITransformer fitted = Fit(context, set.Task, model, train, stage);
                 double seconds = clock.Elapsed.TotalSeconds;
                 double metric = Evaluate(context, set.Task, fitted.Transform(test));
                 double micros = MedianPredictMicroseconds(context, set.Task, fitted, test, latency);
-                result = new(set, trainRows, testRows, model, metric, seconds, micros, null);
+                result = new(set, trainRows, testRows, shown, metric, seconds, micros, null);
             }
             catch (Exception e)
             {
                 // Recorded in the table (and logged in full) so one failing model does not end a long run.
                 log.WriteLine(e.ToString());
-                result = new(set, trainRows, testRows, model, double.NaN, double.NaN, double.NaN, $"{e.GetType().Name}: {e.Message}");
+                result = new(set, trainRows, testRows, shown, double.NaN, double.NaN, double.NaN, $"{e.GetType().Name}: {e.Message}");
             }
             log.WriteLine(FormatRow(result));
             results.Add(result);
@@ -139,15 +169,15 @@ internal static class TabularSuite
         return results;
     }
 
-    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train)
+    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train, TabularStage stage)
     {
         if (model == TabularModel.Train)
             return mlContext.Fff().Train(train, LabelColumn);
         if (model == TabularModel.Recipe)
-            return FitRecipe(mlContext, task, train);
+            return FitRecipe(mlContext, task, train, stage);
         IEstimator<ITransformer> featurize = Featurize(mlContext, task, train.Schema);
-        IEstimator<ITransformer> trainer = model == TabularModel.Dense ? Dense(mlContext, task)
-            : model == TabularModel.Moe ? Moe(mlContext, task)
+        IEstimator<ITransformer> trainer = model == TabularModel.Dense ? Dense(mlContext, task, stage)
+            : model == TabularModel.Moe ? Moe(mlContext, task, stage)
             : model == TabularModel.LightGbm ? LightGbm(mlContext, task)
             : model == TabularModel.Linear ? Linear(mlContext, task)
             : throw new ArgumentException($"Unknown model {model.Id}.", nameof(model));
@@ -173,23 +203,23 @@ internal static class TabularSuite
         return chain.Append(mlContext.Transforms.Concatenate(FeaturesColumn, numeric.Concat(categorical.Select(p => p.OutputColumnName)).ToArray()));
     }
 
-    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task)
+    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task, TabularStage stage)
     {
         // A small hidden width: a dense network of about the per-row cost of the FFF defaults (3 + 32 neurons).
         int[] widths = { 32 };
         return task switch
         {
-            TabularTask.Binary => mlContext.BinaryClassification.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
-            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
-            _ => mlContext.Regression.Trainers.DenseFeedForward(new() { HiddenLayerWidths = widths }),
+            TabularTask.Binary => mlContext.BinaryClassification.Trainers.DenseFeedForward(stage.Apply(new Microsoft.ML.Fff.Dense.DenseFeedForwardBinaryTrainer.Options { HiddenLayerWidths = widths })),
+            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.DenseFeedForward(stage.Apply(new Microsoft.ML.Fff.Dense.DenseFeedForwardMulticlassTrainer.Options { HiddenLayerWidths = widths })),
+            _ => mlContext.Regression.Trainers.DenseFeedForward(stage.Apply(new Microsoft.ML.Fff.Dense.DenseFeedForwardRegressionTrainer.Options { HiddenLayerWidths = widths })),
         };
     }
 
-    private static IEstimator<ITransformer> Moe(MLContext mlContext, TabularTask task) => task switch
+    private static IEstimator<ITransformer> Moe(MLContext mlContext, TabularTask task, TabularStage stage) => task switch
     {
-        TabularTask.Binary => mlContext.BinaryClassification.Trainers.MixtureOfExperts(new()),
-        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.MixtureOfExperts(new()),
-        _ => mlContext.Regression.Trainers.MixtureOfExperts(new()),
+        TabularTask.Binary => mlContext.BinaryClassification.Trainers.MixtureOfExperts(stage.Apply(new Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsBinaryTrainer.Options())),
+        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.MixtureOfExperts(stage.Apply(new Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsMulticlassTrainer.Options())),
+        _ => mlContext.Regression.Trainers.MixtureOfExperts(stage.Apply(new Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsRegressionTrainer.Options())),
     };
 
     private static IEstimator<ITransformer> LightGbm(MLContext mlContext, TabularTask task) => task switch
@@ -216,8 +246,9 @@ internal static class TabularSuite
     /// for early stopping on the hard-descent metric (best epoch kept), a shallower tree on small sets (fragmentation), a shared
     /// master leaf, batch size and learning rate growing with the rows, and label smoothing for classes.
     /// </summary>
-    public static ITransformer FitRecipe(MLContext mlContext, TabularTask task, IDataView train)
+    public static ITransformer FitRecipe(MLContext mlContext, TabularTask task, IDataView train, TabularStage? stage = null)
     {
+        stage ??= TabularStage.None;
         DataOperationsCatalog.TrainTestData holdout = mlContext.Data.TrainTestSplit(train, testFraction: 0.1, seed: 1);
         ITransformer featurizer = Featurize(mlContext, task, train.Schema).Fit(holdout.TrainSet);
         IDataView fitRows = mlContext.Data.Cache(featurizer.Transform(holdout.TrainSet));
@@ -225,9 +256,9 @@ internal static class TabularSuite
         long rows = CountRows(fitRows);
         ITransformer trainer = task switch
         {
-            TabularTask.Binary => mlContext.BinaryClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardBinaryTrainer.Options(), rows, task)).Fit(fitRows, validRows),
-            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardMulticlassTrainer.Options(), rows, task)).Fit(fitRows, validRows),
-            _ => mlContext.Regression.Trainers.FastFeedForward(Recipe(new FastFeedForwardRegressionTrainer.Options(), rows, task)).Fit(fitRows, validRows),
+            TabularTask.Binary => mlContext.BinaryClassification.Trainers.FastFeedForward(stage.Apply(Recipe(new FastFeedForwardBinaryTrainer.Options(), rows, task))).Fit(fitRows, validRows),
+            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.FastFeedForward(stage.Apply(Recipe(new FastFeedForwardMulticlassTrainer.Options(), rows, task))).Fit(fitRows, validRows),
+            _ => mlContext.Regression.Trainers.FastFeedForward(stage.Apply(Recipe(new FastFeedForwardRegressionTrainer.Options(), rows, task))).Fit(fitRows, validRows),
         };
         return new TransformerChain<ITransformer>(featurizer, trainer);
     }
