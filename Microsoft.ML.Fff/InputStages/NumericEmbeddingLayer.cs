@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Microsoft.ML.Fff.InputStages;
 
@@ -158,14 +161,37 @@ internal sealed class NumericEmbeddingLayer
     {
         int d = Width, k = Size;
         Span<float> sines = waves.Slice(0, k), cosines = waves.Slice(k, k);
-        TensorPrimitives.Multiply(First.AsSpan(e * k, k), 2 * MathF.PI * v, sines);
-        TensorPrimitives.Cos(sines, cosines);
-        TensorPrimitives.Sin(sines, sines);
+        Span<float> angles = cosines;
+        TensorPrimitives.Multiply(First.AsSpan(e * k, k), 2 * MathF.PI * v, angles);
+        TensorPrimitives.SinCos(angles, sines, cosines);
         Biases.AsSpan(e * d, d).CopyTo(y);
-        ReadOnlySpan<float> weights = Weights.AsSpan(e * 2 * k * d, 2 * k * d);
-        for (int i = 0; i < 2 * k; i++)
-            TensorPrimitives.MultiplyAdd(weights.Slice(i * d, d), waves[i], y, y);
+        AddRows(waves, Weights.AsSpan(e * 2 * k * d, 2 * k * d), y);
         TensorPrimitives.Max(y, 0f, y);
+    }
+
+    /// <summary>
+    /// <c>y += sum_i c_i * rows[i]</c> for rows of <c>y.Length</c> values: each vector of <c>y</c> stays in a register over all
+    /// rows (one TensorPrimitives call per row would load and store <c>y</c> 2k times).
+    /// </summary>
+    private static void AddRows(ReadOnlySpan<float> coefficients, ReadOnlySpan<float> rows, Span<float> y)
+    {
+        int d = y.Length, n = Vector<float>.Count, end = d - d % n;
+        ref float w = ref MemoryMarshal.GetReference(rows);
+        ref float c = ref MemoryMarshal.GetReference(coefficients);
+        for (int o = 0; o < end; o += n)
+        {
+            Vector<float> sum = new(y.Slice(o, n));
+            for (int i = 0; i < coefficients.Length; i++)
+                sum += new Vector<float>(Unsafe.Add(ref c, i)) * Vector.LoadUnsafe(ref w, (nuint)(i * d + o));
+            sum.CopyTo(y.Slice(o, n));
+        }
+        for (int o = end; o < d; o++)
+        {
+            float sum = y[o];
+            for (int i = 0; i < coefficients.Length; i++)
+                sum += Unsafe.Add(ref c, i) * Unsafe.Add(ref w, i * d + o);
+            y[o] = sum;
+        }
     }
 
     /// <summary>
