@@ -23,7 +23,7 @@ string? write = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
 List<TabularStage> stages = new() { TabularStage.None };
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md] [--stage none,quantile,robust,ple,plr,quantile-ple,robust-plr]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");

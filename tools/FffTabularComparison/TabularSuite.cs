@@ -57,7 +57,8 @@ internal sealed record TabularModel(string Id, string Name)
 /// An input stage applied to the hand-built network rows (recipe, dense, MoE) with <c>--stage</c> (docs/input-stages.md);
 /// <see cref="Id"/> is what the flag takes.
 /// </summary>
-internal sealed record TabularStage(string Id, FffFeatureScaling Scaling, FffNumericEmbedding Embedding)
+internal sealed record TabularStage(string Id, FffFeatureScaling Scaling, FffNumericEmbedding Embedding, int Width = FffDefaults.NumericEmbeddingWidth,
+    int Size = FffDefaults.NumericEmbeddingBins)
 {
     public static readonly TabularStage None = new("none", FffFeatureScaling.Auto, FffNumericEmbedding.None);
     public static readonly IReadOnlyList<TabularStage> All = new[]
@@ -67,15 +68,20 @@ internal sealed record TabularStage(string Id, FffFeatureScaling Scaling, FffNum
         new TabularStage("robust", FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.None),
         new TabularStage("ple", FffFeatureScaling.Auto, FffNumericEmbedding.PiecewiseLinear),
         new TabularStage("plr", FffFeatureScaling.Auto, FffNumericEmbedding.Periodic),
+        new TabularStage("ple8", FffFeatureScaling.Auto, FffNumericEmbedding.PiecewiseLinear, Width: 8, Size: 8),
+        new TabularStage("plr8", FffFeatureScaling.Auto, FffNumericEmbedding.Periodic, Width: 8, Size: 8),
         new TabularStage("quantile-ple", FffFeatureScaling.QuantileNormal, FffNumericEmbedding.PiecewiseLinear),
         new TabularStage("robust-plr", FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.Periodic),
     };
 
-    /// <summary>Sets the stage's options (embedding sizes at their defaults).</summary>
+    /// <summary>Sets the stage's options (<see cref="Size"/> is the bins of PLE and the frequencies of PLR).</summary>
     public T Apply<T>(T options) where T : FeedForwardOptionsBase
     {
         options.FeatureScaling = Scaling;
         options.NumericEmbedding = Embedding;
+        options.NumericEmbeddingWidth = Width;
+        options.NumericEmbeddingBins = Size;
+        options.NumericEmbeddingFrequencies = Size;
         return options;
     }
 }
