@@ -410,6 +410,20 @@ public sealed class InputStageTests
     }
 
     [TestMethod]
+    public void DistillationTeacherTrainsBehindTheSameStage()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        mlContext.Log += (_, e) => messages.Enqueue(e.Message);
+        var options = Small(new FastFeedForwardRegressionTrainer.Options(), FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.PiecewiseLinear);
+        options.DistillationTeacherWidth = 16;
+        var model = mlContext.Regression.Trainers.FastFeedForward(options).Fit(TestData.RegressionData(mlContext));
+        Assert.IsInstanceOfType<InputStageNetwork>(model.Model.Network);
+        Assert.AreEqual(2, messages.Count(m => m.Contains("Input stage: robust smooth-clip, piecewise-linear embedding")), "the teacher and the student each fit the stage");
+        Assert.IsGreaterThan(0.5, mlContext.Regression.Evaluate(model.Transform(TestData.RegressionData(mlContext, seed: 9))).RSquared);
+    }
+
+    [TestMethod]
     public void SameSeedGivesTheSameModelAndOptionsStayUnchanged()
     {
         byte[] Train(int seed)
