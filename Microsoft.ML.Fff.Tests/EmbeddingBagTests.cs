@@ -229,32 +229,7 @@ public sealed class EmbeddingBagTests
     public void SeededByteMutationsAreRejectedOrScoreFinitely()
     {
         byte[] bytes = NetworkChecks.SaveBytes(RandomBag(10, 3, 2, 2, 2, seed: 6, masterWidth: 1));
-        var random = new Random(12);
-        float[] x = BagRows(4, 10, seed: 3);
-        var output = new float[2];
-        int loaded = 0;
-        for (int trial = 0; trial < 3000; trial++)
-        {
-            byte[] copy = (byte[])bytes.Clone();
-            for (int k = random.Next(1, 4); k > 0; k--)
-                copy[random.Next(copy.Length)] = (byte)random.Next(256);
-            FeedForwardNetwork network;
-            try
-            {
-                network = NetworkChecks.LoadBytes(copy);
-            }
-            catch (InvalidDataException e)
-            {
-                StringAssert.StartsWith(e.Message, "Corrupt FFF model:", $"trial {trial}");
-                continue;
-            }
-            loaded++;
-            for (int r = 0; r < 4; r++)
-            {
-                network.Score(x.AsSpan(r * 10, 10), output);
-                Assert.IsTrue(output.All(float.IsFinite), $"trial {trial}: a loaded model scores finitely");
-            }
-        }
+        int loaded = NetworkChecks.MutationsAreRejectedOrScoreFinitely(bytes, BagRows(4, 10, seed: 3), 3000, new Random(12));
         Assert.IsGreaterThan(100, loaded, "most mutations of weights load");
     }
 

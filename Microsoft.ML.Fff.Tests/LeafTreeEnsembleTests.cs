@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Fff.Tests;
 
 /// <summary>
-/// Leaf-tree ensembles (<c>EnsembleSize</c> &gt; 1, kind 5): the C# scorer against the torch module, batches against rows,
+/// Leaf-tree ensembles (<c>EnsembleSize</c> &gt; 1, kind 6): the C# scorer against the torch module, batches against rows,
 /// persistence and corrupt payloads, the trainers and their options, and that one tree still saves exactly as before.
 /// </summary>
 [TestClass]
@@ -200,7 +200,7 @@ public sealed class LeafTreeEnsembleTests
         Assert.AreEqual(3 * (2 + 4 + 2), loaded.NeuronsPerRow);
         Assert.AreEqual(3 * (4 * 4 + 2), loaded.TrainingWidth);
 
-        // Behind an embedding table too (head kind 5).
+        // Behind an embedding table too (head kind 6).
         var bag = new EmbeddingBagNetwork(20, RandomEnsemble(4, 2, 2, 1, 3, seed: 6));
         FeedForwardNetwork loadedBag = NetworkChecks.RoundTripIsBitIdentical(bag);
         Assert.IsInstanceOfType<LeafTreeEnsembleNetwork>(((EmbeddingBagNetwork)loadedBag).Head);

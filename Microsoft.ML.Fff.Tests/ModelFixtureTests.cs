@@ -40,7 +40,21 @@ public sealed class ModelFixtureTests
         ("dense", o => ((DenseFeedForwardOptionsBase)o).HiddenLayerWidths = new[] { 8, 5 }, Dense),
         ("moe-topk", o => Moe(o, MoeGating.SoftmaxTopK), MixtureOfExperts),
         ("moe-sigma", o => Moe(o, MoeGating.Sigma), MixtureOfExperts),
+        // Input stages (format 0x00010003): one map or embedding in front of each family.
+        ("fff-stage-quantile", o => Fff(o, f => f.FeatureScaling = FffFeatureScaling.QuantileNormal), FastFeedForward),
+        ("dense-stage-robust-ple", o => Stage((DenseFeedForwardOptionsBase)o, FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.PiecewiseLinear).HiddenLayerWidths = new[] { 5 }, Dense),
+        ("moe-stage-plr", o => { Moe(o, MoeGating.SoftmaxTopK); Stage(o, FffFeatureScaling.Auto, FffNumericEmbedding.Periodic); }, MixtureOfExperts),
     };
+
+    private static T Stage<T>(T options, FffFeatureScaling scaling, FffNumericEmbedding embedding) where T : FeedForwardOptionsBase
+    {
+        options.FeatureScaling = scaling;
+        options.NumericEmbedding = embedding;
+        options.NumericEmbeddingWidth = 3;
+        options.NumericEmbeddingBins = 4;
+        options.NumericEmbeddingFrequencies = 3;
+        return options;
+    }
 
     private static readonly string[] Tasks = { "binary", "multiclass", "regression" };
 
@@ -84,7 +98,7 @@ public sealed class ModelFixtureTests
 
     private static FeedForwardOptionsBase NewOptions(string kind, string task)
     {
-        bool dense = kind == "dense", moe = kind.StartsWith("moe", StringComparison.Ordinal);
+        bool dense = kind.StartsWith("dense", StringComparison.Ordinal), moe = kind.StartsWith("moe", StringComparison.Ordinal);
         FeedForwardOptionsBase options = (task, dense, moe) switch
         {
             ("binary", true, _) => new DenseFeedForwardBinaryTrainer.Options(),

@@ -143,6 +143,40 @@ internal static class NetworkChecks
         ExpectCorrupt(padded, padded.Length);
     }
 
+    /// <summary>
+    /// <paramref name="trials"/> copies of <paramref name="bytes"/> with 1–3 random bytes replaced: each is rejected as
+    /// "Corrupt FFF model:" or loads and scores every row of <paramref name="rows"/> (row-major) finitely. Returns how many loaded.
+    /// </summary>
+    public static int MutationsAreRejectedOrScoreFinitely(byte[] bytes, float[] rows, int trials, Random random)
+    {
+        int loaded = 0;
+        for (int trial = 0; trial < trials; trial++)
+        {
+            byte[] copy = (byte[])bytes.Clone();
+            for (int k = random.Next(1, 4); k > 0; k--)
+                copy[random.Next(copy.Length)] = (byte)random.Next(256);
+            FeedForwardNetwork network;
+            try
+            {
+                network = LoadBytes(copy);
+            }
+            catch (InvalidDataException e)
+            {
+                StringAssert.StartsWith(e.Message, "Corrupt FFF model:", $"trial {trial}");
+                continue;
+            }
+            loaded++;
+            var output = new float[network.OutputCount];
+            int inputs = network.InputCount;
+            for (int r = 0; r < rows.Length / inputs; r++)
+            {
+                network.Score(rows.AsSpan(r * inputs, inputs), output);
+                Assert.IsTrue(output.All(float.IsFinite), $"trial {trial}: a loaded model scores finitely");
+            }
+        }
+        return loaded;
+    }
+
     /// <summary>Saving and loading gives the same bytes again and bit-identical scores on <paramref name="rows"/> random rows; returns the loaded network.</summary>
     public static FeedForwardNetwork RoundTripIsBitIdentical(FeedForwardNetwork network, int rows = 50)
     {

@@ -209,6 +209,31 @@ public sealed class OnnxExportTests
         return Enumerable.Range(0, rows).Select(r => fff.FindLeaf(x.AsSpan(r * width, width))).Distinct().Count();
     }
 
+    // ---- input stages ----
+
+    [TestMethod]
+    [DataRow(OnnxTask.Binary, FffFeatureScaling.QuantileNormal, FffNumericEmbedding.None)]
+    [DataRow(OnnxTask.Regression, FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.PiecewiseLinear)]
+    [DataRow(OnnxTask.Multiclass, FffFeatureScaling.Auto, FffNumericEmbedding.Periodic)]
+    [DataRow(OnnxTask.Binary, FffFeatureScaling.None, FffNumericEmbedding.PiecewiseLinear)]
+    [DataRow(OnnxTask.Regression, FffFeatureScaling.QuantileNormal, FffNumericEmbedding.Periodic)]
+    public void InputStagesMatchOnnxRuntime(OnnxTask task, FffFeatureScaling scaling, FffNumericEmbedding embedding)
+    {
+        var ml = new MLContext(seed: 1);
+        (ITransformer model, IDataView features) = Train(ml, task, FffTrainer(ml, task, o =>
+        {
+            o.Depth = 2;
+            o.LeafWidth = 6;
+            o.FeatureScaling = scaling;
+            o.NumericEmbedding = embedding;
+            o.NumericEmbeddingWidth = 4;
+            o.NumericEmbeddingBins = 5;
+            o.NumericEmbeddingFrequencies = 3;
+        }));
+        Assert.IsInstanceOfType<Microsoft.ML.Fff.InputStages.InputStageNetwork>(NetworkOf(model));
+        ExportAndCompare(ml, model, features, task, $"input stage {scaling} + {embedding} {task}");
+    }
+
     // ---- FFF with leaves ----
 
     [TestMethod]

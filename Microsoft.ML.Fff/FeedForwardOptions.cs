@@ -64,6 +64,18 @@ public static class FffDefaults
 
     /// <summary>Rows <c>mlContext.Fff().Train</c> reads, from the start of the data, to decide whether each String column is categorical or free text.</summary>
     public const int CategoricalScanRows = 10_000;
+
+    /// <summary>Default values per embedded feature of a numeric embedding (<c>NumericEmbeddingWidth</c>).</summary>
+    public const int NumericEmbeddingWidth = 16;
+
+    /// <summary>Default quantile bins per feature of the piecewise-linear embedding (<c>NumericEmbeddingBins</c>).</summary>
+    public const int NumericEmbeddingBins = 16;
+
+    /// <summary>Default learned frequencies per feature of the periodic embedding (<c>NumericEmbeddingFrequencies</c>).</summary>
+    public const int NumericEmbeddingFrequencies = 16;
+
+    /// <summary>Default standard deviation of the periodic embedding's initial frequencies (<c>PeriodicSigma</c>).</summary>
+    public const float PeriodicSigma = 0.1f;
 }
 
 /// <summary>Optimizer used for training.</summary>
@@ -120,6 +132,39 @@ public enum FffFeatureScaling
     Auto,
     /// <summary>Features are used as given (normalize them in the pipeline yourself).</summary>
     None,
+    /// <summary>
+    /// Each feature is mapped through its training quantiles to a standard normal: up to 256 knots (training quantile,
+    /// normal quantile), interpolated piecewise-linearly and clamped to the end knots; a constant feature maps to 0. The map
+    /// is an input stage stored with the model (format 0x00010003) and applied by the scorer before the network. Dense
+    /// features, or sparse features narrower than 1,024 slots (densified per row).
+    /// </summary>
+    QuantileNormal,
+    /// <summary>
+    /// RealMLP's robust scaling: each feature is centred on its training median and divided by its interquartile range
+    /// (by its range when that is 0, else by 1), then smoothly clipped by <c>x / sqrt(1 + (x/3)^2)</c> into (-3, 3). An
+    /// input stage like <see cref="QuantileNormal"/>, with the same data requirements.
+    /// </summary>
+    RobustSmoothClip,
+}
+
+/// <summary>
+/// A learned embedding of each numerical feature, trained with the network and stored in front of it as an input stage
+/// (Gorishniy et al. 2022). Features with at most two distinct training values (binary, one-hot) pass through unembedded.
+/// </summary>
+public enum FffNumericEmbedding
+{
+    /// <summary>No embedding: the network sees the (scaled) features.</summary>
+    None,
+    /// <summary>
+    /// Piecewise-linear encoding over <c>NumericEmbeddingBins</c> quantile bins of the feature, then a per-feature linear map
+    /// to <c>NumericEmbeddingWidth</c> values and ReLU.
+    /// </summary>
+    PiecewiseLinear,
+    /// <summary>
+    /// Periodic ("PLR"): <c>sin</c> and <c>cos</c> of <c>2π c x</c> for <c>NumericEmbeddingFrequencies</c> learned frequencies
+    /// <c>c</c> (initialized N(0, <c>PeriodicSigma</c>²)), then a per-feature linear map to <c>NumericEmbeddingWidth</c> values and ReLU.
+    /// </summary>
+    Periodic,
 }
 
 /// <summary>Where training runs. Scoring always runs in pure C# on the CPU.</summary>
@@ -163,6 +208,31 @@ public abstract class FeedForwardOptionsBase
 
     /// <summary>Input scaling used in training (folded into the saved weights). Default <see cref="FffFeatureScaling.Auto"/>.</summary>
     public FffFeatureScaling FeatureScaling { get; set; } = FffFeatureScaling.Auto;
+
+    /// <summary>
+    /// Learned embedding of each numerical feature before the network (on the features as <see cref="FeatureScaling"/> maps them).
+    /// The network then sees <c>NumericEmbeddingWidth</c> values per embedded feature. Default <see cref="FffNumericEmbedding.None"/>.
+    /// Needs dense features, or sparse features narrower than 1,024 slots.
+    /// </summary>
+    public FffNumericEmbedding NumericEmbedding { get; set; } = FffNumericEmbedding.None;
+
+    /// <summary>Values each embedded feature becomes (d_e). Default <see cref="FffDefaults.NumericEmbeddingWidth"/>; range [1, 256]. Used when <see cref="NumericEmbedding"/> is not None.</summary>
+    public int NumericEmbeddingWidth { get; set; } = FffDefaults.NumericEmbeddingWidth;
+
+    /// <summary>
+    /// Quantile bins per feature of <see cref="FffNumericEmbedding.PiecewiseLinear"/> (fewer when the feature has fewer distinct
+    /// values). Default <see cref="FffDefaults.NumericEmbeddingBins"/>; range [1, 256].
+    /// </summary>
+    public int NumericEmbeddingBins { get; set; } = FffDefaults.NumericEmbeddingBins;
+
+    /// <summary>Learned frequencies per feature of <see cref="FffNumericEmbedding.Periodic"/>. Default <see cref="FffDefaults.NumericEmbeddingFrequencies"/>; range [1, 256].</summary>
+    public int NumericEmbeddingFrequencies { get; set; } = FffDefaults.NumericEmbeddingFrequencies;
+
+    /// <summary>
+    /// Standard deviation of the initial frequencies of <see cref="FffNumericEmbedding.Periodic"/> (on standardized features: small
+    /// values start nearly linear, large ones oscillate). Default <see cref="FffDefaults.PeriodicSigma"/>; finite, in (0, 100].
+    /// </summary>
+    public float PeriodicSigma { get; set; } = FffDefaults.PeriodicSigma;
 
     /// <summary>
     /// Input dropout: during training, each feature of each row is set to its mean (0 after the trainer's standardization)
@@ -264,8 +334,17 @@ public abstract class FeedForwardOptionsBase
         Check(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "is not a defined value");
         Check(Enum.IsDefined(LearningRateSchedule), nameof(LearningRateSchedule), LearningRateSchedule, "is not a defined value");
         Check(Enum.IsDefined(FeatureScaling), nameof(FeatureScaling), FeatureScaling, "is not a defined value");
+        Check(Enum.IsDefined(NumericEmbedding), nameof(NumericEmbedding), NumericEmbedding, "is not a defined value");
+        Check(NumericEmbeddingWidth is >= 1 and <= MaxNumericEmbeddingSize, nameof(NumericEmbeddingWidth), NumericEmbeddingWidth, $"must be in [1, {MaxNumericEmbeddingSize}]");
+        Check(NumericEmbeddingBins is >= 1 and <= MaxNumericEmbeddingSize, nameof(NumericEmbeddingBins), NumericEmbeddingBins, $"must be in [1, {MaxNumericEmbeddingSize}]");
+        Check(NumericEmbeddingFrequencies is >= 1 and <= MaxNumericEmbeddingSize, nameof(NumericEmbeddingFrequencies), NumericEmbeddingFrequencies,
+            $"must be in [1, {MaxNumericEmbeddingSize}]");
+        Check(float.IsFinite(PeriodicSigma) && PeriodicSigma > 0 && PeriodicSigma <= 100, nameof(PeriodicSigma), PeriodicSigma, "must be finite and in (0, 100] (try 0.1)");
         Check(Enum.IsDefined(Device), nameof(Device), Device, "is not a defined value");
     }
+
+    /// <summary>Largest <see cref="NumericEmbeddingWidth"/>, <see cref="NumericEmbeddingBins"/> and <see cref="NumericEmbeddingFrequencies"/> accepted (and stored).</summary>
+    internal const int MaxNumericEmbeddingSize = 256;
 
     private static void CheckName(string? name, string option)
     {

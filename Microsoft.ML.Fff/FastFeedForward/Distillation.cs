@@ -1,5 +1,6 @@
 using System;
 using Microsoft.ML.Fff.Dense;
+using Microsoft.ML.Fff.InputStages;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
@@ -27,7 +28,8 @@ internal static class Distillation
                 $"larger than InMemoryLimitMegabytes ({options.InMemoryLimitMegabytes}); raise that option or turn distillation off.");
         var teacherOptions = new TeacherOptions(options);
         ch.Info($"FFF distillation: training a dense teacher of width {options.DistillationTeacherWidth} first.");
-        var session = new FeedForwardTrainingSession(ch, teacherOptions, new DenseArchitecture(teacherOptions), train, valid, kind, seed);
+        var session = new FeedForwardTrainingSession(ch, teacherOptions,
+            InputStageArchitecture.Wrap(ch, new DenseArchitecture(teacherOptions), teacherOptions, train, seed), train, valid, kind, seed);
         (FeedForwardNetwork teacher, FffTrainingReport report) = session.Run();
         ch.Info($"FFF distillation: teacher {report.Final.MetricName} {report.Final.HardMetric:F4} after {report.Duration.TotalSeconds:F1}s.");
 
@@ -69,6 +71,11 @@ internal static class Distillation
             Optimizer = student.Optimizer;
             WeightDecay = student.WeightDecay;
             FeatureScaling = student.FeatureScaling;
+            NumericEmbedding = student.NumericEmbedding;
+            NumericEmbeddingWidth = student.NumericEmbeddingWidth;
+            NumericEmbeddingBins = student.NumericEmbeddingBins;
+            NumericEmbeddingFrequencies = student.NumericEmbeddingFrequencies;
+            PeriodicSigma = student.PeriodicSigma;
             InputDropout = student.InputDropout;
             ShiftAugmentation = student.ShiftAugmentation;
             ImageHeight = student.ImageHeight;

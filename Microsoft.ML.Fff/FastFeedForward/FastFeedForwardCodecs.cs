@@ -134,7 +134,7 @@ internal sealed class ScratchSoftScorer(SoftScoreWithScratch score, int scratchF
 
 internal sealed partial class LeafTreeEnsembleNetwork
 {
-    // *** Binary format of the leaf-tree ensemble payload (after the network kind code 5, see Persistence/NetworkFormat.cs) ***
+    // *** Binary format of the leaf-tree ensemble payload (after the network kind code 6, see Persistence/NetworkFormat.cs) ***
     // int32  member count K           (2 .. MaxStoredMembers)
     // then K member payloads in member (summation) order, each exactly the FFF payload of kind 0 above (shape fields, six
     // arrays, master-leaf width and, when it is not 0, the master leaf's five arrays), all of one shape (inputs, outputs,
@@ -174,7 +174,7 @@ internal sealed partial class LeafTreeEnsembleNetwork
     }
 }
 
-/// <summary>Leaf-tree ensemble (kind 5): K leaf FFFs of one shape, averaged; each member keeps its soft function.</summary>
+/// <summary>Leaf-tree ensemble (kind 6): K leaf FFFs of one shape, averaged; each member keeps its soft function.</summary>
 internal sealed class LeafTreeEnsembleKind() : NetworkKindDescriptor(NetworkKind.LeafTreeEnsemble, typeof(LeafTreeEnsembleNetwork), FffArchitecture.FastFeedForward)
 {
     public override FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion) => LeafTreeEnsembleNetwork.LoadPayload(payload);

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Fff.InputStages;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
@@ -79,7 +80,7 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
                 throw ch.Except($"The validation label has {valid.ClassCount} classes but the training label has {train.ClassCount}; map both with the same MapValueToKey transformer.");
         }
         long validScan = TrainingTimes.Now - mark;
-        NetworkArchitecture architecture = CreateArchitecture(_options);
+        NetworkArchitecture architecture = InputStageArchitecture.Wrap(ch, CreateArchitecture(_options), _options, train, seed);
         mark = TrainingTimes.Now;
         float[]? teacher = architecture.Hooks.TeacherOutputs(ch, train, valid, _labelKind, seed);
         long teacherTime = TrainingTimes.Now - mark;

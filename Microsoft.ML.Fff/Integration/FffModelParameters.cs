@@ -77,7 +77,7 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     public int FeatureCount => Network.InputCount;
 
     /// <summary>The network architecture: FFF, dense or mixture of experts.</summary>
-    public FffArchitecture Architecture => NetworkKinds.Of(Network).Family;
+    public FffArchitecture Architecture => NetworkKinds.Of(Network).FamilyOf(Network);
 
     /// <summary>The network's shape in words, e.g. "FFF depth 6 x leaf 16".</summary>
     public string Description => Network.Describe();

@@ -16,6 +16,8 @@ internal enum NetworkKind
     NeuronTree = 3,
     /// <summary>A learned token embedding table feeding a fast feedforward head (FastFeedForward/EmbeddingBagKind.cs).</summary>
     EmbeddingBag = 4,
+    /// <summary>A per-feature input stage (quantile or robust scaling, numerical embeddings) in front of a network of any other kind (InputStages/InputStageCodec.cs); format 0x00010003.</summary>
+    InputStage = 5,
     /// <summary>K leaf FFFs of one shape whose outputs are averaged (FastFeedForward/LeafTreeEnsembleNetwork.cs, LeafTreeEnsembleKind).</summary>
-    LeafTreeEnsemble = 5,
+    LeafTreeEnsemble = 6,
 }

@@ -36,6 +36,9 @@ internal abstract class NetworkKindDescriptor(NetworkKind kind, Type networkType
     /// <summary>The public trainer family (<see cref="FffModelParametersBase{TOutput}.Architecture"/>).</summary>
     public FffArchitecture Family { get; } = family;
 
+    /// <summary>The public trainer family of <paramref name="network"/>: <see cref="Family"/>, unless the kind wraps a network of another kind.</summary>
+    public virtual FffArchitecture FamilyOf(FeedForwardNetwork network) => Family;
+
     /// <inheritdoc/>
     public abstract FeedForwardNetwork ReadPayload(PayloadReader payload, uint formatVersion);
 

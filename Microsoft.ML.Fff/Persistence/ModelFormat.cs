@@ -18,15 +18,19 @@ internal static class ModelFormat
     /// <summary>Format 0x00010002: the network kind code first, then that kind's payload (see <see cref="NetworkFormat"/>).</summary>
     public const uint KindCodeVersion = 0x00010002;
 
+    /// <summary>Format 0x00010003: input stages (numerical embeddings, robust scaling) and leaf-tree ensembles.</summary>
+    public const uint ThirdVersion = 0x00010003;
+
     /// <summary>The format this version writes.</summary>
-    public const uint CurrentVersion = KindCodeVersion;
+    public const uint CurrentVersion = ThirdVersion;
 
     /// <summary>The kind code implied by files of <see cref="FirstVersion"/>, which store no code.</summary>
     public const int FirstVersionKindCode = 0;
 
     /// <summary>
     /// The version record of one task's model parameters: written in <see cref="CurrentVersion"/>, readable back to
-    /// <see cref="FirstVersion"/> (0x00010001 initial; 0x00010002 network kind code, master leaf).
+    /// <see cref="FirstVersion"/> (0x00010001 initial; 0x00010002 network kind code, master leaf; 0x00010003 input stages and
+    /// leaf-tree ensembles, new kinds whose payloads older readers do not know).
     /// </summary>
     public static VersionInfo VersionInfo(string modelSignature, string loaderSignature, Assembly loaderAssembly) => new(
         modelSignature: modelSignature,

@@ -99,6 +99,7 @@ internal sealed partial class FeedForwardTrainingSession
             }
             System.Numerics.Tensors.TensorPrimitives.Subtract(row, _shift, row);
             System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
+            _architecture.MapInputRow(row);
         }
         return tensor(buffer.ToArray(), new long[] { rows.Length, inputs }, device: device);
     }

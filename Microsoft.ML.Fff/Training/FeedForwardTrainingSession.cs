@@ -64,10 +64,12 @@ internal sealed partial class FeedForwardTrainingSession
         _kind = kind;
         _seed = seed;
         _outputs = kind == LabelKind.Multiclass ? train.ClassCount : 1;
-        (_shift, _scale) = ComputeFeatureScaling(train, options.FeatureScaling, architecture.ScalesSparseFeatures);
+        // An input stage takes raw features and maps them itself (MapInputRow), so nothing is scaled or folded here.
+        (_shift, _scale) = ComputeFeatureScaling(train, architecture.HasInputStage ? FffFeatureScaling.None : options.FeatureScaling,
+            architecture.ScalesSparseFeatures);
         if (kind == LabelKind.Regression)
             (_labelShift, _labelScale) = ComputeLabelScaling(train);
-        _sparseBatches = train.IsSparse && train.FeatureCount >= SparseMinFeatures
+        _sparseBatches = !architecture.HasInputStage && train.IsSparse && train.FeatureCount >= SparseMinFeatures
             && train.StoredValues < SparseMaxDensity * train.FeatureCount * (double)train.RowCount;
         if (options.ShiftAugmentation > 0)
             _shiftRandom = new Random(seed ^ 0x5BD1E995);

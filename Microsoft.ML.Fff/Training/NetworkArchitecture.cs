@@ -112,6 +112,17 @@ internal abstract class NetworkArchitecture
     /// <summary>Whether <c>FffFeatureScaling.Auto</c> divides sparse features by their largest absolute value (true unless the architecture learns its own input scale).</summary>
     public virtual bool ScalesSparseFeatures => true;
 
+    /// <summary>
+    /// True when the architecture puts an input stage in front of its network: the stage takes raw features, so the session
+    /// neither scales nor folds them and applies <see cref="MapInputRow"/> to every batch row instead.
+    /// </summary>
+    public virtual bool HasInputStage => false;
+
+    /// <summary>The stage's fixed per-feature map of one raw row, in place (nothing without an input stage).</summary>
+    public virtual void MapInputRow(Span<float> row)
+    {
+    }
+
     /// <summary>The stages of training for <paramref name="numberOfEpochs"/> epochs in all; by default one stage.</summary>
     public virtual IReadOnlyList<PhasePlan> PlanPhases(int numberOfEpochs) => new[] { new PhasePlan(FffTrainingPhase.Training, numberOfEpochs) };
 

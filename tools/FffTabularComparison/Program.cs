@@ -2,7 +2,7 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear]
-//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png] [--log] [--text N]
+//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,...]
 // --write replaces the text between the tabular-results and the tabular-fronts markers of the given Markdown file.
 // --seeds N runs every cell on N splits and training seeds (S .. S+N-1, --seed S, default 0) and reports means (Seeds.cs); the default is one seed.
 // --ensemble K trains the FFF rows (train, recipe) with K leaf trees (EnsembleSize); each FFF row logs its neurons per row.
@@ -10,6 +10,7 @@
 // front (Fronts.cs); --plot FILE.png draws it, one panel per set (tools/Shared/FrontPlot.cs).
 // --text N measures the text path instead (TextProbe.cs): N synthetic reviews, Fff().Train against LightGBM on FeaturizeText.
 // --log also prints the messages of Train's planner and the FFF trainers: the choices, every epoch, and where the training time went.
+// --stage runs the recipe, dense and MoE rows once per input stage (docs/input-stages.md); the other rows run once.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -33,7 +34,8 @@ bool trainerLog = false;
 int? textRows = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N]";
+List<TabularStage> stages = new() { TabularStage.None };
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -54,6 +56,7 @@ for (int i = 0; i < args.Length; i++)
         case "--plot": plot = Next(); break;
         case "--log": trainerLog = true; break;
         case "--text": textRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--stage": stages = Pick(Next(), TabularStage.All, s => s.Id); break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
@@ -80,7 +83,14 @@ foreach (TabularSet set in sets)
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
     var setResults = new List<TabularResult>();
     for (int seed = firstSeed; seed < firstSeed + seeds; seed++)
-        setResults.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out, seed, ensembleSize, trainerLog));
+    {
+        for (int k = 0; k < stages.Count; k++)
+        {
+            // Only the network rows the stage applies to run again for the second and later stages.
+            List<TabularModel> run = k == 0 ? models : models.Where(TabularStage.AppliesTo).ToList();
+            setResults.AddRange(TabularSuite.Run(mlContext, set, data, run, LatencySettings.Full, Console.Out, seed, ensembleSize, trainerLog, stages[k]));
+        }
+    }
     results.AddRange(Seeds.Aggregate(setResults));
 }
 

@@ -62,6 +62,42 @@ internal sealed record TabularModel(string Id, string Name, int? DenseWidth = nu
 }
 
 /// <summary>
+/// An input stage applied to the hand-built network rows (recipe, dense, MoE) with <c>--stage</c> (docs/input-stages.md);
+/// <see cref="Id"/> is what the flag takes.
+/// </summary>
+internal sealed record TabularStage(string Id, FffFeatureScaling Scaling, FffNumericEmbedding Embedding, int Width = FffDefaults.NumericEmbeddingWidth,
+    int Size = FffDefaults.NumericEmbeddingBins)
+{
+    public static readonly TabularStage None = new("none", FffFeatureScaling.Auto, FffNumericEmbedding.None);
+    public static readonly IReadOnlyList<TabularStage> All = new[]
+    {
+        None,
+        new TabularStage("quantile", FffFeatureScaling.QuantileNormal, FffNumericEmbedding.None),
+        new TabularStage("robust", FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.None),
+        new TabularStage("ple", FffFeatureScaling.Auto, FffNumericEmbedding.PiecewiseLinear),
+        new TabularStage("plr", FffFeatureScaling.Auto, FffNumericEmbedding.Periodic),
+        new TabularStage("ple8", FffFeatureScaling.Auto, FffNumericEmbedding.PiecewiseLinear, Width: 8, Size: 8),
+        new TabularStage("plr8", FffFeatureScaling.Auto, FffNumericEmbedding.Periodic, Width: 8, Size: 8),
+        new TabularStage("quantile-ple", FffFeatureScaling.QuantileNormal, FffNumericEmbedding.PiecewiseLinear),
+        new TabularStage("robust-plr", FffFeatureScaling.RobustSmoothClip, FffNumericEmbedding.Periodic),
+    };
+
+    /// <summary>Sets the stage's options (<see cref="Size"/> is the bins of PLE and the frequencies of PLR).</summary>
+    public T Apply<T>(T options) where T : FeedForwardOptionsBase
+    {
+        options.FeatureScaling = Scaling;
+        options.NumericEmbedding = Embedding;
+        options.NumericEmbeddingWidth = Width;
+        options.NumericEmbeddingBins = Size;
+        options.NumericEmbeddingFrequencies = Size;
+        return options;
+    }
+
+    /// <summary>Whether a stage applies to <paramref name="model"/>: the hand-built network rows (recipe, every dense width, MoE).</summary>
+    public static bool AppliesTo(TabularModel model) => model == TabularModel.Recipe || model.DenseWidth is not null || model == TabularModel.Moe;
+}
+
+/// <summary>
 /// One cell row of the table; <see cref="Error"/> is set (and the numbers are not) when the model failed. Over several seeds
 /// (Seeds.cs) the numbers are the mean metric, mean training seconds and median µs, and <see cref="MetricStd"/> the metric's
 /// sample standard deviation over <see cref="Seeds"/> seeds (NaN for one seed).
@@ -130,15 +166,18 @@ internal static class TabularSuite
     /// </param>
     /// <param name="ensembleSize">When set, the FFF rows (train, recipe) train this many leaf trees (<c>EnsembleSize</c>); null keeps their own choice.</param>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
-        LatencySettings latency, TextWriter log, int seed = 0, int? ensembleSize = null, bool trainerLog = false)
+        LatencySettings latency, TextWriter log, int seed = 0, int? ensembleSize = null, bool trainerLog = false, TabularStage? stage = null)
     {
+        stage ??= TabularStage.None;
         DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: seed);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
         int trainRows = (int)CountRows(train), testRows = (int)CountRows(test);
         var results = new List<TabularResult>();
         foreach (TabularModel model in TabularModel.All.Where(models.Contains))
         {
-            log.WriteLine($"== {set.Name}: {model.Name} ({trainRows} training rows, seed {seed})");
+            bool staged = stage != TabularStage.None && TabularStage.AppliesTo(model);
+            TabularModel shown = staged ? model with { Name = $"{model.Name}, stage {stage.Id}" } : model;
+            log.WriteLine($"== {set.Name}: {shown.Name} ({trainRows} training rows, seed {seed})");
             TabularResult result;
             try
             {
@@ -156,7 +195,7 @@ internal static class TabularSuite
                 }
                 TimeSpan processor = Process.GetCurrentProcess().TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
-                ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize);
+                ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize, stage);
                 double seconds = clock.Elapsed.TotalSeconds;
                 if (trainerLog)
                 {
@@ -165,13 +204,13 @@ internal static class TabularSuite
                 }
                 double metric = Evaluate(context, set.Task, fitted.Transform(test));
                 double micros = MedianPredictMicroseconds(context, set.Task, fitted, test, latency);
-                result = new(set, trainRows, testRows, model, metric, seconds, micros, null);
+                result = new(set, trainRows, testRows, shown, metric, seconds, micros, null);
             }
             catch (Exception e)
             {
                 // Recorded in the table (and logged in full) so one failing model does not end a long run.
                 log.WriteLine(e.ToString());
-                result = new(set, trainRows, testRows, model, double.NaN, double.NaN, double.NaN, $"{e.GetType().Name}: {e.Message}");
+                result = new(set, trainRows, testRows, shown, double.NaN, double.NaN, double.NaN, $"{e.GetType().Name}: {e.Message}");
             }
             log.WriteLine(FormatRow(result));
             results.Add(result);
@@ -179,15 +218,15 @@ internal static class TabularSuite
         return results;
     }
 
-    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train, int? ensembleSize)
+    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train, int? ensembleSize, TabularStage stage)
     {
         if (model == TabularModel.Train)
             return mlContext.Fff().Train(train, LabelColumn, ensembleSize is null ? null : new FffAutoTrainOptions { EnsembleSize = ensembleSize });
         if (model == TabularModel.Recipe)
-            return FitRecipe(mlContext, task, train, ensembleSize);
+            return FitRecipe(mlContext, task, train, ensembleSize, stage);
         IEstimator<ITransformer> featurize = Featurize(mlContext, task, train.Schema);
-        IEstimator<ITransformer> trainer = model.DenseWidth is int width ? Dense(mlContext, task, width, CountRows(train))
-            : model == TabularModel.Moe ? Moe(mlContext, task)
+        IEstimator<ITransformer> trainer = model.DenseWidth is int width ? Dense(mlContext, task, width, CountRows(train), stage)
+            : model == TabularModel.Moe ? Moe(mlContext, task, stage)
             : model == TabularModel.LightGbm ? LightGbm(mlContext, task)
             : model == TabularModel.Linear ? Linear(mlContext, task)
             : throw new ArgumentException($"Unknown model {model.Id}.", nameof(model));
@@ -213,11 +252,11 @@ internal static class TabularSuite
         return chain.Append(mlContext.Transforms.Concatenate(FeaturesColumn, numeric.Concat(categorical.Select(p => p.OutputColumnName)).ToArray()));
     }
 
-    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task, int width, long rows) => task switch
+    private static IEstimator<ITransformer> Dense(MLContext mlContext, TabularTask task, int width, long rows, TabularStage stage) => task switch
     {
-        TabularTask.Binary => mlContext.BinaryClassification.Trainers.DenseFeedForward(DenseOptions(new DenseFeedForwardBinaryTrainer.Options(), width, rows)),
-        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.DenseFeedForward(DenseOptions(new DenseFeedForwardMulticlassTrainer.Options(), width, rows)),
-        _ => mlContext.Regression.Trainers.DenseFeedForward(DenseOptions(new DenseFeedForwardRegressionTrainer.Options(), width, rows)),
+        TabularTask.Binary => mlContext.BinaryClassification.Trainers.DenseFeedForward(stage.Apply(DenseOptions(new DenseFeedForwardBinaryTrainer.Options(), width, rows))),
+        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.DenseFeedForward(stage.Apply(DenseOptions(new DenseFeedForwardMulticlassTrainer.Options(), width, rows))),
+        _ => mlContext.Regression.Trainers.DenseFeedForward(stage.Apply(DenseOptions(new DenseFeedForwardRegressionTrainer.Options(), width, rows))),
     };
 
     /// <summary>
@@ -236,11 +275,11 @@ internal static class TabularSuite
     private static (int BatchSize, float LearningRate) BatchAndRate(long rows) =>
         rows < 5_000 ? (64, 3e-3f) : rows < 50_000 ? (256, 5e-3f) : (1024, 1e-2f);
 
-    private static IEstimator<ITransformer> Moe(MLContext mlContext, TabularTask task) => task switch
+    private static IEstimator<ITransformer> Moe(MLContext mlContext, TabularTask task, TabularStage stage) => task switch
     {
-        TabularTask.Binary => mlContext.BinaryClassification.Trainers.MixtureOfExperts(new()),
-        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.MixtureOfExperts(new()),
-        _ => mlContext.Regression.Trainers.MixtureOfExperts(new()),
+        TabularTask.Binary => mlContext.BinaryClassification.Trainers.MixtureOfExperts(stage.Apply(new Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsBinaryTrainer.Options())),
+        TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.MixtureOfExperts(stage.Apply(new Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsMulticlassTrainer.Options())),
+        _ => mlContext.Regression.Trainers.MixtureOfExperts(stage.Apply(new Microsoft.ML.Fff.MixtureOfExperts.MixtureOfExpertsRegressionTrainer.Options())),
     };
 
     private static IEstimator<ITransformer> LightGbm(MLContext mlContext, TabularTask task) => task switch
@@ -267,8 +306,9 @@ internal static class TabularSuite
     /// for early stopping on the hard-descent metric (best epoch kept), a shallower tree on small sets (fragmentation), a shared
     /// master leaf, batch size and learning rate growing with the rows, and label smoothing for classes.
     /// </summary>
-    public static ITransformer FitRecipe(MLContext mlContext, TabularTask task, IDataView train, int? ensembleSize = null)
+    public static ITransformer FitRecipe(MLContext mlContext, TabularTask task, IDataView train, int? ensembleSize = null, TabularStage? stage = null)
     {
+        stage ??= TabularStage.None;
         DataOperationsCatalog.TrainTestData holdout = mlContext.Data.TrainTestSplit(train, testFraction: 0.1, seed: 1);
         ITransformer featurizer = Featurize(mlContext, task, train.Schema).Fit(holdout.TrainSet);
         IDataView fitRows = mlContext.Data.Cache(featurizer.Transform(holdout.TrainSet));
@@ -276,9 +316,9 @@ internal static class TabularSuite
         long rows = CountRows(fitRows);
         ITransformer trainer = task switch
         {
-            TabularTask.Binary => mlContext.BinaryClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardBinaryTrainer.Options(), rows, task, ensembleSize)).Fit(fitRows, validRows),
-            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.FastFeedForward(Recipe(new FastFeedForwardMulticlassTrainer.Options(), rows, task, ensembleSize)).Fit(fitRows, validRows),
-            _ => mlContext.Regression.Trainers.FastFeedForward(Recipe(new FastFeedForwardRegressionTrainer.Options(), rows, task, ensembleSize)).Fit(fitRows, validRows),
+            TabularTask.Binary => mlContext.BinaryClassification.Trainers.FastFeedForward(stage.Apply(Recipe(new FastFeedForwardBinaryTrainer.Options(), rows, task, ensembleSize))).Fit(fitRows, validRows),
+            TabularTask.Multiclass => mlContext.MulticlassClassification.Trainers.FastFeedForward(stage.Apply(Recipe(new FastFeedForwardMulticlassTrainer.Options(), rows, task, ensembleSize))).Fit(fitRows, validRows),
+            _ => mlContext.Regression.Trainers.FastFeedForward(stage.Apply(Recipe(new FastFeedForwardRegressionTrainer.Options(), rows, task, ensembleSize))).Fit(fitRows, validRows),
         };
         return new TransformerChain<ITransformer>(featurizer, trainer);
     }
