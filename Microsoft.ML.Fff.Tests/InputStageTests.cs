@@ -441,6 +441,24 @@ public sealed class InputStageTests
     }
 
     [TestMethod]
+    [DataRow(FffFeatureScaling.QuantileNormal)]
+    [DataRow(FffFeatureScaling.RobustSmoothClip)]
+    public void WholeTableAndPerBatchTrainingSeeTheSameMappedRows(FffFeatureScaling scaling)
+    {
+        // The in-memory table is turned into tensors once (whole-table path) unless it exceeds InMemoryLimitMegabytes;
+        // a limit of 0 builds every batch row by row instead. Both must apply the stage's map, so they train the same model.
+        byte[] Train(int inMemoryLimitMegabytes)
+        {
+            var mlContext = new MLContext(seed: 1);
+            var options = Small(new FastFeedForwardRegressionTrainer.Options(), scaling, FffNumericEmbedding.None);
+            options.InMemoryLimitMegabytes = inMemoryLimitMegabytes;
+            var model = mlContext.Regression.Trainers.FastFeedForward(options).Fit(TestData.RegressionData(mlContext));
+            return NetworkChecks.SaveBytes(model.Model.Network);
+        }
+        CollectionAssert.AreEqual(Train(0), Train(FffDefaults.InMemoryLimitMegabytes));
+    }
+
+    [TestMethod]
     public void InvalidStageOptionsAreRejectedWithTheirNames()
     {
         var mlContext = new MLContext(seed: 1);

@@ -127,6 +127,7 @@ internal sealed partial class FeedForwardTrainingSession
             table.CopyDenseRow(r, row);
             System.Numerics.Tensors.TensorPrimitives.Subtract(row, _shift, row);
             System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
+            _architecture.MapInputRow(row);
         }
         int[] all = new int[rows];
         for (int r = 0; r < rows; r++)
