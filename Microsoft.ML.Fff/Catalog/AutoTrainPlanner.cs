@@ -393,6 +393,10 @@ internal sealed class AutoTrainPlanner
                 trainerOptions.EnsembleSize = trees;
             trainerOptions.Seed = options.Seed;
             trainerOptions.NumberOfThreads = training.NumberOfThreads;
+            if (options.FeatureScaling is FffFeatureScaling scaling)
+                trainerOptions.FeatureScaling = scaling;
+            if (options.NumericEmbedding is FffNumericEmbedding embedding)
+                trainerOptions.NumericEmbedding = embedding;
             trainerOptions.Progress = options.Progress;
             return trainerOptions;
         }

@@ -104,6 +104,20 @@ public sealed class FffAutoTrainOptions
     public int MaxCategoricalCardinality { get; set; } = FffDefaults.MaxCategoricalCardinality;
 
     /// <summary>
+    /// How the FFF scales its numeric inputs (<see cref="FeedForwardOptionsBase.FeatureScaling"/>): <see cref="FffFeatureScaling.QuantileNormal"/>
+    /// and <see cref="FffFeatureScaling.RobustSmoothClip"/> put an input stage in front of the network (docs/input-stages.md). Default
+    /// <c>null</c>: <see cref="FffFeatureScaling.Auto"/> (mean/standard deviation, folded into the first layer).
+    /// </summary>
+    public FffFeatureScaling? FeatureScaling { get; set; }
+
+    /// <summary>
+    /// A learned embedding of every numeric input before the FFF (<see cref="FeedForwardOptionsBase.NumericEmbedding"/>, with its default
+    /// width, bins and frequencies): piecewise-linear or periodic (docs/input-stages.md). It costs per-row latency and training time.
+    /// Default <c>null</c>: <see cref="FffNumericEmbedding.None"/>.
+    /// </summary>
+    public FffNumericEmbedding? NumericEmbedding { get; set; }
+
+    /// <summary>
     /// Threads libtorch may use while training. Default <c>null</c>: 1 when a batch's hidden layer (batch size times training width) holds
     /// at most <see cref="FffAutoTrainChoices.SingleThreadWork"/> values, as splitting so little work among threads costs more than it
     /// saves; otherwise libtorch's default. At least 1 when set.
