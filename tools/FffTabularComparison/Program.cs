@@ -2,8 +2,9 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear]
-//       [--max-rows N] [--data DIR] [--write docs/tabular.md]
-// --write replaces the text between the tabular-results markers of the given Markdown file.
+//       [--max-rows N] [--data DIR] [--write docs/tabular.md] [--latency-breakdown]
+// --write replaces the text between the tabular-results markers of the given Markdown file. --latency-breakdown measures, for
+// each set, where the one-call Train model's per-row Predict time goes (LatencyBreakdown.cs) instead of the suite's table.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -19,9 +20,10 @@ string dataDirectory = Environment.GetEnvironmentVariable("FFF_TABULAR_CACHE")
     ?? Path.Combine(Environment.GetEnvironmentVariable("FFF_DATA_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnetfff"), "tabular");
 int? maxRows = null;
 string? write = null;
+bool breakdown = false;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense,moe,lightgbm,linear] [--max-rows N] [--data DIR] [--write file.md] [--latency-breakdown]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -32,6 +34,7 @@ for (int i = 0; i < args.Length; i++)
         case "--max-rows": maxRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--data": dataDirectory = Next(); break;
         case "--write": write = Next(); break;
+        case "--latency-breakdown": breakdown = true; break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
@@ -40,6 +43,7 @@ for (int i = 0; i < args.Length; i++)
 
 var mlContext = new MLContext(seed: 0);
 var results = new List<TabularResult>();
+var breakdownSteps = new List<LatencyStep>();
 var started = DateTime.UtcNow;
 foreach (TabularSet set in sets)
 {
@@ -50,7 +54,19 @@ foreach (TabularSet set in sets)
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
-    results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out));
+    if (breakdown)
+        breakdownSteps.AddRange(LatencyBreakdown.Run(set, data, LatencySettings.Full, Console.Out));
+    else
+        results.AddRange(TabularSuite.Run(mlContext, set, data, models, LatencySettings.Full, Console.Out));
+}
+if (breakdown)
+{
+    Console.WriteLine();
+    Console.WriteLine($"Per-row µs: median of {LatencySettings.Full.TimedCalls:N0} calls after {LatencySettings.Full.WarmupSeconds:F0} s of warm-up; " +
+        $"{Environment.ProcessorCount} logical cores, .NET {Environment.Version}.");
+    Console.WriteLine();
+    Console.WriteLine(LatencyBreakdown.Table(breakdownSteps));
+    return 0;
 }
 
 string command = "dotnet run --project tools/FffTabularComparison -c Release --" + (args.Length > 0 ? " " + string.Join(" ", args) : "");
