@@ -1,0 +1,649 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
+using Microsoft.ML.Model.OnnxConverter;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms;
+
+[assembly: LoadableClass(TabularFeaturizerTransformer.Summary, typeof(TabularFeaturizerTransformer), null, typeof(SignatureLoadModel),
+    TabularFeaturizerTransformer.UserName, TabularFeaturizerTransformer.LoaderSignature)]
+
+namespace Microsoft.ML.Fff;
+
+/// <summary>How one input column of <see cref="TabularFeaturizerEstimator"/> becomes slots of the feature vector.</summary>
+internal enum TabularPartKind : byte
+{
+    /// <summary>
+    /// A numeric or Boolean scalar or known-size vector: converted to Single, a missing value (NaN) replaced by the training mean of its
+    /// slot, then <c>(x - offset) * scale</c> of <c>NormalizeMeanVariance</c>. All numeric parts share one statistics block, as the
+    /// one vector ML.NET's <c>Concatenate</c>, <c>ReplaceMissingValues</c> and <c>NormalizeMeanVariance</c> compute them on.
+    /// </summary>
+    Numeric = 1,
+
+    /// <summary>A String scalar: one indicator slot per value seen in training (ordinal, as <c>MapValueToKey</c> keys it), none for others.</summary>
+    Categorical = 2,
+
+    /// <summary>A Single scalar or known-size vector made by an earlier step (e.g. a one-hot of a key), copied as it is.</summary>
+    Copied = 3,
+}
+
+/// <summary>
+/// The featurization of <see cref="FffCatalog.Train"/> for numeric and categorical columns, as one step: what the chain
+/// <c>ConvertType</c>, <c>Concatenate</c>, <c>ReplaceMissingValues</c> (mean), <c>NormalizeMeanVariance</c>, <c>OneHotEncoding</c> and
+/// a final <c>Concatenate</c> computes, in one row mapper. <see cref="Fit"/> fits exactly that chain of ML.NET estimators (so the
+/// statistics are ML.NET's own, to the bit) and reads its parameters out of it.
+/// </summary>
+/// <remarks>
+/// Why: a <c>PredictionEngine</c> pays for every step of a pipeline on every row (a getter chain, a vector copy, a sparse/dense
+/// decision per step); on a table of ten columns those steps cost more than the network they feed (docs/tabular.md, "Per-row
+/// latency of Train models").
+/// </remarks>
+internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerTransformer>
+{
+    private readonly MLContext _mlContext;
+    private readonly IHost _host;
+    private readonly string _outputColumnName;
+    private readonly (TabularPartKind Kind, string Column)[] _parts;
+
+    /// <param name="mlContext">The context whose catalog fits the equivalent ML.NET chain.</param>
+    /// <param name="outputColumnName">The feature vector column to write.</param>
+    /// <param name="parts">The input columns in slot order, each with how it is featurized.</param>
+    public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts)
+    {
+        Contracts.CheckValue(mlContext, nameof(mlContext));
+        _mlContext = mlContext;
+        _host = ((IHostEnvironment)mlContext).Register(nameof(TabularFeaturizerEstimator));
+        _host.CheckNonEmpty(outputColumnName, nameof(outputColumnName));
+        _host.CheckValue(parts, nameof(parts));
+        _host.CheckParam(parts.Count > 0, nameof(parts), "At least one input column is needed.");
+        _outputColumnName = outputColumnName;
+        _parts = parts.ToArray();
+    }
+
+    /// <summary>The input columns, in slot order, with how each is featurized.</summary>
+    public IReadOnlyList<(TabularPartKind Kind, string Column)> Parts => _parts;
+
+    /// <summary>Fits the equivalent ML.NET chain on <paramref name="input"/> and returns the one-step transformer holding its parameters.</summary>
+    public TabularFeaturizerTransformer Fit(IDataView input)
+    {
+        _host.CheckValue(input, nameof(input));
+        foreach ((TabularPartKind kind, string column) in _parts)
+            TabularFeaturizerTransformer.CheckInput(input.Schema, kind, column);
+
+        // The ML.NET chain this step replaces, with its own temporary column names: its statistics are the step's, and it is kept for ONNX.
+        var names = new HashSet<string>(input.Schema.Select(c => c.Name), StringComparer.Ordinal) { _outputColumnName };
+        string Temporary(string purpose)
+        {
+            string name = "__FffTabular" + purpose + "__";
+            for (int i = 1; !names.Add(name); i++)
+                name = "__FffTabular" + purpose + i + "__";
+            return name;
+        }
+        TransformsCatalog transforms = _mlContext.Transforms;
+        var chain = new EstimatorChain<ITransformer>();
+        var concatenated = new List<string>();
+        string? numericVector = null;
+        string[] numericColumns = _parts.Where(p => p.Kind == TabularPartKind.Numeric).Select(p => p.Column).ToArray();
+        if (numericColumns.Length > 0)
+        {
+            var converted = new List<string>();
+            var conversions = new List<InputOutputColumnPair>();
+            foreach (string column in numericColumns)
+            {
+                DataViewType item = ItemType(input.Schema[column].Type);
+                if (item == NumberDataViewType.Single)
+                {
+                    converted.Add(column);
+                    continue;
+                }
+                string name = Temporary("Numeric");
+                conversions.Add(new InputOutputColumnPair(name, column));
+                converted.Add(name);
+            }
+            if (conversions.Count > 0)
+                chain = chain.Append<ITransformer>(transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
+            numericVector = Temporary("Numerics");
+            chain = chain.Append<ITransformer>(transforms.Concatenate(numericVector, converted.ToArray()))
+                .Append<ITransformer>(transforms.ReplaceMissingValues(numericVector, numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean))
+                .Append<ITransformer>(transforms.NormalizeMeanVariance(numericVector, numericVector));
+        }
+        var keyColumns = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((TabularPartKind kind, string column) in _parts)
+        {
+            switch (kind)
+            {
+                case TabularPartKind.Numeric:
+                    if (column == numericColumns[0])
+                        concatenated.Add(numericVector!);
+                    break;
+                case TabularPartKind.Categorical:
+                    // OneHotEncoding's own two steps with its defaults (keys by occurrence, up to 1,000,000), so the keys are the same.
+                    string key = Temporary("Key");
+                    string oneHot = Temporary("Category");
+                    keyColumns.Add(column, key);
+                    chain = chain.Append<ITransformer>(transforms.Conversion.MapValueToKey(key, column))
+                        .Append<ITransformer>(transforms.Conversion.MapKeyToVector(oneHot, key));
+                    concatenated.Add(oneHot);
+                    break;
+                default:
+                    concatenated.Add(column);
+                    break;
+            }
+        }
+        chain = chain.Append<ITransformer>(transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
+        TransformerChain<ITransformer> fitted = chain.Fit(input);
+
+        // Read the parameters back out of the fitted chain.
+        float[] replacement = Array.Empty<float>(), offset = Array.Empty<float>(), scale = Array.Empty<float>();
+        if (numericVector != null)
+        {
+            ITransformer[] steps = fitted.ToArray();
+            var normalizer = steps.OfType<NormalizingTransformer>().Single();
+            MissingValueReplacingTransformer replacer = steps.OfType<MissingValueReplacingTransformer>().Single();
+            var affine = (NormalizingTransformer.AffineNormalizerModelParameters<ImmutableArray<float>>)normalizer.GetNormalizerModelParameters(0);
+            int width = affine.Scale.Length;
+            scale = affine.Scale.ToArray();
+            offset = affine.Offset.IsDefaultOrEmpty ? new float[width] : affine.Offset.ToArray();
+            replacement = ReplacementValues(replacer, numericVector, width);
+        }
+        var terms = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach ((string column, string key) in keyColumns)
+            terms.Add(column, KeyValues(fitted.GetOutputSchema(input.Schema)[key]));
+        return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted);
+    }
+
+    /// <summary>The slot values <c>ReplaceMissingValues</c> puts in for NaN: what it writes for a row of NaN.</summary>
+    private float[] ReplacementValues(ITransformer replacer, string column, int width)
+    {
+        var builder = new ArrayDataViewBuilder(_host);
+        float[] missing = Enumerable.Repeat(float.NaN, width).ToArray();
+        builder.AddColumn(column, NumberDataViewType.Single, new[] { missing });
+        IDataView replaced = replacer.Transform(builder.GetDataView());
+        using DataViewRowCursor cursor = replaced.GetRowCursor(replaced.Schema[column]);
+        ValueGetter<VBuffer<float>> getter = cursor.GetGetter<VBuffer<float>>(replaced.Schema[column]);
+        VBuffer<float> values = default;
+        _host.Check(cursor.MoveNext(), "The missing-value step returned no row.");
+        getter(ref values);
+        return values.DenseValues().ToArray();
+    }
+
+    private static string[] KeyValues(DataViewSchema.Column key)
+    {
+        VBuffer<ReadOnlyMemory<char>> values = default;
+        key.GetKeyValues(ref values);
+        return values.DenseValues().Select(v => v.ToString()).ToArray();
+    }
+
+    /// <summary>The input schema plus the feature vector (Single, known size unknown until fitted).</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        foreach ((TabularPartKind kind, string column) in _parts)
+        {
+            if (!inputSchema.TryFindColumn(column, out SchemaShape.Column shape))
+                throw _host.ExceptSchemaMismatch(nameof(inputSchema), "input", column);
+            bool ok = kind switch
+            {
+                TabularPartKind.Numeric => shape.Kind != SchemaShape.Column.VectorKind.VariableVector && !shape.IsKey
+                    && (shape.ItemType is NumberDataViewType || shape.ItemType is BooleanDataViewType),
+                TabularPartKind.Categorical => shape.Kind == SchemaShape.Column.VectorKind.Scalar && shape.ItemType is TextDataViewType,
+                _ => shape.Kind != SchemaShape.Column.VectorKind.VariableVector && !shape.IsKey && shape.ItemType == NumberDataViewType.Single,
+            };
+            if (!ok)
+                throw _host.ExceptSchemaMismatch(nameof(inputSchema), "input", column, TabularFeaturizerTransformer.Expected(kind), shape.GetTypeString());
+        }
+        var result = inputSchema.ToDictionary(c => c.Name);
+        result[_outputColumnName] = new SchemaShape.Column(_outputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+        return new SchemaShape(result.Values);
+    }
+
+    private static DataViewType ItemType(DataViewType type) => type is VectorDataViewType vector ? vector.ItemType : type;
+}
+
+/// <summary>
+/// The fitted <see cref="TabularFeaturizerEstimator"/>: writes one dense Single vector per row from numeric, categorical and copied
+/// columns, equal slot for slot to what the ML.NET chain it replaces computes (a negative zero comes out as +0, as that chain's
+/// buffers store it). Saves with <c>mlContext.Model.Save</c>, loads on a fresh <c>MLContext</c>, exports to ONNX as that chain.
+/// </summary>
+internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
+{
+    internal const string Summary = "Featurizes numeric and categorical columns of a table into one vector in one step.";
+    internal const string UserName = "FFF tabular featurizer";
+    internal const string LoaderSignature = "FffTabularFeaturizer";
+
+    // Most categorical values and slots a stored transformer may declare (ValueToKey's own limit is 1,000,000 keys per column).
+    private const int MaxSlots = 1 << 24;
+
+    private readonly (TabularPartKind Kind, string Column)[] _parts;
+    private readonly int[] _widths;
+    private readonly int[] _offsets;
+    private readonly float[] _replacement;
+    private readonly float[] _shift;
+    private readonly float[] _scale;
+    private readonly Dictionary<string, int>?[] _slots;
+    private readonly string[][] _terms;
+    private readonly ITransformer _equivalent;
+
+    internal TabularFeaturizerTransformer(IHost host, string outputColumnName, (TabularPartKind Kind, string Column)[] parts, DataViewSchema inputSchema,
+        float[] replacement, float[] shift, float[] scale, Dictionary<string, string[]> terms, ITransformer equivalent)
+        : base(host)
+    {
+        OutputColumnName = outputColumnName;
+        _parts = parts;
+        _widths = parts.Select(p => p.Kind == TabularPartKind.Categorical ? terms[p.Column].Length : SlotsOf(inputSchema[p.Column].Type)).ToArray();
+        _terms = parts.Select(p => p.Kind == TabularPartKind.Categorical ? terms[p.Column] : Array.Empty<string>()).ToArray();
+        (_replacement, _shift, _scale) = (replacement, shift, scale);
+        _equivalent = equivalent;
+        _offsets = Offsets(_widths);
+        _slots = _terms.Select((t, i) => parts[i].Kind == TabularPartKind.Categorical ? SlotMap(t) : null).ToArray();
+        Host.Check(NumericWidth == _scale.Length && _shift.Length == _scale.Length && _replacement.Length == _scale.Length,
+            "The numeric statistics do not match the numeric columns' slots.");
+    }
+
+    private TabularFeaturizerTransformer(IHost host, ModelLoadContext ctx)
+        : base(host)
+    {
+        // *** Binary format ***
+        // string id  output column name
+        // int32      part count P (1 .. 2^24)
+        // P times:   byte kind (1 numeric, 2 categorical, 3 copied); string id input column name; int32 slot count S (1 .. 2^24);
+        //            categorical only: S string ids, the values in slot order (distinct, non-empty)
+        // float[N]   replacement values, float[N] offsets, float[N] scales of the numeric slots (N = their total slot count), in part order
+        // sub-model "Equivalent": the fitted ML.NET chain the step replaces (for ONNX export)
+        // Version history: 0x00010001 initial.
+        OutputColumnName = ReadName(ctx);
+        int count = ReadCount(ctx.Reader, "part count");
+        _parts = new (TabularPartKind, string)[count];
+        _widths = new int[count];
+        _terms = new string[count][];
+        long total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            byte kind = Read(ctx.Reader, r => r.ReadByte());
+            if (kind is < (byte)TabularPartKind.Numeric or > (byte)TabularPartKind.Copied)
+                throw Corrupt($"part {i} has unknown kind {kind}.");
+            _parts[i] = ((TabularPartKind)kind, ReadName(ctx));
+            _widths[i] = ReadCount(ctx.Reader, $"slot count of part {i}");
+            total += _widths[i];
+            if (total > MaxSlots)
+                throw Corrupt($"the parts declare more than {MaxSlots} slots.");
+            _terms[i] = Array.Empty<string>();
+            if (_parts[i].Kind == TabularPartKind.Categorical)
+            {
+                _terms[i] = new string[_widths[i]];
+                for (int t = 0; t < _terms[i].Length; t++)
+                    _terms[i][t] = ReadName(ctx);
+            }
+        }
+        int numeric = NumericWidth;
+        _replacement = ReadFloats(ctx.Reader, numeric);
+        _shift = ReadFloats(ctx.Reader, numeric);
+        _scale = ReadFloats(ctx.Reader, numeric);
+        _offsets = Offsets(_widths);
+        _slots = new Dictionary<string, int>?[count];
+        for (int i = 0; i < count; i++)
+        {
+            if (_parts[i].Kind != TabularPartKind.Categorical)
+                continue;
+            var map = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int t = 0; t < _terms[i].Length; t++)
+            {
+                if (_terms[i][t].Length == 0 || !map.TryAdd(_terms[i][t], t))
+                    throw Corrupt($"value {t} of categorical column '{_parts[i].Column}' is empty or repeated.");
+            }
+            _slots[i] = map;
+        }
+        ctx.LoadModel<ITransformer, SignatureLoadModel>(host, out _equivalent, "Equivalent");
+    }
+
+    /// <summary>The feature vector column.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>Slots of the feature vector.</summary>
+    public int SlotCount => _offsets[^1];
+
+    private int NumericWidth => Enumerable.Range(0, _parts.Length).Where(i => _parts[i].Kind == TabularPartKind.Numeric).Sum(i => _widths[i]);
+
+    private static int[] Offsets(int[] widths)
+    {
+        var offsets = new int[widths.Length + 1];
+        for (int i = 0; i < widths.Length; i++)
+            offsets[i + 1] = checked(offsets[i] + widths[i]);
+        return offsets;
+    }
+
+    private static Dictionary<string, int> SlotMap(string[] terms)
+    {
+        var map = new Dictionary<string, int>(terms.Length, StringComparer.Ordinal);
+        for (int t = 0; t < terms.Length; t++)
+            map.Add(terms[t], t);
+        return map;
+    }
+
+    private static int SlotsOf(DataViewType type) => type is VectorDataViewType vector ? vector.Size : 1;
+
+    internal static string Expected(TabularPartKind kind) => kind switch
+    {
+        TabularPartKind.Numeric => "a numeric or Boolean scalar or known-size vector",
+        TabularPartKind.Categorical => "a String scalar",
+        _ => "a Single scalar or known-size vector",
+    };
+
+    /// <summary>Throws (naming the column and what it needs) unless the schema has the column with a type its part accepts.</summary>
+    internal static void CheckInput(DataViewSchema schema, TabularPartKind kind, string column)
+    {
+        DataViewType type = schema.GetColumnOrNull(column)?.Type
+            ?? throw new ArgumentOutOfRangeException("inputSchema", $"Column '{column}' of the tabular featurizer is not in the data.");
+        DataViewType item = type is VectorDataViewType vector ? vector.ItemType : type;
+        bool knownSize = type is not VectorDataViewType { IsKnownSize: false };
+        bool ok = kind switch
+        {
+            TabularPartKind.Numeric => knownSize && item is NumberDataViewType or BooleanDataViewType,
+            TabularPartKind.Categorical => type is TextDataViewType,
+            _ => knownSize && item == NumberDataViewType.Single,
+        };
+        if (!ok)
+            throw new ArgumentOutOfRangeException("inputSchema", $"Column '{column}' is {type}, but the tabular featurizer needs {Expected(kind)} there.");
+    }
+
+    private static VersionInfo GetVersionInfo() => new VersionInfo(
+        modelSignature: "FFFTABFT",
+        verWrittenCur: 0x00010001, // initial
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(TabularFeaturizerTransformer).Assembly.FullName);
+
+    /// <summary>The loader ML.NET calls for <c>Model.Load</c>.</summary>
+    internal static TabularFeaturizerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        IHost host = env.Register(nameof(TabularFeaturizerTransformer));
+        host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel(GetVersionInfo());
+        return new TabularFeaturizerTransformer(host, ctx);
+    }
+
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        ctx.SaveNonEmptyString(OutputColumnName);
+        ctx.Writer.Write(_parts.Length);
+        for (int i = 0; i < _parts.Length; i++)
+        {
+            ctx.Writer.Write((byte)_parts[i].Kind);
+            ctx.SaveNonEmptyString(_parts[i].Column);
+            ctx.Writer.Write(_widths[i]);
+            foreach (string term in _terms[i])
+                ctx.SaveNonEmptyString(term);
+        }
+        foreach (float[] values in new[] { _replacement, _shift, _scale })
+        {
+            foreach (float value in values)
+                ctx.Writer.Write(value);
+        }
+        ctx.SaveModel(_equivalent, "Equivalent");
+    }
+
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    private static InvalidDataException Corrupt(string problem)
+        => Contracts.Mark(new InvalidDataException("Corrupt FFF tabular featurizer: " + problem));
+
+    private static T Read<T>(BinaryReader reader, Func<BinaryReader, T> read)
+    {
+        try
+        {
+            return read(reader);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw Contracts.Mark(new InvalidDataException("Corrupt FFF tabular featurizer: the file ends early (truncated?).", e));
+        }
+    }
+
+    private static int ReadCount(BinaryReader reader, string what)
+    {
+        int count = Read(reader, r => r.ReadInt32());
+        if (count < 1 || count > MaxSlots)
+            throw Corrupt($"the {what} is {count}, outside 1 .. {MaxSlots}.");
+        return count;
+    }
+
+    private static string ReadName(ModelLoadContext ctx)
+    {
+        string? name = Read(ctx.Reader, _ => ctx.LoadStringOrNull());
+        return string.IsNullOrEmpty(name) ? throw Corrupt("a column name or categorical value is empty or missing.") : name;
+    }
+
+    private static float[] ReadFloats(BinaryReader reader, int count)
+    {
+        Stream stream = reader.BaseStream;
+        if (stream.CanSeek && stream.Length - stream.Position < (long)count * sizeof(float))
+            throw Corrupt($"the file ends before the {count} numeric statistics (truncated?).");
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+            values[i] = Read(reader, r => r.ReadSingle());
+        return values;
+    }
+
+    /// <summary>Writes the slots of one part from its input column into the row's vector (the span covers exactly the part's slots).</summary>
+    private delegate void PartWriter(Span<float> slots);
+
+    private sealed class Mapper : MapperBase, ISaveAsOnnx
+    {
+        private readonly TabularFeaturizerTransformer _featurizer;
+        private readonly int[] _inputs;
+
+        public Mapper(TabularFeaturizerTransformer parent, DataViewSchema inputSchema)
+            : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
+        {
+            _featurizer = parent;
+            _inputs = new int[parent._parts.Length];
+            for (int i = 0; i < _inputs.Length; i++)
+            {
+                (TabularPartKind kind, string column) = parent._parts[i];
+                CheckInput(inputSchema, kind, column);
+                DataViewSchema.Column input = inputSchema[column];
+                if (kind != TabularPartKind.Categorical && SlotsOf(input.Type) != parent._widths[i])
+                {
+                    throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                        $"Column '{column}' has {SlotsOf(input.Type)} slots, but the tabular featurizer was fitted on {parent._widths[i]}.");
+                }
+                _inputs[i] = input.Index;
+            }
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+            => new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, _featurizer.SlotCount)) };
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+            => activeOutput(0) ? column => Array.IndexOf(_inputs, column) >= 0 : _ => false;
+
+        protected override void SaveModel(ModelSaveContext ctx) => _featurizer.SaveModel(ctx);
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
+        {
+            disposer = null;
+            TabularFeaturizerTransformer p = _featurizer;
+            int width = p.SlotCount;
+            // The common column, a Single scalar, is read by a plain getter array; every other part by a writer of its own.
+            var singles = new List<(ValueGetter<float> Getter, int Slot)>();
+            var writers = new List<(PartWriter Write, int Offset, int Width)>();
+            var numericRanges = new List<(int Offset, int Width)>();
+            for (int i = 0; i < p._parts.Length; i++)
+            {
+                DataViewSchema.Column column = input.Schema[_inputs[i]];
+                (int offset, int partWidth) = (p._offsets[i], p._widths[i]);
+                if (p._parts[i].Kind == TabularPartKind.Numeric)
+                    numericRanges.Add((offset, partWidth));
+                if (p._parts[i].Kind != TabularPartKind.Categorical && column.Type == NumberDataViewType.Single)
+                    singles.Add((input.GetGetter<float>(column), offset));
+                else
+                    writers.Add((MakeWriter(input, column, p._parts[i].Kind, p._slots[i]), offset, partWidth));
+            }
+            ValueGetter<float>[] singleGetters = singles.Select(s => s.Getter).ToArray();
+            int[] singleSlots = singles.Select(s => s.Slot).ToArray();
+            (PartWriter Write, int Offset, int Width)[] partWriters = writers.ToArray();
+            // Numeric slots are contiguous in Train's pipelines; any layout works, one range at a time.
+            (int Offset, int Width)[] ranges = MergeRanges(numericRanges);
+            float[] replacement = p._replacement, shift = p._shift, scale = p._scale;
+            ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> destination) =>
+            {
+                VBufferEditor<float> editor = VBufferEditor.Create(ref destination, width);
+                Span<float> values = editor.Values;
+                for (int i = 0; i < singleGetters.Length; i++)
+                    singleGetters[i](ref values[singleSlots[i]]);
+                foreach ((PartWriter write, int offset, int partWidth) in partWriters)
+                    write(values.Slice(offset, partWidth));
+                int statistic = 0;
+                foreach ((int offset, int rangeWidth) in ranges)
+                {
+                    Standardize(values.Slice(offset, rangeWidth), replacement.AsSpan(statistic, rangeWidth), shift.AsSpan(statistic, rangeWidth),
+                        scale.AsSpan(statistic, rangeWidth));
+                    statistic += rangeWidth;
+                }
+                destination = editor.Commit();
+            };
+            return getter;
+        }
+
+        private static (int Offset, int Width)[] MergeRanges(List<(int Offset, int Width)> ranges)
+        {
+            var merged = new List<(int Offset, int Width)>();
+            foreach ((int offset, int width) in ranges)
+            {
+                if (merged.Count > 0 && merged[^1].Offset + merged[^1].Width == offset)
+                    merged[^1] = (merged[^1].Offset, merged[^1].Width + width);
+                else
+                    merged.Add((offset, width));
+            }
+            return merged.ToArray();
+        }
+
+        /// <summary>
+        /// <c>x = isNaN(x) ? replacement : x; x = (x - shift) * scale</c>, slot by slot, then <c>+ 0</c>: a negative zero becomes +0
+        /// (the ML.NET normalizer drops zeros from its buffer, so they read back as +0); nothing else changes.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Standardize(Span<float> x, ReadOnlySpan<float> replacement, ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
+        {
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                ref float xr = ref MemoryMarshal.GetReference(x);
+                ref float rr = ref MemoryMarshal.GetReference(replacement);
+                ref float hr = ref MemoryMarshal.GetReference(shift);
+                ref float sr = ref MemoryMarshal.GetReference(scale);
+                for (; i + Vector<float>.Count <= x.Length; i += Vector<float>.Count)
+                {
+                    Vector<float> v = Vector.LoadUnsafe(ref xr, (nuint)i);
+                    v = Vector.ConditionalSelect(Vector.Equals(v, v), v, Vector.LoadUnsafe(ref rr, (nuint)i));
+                    v = (v - Vector.LoadUnsafe(ref hr, (nuint)i)) * Vector.LoadUnsafe(ref sr, (nuint)i);
+                    (v + Vector<float>.Zero).StoreUnsafe(ref xr, (nuint)i);
+                }
+            }
+            for (; i < x.Length; i++)
+            {
+                float v = float.IsNaN(x[i]) ? replacement[i] : x[i];
+                x[i] = (v - shift[i]) * scale[i] + 0f;
+            }
+        }
+
+        private static PartWriter MakeWriter(DataViewRow input, DataViewSchema.Column column, TabularPartKind kind, Dictionary<string, int>? slots)
+        {
+            if (kind == TabularPartKind.Categorical)
+            {
+                ValueGetter<ReadOnlyMemory<char>> getText = input.GetGetter<ReadOnlyMemory<char>>(column);
+                Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup = slots!.GetAlternateLookup<ReadOnlySpan<char>>();
+                ReadOnlyMemory<char> text = default;
+                return destination =>
+                {
+                    destination.Clear();
+                    getText(ref text);
+                    // Exact, ordinal, untrimmed: as ValueToKey maps a value (an empty or unseen one gets no slot).
+                    if (lookup.TryGetValue(text.Span, out int slot))
+                        destination[slot] = 1;
+                };
+            }
+            DataViewType item = column.Type is VectorDataViewType vector ? vector.ItemType : column.Type;
+            return item.RawType switch
+            {
+                Type t when t == typeof(float) => Converted<float>(input, column, v => v),
+                Type t when t == typeof(double) => Converted<double>(input, column, v => (float)v),
+                Type t when t == typeof(bool) => Converted<bool>(input, column, v => v ? 1f : 0f),
+                Type t when t == typeof(sbyte) => Converted<sbyte>(input, column, v => v),
+                Type t when t == typeof(byte) => Converted<byte>(input, column, v => v),
+                Type t when t == typeof(short) => Converted<short>(input, column, v => v),
+                Type t when t == typeof(ushort) => Converted<ushort>(input, column, v => v),
+                Type t when t == typeof(int) => Converted<int>(input, column, v => v),
+                Type t when t == typeof(uint) => Converted<uint>(input, column, v => v),
+                Type t when t == typeof(long) => Converted<long>(input, column, v => v),
+                Type t when t == typeof(ulong) => Converted<ulong>(input, column, v => v),
+                _ => throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' has item type {item}, which the tabular featurizer cannot convert to Single."),
+            };
+        }
+
+        /// <summary>A scalar or vector of <typeparamref name="T"/> converted to Single as ML.NET's <c>ConvertType</c> converts it (a cast; Boolean 1 or 0).</summary>
+        private static PartWriter Converted<T>(DataViewRow input, DataViewSchema.Column column, Func<T, float> convert)
+        {
+            if (column.Type is not VectorDataViewType)
+            {
+                ValueGetter<T> get = input.GetGetter<T>(column);
+                T value = default!;
+                return destination =>
+                {
+                    get(ref value);
+                    destination[0] = convert(value);
+                };
+            }
+            ValueGetter<VBuffer<T>> getVector = input.GetGetter<VBuffer<T>>(column);
+            VBuffer<T> buffer = default;
+            return destination =>
+            {
+                getVector(ref buffer);
+                destination.Clear();
+                ReadOnlySpan<T> values = buffer.GetValues();
+                if (buffer.IsDense)
+                {
+                    for (int i = 0; i < values.Length; i++)
+                        destination[i] = convert(values[i]);
+                }
+                else
+                {
+                    ReadOnlySpan<int> indices = buffer.GetIndices();
+                    for (int i = 0; i < values.Length; i++)
+                        destination[indices[i]] = convert(values[i]);
+                }
+            };
+        }
+
+        // ONNX: the ML.NET chain the step stands for writes its own nodes (Cast, Concat, Imputer, Scaler, LabelEncoder, OneHotEncoder).
+        bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+        void ISaveAsOnnx.SaveAsOnnx(OnnxContext ctx)
+        {
+            IDataView end = _featurizer._equivalent.Transform(new EmptyDataView(Host, InputSchema));
+            var steps = new List<IDataTransform>();
+            for (IDataView view = end; view is IDataTransform step; view = step.Source)
+                steps.Add(step);
+            steps.Reverse();
+            foreach (IDataTransform step in steps)
+            {
+                if (step is not ITransformCanSaveOnnx onnx || !onnx.CanSaveOnnx(ctx))
+                    throw new NotSupportedException($"The tabular featurizer's step {step.GetType().Name} cannot be exported to ONNX.");
+                onnx.SaveAsOnnx(ctx);
+            }
+        }
+    }
+}
