@@ -65,6 +65,22 @@ public sealed class TabularFeaturizerTests
             CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r]), EstimatorWorkout.Bits(engine.Predict(rows[r]).Features), $"engine row {r}");
     }
 
+    /// <summary>Both lookups of a categorical value (compared by length, or hashed when many values share a length) match exactly.</summary>
+    [TestMethod]
+    public void CategorySlots_MatchExactlyWhetherComparedOrHashed()
+    {
+        string[] few = { "red", "green", "blue", "Red ", "x" };
+        string[] many = Enumerable.Range(0, 30).Select(i => $"v{i:00}").Concat(new[] { "long value", "" + 'é' }).ToArray();
+        foreach (string[] terms in new[] { few, many })
+        {
+            var slots = new CategorySlots(terms);
+            for (int t = 0; t < terms.Length; t++)
+                Assert.AreEqual(t, slots.Find(terms[t].AsSpan()), terms[t]);
+            foreach (string other in new[] { "", "RED", "red ", " red", "purple", "v30", "v0", "a much longer value than any" })
+                Assert.AreEqual(-1, slots.Find(other.AsSpan()), $"'{other}' has no slot");
+        }
+    }
+
     [TestMethod]
     public void Schema_PromisedMatchesFitted_AndBadInputNamesTheColumn()
     {

@@ -228,7 +228,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
     private readonly float[] _replacement;
     private readonly float[] _shift;
     private readonly float[] _scale;
-    private readonly Dictionary<string, int>?[] _slots;
+    private readonly CategorySlots?[] _slots;
     private readonly string[][] _terms;
     private readonly ITransformer _equivalent;
 
@@ -243,7 +243,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         (_replacement, _shift, _scale) = (replacement, shift, scale);
         _equivalent = equivalent;
         _offsets = Offsets(_widths);
-        _slots = _terms.Select((t, i) => parts[i].Kind == TabularPartKind.Categorical ? SlotMap(t) : null).ToArray();
+        _slots = _terms.Select((t, i) => parts[i].Kind == TabularPartKind.Categorical ? new CategorySlots(t) : null).ToArray();
         Host.Check(NumericWidth == _scale.Length && _shift.Length == _scale.Length && _replacement.Length == _scale.Length,
             "The numeric statistics do not match the numeric columns' slots.");
     }
@@ -288,18 +288,18 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         _shift = ReadFloats(ctx.Reader, numeric);
         _scale = ReadFloats(ctx.Reader, numeric);
         _offsets = Offsets(_widths);
-        _slots = new Dictionary<string, int>?[count];
+        _slots = new CategorySlots?[count];
         for (int i = 0; i < count; i++)
         {
             if (_parts[i].Kind != TabularPartKind.Categorical)
                 continue;
-            var map = new Dictionary<string, int>(StringComparer.Ordinal);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             for (int t = 0; t < _terms[i].Length; t++)
             {
-                if (_terms[i][t].Length == 0 || !map.TryAdd(_terms[i][t], t))
+                if (_terms[i][t].Length == 0 || !seen.Add(_terms[i][t]))
                     throw Corrupt($"value {t} of categorical column '{_parts[i].Column}' is empty or repeated.");
             }
-            _slots[i] = map;
+            _slots[i] = new CategorySlots(_terms[i]);
         }
         ctx.LoadModel<ITransformer, SignatureLoadModel>(host, out _equivalent, "Equivalent");
     }
@@ -318,14 +318,6 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         for (int i = 0; i < widths.Length; i++)
             offsets[i + 1] = checked(offsets[i] + widths[i]);
         return offsets;
-    }
-
-    private static Dictionary<string, int> SlotMap(string[] terms)
-    {
-        var map = new Dictionary<string, int>(terms.Length, StringComparer.Ordinal);
-        for (int t = 0; t < terms.Length; t++)
-            map.Add(terms[t], t);
-        return map;
     }
 
     private static int SlotsOf(DataViewType type) => type is VectorDataViewType vector ? vector.Size : 1;
@@ -560,19 +552,18 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             }
         }
 
-        private static PartWriter MakeWriter(DataViewRow input, DataViewSchema.Column column, TabularPartKind kind, Dictionary<string, int>? slots)
+        private static PartWriter MakeWriter(DataViewRow input, DataViewSchema.Column column, TabularPartKind kind, CategorySlots? slots)
         {
             if (kind == TabularPartKind.Categorical)
             {
                 ValueGetter<ReadOnlyMemory<char>> getText = input.GetGetter<ReadOnlyMemory<char>>(column);
-                Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup = slots!.GetAlternateLookup<ReadOnlySpan<char>>();
                 ReadOnlyMemory<char> text = default;
                 return destination =>
                 {
                     destination.Clear();
                     getText(ref text);
-                    // Exact, ordinal, untrimmed: as ValueToKey maps a value (an empty or unseen one gets no slot).
-                    if (lookup.TryGetValue(text.Span, out int slot))
+                    int slot = slots!.Find(text.Span);
+                    if (slot >= 0)
                         destination[slot] = 1;
                 };
             }
@@ -645,5 +636,59 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                 onnx.SaveAsOnnx(ctx);
             }
         }
+    }
+}
+
+/// <summary>
+/// The slot of a categorical value: an exact, ordinal, untrimmed match, as <c>ValueToKey</c> maps a value (an empty or unseen value
+/// has none). With a few values of each length, the usual case, the value is compared with those of its length, which costs less
+/// per row than hashing it; otherwise a dictionary looks it up.
+/// </summary>
+internal sealed class CategorySlots
+{
+    // Values of one length compared one by one at most; longer values than MaxComparedLength always go to the dictionary.
+    private const int MaxComparedPerLength = 8;
+    private const int MaxComparedLength = 64;
+
+    private readonly string[][]? _byLength;
+    private readonly int[][]? _slotsByLength;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    /// <param name="terms">The distinct, non-empty values in slot order.</param>
+    public CategorySlots(string[] terms)
+    {
+        var map = new Dictionary<string, int>(terms.Length, StringComparer.Ordinal);
+        for (int t = 0; t < terms.Length; t++)
+            map.Add(terms[t], t);
+        _lookup = map.GetAlternateLookup<ReadOnlySpan<char>>();
+        IGrouping<int, int>[] lengths = Enumerable.Range(0, terms.Length).GroupBy(t => terms[t].Length).ToArray();
+        if (lengths.All(g => g.Key <= MaxComparedLength && g.Count() <= MaxComparedPerLength))
+        {
+            int longest = terms.Length == 0 ? 0 : terms.Max(t => t.Length);
+            _byLength = new string[longest + 1][];
+            _slotsByLength = new int[longest + 1][];
+            for (int length = 0; length <= longest; length++)
+            {
+                int[] slots = lengths.FirstOrDefault(g => g.Key == length)?.ToArray() ?? Array.Empty<int>();
+                _slotsByLength[length] = slots;
+                _byLength[length] = slots.Select(t => terms[t]).ToArray();
+            }
+        }
+    }
+
+    /// <summary>The slot of <paramref name="value"/>, or -1 when it has none.</summary>
+    public int Find(ReadOnlySpan<char> value)
+    {
+        if (_byLength is null)
+            return _lookup.TryGetValue(value, out int found) ? found : -1;
+        if ((uint)value.Length >= (uint)_byLength.Length)
+            return -1;
+        string[] candidates = _byLength[value.Length];
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            if (value.SequenceEqual(candidates[i]))
+                return _slotsByLength![value.Length][i];
+        }
+        return -1;
     }
 }
