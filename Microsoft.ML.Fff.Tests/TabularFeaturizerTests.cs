@@ -50,6 +50,17 @@ public sealed class TabularFeaturizerTests
             .Append(mlContext.Transforms.Concatenate(Features, "n", "c1", "c2", nameof(Row.Extra)))
             .Fit(train);
 
+        // The same representation too (ML.NET's Concatenate is sparse when its parts store at most half the slots): the trainer keeps
+        // a feature column sparse when its first row is, and scales sparse columns differently, so Train's models stay the same.
+        VBuffer<float>[] chainRows = chain.Transform(test).GetColumn<VBuffer<float>>(Features).Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
+        VBuffer<float>[] fusedRows = fused.Transform(test).GetColumn<VBuffer<float>>(Features).Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
+        Assert.IsTrue(chainRows.Any(v => v.IsDense) && chainRows.Any(v => !v.IsDense), "the test data has dense and sparse rows");
+        for (int r = 0; r < chainRows.Length; r++)
+        {
+            Assert.AreEqual(chainRows[r].IsDense, fusedRows[r].IsDense, $"row {r}: dense or sparse");
+            CollectionAssert.AreEqual(chainRows[r].GetIndices().ToArray(), fusedRows[r].GetIndices().ToArray(), $"row {r}: stored slots");
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(chainRows[r].GetValues().ToArray()), EstimatorWorkout.Bits(fusedRows[r].GetValues().ToArray()), $"row {r}: stored values");
+        }
         float[][] expected = Vectors(chain.Transform(test));
         float[][] actual = Vectors(fused.Transform(test));
         Assert.AreEqual(expected.Length, actual.Length);
@@ -179,14 +190,15 @@ public sealed class TabularFeaturizerTests
         for (int i = 0; i < count; i++)
         {
             bool odd = unseen && i % 5 == 0;
+            bool zeros = i % 4 == 3; // numeric values all zero: the row's vector is sparse
             float x = (float)(random.NextDouble() * 10 - 3);
             yield return new Row
             {
-                Single = odd && i % 2 == 0 ? float.NaN : odd ? -0f : i % 7 == 0 ? 0 : x,
-                Double = odd ? double.NaN : random.NextDouble() * 1e3,
-                Int = random.Next(-5, 50),
-                Flag = random.Next(2) == 0,
-                Vector = new[] { odd ? float.NaN : (float)random.NextDouble(), i % 3 == 0 ? 0f : (float)random.NextDouble(), float.IsNaN(x) ? 0 : x * x },
+                Single = odd && i % 2 == 0 ? float.NaN : odd ? -0f : i % 7 == 0 || zeros ? 0 : x,
+                Double = odd ? double.NaN : zeros ? 0 : random.NextDouble() * 1e3,
+                Int = zeros ? 0 : random.Next(-5, 50),
+                Flag = !zeros && random.Next(2) == 0,
+                Vector = zeros ? new float[3] : new[] { odd ? float.NaN : (float)random.NextDouble(), i % 3 == 0 ? 0f : (float)random.NextDouble(), x * x },
                 Color = odd ? (i % 2 == 0 ? "" : "purple") : i % 11 == 0 ? "" : colors[random.Next(colors.Length)],
                 City = cities[random.Next(cities.Length)],
                 Extra = new[] { -0f, (float)random.NextDouble() },

@@ -66,6 +66,10 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         _host.CheckParam(parts.Count > 0, nameof(parts), "At least one input column is needed.");
         _outputColumnName = outputColumnName;
         _parts = parts.ToArray();
+        int firstNumeric = Array.FindIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
+        int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
+        _host.CheckParam(firstNumeric < 0 || _parts.Skip(firstNumeric).Take(lastNumeric - firstNumeric + 1).All(p => p.Kind == TabularPartKind.Numeric),
+            nameof(parts), "The numeric columns must be consecutive: they are normalized as one block.");
     }
 
     /// <summary>The input columns, in slot order, with how each is featurized.</summary>
@@ -283,6 +287,13 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                     _terms[i][t] = ReadName(ctx);
             }
         }
+        int firstNumeric = Array.FindIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
+        int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
+        for (int i = Math.Max(0, firstNumeric); i <= lastNumeric; i++)
+        {
+            if (_parts[i].Kind != TabularPartKind.Numeric)
+                throw Corrupt($"part {i} lies between numeric parts, which must be consecutive.");
+        }
         int numeric = NumericWidth;
         _replacement = ReadFloats(ctx.Reader, numeric);
         _shift = ReadFloats(ctx.Reader, numeric);
@@ -311,6 +322,16 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
     public int SlotCount => _offsets[^1];
 
     private int NumericWidth => Enumerable.Range(0, _parts.Length).Where(i => _parts[i].Kind == TabularPartKind.Numeric).Sum(i => _widths[i]);
+
+    /// <summary>The numeric slots: one contiguous block (numeric parts are consecutive), as the one vector the ML.NET chain normalizes.</summary>
+    private (int Offset, int Width) NumericBlock
+    {
+        get
+        {
+            int first = Array.FindIndex(_parts, part => part.Kind == TabularPartKind.Numeric);
+            return first < 0 ? (0, 0) : (_offsets[first], NumericWidth);
+        }
+    }
 
     private static int[] Offsets(int[] widths)
     {
@@ -429,8 +450,11 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         return values;
     }
 
-    /// <summary>Writes the slots of one part from its input column into the row's vector (the span covers exactly the part's slots).</summary>
-    private delegate void PartWriter(Span<float> slots);
+    /// <summary>
+    /// Writes the slots of one part from its input column into the row's vector (the span covers exactly the part's slots); returns
+    /// how many entries the ML.NET step it replaces would store (a vector's stored values, 1 for a found category, 0 for none).
+    /// </summary>
+    private delegate int PartWriter(Span<float> slots);
 
     private sealed class Mapper : MapperBase, ISaveAsOnnx
     {
@@ -471,56 +495,99 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             int width = p.SlotCount;
             // The common column, a Single scalar, is read by a plain getter array; every other part by a writer of its own.
             var singles = new List<(ValueGetter<float> Getter, int Slot)>();
-            var writers = new List<(PartWriter Write, int Offset, int Width)>();
-            var numericRanges = new List<(int Offset, int Width)>();
+            var writers = new List<(PartWriter Write, int Part)>();
+            int copiedScalars = 0;
             for (int i = 0; i < p._parts.Length; i++)
             {
                 DataViewSchema.Column column = input.Schema[_inputs[i]];
-                (int offset, int partWidth) = (p._offsets[i], p._widths[i]);
-                if (p._parts[i].Kind == TabularPartKind.Numeric)
-                    numericRanges.Add((offset, partWidth));
                 if (p._parts[i].Kind != TabularPartKind.Categorical && column.Type == NumberDataViewType.Single)
-                    singles.Add((input.GetGetter<float>(column), offset));
+                {
+                    singles.Add((input.GetGetter<float>(column), p._offsets[i]));
+                    copiedScalars += p._parts[i].Kind == TabularPartKind.Copied ? 1 : 0;
+                }
                 else
-                    writers.Add((MakeWriter(input, column, p._parts[i].Kind, p._slots[i]), offset, partWidth));
+                {
+                    writers.Add((MakeWriter(input, column, p._parts[i].Kind, p._slots[i]), i));
+                }
             }
             ValueGetter<float>[] singleGetters = singles.Select(s => s.Getter).ToArray();
             int[] singleSlots = singles.Select(s => s.Slot).ToArray();
-            (PartWriter Write, int Offset, int Width)[] partWriters = writers.ToArray();
-            // Numeric slots are contiguous in Train's pipelines; any layout works, one range at a time.
-            (int Offset, int Width)[] ranges = MergeRanges(numericRanges);
+            (PartWriter Write, int Part)[] partWriters = writers.ToArray();
+            TabularPartKind[] kinds = p._parts.Select(part => part.Kind).ToArray();
+            int[] offsets = p._offsets, widths = p._widths;
+            // Entries each part stores this row, as the ML.NET step it replaces would (numeric parts are counted as one block).
+            int[] stored = new int[kinds.Length];
+            for (int i = 0; i < kinds.Length; i++)
+                stored[i] = kinds[i] == TabularPartKind.Copied && widths[i] == 1 ? 1 : 0; // a copied scalar: one value, always stored
+            (int numericOffset, int numericWidth) = p.NumericBlock;
             float[] replacement = p._replacement, shift = p._shift, scale = p._scale;
+            float[] row = new float[width];
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> destination) =>
             {
-                VBufferEditor<float> editor = VBufferEditor.Create(ref destination, width);
-                Span<float> values = editor.Values;
+                Span<float> values = row;
                 for (int i = 0; i < singleGetters.Length; i++)
                     singleGetters[i](ref values[singleSlots[i]]);
-                foreach ((PartWriter write, int offset, int partWidth) in partWriters)
-                    write(values.Slice(offset, partWidth));
-                int statistic = 0;
-                foreach ((int offset, int rangeWidth) in ranges)
+                int storedCount = copiedScalars;
+                foreach ((PartWriter write, int part) in partWriters)
                 {
-                    Standardize(values.Slice(offset, rangeWidth), replacement.AsSpan(statistic, rangeWidth), shift.AsSpan(statistic, rangeWidth),
-                        scale.AsSpan(statistic, rangeWidth));
-                    statistic += rangeWidth;
+                    Span<float> slots = values.Slice(offsets[part], widths[part]);
+                    stored[part] = write(slots);
+                    // A sparse copied vector counts its non-zero values (the entries written below), should it store explicit zeros.
+                    if (kinds[part] == TabularPartKind.Copied && stored[part] < widths[part])
+                        stored[part] = widths[part] - CountZeros(slots);
+                    if (kinds[part] != TabularPartKind.Numeric)
+                        storedCount += stored[part];
                 }
-                destination = editor.Commit();
+                bool numericDense = false;
+                if (numericWidth > 0)
+                {
+                    Span<float> numeric = values.Slice(numericOffset, numericWidth);
+                    Standardize(numeric, replacement, shift, scale);
+                    // The ML.NET normalizer's buffer keeps only non-zero values and turns dense at half the slots.
+                    int nonZero = numericWidth - CountZeros(numeric);
+                    numericDense = nonZero >= 1 && nonZero >= numericWidth / 2;
+                    storedCount += numericDense ? numericWidth : nonZero;
+                }
+                // ML.NET's Concatenate writes a sparse vector when its parts store at most half the slots; so does this step, so the
+                // trainer (which keeps a column sparse when its first row is) and the network see the representation they saw before.
+                if (storedCount > width / 2)
+                {
+                    VBufferEditor<float> editor = VBufferEditor.Create(ref destination, width);
+                    values.CopyTo(editor.Values);
+                    destination = editor.Commit();
+                    return;
+                }
+                VBufferEditor<float> sparse = VBufferEditor.Create(ref destination, width, storedCount);
+                int entry = 0;
+                for (int i = 0; i < kinds.Length; i++)
+                {
+                    bool numericPart = kinds[i] == TabularPartKind.Numeric;
+                    if (numericPart && offsets[i] != numericOffset)
+                        continue;
+                    int first = offsets[i], end = first + (numericPart ? numericWidth : widths[i]);
+                    // A dense part stores all its slots, zeros too; a sparse one only its non-zero values (KeyToVector's one 1).
+                    bool all = numericPart ? numericDense : kinds[i] == TabularPartKind.Copied && stored[i] == widths[i];
+                    for (int slot = first; slot < end; slot++)
+                    {
+                        if (all || values[slot] != 0)
+                        {
+                            sparse.Values[entry] = values[slot];
+                            sparse.Indices[entry++] = slot;
+                        }
+                    }
+                }
+                Host.Check(entry == storedCount, "The tabular featurizer's sparse row does not hold the entries it counted.");
+                destination = sparse.Commit();
             };
             return getter;
         }
 
-        private static (int Offset, int Width)[] MergeRanges(List<(int Offset, int Width)> ranges)
+        private static int CountZeros(ReadOnlySpan<float> values)
         {
-            var merged = new List<(int Offset, int Width)>();
-            foreach ((int offset, int width) in ranges)
-            {
-                if (merged.Count > 0 && merged[^1].Offset + merged[^1].Width == offset)
-                    merged[^1] = (merged[^1].Offset, merged[^1].Width + width);
-                else
-                    merged.Add((offset, width));
-            }
-            return merged.ToArray();
+            int zeros = 0;
+            foreach (float value in values)
+                zeros += value == 0 ? 1 : 0;
+            return zeros;
         }
 
         /// <summary>
@@ -563,8 +630,10 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                     destination.Clear();
                     getText(ref text);
                     int slot = slots!.Find(text.Span);
-                    if (slot >= 0)
-                        destination[slot] = 1;
+                    if (slot < 0)
+                        return 0;
+                    destination[slot] = 1;
+                    return 1;
                 };
             }
             DataViewType item = column.Type is VectorDataViewType vector ? vector.ItemType : column.Type;
@@ -596,6 +665,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                 {
                     get(ref value);
                     destination[0] = convert(value);
+                    return 1;
                 };
             }
             ValueGetter<VBuffer<T>> getVector = input.GetGetter<VBuffer<T>>(column);
@@ -616,6 +686,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                     for (int i = 0; i < values.Length; i++)
                         destination[indices[i]] = convert(values[i]);
                 }
+                return values.Length;
             };
         }
 
