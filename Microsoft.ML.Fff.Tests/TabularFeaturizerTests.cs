@@ -36,7 +36,7 @@ public sealed class TabularFeaturizerTests
         IDataView train = mlContext.Data.LoadFromEnumerable(Rows(300, seed: 1));
         // Scoring rows with values never seen in training: new categories, an empty string, NaN and -0 in every numeric column.
         IDataView test = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 2, unseen: true));
-        ITransformer fused = new TabularFeaturizerEstimator(mlContext, Features, Parts).Fit(train);
+        ITransformer fused = new TabularFeaturizerEstimator(mlContext, Features, Parts, EstimatorWorkout.ShapeOf(train.Schema)).Fit(train);
 
         // The chain Train built before (AutoTrainPlanner.AppendFeaturizationChain), written out by hand.
         var chain = mlContext.Transforms.Conversion.ConvertType(new[]
@@ -97,7 +97,7 @@ public sealed class TabularFeaturizerTests
     {
         var mlContext = new MLContext(seed: 0);
         IDataView data = mlContext.Data.LoadFromEnumerable(Rows(100, seed: 3));
-        var estimator = new TabularFeaturizerEstimator(mlContext, Features, Parts);
+        var estimator = new TabularFeaturizerEstimator(mlContext, Features, Parts, EstimatorWorkout.ShapeOf(data.Schema));
         SchemaShape promised = estimator.GetOutputSchema(EstimatorWorkout.ShapeOf(data.Schema));
         SchemaShape.Column shape = promised.Single(c => c.Name == Features);
         Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, shape.Kind);
@@ -111,14 +111,17 @@ public sealed class TabularFeaturizerTests
         IDataView noCity = mlContext.Transforms.DropColumns(nameof(Row.City)).Fit(data).Transform(data);
         StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(noCity)).Message, nameof(Row.City));
         StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(noCity)).Message, nameof(Row.City));
-        var wrong = new TabularFeaturizerEstimator(mlContext, Features, new[] { (TabularPartKind.Categorical, nameof(Row.Single)) });
-        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => wrong.Fit(data)).Message, nameof(Row.Single));
-        Assert.Throws<ArgumentOutOfRangeException>(() => wrong.GetOutputSchema(EstimatorWorkout.ShapeOf(data.Schema)));
-        var text = new TabularFeaturizerEstimator(mlContext, Features, new[] { (TabularPartKind.Numeric, nameof(Row.Color)) });
-        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => text.Fit(data)).Message, nameof(Row.Color));
+        SchemaShape dataShape = EstimatorWorkout.ShapeOf(data.Schema);
+        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => new TabularFeaturizerEstimator(mlContext, Features,
+            new[] { (TabularPartKind.Categorical, nameof(Row.Single)) }, dataShape)).Message, nameof(Row.Single));
+        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => new TabularFeaturizerEstimator(mlContext, Features,
+            new[] { (TabularPartKind.Numeric, nameof(Row.Color)) }, dataShape)).Message, nameof(Row.Color));
+        // Numeric columns apart (they are normalized as one block).
+        Assert.Throws<ArgumentException>(() => new TabularFeaturizerEstimator(mlContext, Features,
+            new[] { (TabularPartKind.Numeric, nameof(Row.Single)), (TabularPartKind.Categorical, nameof(Row.Color)), (TabularPartKind.Numeric, nameof(Row.Int)) }, dataShape));
         // Data whose vector column is narrower than in training.
         IDataView narrow = mlContext.Data.LoadFromEnumerable(new[] { new NarrowRow() });
-        var vectorOnly = new TabularFeaturizerEstimator(mlContext, Features, new[] { (TabularPartKind.Numeric, nameof(Row.Vector)) }).Fit(data);
+        var vectorOnly = new TabularFeaturizerEstimator(mlContext, Features, new[] { (TabularPartKind.Numeric, nameof(Row.Vector)) }, dataShape).Fit(data);
         StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => vectorOnly.Transform(narrow)).Message, "slots");
     }
 
@@ -127,7 +130,7 @@ public sealed class TabularFeaturizerTests
     {
         var mlContext = new MLContext(seed: 0);
         IDataView data = mlContext.Data.LoadFromEnumerable(Rows(150, seed: 4));
-        ITransformer model = new TabularFeaturizerEstimator(mlContext, Features, Parts).Fit(data);
+        ITransformer model = new TabularFeaturizerEstimator(mlContext, Features, Parts, EstimatorWorkout.ShapeOf(data.Schema)).Fit(data);
         var stream = new MemoryStream();
         mlContext.Model.Save(model, data.Schema, stream);
         byte[] bytes = stream.ToArray();

@@ -238,7 +238,7 @@ internal sealed class AutoTrainPlanner
         // free text keeps the chain (its vectors are wide and sparse).
         string features = names.Next("Features");
         chain = text.Count == 0
-            ? AppendTabularFeaturizer(chain, features, numeric, categorical, keys, names, temporaries)
+            ? AppendTabularFeaturizer(chain, schema, features, numeric, categorical, keys, names, temporaries)
             : AppendFeaturizationChain(chain, features, numeric, categorical, text, keys, names, temporaries);
 
         // Trainer, then the readable predicted label, then the intermediate columns go.
@@ -325,7 +325,7 @@ internal sealed class AutoTrainPlanner
     /// The same featurization with numeric and String categorical columns in one <see cref="TabularFeaturizerEstimator"/> step; only
     /// String columns read as numbers (parsed), non-String categorical columns and keys keep a step of their own in front of it.
     /// </summary>
-    private EstimatorChain<ITransformer> AppendTabularFeaturizer(EstimatorChain<ITransformer> chain, string features, List<DataViewSchema.Column> numeric,
+    private EstimatorChain<ITransformer> AppendTabularFeaturizer(EstimatorChain<ITransformer> chain, DataViewSchema input, string features, List<DataViewSchema.Column> numeric,
         List<DataViewSchema.Column> categorical, List<DataViewSchema.Column> keys, TemporaryNames names, List<string> temporaries)
     {
         var parts = new List<(TabularPartKind Kind, string Column)>();
@@ -366,7 +366,7 @@ internal sealed class AutoTrainPlanner
             parts.AddRange(pairs.Select(p => (TabularPartKind.Copied, p.OutputColumnName)));
             chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToVector(pairs));
         }
-        return chain.Append<ITransformer>(new TabularFeaturizerEstimator(Context, features, parts));
+        return chain.Append<ITransformer>(new TabularFeaturizerEstimator(Context, features, parts, chain.GetOutputSchema(SchemaShape.Create(input))));
     }
 
     /// <summary>See <see cref="FffCatalog.InferTask"/>.</summary>

@@ -48,21 +48,26 @@ internal enum TabularPartKind : byte
 /// </remarks>
 internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerTransformer>
 {
-    private readonly MLContext _mlContext;
     private readonly IHost _host;
     private readonly string _outputColumnName;
     private readonly (TabularPartKind Kind, string Column)[] _parts;
+    private readonly EstimatorChain<ITransformer> _equivalent;
+    private readonly string? _numericVector;
+    private readonly Dictionary<string, string> _oneHotColumns = new(StringComparer.Ordinal);
 
-    /// <param name="mlContext">The context whose catalog fits the equivalent ML.NET chain.</param>
+    /// <param name="mlContext">The context whose catalog makes the equivalent ML.NET chain.</param>
     /// <param name="outputColumnName">The feature vector column to write.</param>
-    /// <param name="parts">The input columns in slot order, each with how it is featurized.</param>
-    public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts)
+    /// <param name="parts">The input columns in slot order, each with how it is featurized; the numeric ones consecutive.</param>
+    /// <param name="inputSchema">The shape of the data to fit (which numeric columns need a conversion to Single).</param>
+    public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts, SchemaShape inputSchema)
     {
         Contracts.CheckValue(mlContext, nameof(mlContext));
-        _mlContext = mlContext;
-        _host = ((IHostEnvironment)mlContext).Register(nameof(TabularFeaturizerEstimator));
+        // A fixed seed: registering with none would draw from the context's random numbers, and change the seed the trainer after
+        // this step draws (Train's models would then differ from those of the ML.NET chain for no reason but the draw).
+        _host = ((IHostEnvironment)mlContext).Register(nameof(TabularFeaturizerEstimator), seed: 0);
         _host.CheckNonEmpty(outputColumnName, nameof(outputColumnName));
         _host.CheckValue(parts, nameof(parts));
+        _host.CheckValue(inputSchema, nameof(inputSchema));
         _host.CheckParam(parts.Count > 0, nameof(parts), "At least one input column is needed.");
         _outputColumnName = outputColumnName;
         _parts = parts.ToArray();
@@ -70,6 +75,68 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
         _host.CheckParam(firstNumeric < 0 || _parts.Skip(firstNumeric).Take(lastNumeric - firstNumeric + 1).All(p => p.Kind == TabularPartKind.Numeric),
             nameof(parts), "The numeric columns must be consecutive: they are normalized as one block.");
+        GetOutputSchema(inputSchema); // Checks every part's column.
+
+        // The ML.NET chain this step replaces, made here (not in Fit) and in the order Train made it before, so that the context's
+        // random draws up to the trainer stay the same: its statistics are the step's, and it is kept for ONNX.
+        var names = new HashSet<string>(inputSchema.Select(c => c.Name), StringComparer.Ordinal) { _outputColumnName };
+        string Temporary(string purpose)
+        {
+            string name = "__FffTabular" + purpose + "__";
+            for (int i = 1; !names.Add(name); i++)
+                name = "__FffTabular" + purpose + i + "__";
+            return name;
+        }
+        TransformsCatalog transforms = mlContext.Transforms;
+        var chain = new EstimatorChain<ITransformer>();
+        var concatenated = new List<string>();
+        string[] numericColumns = _parts.Where(p => p.Kind == TabularPartKind.Numeric).Select(p => p.Column).ToArray();
+        if (numericColumns.Length > 0)
+        {
+            var converted = new List<string>();
+            var conversions = new List<InputOutputColumnPair>();
+            foreach (string column in numericColumns)
+            {
+                inputSchema.TryFindColumn(column, out SchemaShape.Column shape);
+                if (shape.ItemType == NumberDataViewType.Single)
+                {
+                    converted.Add(column);
+                    continue;
+                }
+                string name = Temporary("Numeric");
+                conversions.Add(new InputOutputColumnPair(name, column));
+                converted.Add(name);
+            }
+            if (conversions.Count > 0)
+                chain = chain.Append<ITransformer>(transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
+            _numericVector = Temporary("Numerics");
+            chain = chain.Append<ITransformer>(transforms.Concatenate(_numericVector, converted.ToArray()))
+                .Append<ITransformer>(transforms.ReplaceMissingValues(_numericVector, _numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean))
+                .Append<ITransformer>(transforms.NormalizeMeanVariance(_numericVector, _numericVector));
+        }
+        var oneHot = new List<InputOutputColumnPair>();
+        foreach ((TabularPartKind kind, string column) in _parts)
+        {
+            if (kind == TabularPartKind.Numeric)
+            {
+                if (column == numericColumns[0])
+                    concatenated.Add(_numericVector!);
+            }
+            else if (kind == TabularPartKind.Categorical)
+            {
+                string name = Temporary("Category");
+                _oneHotColumns.Add(column, name);
+                oneHot.Add(new InputOutputColumnPair(name, column));
+                concatenated.Add(name);
+            }
+            else
+            {
+                concatenated.Add(column);
+            }
+        }
+        if (oneHot.Count > 0)
+            chain = chain.Append<ITransformer>(transforms.Categorical.OneHotEncoding(oneHot.ToArray()));
+        _equivalent = chain.Append<ITransformer>(transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
     }
 
     /// <summary>The input columns, in slot order, with how each is featurized.</summary>
@@ -81,73 +148,11 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         _host.CheckValue(input, nameof(input));
         foreach ((TabularPartKind kind, string column) in _parts)
             TabularFeaturizerTransformer.CheckInput(input.Schema, kind, column);
-
-        // The ML.NET chain this step replaces, with its own temporary column names: its statistics are the step's, and it is kept for ONNX.
-        var names = new HashSet<string>(input.Schema.Select(c => c.Name), StringComparer.Ordinal) { _outputColumnName };
-        string Temporary(string purpose)
-        {
-            string name = "__FffTabular" + purpose + "__";
-            for (int i = 1; !names.Add(name); i++)
-                name = "__FffTabular" + purpose + i + "__";
-            return name;
-        }
-        TransformsCatalog transforms = _mlContext.Transforms;
-        var chain = new EstimatorChain<ITransformer>();
-        var concatenated = new List<string>();
-        string? numericVector = null;
-        string[] numericColumns = _parts.Where(p => p.Kind == TabularPartKind.Numeric).Select(p => p.Column).ToArray();
-        if (numericColumns.Length > 0)
-        {
-            var converted = new List<string>();
-            var conversions = new List<InputOutputColumnPair>();
-            foreach (string column in numericColumns)
-            {
-                DataViewType item = ItemType(input.Schema[column].Type);
-                if (item == NumberDataViewType.Single)
-                {
-                    converted.Add(column);
-                    continue;
-                }
-                string name = Temporary("Numeric");
-                conversions.Add(new InputOutputColumnPair(name, column));
-                converted.Add(name);
-            }
-            if (conversions.Count > 0)
-                chain = chain.Append<ITransformer>(transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
-            numericVector = Temporary("Numerics");
-            chain = chain.Append<ITransformer>(transforms.Concatenate(numericVector, converted.ToArray()))
-                .Append<ITransformer>(transforms.ReplaceMissingValues(numericVector, numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean))
-                .Append<ITransformer>(transforms.NormalizeMeanVariance(numericVector, numericVector));
-        }
-        var keyColumns = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach ((TabularPartKind kind, string column) in _parts)
-        {
-            switch (kind)
-            {
-                case TabularPartKind.Numeric:
-                    if (column == numericColumns[0])
-                        concatenated.Add(numericVector!);
-                    break;
-                case TabularPartKind.Categorical:
-                    // OneHotEncoding's own two steps with its defaults (keys by occurrence, up to 1,000,000), so the keys are the same.
-                    string key = Temporary("Key");
-                    string oneHot = Temporary("Category");
-                    keyColumns.Add(column, key);
-                    chain = chain.Append<ITransformer>(transforms.Conversion.MapValueToKey(key, column))
-                        .Append<ITransformer>(transforms.Conversion.MapKeyToVector(oneHot, key));
-                    concatenated.Add(oneHot);
-                    break;
-                default:
-                    concatenated.Add(column);
-                    break;
-            }
-        }
-        chain = chain.Append<ITransformer>(transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
-        TransformerChain<ITransformer> fitted = chain.Fit(input);
+        TransformerChain<ITransformer> fitted = _equivalent.Fit(input);
 
         // Read the parameters back out of the fitted chain.
         float[] replacement = Array.Empty<float>(), offset = Array.Empty<float>(), scale = Array.Empty<float>();
-        if (numericVector != null)
+        if (_numericVector != null)
         {
             ITransformer[] steps = fitted.ToArray();
             var normalizer = steps.OfType<NormalizingTransformer>().Single();
@@ -156,11 +161,11 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
             int width = affine.Scale.Length;
             scale = affine.Scale.ToArray();
             offset = affine.Offset.IsDefaultOrEmpty ? new float[width] : affine.Offset.ToArray();
-            replacement = ReplacementValues(replacer, numericVector, width);
+            replacement = ReplacementValues(replacer, _numericVector, width);
         }
-        var terms = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        foreach ((string column, string key) in keyColumns)
-            terms.Add(column, KeyValues(fitted.GetOutputSchema(input.Schema)[key]));
+        // A one-hot vector's slot names are its key values: the categories in slot order.
+        DataViewSchema output = fitted.GetOutputSchema(input.Schema);
+        var terms = _oneHotColumns.ToDictionary(pair => pair.Key, pair => SlotNames(output[pair.Value]), StringComparer.Ordinal);
         return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted);
     }
 
@@ -179,11 +184,11 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         return values.DenseValues().ToArray();
     }
 
-    private static string[] KeyValues(DataViewSchema.Column key)
+    private static string[] SlotNames(DataViewSchema.Column column)
     {
-        VBuffer<ReadOnlyMemory<char>> values = default;
-        key.GetKeyValues(ref values);
-        return values.DenseValues().Select(v => v.ToString()).ToArray();
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        column.GetSlotNames(ref names);
+        return names.DenseValues().Select(v => v.ToString()).ToArray();
     }
 
     /// <summary>The input schema plus the feature vector (Single, known size unknown until fitted).</summary>
@@ -209,7 +214,6 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         return new SchemaShape(result.Values);
     }
 
-    private static DataViewType ItemType(DataViewType type) => type is VectorDataViewType vector ? vector.ItemType : type;
 }
 
 /// <summary>
