@@ -177,7 +177,7 @@ public sealed class TabularFeaturizerTests
         Row[] rows = mlContext.Data.CreateEnumerable<Row>(data, reuseRowObject: false).ToArray();
         for (int r = 0; r < rows.Length; r++)
         {
-            float score = engine.Predict(UnlabeledRow.From(rows[r])).Score;
+            float score = engine.Predict(rows[r]).Score;
             Assert.AreEqual(BitConverter.SingleToInt32Bits(scores[r]), BitConverter.SingleToInt32Bits(score), $"row {r}");
         }
     }
@@ -210,7 +210,8 @@ public sealed class TabularFeaturizerTests
         }
     }
 
-    private sealed class Row
+    /// <summary>The feature columns; what a caller scoring without the label hands over.</summary>
+    private class UnlabeledRow
     {
         public float Single { get; set; }
         public double Double { get; set; }
@@ -220,26 +221,13 @@ public sealed class TabularFeaturizerTests
         public float[] Vector { get; set; } = Array.Empty<float>();
         public string Color { get; set; } = "";
         public string City { get; set; } = "";
+    }
+
+    private sealed class Row : UnlabeledRow
+    {
         [VectorType(2)]
         public float[] Extra { get; set; } = Array.Empty<float>();
         public bool Label { get; set; }
-    }
-
-    private sealed class UnlabeledRow
-    {
-        public float Single { get; set; }
-        public double Double { get; set; }
-        public int Int { get; set; }
-        public bool Flag { get; set; }
-        [VectorType(3)]
-        public float[] Vector { get; set; } = Array.Empty<float>();
-        public string Color { get; set; } = "";
-        public string City { get; set; } = "";
-
-        public static UnlabeledRow From(Row row) => new()
-        {
-            Single = row.Single, Double = row.Double, Int = row.Int, Flag = row.Flag, Vector = row.Vector, Color = row.Color, City = row.City,
-        };
     }
 
     private sealed class NarrowRow

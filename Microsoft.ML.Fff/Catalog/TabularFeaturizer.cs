@@ -191,7 +191,7 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         return names.DenseValues().Select(v => v.ToString()).ToArray();
     }
 
-    /// <summary>The input schema plus the feature vector (Single, known size unknown until fitted).</summary>
+    /// <summary>The input schema plus the feature vector (a known-size Single vector); throws, naming the column, on a missing or wrongly typed input.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
@@ -213,13 +213,13 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         result[_outputColumnName] = new SchemaShape.Column(_outputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
         return new SchemaShape(result.Values);
     }
-
 }
 
 /// <summary>
-/// The fitted <see cref="TabularFeaturizerEstimator"/>: writes one dense Single vector per row from numeric, categorical and copied
-/// columns, equal slot for slot to what the ML.NET chain it replaces computes (a negative zero comes out as +0, as that chain's
-/// buffers store it). Saves with <c>mlContext.Model.Save</c>, loads on a fresh <c>MLContext</c>, exports to ONNX as that chain.
+/// The fitted <see cref="TabularFeaturizerEstimator"/>: writes one Single vector per row from numeric, categorical and copied
+/// columns, equal to what the ML.NET chain it replaces computes: the same values (a negative zero comes out as +0, as that chain's
+/// buffers store it) in the same representation (sparse when the parts store at most half the slots, as <c>Concatenate</c> decides).
+/// Saves with <c>mlContext.Model.Save</c>, loads on a fresh <c>MLContext</c>, exports to ONNX as that chain.
 /// </summary>
 internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
 {
