@@ -415,10 +415,11 @@ public sealed class EmbeddingBagTests
     }
 
     /// <summary>
-    /// The zip with <paramref name="bytes"/> written into the token bag's model block at <paramref name="offset"/> (from the
-    /// block's end when negative); the block follows ML.NET's 256-byte header, whose int64 at 0x18 is the block size.
+    /// The zip with <paramref name="bytes"/> written into the model block of the step whose signature is <paramref name="signature"/>
+    /// (the token bag's by default) at <paramref name="offset"/> (from the block's end when negative); the block follows ML.NET's
+    /// 256-byte header, whose int64 at 0x18 is the block size.
     /// </summary>
-    private static byte[] PatchModelBlock(byte[] zip, int offset, byte[] bytes)
+    internal static byte[] PatchModelBlock(byte[] zip, int offset, byte[] bytes, string signature = "FFFTOKBG")
     {
         var output = new MemoryStream();
         using (var source = new System.IO.Compression.ZipArchive(new MemoryStream(zip), System.IO.Compression.ZipArchiveMode.Read))
@@ -430,7 +431,7 @@ public sealed class EmbeddingBagTests
                 using (Stream read = entry.Open())
                     read.CopyTo(copy);
                 byte[] content = copy.ToArray();
-                if (content.Length > 256 && System.Text.Encoding.ASCII.GetString(content, 0x40, 8) == "FFFTOKBG")
+                if (content.Length > 256 && System.Text.Encoding.ASCII.GetString(content, 0x40, 8) == signature)
                 {
                     int blockEnd = 256 + (int)BitConverter.ToInt64(content, 0x18);
                     bytes.CopyTo(content, offset >= 0 ? 256 + offset : blockEnd + offset);

@@ -144,4 +144,39 @@ public sealed class KernelTests
             }
         }
     }
+
+    /// <summary>
+    /// The eight-neuron tiles of <see cref="DescentKernels.Units"/> (transposed lane sums, gathered tails) give the portable tiles' bits
+    /// for every width and neuron count, with zeros, negative zeros, NaN and large values in the row.
+    /// </summary>
+    [TestMethod]
+    public void UnitsEqualThePortableTilesBitForBit()
+    {
+        var random = new Random(3);
+        for (int width = 1; width <= 41; width++)
+        {
+            for (int count = 1; count <= 35; count += 1 + count / 8)
+            {
+                float[] x = Values(random, width);
+                float[] weights = Values(random, width * count);
+                float[] biases = Values(random, count);
+                var expected = new float[count];
+                var actual = new float[count];
+                DescentKernels.UnitsPortable(ref x[0], ref weights[0], biases, width, expected);
+                DescentKernels.Units(ref x[0], ref weights[0], biases, width, actual);
+                CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual), $"width {width}, {count} neurons");
+            }
+        }
+    }
+
+    /// <summary>Mostly uniform values in [-2, 2), with some zeros, negative zeros, NaN and large magnitudes.</summary>
+    private static float[] Values(Random random, int count)
+        => Enumerable.Range(0, count).Select(_ => random.Next(40) switch
+        {
+            0 => 0f,
+            1 => -0f,
+            2 => float.NaN,
+            3 => (float)(random.NextDouble() * 2e6 - 1e6),
+            _ => (float)(random.NextDouble() * 4 - 2),
+        }).ToArray();
 }

@@ -106,6 +106,38 @@ public sealed class TabularSuiteTests
         }
     }
 
+    /// <summary>
+    /// --latency-breakdown on a small categorical set: the floor, one line per step of the Train model (its one featurization step
+    /// and its prediction step), the prediction transformer alone and the network alone, each with a time.
+    /// </summary>
+    [TestMethod]
+    public void LatencyBreakdownTimesTheFloorEveryStepThePredictorAndTheNetwork()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "fff-tabular-" + Guid.NewGuid().ToString("N") + ".csv");
+        try
+        {
+            var set = new TabularSet("synthetic-categorical", TabularTask.Binary, 300, "test", "seeded synthetic");
+            WriteCategorical(path, set.Rows, seed: 3);
+            IDataView data = TabularSuite.Load(new MLContext(seed: 0), path, set.Task, maxRows: null, expectedRows: set.Rows);
+            var log = new StringWriter();
+            List<LatencyStep> steps = LatencyBreakdown.Run(set, data, new LatencySettings(0.02, 50), log);
+            Assert.IsTrue(steps.All(s => s.Error == null && s.Microseconds > 0 && s.Microseconds < 10_000), log.ToString());
+            string[] names = steps.Select(s => s.Step).ToArray();
+            StringAssert.StartsWith(names[0], "floor");
+            StringAssert.Contains(names[1], nameof(TabularFeaturizerTransformer));
+            StringAssert.Contains(names[2], "BinaryPredictionTransformer");
+            Assert.AreEqual("Score", steps[2].Column);
+            StringAssert.Contains(names[3], "alone, on the feature vector");
+            StringAssert.StartsWith(names[4], "network alone");
+            Assert.AreEqual(5, steps.Count, string.Join(Environment.NewLine, names));
+            StringAssert.Contains(LatencyBreakdown.Table(steps), "| synthetic-categorical | floor");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static void WriteCategorical(string path, int rows, int seed)
     {
         var random = new Random(seed);

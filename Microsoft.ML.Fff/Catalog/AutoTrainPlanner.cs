@@ -233,7 +233,49 @@ internal sealed class AutoTrainPlanner
             }
         }
 
-        // Features.
+        // Features. Without free text, one step of ours (TabularFeaturizerEstimator) computes what the ML.NET chain of
+        // AppendFeaturizationChain computes, at a fraction of its per-row cost in a PredictionEngine (docs/tabular.md, per-row latency);
+        // free text keeps the chain (its vectors are wide and sparse).
+        string features = names.Next("Features");
+        chain = text.Count == 0
+            ? AppendTabularFeaturizer(chain, schema, features, numeric, categorical, keys, names, temporaries)
+            : AppendFeaturizationChain(chain, features, numeric, categorical, text, keys, names, temporaries);
+
+        // Trainer, then the readable predicted label, then the intermediate columns go.
+        EstimatorChain<ITransformer> featurization = chain;
+        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), options);
+        chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options, training));
+        var finishing = new List<IEstimator<ITransformer>>();
+        if (unmapPredictedLabel != null)
+            finishing.Add(Context.Transforms.Conversion.MapKeyToValue(unmapPredictedLabel));
+        if (positiveLabel != null)
+        {
+            // PredictedLabel back in the label's own strings, as for multiclass; ML.NET's binary evaluator reads Score/Probability, not it.
+            string negative = labelValues!.Single(v => v != positiveLabel);
+            finishing.Add(Context.Transforms.Conversion.MapValue("PredictedLabel",
+                new[] { new KeyValuePair<bool, string>(true, positiveLabel), new KeyValuePair<bool, string>(false, negative) }, "PredictedLabel"));
+        }
+        if (temporaries.Count > 0)
+            finishing.Add(Context.Transforms.DropColumns(temporaries.ToArray()));
+        foreach (IEstimator<ITransformer> step in finishing)
+            chain = chain.Append(step);
+
+        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain, training, positiveLabel)
+        {
+            Featurization = featurization,
+            Finishing = finishing,
+        };
+        Log(plan, positiveReason);
+        return plan;
+    }
+
+    /// <summary>
+    /// The featurization as ML.NET steps: numeric columns converted to Single, concatenated, missing values replaced by the mean,
+    /// normalized (mean-variance); categorical columns one-hot; text featurized; keys one-hot; all concatenated into <paramref name="features"/>.
+    /// </summary>
+    private EstimatorChain<ITransformer> AppendFeaturizationChain(EstimatorChain<ITransformer> chain, string features, List<DataViewSchema.Column> numeric,
+        List<DataViewSchema.Column> categorical, List<DataViewSchema.Column> text, List<DataViewSchema.Column> keys, TemporaryNames names, List<string> temporaries)
+    {
         var parts = new List<string>();
         if (numeric.Count > 0)
         {
@@ -283,34 +325,55 @@ internal sealed class AutoTrainPlanner
             parts.AddRange(pairs.Select(p => p.OutputColumnName));
             chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToVector(pairs));
         }
-        string features = names.Next("Features");
-        chain = chain.Append<ITransformer>(Context.Transforms.Concatenate(features, parts.ToArray()));
+        return chain.Append<ITransformer>(Context.Transforms.Concatenate(features, parts.ToArray()));
+    }
 
-        // Trainer, then the readable predicted label, then the intermediate columns go.
-        EstimatorChain<ITransformer> featurization = chain;
-        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), options);
-        chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options, training));
-        var finishing = new List<IEstimator<ITransformer>>();
-        if (unmapPredictedLabel != null)
-            finishing.Add(Context.Transforms.Conversion.MapKeyToValue(unmapPredictedLabel));
-        if (positiveLabel != null)
+    /// <summary>
+    /// The same featurization with numeric and String categorical columns in one <see cref="TabularFeaturizerEstimator"/> step; only
+    /// String columns read as numbers (parsed), non-String categorical columns and keys keep a step of their own in front of it.
+    /// </summary>
+    private EstimatorChain<ITransformer> AppendTabularFeaturizer(EstimatorChain<ITransformer> chain, DataViewSchema input, string features, List<DataViewSchema.Column> numeric,
+        List<DataViewSchema.Column> categorical, List<DataViewSchema.Column> keys, TemporaryNames names, List<string> temporaries)
+    {
+        var parts = new List<(TabularPartKind Kind, string Column)>();
+        var parsed = new List<InputOutputColumnPair>();
+        foreach (DataViewSchema.Column column in numeric)
         {
-            // PredictedLabel back in the label's own strings, as for multiclass; ML.NET's binary evaluator reads Score/Probability, not it.
-            string negative = labelValues!.Single(v => v != positiveLabel);
-            finishing.Add(Context.Transforms.Conversion.MapValue("PredictedLabel",
-                new[] { new KeyValuePair<bool, string>(true, positiveLabel), new KeyValuePair<bool, string>(false, negative) }, "PredictedLabel"));
+            if (column.Type is not TextDataViewType)
+            {
+                parts.Add((TabularPartKind.Numeric, column.Name));
+                continue;
+            }
+            string name = names.Next("Numeric");
+            temporaries.Add(name);
+            parsed.Add(new InputOutputColumnPair(name, column.Name));
+            parts.Add((TabularPartKind.Numeric, name));
         }
-        finishing.Add(Context.Transforms.DropColumns(temporaries.ToArray()));
-        foreach (IEstimator<ITransformer> step in finishing)
-            chain = chain.Append(step);
-
-        var plan = new FffAutoTrainPlan(task, label.Name, features, weight?.Name, plans, chain, training, positiveLabel)
+        if (parsed.Count > 0)
+            chain = chain.Append<ITransformer>(Context.Transforms.Conversion.ConvertType(parsed.ToArray(), DataKind.Single));
+        var oneHot = new List<InputOutputColumnPair>();
+        foreach (DataViewSchema.Column column in categorical)
         {
-            Featurization = featurization,
-            Finishing = finishing,
-        };
-        Log(plan, positiveReason);
-        return plan;
+            if (column.Type is TextDataViewType)
+            {
+                parts.Add((TabularPartKind.Categorical, column.Name));
+                continue;
+            }
+            string name = names.Next("Category");
+            temporaries.Add(name);
+            oneHot.Add(new InputOutputColumnPair(name, column.Name));
+            parts.Add((TabularPartKind.Copied, name));
+        }
+        if (oneHot.Count > 0)
+            chain = chain.Append<ITransformer>(Context.Transforms.Categorical.OneHotEncoding(oneHot.ToArray()));
+        if (keys.Count > 0)
+        {
+            InputOutputColumnPair[] pairs = keys.Select(c => new InputOutputColumnPair(names.Next("Key"), c.Name)).ToArray();
+            temporaries.AddRange(pairs.Select(p => p.OutputColumnName));
+            parts.AddRange(pairs.Select(p => (TabularPartKind.Copied, p.OutputColumnName)));
+            chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToVector(pairs));
+        }
+        return chain.Append<ITransformer>(new TabularFeaturizerEstimator(Context, features, parts, chain.GetOutputSchema(SchemaShape.Create(input))));
     }
 
     /// <summary>See <see cref="FffCatalog.InferTask"/>.</summary>

@@ -53,6 +53,12 @@ internal static class DescentKernels
     }
 
     /// <summary>
+    /// Whether the eight-neuron tiles of <see cref="Units"/> can run: 256-bit vectors with AVX2 and FMA. Without them
+    /// <see cref="Units"/> runs its portable tiles, which give the same bits.
+    /// </summary>
+    public static bool CanRunEightWide => Vector<float>.Count == 8 && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>
     /// Pre-activations of <c>count</c> consecutive neurons for one row: <c>destination[j] = dot(x, weights[j * width ..]) + biases[j]</c>
     /// for <c>j &lt; count</c>, four neurons per pass over the row. Allocates nothing.
     /// </summary>
@@ -63,11 +69,27 @@ internal static class DescentKernels
     /// <param name="destination">Receives <c>count</c> values.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Units(ref float x, ref float weights, ReadOnlySpan<float> biases, int width, Span<float> destination)
+        => UnitsCore(ref x, ref weights, biases, width, destination, CanRunEightWide);
+
+    /// <summary>
+    /// The portable form of <see cref="Units"/> (tiles of four, each lane sum in scalar code): what <see cref="Units"/> computes, bit
+    /// for bit, on any hardware. Kept for the tests that hold the eight-wide tiles to it.
+    /// </summary>
+    internal static void UnitsPortable(ref float x, ref float weights, ReadOnlySpan<float> biases, int width, Span<float> destination)
+        => UnitsCore(ref x, ref weights, biases, width, destination, eightWide: false);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnitsCore(ref float x, ref float weights, ReadOnlySpan<float> biases, int width, Span<float> destination, bool eightWide)
     {
         int count = biases.Length;
         ref float d = ref MemoryMarshal.GetReference(destination.Slice(0, count));
         ref float b = ref MemoryMarshal.GetReference(biases);
         int j = 0;
+        if (eightWide)
+        {
+            for (; j + 8 <= count; j += 8)
+                Tile8(ref x, ref Unsafe.Add(ref weights, (nint)j * width), ref Unsafe.Add(ref b, j), width, ref Unsafe.Add(ref d, j));
+        }
         for (; j + 4 <= count; j += 4)
             Tile4(ref x, ref Unsafe.Add(ref weights, (nint)j * width), ref Unsafe.Add(ref b, j), width, ref Unsafe.Add(ref d, j));
         for (; j < count; j++)
@@ -133,6 +155,35 @@ internal static class DescentKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4(ref float x, ref float w0, ref float b, int width, ref float d)
     {
+        int i = Accumulate4(ref x, ref w0, width, out Vector<float> s0, out Vector<float> s1, out Vector<float> s2, out Vector<float> s3);
+        d = Finish(s0, ref x, ref w0, i, width) + b;
+        Unsafe.Add(ref d, 1) = Finish(s1, ref x, ref Unsafe.Add(ref w0, width), i, width) + Unsafe.Add(ref b, 1);
+        Unsafe.Add(ref d, 2) = Finish(s2, ref x, ref Unsafe.Add(ref w0, 2 * width), i, width) + Unsafe.Add(ref b, 2);
+        Unsafe.Add(ref d, 3) = Finish(s3, ref x, ref Unsafe.Add(ref w0, 3 * width), i, width) + Unsafe.Add(ref b, 3);
+    }
+
+    /// <summary>
+    /// Eight neurons of <see cref="Units"/> at once, bit for bit as <see cref="Tile4"/>: the same accumulators, whose lane sums and
+    /// scalar tails <see cref="Finish8"/> computes for the eight neurons side by side.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile8(ref float x, ref float w0, ref float b, int width, ref float d)
+    {
+        int i = Accumulate4(ref x, ref w0, width, out Vector<float> s0, out Vector<float> s1, out Vector<float> s2, out Vector<float> s3);
+        Accumulate4(ref x, ref Unsafe.Add(ref w0, 4 * width), width, out Vector<float> s4, out Vector<float> s5, out Vector<float> s6, out Vector<float> s7);
+        Vector256<float> sums = Finish8(s0.AsVector256(), s1.AsVector256(), s2.AsVector256(), s3.AsVector256(),
+            s4.AsVector256(), s5.AsVector256(), s6.AsVector256(), s7.AsVector256(), ref x, ref w0, width, i, width);
+        (sums + Vector256.LoadUnsafe(ref b)).StoreUnsafe(ref d);
+    }
+
+    /// <summary>
+    /// The vector part of four <see cref="Unit"/>s from one load of the row: for neuron <c>j</c> (weights at <c>w0 + j * width</c>),
+    /// even vectors into one accumulator, odd ones into another, a leftover vector into the first, then their sum in
+    /// <paramref name="s0"/> .. <paramref name="s3"/>. Returns the first input left to the scalar tail.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Accumulate4(ref float x, ref float w0, int width, out Vector<float> s0, out Vector<float> s1, out Vector<float> s2, out Vector<float> s3)
+    {
         int n = Vector<float>.Count;
         ref float w1 = ref Unsafe.Add(ref w0, width);
         ref float w2 = ref Unsafe.Add(ref w1, width);
@@ -162,10 +213,43 @@ internal static class DescentKernels
             p3 = Vector.FusedMultiplyAdd(xa, Vector.LoadUnsafe(ref w3, (nuint)i), p3);
             i += n;
         }
-        d = Finish(p0 + q0, ref x, ref w0, i, width) + b;
-        Unsafe.Add(ref d, 1) = Finish(p1 + q1, ref x, ref w1, i, width) + Unsafe.Add(ref b, 1);
-        Unsafe.Add(ref d, 2) = Finish(p2 + q2, ref x, ref w2, i, width) + Unsafe.Add(ref b, 2);
-        Unsafe.Add(ref d, 3) = Finish(p3 + q3, ref x, ref w3, i, width) + Unsafe.Add(ref b, 3);
+        (s0, s1, s2, s3) = (p0 + q0, p1 + q1, p2 + q2, p3 + q3);
+        return i;
+    }
+
+    /// <summary>
+    /// <see cref="Finish"/> of eight accumulators at once: lane <c>j</c> of the result is <c>Finish(aj, x, w0 + j * stride, from, width)</c>
+    /// bit for bit. The accumulators are transposed (lane <c>k</c> of every one into vector <c>k</c>), so the in-order lane sums are seven
+    /// vector adds instead of eight chains of seven lane extractions and adds, and the tail's scalar fused multiply-adds are vector
+    /// ones over the eight weight rows (gathered).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Finish8(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
+        Vector256<float> a4, Vector256<float> a5, Vector256<float> a6, Vector256<float> a7, ref float x, ref float w0, int stride, int from, int width)
+    {
+        Vector256<float> t0 = Avx.UnpackLow(a0, a1), t1 = Avx.UnpackHigh(a0, a1), t2 = Avx.UnpackLow(a2, a3), t3 = Avx.UnpackHigh(a2, a3);
+        Vector256<float> t4 = Avx.UnpackLow(a4, a5), t5 = Avx.UnpackHigh(a4, a5), t6 = Avx.UnpackLow(a6, a7), t7 = Avx.UnpackHigh(a6, a7);
+        // Per 128-bit half: lanes k (low half) and k + 4 (high half) of a0..a3, then of a4..a7.
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Vector256<float> sum = Avx.Permute2x128(u0, u4, 0x20);
+        sum += Avx.Permute2x128(u1, u5, 0x20);
+        sum += Avx.Permute2x128(u2, u6, 0x20);
+        sum += Avx.Permute2x128(u3, u7, 0x20);
+        sum += Avx.Permute2x128(u0, u4, 0x31);
+        sum += Avx.Permute2x128(u1, u5, 0x31);
+        sum += Avx.Permute2x128(u2, u6, 0x31);
+        sum += Avx.Permute2x128(u3, u7, 0x31);
+        if (from < width)
+        {
+            Vector256<int> rows = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * stride;
+            fixed (float* w = &w0)
+            {
+                for (int i = from; i < width; i++)
+                    sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref x, i)), Avx2.GatherVector256(w + i, rows, 4), sum);
+            }
+        }
+        return sum;
     }
 
     /// <summary>The accumulator's lanes summed in lane order, then the inputs from <paramref name="from"/> to <paramref name="width"/> by scalar fused multiply-adds.</summary>

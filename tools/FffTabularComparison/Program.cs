@@ -2,7 +2,7 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear]
-//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,...]
+//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,...] [--latency-breakdown]
 // --write replaces the text between the tabular-results and the tabular-fronts markers of the given Markdown file.
 // --seeds N runs every cell on N splits and training seeds (S .. S+N-1, --seed S, default 0) and reports means (Seeds.cs); the default is one seed.
 // --ensemble K trains the FFF rows (train, recipe) with K leaf trees (EnsembleSize); each FFF row logs its neurons per row.
@@ -11,6 +11,8 @@
 // --text N measures the text path instead (TextProbe.cs): N synthetic reviews, Fff().Train against LightGBM on FeaturizeText.
 // --log also prints the messages of Train's planner and the FFF trainers: the choices, every epoch, and where the training time went.
 // --stage runs the recipe, dense and MoE rows once per input stage (docs/input-stages.md); the other rows run once.
+// --latency-breakdown measures, for each set, where the one-call Train model's per-row Predict time goes (LatencyBreakdown.cs)
+// instead of the suite's table.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -31,11 +33,12 @@ int? ensembleSize = null;
 string? write = null;
 string? plot = null;
 bool trainerLog = false;
+bool breakdown = false;
 int? textRows = null;
 List<TabularSet> sets = TabularSet.Suite.ToList();
 List<TabularModel> models = TabularModel.All.ToList();
 List<TabularStage> stages = new() { TabularStage.None };
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr] [--latency-breakdown]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -57,6 +60,7 @@ for (int i = 0; i < args.Length; i++)
         case "--log": trainerLog = true; break;
         case "--text": textRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--stage": stages = Pick(Next(), TabularStage.All, s => s.Id); break;
+        case "--latency-breakdown": breakdown = true; break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
@@ -71,6 +75,7 @@ if (textRows is int reviews)
 
 var mlContext = new MLContext(seed: 0);
 var results = new List<TabularResult>();
+var breakdownSteps = new List<LatencyStep>();
 var started = DateTime.UtcNow;
 foreach (TabularSet set in sets)
 {
@@ -81,6 +86,11 @@ foreach (TabularSet set in sets)
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
+    if (breakdown)
+    {
+        breakdownSteps.AddRange(LatencyBreakdown.Run(set, data, LatencySettings.Full, Console.Out));
+        continue;
+    }
     var setResults = new List<TabularResult>();
     for (int seed = firstSeed; seed < firstSeed + seeds; seed++)
     {
@@ -92,6 +102,15 @@ foreach (TabularSet set in sets)
         }
     }
     results.AddRange(Seeds.Aggregate(setResults));
+}
+if (breakdown)
+{
+    Console.WriteLine();
+    Console.WriteLine($"Per-row µs: median of {LatencySettings.Full.TimedCalls:N0} calls after {LatencySettings.Full.WarmupSeconds:F0} s of warm-up; " +
+        $"{Environment.ProcessorCount} logical cores, .NET {Environment.Version}.");
+    Console.WriteLine();
+    Console.WriteLine(LatencyBreakdown.Table(breakdownSteps));
+    return 0;
 }
 
 string command = "dotnet run --project tools/FffTabularComparison -c Release --" + (args.Length > 0 ? " " + string.Join(" ", args) : "");

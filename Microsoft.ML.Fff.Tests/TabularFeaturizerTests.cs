@@ -1,0 +1,248 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace Microsoft.ML.Fff.Tests;
+
+/// <summary>
+/// The one-step featurizer of <c>Fff().Train</c> (<see cref="TabularFeaturizerEstimator"/>): the same vector, bit for bit, as the ML.NET
+/// chain it replaces; its schema, bad input, save/load on a fresh context, corrupt files, and its place in Train's pipeline.
+/// </summary>
+[TestClass]
+public sealed class TabularFeaturizerTests
+{
+    private const string Features = "Features";
+
+    private static readonly (TabularPartKind Kind, string Column)[] Parts =
+    {
+        (TabularPartKind.Numeric, nameof(Row.Single)),
+        (TabularPartKind.Numeric, nameof(Row.Double)),
+        (TabularPartKind.Numeric, nameof(Row.Int)),
+        (TabularPartKind.Numeric, nameof(Row.Flag)),
+        (TabularPartKind.Numeric, nameof(Row.Vector)),
+        (TabularPartKind.Categorical, nameof(Row.Color)),
+        (TabularPartKind.Categorical, nameof(Row.City)),
+        (TabularPartKind.Copied, nameof(Row.Extra)),
+    };
+
+    [TestMethod]
+    public void Features_EqualTheMlNetChainBitForBit_InTransformAndPredictionEngine()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Data.LoadFromEnumerable(Rows(300, seed: 1));
+        // Scoring rows with values never seen in training: new categories, an empty string, NaN and -0 in every numeric column.
+        IDataView test = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 2, unseen: true));
+        ITransformer fused = new TabularFeaturizerEstimator(mlContext, Features, Parts, EstimatorWorkout.ShapeOf(train.Schema)).Fit(train);
+
+        // The chain Train built before (AutoTrainPlanner.AppendFeaturizationChain), written out by hand.
+        var chain = mlContext.Transforms.Conversion.ConvertType(new[]
+            {
+                new InputOutputColumnPair("d", nameof(Row.Double)), new InputOutputColumnPair("i", nameof(Row.Int)), new InputOutputColumnPair("f", nameof(Row.Flag)),
+            }, DataKind.Single)
+            .Append(mlContext.Transforms.Concatenate("n", nameof(Row.Single), "d", "i", "f", nameof(Row.Vector)))
+            .Append(mlContext.Transforms.ReplaceMissingValues("n", "n", MissingValueReplacingEstimator.ReplacementMode.Mean))
+            .Append(mlContext.Transforms.NormalizeMeanVariance("n", "n"))
+            .Append(mlContext.Transforms.Categorical.OneHotEncoding(new[] { new InputOutputColumnPair("c1", nameof(Row.Color)), new InputOutputColumnPair("c2", nameof(Row.City)) }))
+            .Append(mlContext.Transforms.Concatenate(Features, "n", "c1", "c2", nameof(Row.Extra)))
+            .Fit(train);
+
+        // The same representation too (ML.NET's Concatenate is sparse when its parts store at most half the slots): the trainer keeps
+        // a feature column sparse when its first row is, and scales sparse columns differently, so Train's models stay the same.
+        VBuffer<float>[] chainRows = chain.Transform(test).GetColumn<VBuffer<float>>(Features).Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
+        VBuffer<float>[] fusedRows = fused.Transform(test).GetColumn<VBuffer<float>>(Features).Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
+        Assert.IsTrue(chainRows.Any(v => v.IsDense) && chainRows.Any(v => !v.IsDense), "the test data has dense and sparse rows");
+        for (int r = 0; r < chainRows.Length; r++)
+        {
+            Assert.AreEqual(chainRows[r].IsDense, fusedRows[r].IsDense, $"row {r}: dense or sparse");
+            CollectionAssert.AreEqual(chainRows[r].GetIndices().ToArray(), fusedRows[r].GetIndices().ToArray(), $"row {r}: stored slots");
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(chainRows[r].GetValues().ToArray()), EstimatorWorkout.Bits(fusedRows[r].GetValues().ToArray()), $"row {r}: stored values");
+        }
+        float[][] expected = Vectors(chain.Transform(test));
+        float[][] actual = Vectors(fused.Transform(test));
+        Assert.AreEqual(expected.Length, actual.Length);
+        Assert.AreEqual(1 + 1 + 1 + 1 + 3 + 4 + 3 + 2, actual[0].Length, "numeric slots, one per training category, the copied vector");
+        for (int r = 0; r < expected.Length; r++)
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r]), EstimatorWorkout.Bits(actual[r]), $"row {r}");
+        Assert.IsTrue(actual.Any(v => v.Skip(7).Take(4).All(x => x == 0)), "an unseen or empty category has no slot");
+
+        // The PredictionEngine path (one row at a time through the same getter) gives the same vectors.
+        var engine = mlContext.Model.CreatePredictionEngine<Row, FeatureOutput>(fused);
+        Row[] rows = mlContext.Data.CreateEnumerable<Row>(test, reuseRowObject: false).ToArray();
+        for (int r = 0; r < rows.Length; r++)
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r]), EstimatorWorkout.Bits(engine.Predict(rows[r]).Features), $"engine row {r}");
+    }
+
+    /// <summary>Both lookups of a categorical value (compared by length, or hashed when many values share a length) match exactly.</summary>
+    [TestMethod]
+    public void CategorySlots_MatchExactlyWhetherComparedOrHashed()
+    {
+        string[] few = { "red", "green", "blue", "Red ", "x" };
+        string[] many = Enumerable.Range(0, 30).Select(i => $"v{i:00}").Concat(new[] { "long value", "" + 'é' }).ToArray();
+        foreach (string[] terms in new[] { few, many })
+        {
+            var slots = new CategorySlots(terms);
+            for (int t = 0; t < terms.Length; t++)
+                Assert.AreEqual(t, slots.Find(terms[t].AsSpan()), terms[t]);
+            foreach (string other in new[] { "", "RED", "red ", " red", "purple", "v30", "v0", "a much longer value than any" })
+                Assert.AreEqual(-1, slots.Find(other.AsSpan()), $"'{other}' has no slot");
+        }
+    }
+
+    [TestMethod]
+    public void Schema_PromisedMatchesFitted_AndBadInputNamesTheColumn()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Rows(100, seed: 3));
+        var estimator = new TabularFeaturizerEstimator(mlContext, Features, Parts, EstimatorWorkout.ShapeOf(data.Schema));
+        SchemaShape promised = estimator.GetOutputSchema(EstimatorWorkout.ShapeOf(data.Schema));
+        SchemaShape.Column shape = promised.Single(c => c.Name == Features);
+        Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, shape.Kind);
+        Assert.AreEqual(NumberDataViewType.Single, shape.ItemType);
+        TabularFeaturizerTransformer model = estimator.Fit(data);
+        DataViewSchema output = model.GetOutputSchema(data.Schema);
+        Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, 16), output[Features].Type);
+        Assert.AreEqual(output.Count, model.Transform(data).Schema.Count, "GetOutputSchema differs from Transform");
+
+        // A missing column, a categorical part on a number, a numeric part on a String: each names the column.
+        IDataView noCity = mlContext.Transforms.DropColumns(nameof(Row.City)).Fit(data).Transform(data);
+        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(noCity)).Message, nameof(Row.City));
+        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => model.Transform(noCity)).Message, nameof(Row.City));
+        SchemaShape dataShape = EstimatorWorkout.ShapeOf(data.Schema);
+        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => new TabularFeaturizerEstimator(mlContext, Features,
+            new[] { (TabularPartKind.Categorical, nameof(Row.Single)) }, dataShape)).Message, nameof(Row.Single));
+        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => new TabularFeaturizerEstimator(mlContext, Features,
+            new[] { (TabularPartKind.Numeric, nameof(Row.Color)) }, dataShape)).Message, nameof(Row.Color));
+        // Numeric columns apart (they are normalized as one block).
+        Assert.Throws<ArgumentException>(() => new TabularFeaturizerEstimator(mlContext, Features,
+            new[] { (TabularPartKind.Numeric, nameof(Row.Single)), (TabularPartKind.Categorical, nameof(Row.Color)), (TabularPartKind.Numeric, nameof(Row.Int)) }, dataShape));
+        // Data whose vector column is narrower than in training.
+        IDataView narrow = mlContext.Data.LoadFromEnumerable(new[] { new NarrowRow() });
+        var vectorOnly = new TabularFeaturizerEstimator(mlContext, Features, new[] { (TabularPartKind.Numeric, nameof(Row.Vector)) }, dataShape).Fit(data);
+        StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => vectorOnly.Transform(narrow)).Message, "slots");
+    }
+
+    [TestMethod]
+    public void SaveLoad_OnAFreshContext_GivesTheSameVectors_AndCorruptFilesAreRejected()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Rows(150, seed: 4));
+        ITransformer model = new TabularFeaturizerEstimator(mlContext, Features, Parts, EstimatorWorkout.ShapeOf(data.Schema)).Fit(data);
+        var stream = new MemoryStream();
+        mlContext.Model.Save(model, data.Schema, stream);
+        byte[] bytes = stream.ToArray();
+
+        ITransformer loaded = new MLContext(seed: 5).Model.Load(new MemoryStream(bytes), out _);
+        Assert.IsInstanceOfType<TabularFeaturizerTransformer>(loaded);
+        float[][] before = Vectors(model.Transform(data)), after = Vectors(loaded.Transform(data));
+        for (int r = 0; r < before.Length; r++)
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(before[r]), EstimatorWorkout.Bits(after[r]), $"row {r}");
+
+        // The model block: the output column's string id, the part count, then the first part's kind byte. Each patch gives a clear
+        // corrupt-model error, not an index or cast exception.
+        (int Offset, byte[] Bytes, string Message)[] patches =
+        {
+            (4, BitConverter.GetBytes(-7), "part count is -7"),
+            (8, new byte[] { 9 }, "unknown kind 9"),
+        };
+        foreach ((int offset, byte[] patch, string message) in patches)
+        {
+            byte[] bad = EmbeddingBagTests.PatchModelBlock(bytes, offset, patch, "FFFTABFT");
+            Exception e = Assert.ThrowsExactly<InvalidOperationException>(() => new MLContext().Model.Load(new MemoryStream(bad), out _));
+            while (e.InnerException is not null)
+                e = e.InnerException;
+            Assert.IsInstanceOfType<InvalidDataException>(e, message);
+            StringAssert.StartsWith(e.Message, "Corrupt FFF tabular featurizer:");
+            StringAssert.Contains(e.Message, message);
+        }
+    }
+
+    [TestMethod]
+    public void Train_WithoutText_FeaturizesInOneStep_AndScoresRowsWithoutLabel()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 6));
+        var options = new FffAutoTrainOptions { Depth = 1, LeafWidth = 4, NumberOfEpochs = 2, Seed = 1, IgnoreColumns = new[] { nameof(Row.Extra) } };
+        ITransformer model = mlContext.Fff().Train(data, nameof(Row.Label), options);
+        ITransformer[] steps = ((TransformerChain<ITransformer>)model).ToArray();
+        Assert.AreEqual(1, steps.OfType<TabularFeaturizerTransformer>().Count(), string.Join(", ", steps.Select(s => s.GetType().Name)));
+        Assert.IsFalse(steps.Any(s => s is ColumnConcatenatingTransformer or NormalizingTransformer), "no separate ML.NET featurization steps");
+
+        // Scores: Transform with the label, a PredictionEngine on rows without it, bit for bit.
+        float[] scores = model.Transform(data).GetColumn<float>("Score").ToArray();
+        var engine = mlContext.Model.CreatePredictionEngine<UnlabeledRow, ScoreOutput>(model);
+        Row[] rows = mlContext.Data.CreateEnumerable<Row>(data, reuseRowObject: false).ToArray();
+        for (int r = 0; r < rows.Length; r++)
+        {
+            float score = engine.Predict(rows[r]).Score;
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(scores[r]), BitConverter.SingleToInt32Bits(score), $"row {r}");
+        }
+    }
+
+    private static float[][] Vectors(IDataView data)
+        => data.GetColumn<VBuffer<float>>(Features).Select(v => v.DenseValues().ToArray()).ToArray();
+
+    private static IEnumerable<Row> Rows(int count, int seed, bool unseen = false)
+    {
+        var random = new Random(seed);
+        string[] colors = { "red", "green", "blue", "Red " };
+        string[] cities = { "Oslo", "Lima", "Pune" };
+        for (int i = 0; i < count; i++)
+        {
+            bool odd = unseen && i % 5 == 0;
+            bool zeros = i % 4 == 3; // numeric values all zero: the row's vector is sparse
+            float x = (float)(random.NextDouble() * 10 - 3);
+            yield return new Row
+            {
+                Single = odd && i % 2 == 0 ? float.NaN : odd ? -0f : i % 7 == 0 || zeros ? 0 : x,
+                Double = odd ? double.NaN : zeros ? 0 : random.NextDouble() * 1e3,
+                Int = zeros ? 0 : random.Next(-5, 50),
+                Flag = !zeros && random.Next(2) == 0,
+                Vector = zeros ? new float[3] : new[] { odd ? float.NaN : (float)random.NextDouble(), i % 3 == 0 ? 0f : (float)random.NextDouble(), x * x },
+                Color = odd ? (i % 2 == 0 ? "" : "purple") : i % 11 == 0 ? "" : colors[random.Next(colors.Length)],
+                City = cities[random.Next(cities.Length)],
+                Extra = new[] { -0f, (float)random.NextDouble() },
+                Label = x > 1,
+            };
+        }
+    }
+
+    /// <summary>The feature columns; what a caller scoring without the label hands over.</summary>
+    private class UnlabeledRow
+    {
+        public float Single { get; set; }
+        public double Double { get; set; }
+        public int Int { get; set; }
+        public bool Flag { get; set; }
+        [VectorType(3)]
+        public float[] Vector { get; set; } = Array.Empty<float>();
+        public string Color { get; set; } = "";
+        public string City { get; set; } = "";
+    }
+
+    private sealed class Row : UnlabeledRow
+    {
+        [VectorType(2)]
+        public float[] Extra { get; set; } = Array.Empty<float>();
+        public bool Label { get; set; }
+    }
+
+    private sealed class NarrowRow
+    {
+        [VectorType(2)]
+        public float[] Vector { get; set; } = new float[2];
+    }
+
+    private sealed class FeatureOutput
+    {
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    private sealed class ScoreOutput
+    {
+        public float Score { get; set; }
+    }
+}

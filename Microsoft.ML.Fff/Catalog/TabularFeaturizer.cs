@@ -1,0 +1,769 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Fff;
+using Microsoft.ML.Model.OnnxConverter;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms;
+
+[assembly: LoadableClass(TabularFeaturizerTransformer.Summary, typeof(TabularFeaturizerTransformer), null, typeof(SignatureLoadModel),
+    TabularFeaturizerTransformer.UserName, TabularFeaturizerTransformer.LoaderSignature)]
+
+namespace Microsoft.ML.Fff;
+
+/// <summary>How one input column of <see cref="TabularFeaturizerEstimator"/> becomes slots of the feature vector.</summary>
+internal enum TabularPartKind : byte
+{
+    /// <summary>
+    /// A numeric or Boolean scalar or known-size vector: converted to Single, a missing value (NaN) replaced by the training mean of its
+    /// slot, then <c>(x - offset) * scale</c> of <c>NormalizeMeanVariance</c>. All numeric parts share one statistics block, as the
+    /// one vector ML.NET's <c>Concatenate</c>, <c>ReplaceMissingValues</c> and <c>NormalizeMeanVariance</c> compute them on.
+    /// </summary>
+    Numeric = 1,
+
+    /// <summary>A String scalar: one indicator slot per value seen in training (ordinal, as <c>MapValueToKey</c> keys it), none for others.</summary>
+    Categorical = 2,
+
+    /// <summary>A Single scalar or known-size vector made by an earlier step (e.g. a one-hot of a key), copied as it is.</summary>
+    Copied = 3,
+}
+
+/// <summary>
+/// The featurization of <see cref="FffCatalog.Train"/> for numeric and categorical columns, as one step: what the chain
+/// <c>ConvertType</c>, <c>Concatenate</c>, <c>ReplaceMissingValues</c> (mean), <c>NormalizeMeanVariance</c>, <c>OneHotEncoding</c> and
+/// a final <c>Concatenate</c> computes, in one row mapper. <see cref="Fit"/> fits exactly that chain of ML.NET estimators (so the
+/// statistics are ML.NET's own, to the bit) and reads its parameters out of it.
+/// </summary>
+/// <remarks>
+/// Why: a <c>PredictionEngine</c> pays for every step of a pipeline on every row (a getter chain, a vector copy, a sparse/dense
+/// decision per step); on a table of ten columns those steps cost more than the network they feed (docs/tabular.md, "Per-row
+/// latency of Train models").
+/// </remarks>
+internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerTransformer>
+{
+    private readonly IHost _host;
+    private readonly string _outputColumnName;
+    private readonly (TabularPartKind Kind, string Column)[] _parts;
+    private readonly EstimatorChain<ITransformer> _equivalent;
+    private readonly string? _numericVector;
+    private readonly Dictionary<string, string> _oneHotColumns = new(StringComparer.Ordinal);
+
+    /// <param name="mlContext">The context whose catalog makes the equivalent ML.NET chain.</param>
+    /// <param name="outputColumnName">The feature vector column to write.</param>
+    /// <param name="parts">The input columns in slot order, each with how it is featurized; the numeric ones consecutive.</param>
+    /// <param name="inputSchema">The shape of the data to fit (which numeric columns need a conversion to Single).</param>
+    public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts, SchemaShape inputSchema)
+    {
+        Contracts.CheckValue(mlContext, nameof(mlContext));
+        // A fixed seed: registering with none would draw from the context's random numbers, and change the seed the trainer after
+        // this step draws (Train's models would then differ from those of the ML.NET chain for no reason but the draw).
+        _host = ((IHostEnvironment)mlContext).Register(nameof(TabularFeaturizerEstimator), seed: 0);
+        _host.CheckNonEmpty(outputColumnName, nameof(outputColumnName));
+        _host.CheckValue(parts, nameof(parts));
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        _host.CheckParam(parts.Count > 0, nameof(parts), "At least one input column is needed.");
+        _outputColumnName = outputColumnName;
+        _parts = parts.ToArray();
+        int firstNumeric = Array.FindIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
+        int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
+        _host.CheckParam(firstNumeric < 0 || _parts.Skip(firstNumeric).Take(lastNumeric - firstNumeric + 1).All(p => p.Kind == TabularPartKind.Numeric),
+            nameof(parts), "The numeric columns must be consecutive: they are normalized as one block.");
+        GetOutputSchema(inputSchema); // Checks every part's column.
+
+        // The ML.NET chain this step replaces, made here (not in Fit) and in the order Train made it before, so that the context's
+        // random draws up to the trainer stay the same: its statistics are the step's, and it is kept for ONNX.
+        var names = new HashSet<string>(inputSchema.Select(c => c.Name), StringComparer.Ordinal) { _outputColumnName };
+        string Temporary(string purpose)
+        {
+            string name = "__FffTabular" + purpose + "__";
+            for (int i = 1; !names.Add(name); i++)
+                name = "__FffTabular" + purpose + i + "__";
+            return name;
+        }
+        TransformsCatalog transforms = mlContext.Transforms;
+        var chain = new EstimatorChain<ITransformer>();
+        var concatenated = new List<string>();
+        string[] numericColumns = _parts.Where(p => p.Kind == TabularPartKind.Numeric).Select(p => p.Column).ToArray();
+        if (numericColumns.Length > 0)
+        {
+            var converted = new List<string>();
+            var conversions = new List<InputOutputColumnPair>();
+            foreach (string column in numericColumns)
+            {
+                inputSchema.TryFindColumn(column, out SchemaShape.Column shape);
+                if (shape.ItemType == NumberDataViewType.Single)
+                {
+                    converted.Add(column);
+                    continue;
+                }
+                string name = Temporary("Numeric");
+                conversions.Add(new InputOutputColumnPair(name, column));
+                converted.Add(name);
+            }
+            if (conversions.Count > 0)
+                chain = chain.Append<ITransformer>(transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
+            _numericVector = Temporary("Numerics");
+            chain = chain.Append<ITransformer>(transforms.Concatenate(_numericVector, converted.ToArray()))
+                .Append<ITransformer>(transforms.ReplaceMissingValues(_numericVector, _numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean))
+                .Append<ITransformer>(transforms.NormalizeMeanVariance(_numericVector, _numericVector));
+        }
+        var oneHot = new List<InputOutputColumnPair>();
+        foreach ((TabularPartKind kind, string column) in _parts)
+        {
+            if (kind == TabularPartKind.Numeric)
+            {
+                if (column == numericColumns[0])
+                    concatenated.Add(_numericVector!);
+            }
+            else if (kind == TabularPartKind.Categorical)
+            {
+                string name = Temporary("Category");
+                _oneHotColumns.Add(column, name);
+                oneHot.Add(new InputOutputColumnPair(name, column));
+                concatenated.Add(name);
+            }
+            else
+            {
+                concatenated.Add(column);
+            }
+        }
+        if (oneHot.Count > 0)
+            chain = chain.Append<ITransformer>(transforms.Categorical.OneHotEncoding(oneHot.ToArray()));
+        _equivalent = chain.Append<ITransformer>(transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
+    }
+
+    /// <summary>The input columns, in slot order, with how each is featurized.</summary>
+    public IReadOnlyList<(TabularPartKind Kind, string Column)> Parts => _parts;
+
+    /// <summary>Fits the equivalent ML.NET chain on <paramref name="input"/> and returns the one-step transformer holding its parameters.</summary>
+    public TabularFeaturizerTransformer Fit(IDataView input)
+    {
+        _host.CheckValue(input, nameof(input));
+        foreach ((TabularPartKind kind, string column) in _parts)
+            TabularFeaturizerTransformer.CheckInput(input.Schema, kind, column);
+        TransformerChain<ITransformer> fitted = _equivalent.Fit(input);
+
+        // Read the parameters back out of the fitted chain.
+        float[] replacement = Array.Empty<float>(), offset = Array.Empty<float>(), scale = Array.Empty<float>();
+        if (_numericVector != null)
+        {
+            ITransformer[] steps = fitted.ToArray();
+            var normalizer = steps.OfType<NormalizingTransformer>().Single();
+            MissingValueReplacingTransformer replacer = steps.OfType<MissingValueReplacingTransformer>().Single();
+            var affine = (NormalizingTransformer.AffineNormalizerModelParameters<ImmutableArray<float>>)normalizer.GetNormalizerModelParameters(0);
+            int width = affine.Scale.Length;
+            scale = affine.Scale.ToArray();
+            offset = affine.Offset.IsDefaultOrEmpty ? new float[width] : affine.Offset.ToArray();
+            replacement = ReplacementValues(replacer, _numericVector, width);
+        }
+        // A one-hot vector's slot names are its key values: the categories in slot order.
+        DataViewSchema output = fitted.GetOutputSchema(input.Schema);
+        var terms = _oneHotColumns.ToDictionary(pair => pair.Key, pair => SlotNames(output[pair.Value]), StringComparer.Ordinal);
+        return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted);
+    }
+
+    /// <summary>The slot values <c>ReplaceMissingValues</c> puts in for NaN: what it writes for a row of NaN.</summary>
+    private float[] ReplacementValues(ITransformer replacer, string column, int width)
+    {
+        var builder = new ArrayDataViewBuilder(_host);
+        float[] missing = Enumerable.Repeat(float.NaN, width).ToArray();
+        builder.AddColumn(column, NumberDataViewType.Single, new[] { missing });
+        IDataView replaced = replacer.Transform(builder.GetDataView());
+        using DataViewRowCursor cursor = replaced.GetRowCursor(replaced.Schema[column]);
+        ValueGetter<VBuffer<float>> getter = cursor.GetGetter<VBuffer<float>>(replaced.Schema[column]);
+        VBuffer<float> values = default;
+        _host.Check(cursor.MoveNext(), "The missing-value step returned no row.");
+        getter(ref values);
+        return values.DenseValues().ToArray();
+    }
+
+    private static string[] SlotNames(DataViewSchema.Column column)
+    {
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        column.GetSlotNames(ref names);
+        return names.DenseValues().Select(v => v.ToString()).ToArray();
+    }
+
+    /// <summary>The input schema plus the feature vector (a known-size Single vector); throws, naming the column, on a missing or wrongly typed input.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        foreach ((TabularPartKind kind, string column) in _parts)
+        {
+            if (!inputSchema.TryFindColumn(column, out SchemaShape.Column shape))
+                throw _host.ExceptSchemaMismatch(nameof(inputSchema), "input", column);
+            bool ok = kind switch
+            {
+                TabularPartKind.Numeric => shape.Kind != SchemaShape.Column.VectorKind.VariableVector && !shape.IsKey
+                    && (shape.ItemType is NumberDataViewType || shape.ItemType is BooleanDataViewType),
+                TabularPartKind.Categorical => shape.Kind == SchemaShape.Column.VectorKind.Scalar && shape.ItemType is TextDataViewType,
+                _ => shape.Kind != SchemaShape.Column.VectorKind.VariableVector && !shape.IsKey && shape.ItemType == NumberDataViewType.Single,
+            };
+            if (!ok)
+                throw _host.ExceptSchemaMismatch(nameof(inputSchema), "input", column, TabularFeaturizerTransformer.Expected(kind), shape.GetTypeString());
+        }
+        var result = inputSchema.ToDictionary(c => c.Name);
+        result[_outputColumnName] = new SchemaShape.Column(_outputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+        return new SchemaShape(result.Values);
+    }
+}
+
+/// <summary>
+/// The fitted <see cref="TabularFeaturizerEstimator"/>: writes one Single vector per row from numeric, categorical and copied
+/// columns, equal to what the ML.NET chain it replaces computes: the same values (a negative zero comes out as +0, as that chain's
+/// buffers store it) in the same representation (sparse when the parts store at most half the slots, as <c>Concatenate</c> decides).
+/// Saves with <c>mlContext.Model.Save</c>, loads on a fresh <c>MLContext</c>, exports to ONNX as that chain.
+/// </summary>
+internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
+{
+    internal const string Summary = "Featurizes numeric and categorical columns of a table into one vector in one step.";
+    internal const string UserName = "FFF tabular featurizer";
+    internal const string LoaderSignature = "FffTabularFeaturizer";
+
+    // Most categorical values and slots a stored transformer may declare (ValueToKey's own limit is 1,000,000 keys per column).
+    private const int MaxSlots = 1 << 24;
+
+    private readonly (TabularPartKind Kind, string Column)[] _parts;
+    private readonly int[] _widths;
+    private readonly int[] _offsets;
+    private readonly float[] _replacement;
+    private readonly float[] _shift;
+    private readonly float[] _scale;
+    private readonly CategorySlots?[] _slots;
+    private readonly string[][] _terms;
+    private readonly ITransformer _equivalent;
+
+    internal TabularFeaturizerTransformer(IHost host, string outputColumnName, (TabularPartKind Kind, string Column)[] parts, DataViewSchema inputSchema,
+        float[] replacement, float[] shift, float[] scale, Dictionary<string, string[]> terms, ITransformer equivalent)
+        : base(host)
+    {
+        OutputColumnName = outputColumnName;
+        _parts = parts;
+        _widths = parts.Select(p => p.Kind == TabularPartKind.Categorical ? terms[p.Column].Length : SlotsOf(inputSchema[p.Column].Type)).ToArray();
+        _terms = parts.Select(p => p.Kind == TabularPartKind.Categorical ? terms[p.Column] : Array.Empty<string>()).ToArray();
+        (_replacement, _shift, _scale) = (replacement, shift, scale);
+        _equivalent = equivalent;
+        _offsets = Offsets(_widths);
+        _slots = _terms.Select((t, i) => parts[i].Kind == TabularPartKind.Categorical ? new CategorySlots(t) : null).ToArray();
+        Host.Check(NumericWidth == _scale.Length && _shift.Length == _scale.Length && _replacement.Length == _scale.Length,
+            "The numeric statistics do not match the numeric columns' slots.");
+    }
+
+    private TabularFeaturizerTransformer(IHost host, ModelLoadContext ctx)
+        : base(host)
+    {
+        // *** Binary format ***
+        // string id  output column name
+        // int32      part count P (1 .. 2^24)
+        // P times:   byte kind (1 numeric, 2 categorical, 3 copied); string id input column name; int32 slot count S (1 .. 2^24);
+        //            categorical only: S string ids, the values in slot order (distinct, non-empty)
+        // float[N]   replacement values, float[N] offsets, float[N] scales of the numeric slots (N = their total slot count), in part order
+        // sub-model "Equivalent": the fitted ML.NET chain the step replaces (for ONNX export)
+        // Version history: 0x00010001 initial.
+        OutputColumnName = ReadName(ctx);
+        int count = ReadCount(ctx.Reader, "part count");
+        _parts = new (TabularPartKind, string)[count];
+        _widths = new int[count];
+        _terms = new string[count][];
+        long total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            byte kind = Read(ctx.Reader, r => r.ReadByte());
+            if (kind is < (byte)TabularPartKind.Numeric or > (byte)TabularPartKind.Copied)
+                throw Corrupt($"part {i} has unknown kind {kind}.");
+            _parts[i] = ((TabularPartKind)kind, ReadName(ctx));
+            _widths[i] = ReadCount(ctx.Reader, $"slot count of part {i}");
+            total += _widths[i];
+            if (total > MaxSlots)
+                throw Corrupt($"the parts declare more than {MaxSlots} slots.");
+            _terms[i] = Array.Empty<string>();
+            if (_parts[i].Kind == TabularPartKind.Categorical)
+            {
+                _terms[i] = new string[_widths[i]];
+                for (int t = 0; t < _terms[i].Length; t++)
+                    _terms[i][t] = ReadName(ctx);
+            }
+        }
+        int firstNumeric = Array.FindIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
+        int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
+        for (int i = Math.Max(0, firstNumeric); i <= lastNumeric; i++)
+        {
+            if (_parts[i].Kind != TabularPartKind.Numeric)
+                throw Corrupt($"part {i} lies between numeric parts, which must be consecutive.");
+        }
+        int numeric = NumericWidth;
+        _replacement = ReadFloats(ctx.Reader, numeric);
+        _shift = ReadFloats(ctx.Reader, numeric);
+        _scale = ReadFloats(ctx.Reader, numeric);
+        _offsets = Offsets(_widths);
+        _slots = new CategorySlots?[count];
+        for (int i = 0; i < count; i++)
+        {
+            if (_parts[i].Kind != TabularPartKind.Categorical)
+                continue;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (int t = 0; t < _terms[i].Length; t++)
+            {
+                if (_terms[i][t].Length == 0 || !seen.Add(_terms[i][t]))
+                    throw Corrupt($"value {t} of categorical column '{_parts[i].Column}' is empty or repeated.");
+            }
+            _slots[i] = new CategorySlots(_terms[i]);
+        }
+        ctx.LoadModel<ITransformer, SignatureLoadModel>(host, out _equivalent, "Equivalent");
+    }
+
+    /// <summary>The feature vector column.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>Slots of the feature vector.</summary>
+    public int SlotCount => _offsets[^1];
+
+    private int NumericWidth => Enumerable.Range(0, _parts.Length).Where(i => _parts[i].Kind == TabularPartKind.Numeric).Sum(i => _widths[i]);
+
+    /// <summary>The numeric slots: one contiguous block (numeric parts are consecutive), as the one vector the ML.NET chain normalizes.</summary>
+    private (int Offset, int Width) NumericBlock
+    {
+        get
+        {
+            int first = Array.FindIndex(_parts, part => part.Kind == TabularPartKind.Numeric);
+            return first < 0 ? (0, 0) : (_offsets[first], NumericWidth);
+        }
+    }
+
+    private static int[] Offsets(int[] widths)
+    {
+        var offsets = new int[widths.Length + 1];
+        for (int i = 0; i < widths.Length; i++)
+            offsets[i + 1] = checked(offsets[i] + widths[i]);
+        return offsets;
+    }
+
+    private static int SlotsOf(DataViewType type) => type is VectorDataViewType vector ? vector.Size : 1;
+
+    internal static string Expected(TabularPartKind kind) => kind switch
+    {
+        TabularPartKind.Numeric => "a numeric or Boolean scalar or known-size vector",
+        TabularPartKind.Categorical => "a String scalar",
+        _ => "a Single scalar or known-size vector",
+    };
+
+    /// <summary>Throws (naming the column and what it needs) unless the schema has the column with a type its part accepts.</summary>
+    internal static void CheckInput(DataViewSchema schema, TabularPartKind kind, string column)
+    {
+        DataViewType type = schema.GetColumnOrNull(column)?.Type
+            ?? throw new ArgumentOutOfRangeException("inputSchema", $"Column '{column}' of the tabular featurizer is not in the data.");
+        DataViewType item = type is VectorDataViewType vector ? vector.ItemType : type;
+        bool knownSize = type is not VectorDataViewType { IsKnownSize: false };
+        bool ok = kind switch
+        {
+            TabularPartKind.Numeric => knownSize && item is NumberDataViewType or BooleanDataViewType,
+            TabularPartKind.Categorical => type is TextDataViewType,
+            _ => knownSize && item == NumberDataViewType.Single,
+        };
+        if (!ok)
+            throw new ArgumentOutOfRangeException("inputSchema", $"Column '{column}' is {type}, but the tabular featurizer needs {Expected(kind)} there.");
+    }
+
+    private static VersionInfo GetVersionInfo() => new VersionInfo(
+        modelSignature: "FFFTABFT",
+        verWrittenCur: 0x00010001, // initial
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(TabularFeaturizerTransformer).Assembly.FullName);
+
+    /// <summary>The loader ML.NET calls for <c>Model.Load</c>.</summary>
+    internal static TabularFeaturizerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        IHost host = env.Register(nameof(TabularFeaturizerTransformer));
+        host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel(GetVersionInfo());
+        return new TabularFeaturizerTransformer(host, ctx);
+    }
+
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        ctx.SaveNonEmptyString(OutputColumnName);
+        ctx.Writer.Write(_parts.Length);
+        for (int i = 0; i < _parts.Length; i++)
+        {
+            ctx.Writer.Write((byte)_parts[i].Kind);
+            ctx.SaveNonEmptyString(_parts[i].Column);
+            ctx.Writer.Write(_widths[i]);
+            foreach (string term in _terms[i])
+                ctx.SaveNonEmptyString(term);
+        }
+        foreach (float[] values in new[] { _replacement, _shift, _scale })
+        {
+            foreach (float value in values)
+                ctx.Writer.Write(value);
+        }
+        ctx.SaveModel(_equivalent, "Equivalent");
+    }
+
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    private static InvalidDataException Corrupt(string problem)
+        => Contracts.Mark(new InvalidDataException("Corrupt FFF tabular featurizer: " + problem));
+
+    private static T Read<T>(BinaryReader reader, Func<BinaryReader, T> read)
+    {
+        try
+        {
+            return read(reader);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw Contracts.Mark(new InvalidDataException("Corrupt FFF tabular featurizer: the file ends early (truncated?).", e));
+        }
+    }
+
+    private static int ReadCount(BinaryReader reader, string what)
+    {
+        int count = Read(reader, r => r.ReadInt32());
+        if (count < 1 || count > MaxSlots)
+            throw Corrupt($"the {what} is {count}, outside 1 .. {MaxSlots}.");
+        return count;
+    }
+
+    private static string ReadName(ModelLoadContext ctx)
+    {
+        string? name = Read(ctx.Reader, _ => ctx.LoadStringOrNull());
+        return string.IsNullOrEmpty(name) ? throw Corrupt("a column name or categorical value is empty or missing.") : name;
+    }
+
+    private static float[] ReadFloats(BinaryReader reader, int count)
+    {
+        Stream stream = reader.BaseStream;
+        if (stream.CanSeek && stream.Length - stream.Position < (long)count * sizeof(float))
+            throw Corrupt($"the file ends before the {count} numeric statistics (truncated?).");
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+            values[i] = Read(reader, r => r.ReadSingle());
+        return values;
+    }
+
+    /// <summary>
+    /// Writes the slots of one part from its input column into the row's vector (the span covers exactly the part's slots); returns
+    /// how many entries the ML.NET step it replaces would store (a vector's stored values, 1 for a found category, 0 for none).
+    /// </summary>
+    private delegate int PartWriter(Span<float> slots);
+
+    private sealed class Mapper : MapperBase, ISaveAsOnnx
+    {
+        private readonly TabularFeaturizerTransformer _featurizer;
+        private readonly int[] _inputs;
+
+        public Mapper(TabularFeaturizerTransformer parent, DataViewSchema inputSchema)
+            : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
+        {
+            _featurizer = parent;
+            _inputs = new int[parent._parts.Length];
+            for (int i = 0; i < _inputs.Length; i++)
+            {
+                (TabularPartKind kind, string column) = parent._parts[i];
+                CheckInput(inputSchema, kind, column);
+                DataViewSchema.Column input = inputSchema[column];
+                if (kind != TabularPartKind.Categorical && SlotsOf(input.Type) != parent._widths[i])
+                {
+                    throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                        $"Column '{column}' has {SlotsOf(input.Type)} slots, but the tabular featurizer was fitted on {parent._widths[i]}.");
+                }
+                _inputs[i] = input.Index;
+            }
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+            => new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, _featurizer.SlotCount)) };
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+            => activeOutput(0) ? column => Array.IndexOf(_inputs, column) >= 0 : _ => false;
+
+        protected override void SaveModel(ModelSaveContext ctx) => _featurizer.SaveModel(ctx);
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
+        {
+            disposer = null;
+            TabularFeaturizerTransformer p = _featurizer;
+            int width = p.SlotCount;
+            // The common column, a Single scalar, is read by a plain getter array; every other part by a writer of its own.
+            var singles = new List<(ValueGetter<float> Getter, int Slot)>();
+            var writers = new List<(PartWriter Write, int Part)>();
+            int copiedScalars = 0;
+            for (int i = 0; i < p._parts.Length; i++)
+            {
+                DataViewSchema.Column column = input.Schema[_inputs[i]];
+                if (p._parts[i].Kind != TabularPartKind.Categorical && column.Type == NumberDataViewType.Single)
+                {
+                    singles.Add((input.GetGetter<float>(column), p._offsets[i]));
+                    copiedScalars += p._parts[i].Kind == TabularPartKind.Copied ? 1 : 0;
+                }
+                else
+                {
+                    writers.Add((MakeWriter(input, column, p._parts[i].Kind, p._slots[i]), i));
+                }
+            }
+            ValueGetter<float>[] singleGetters = singles.Select(s => s.Getter).ToArray();
+            int[] singleSlots = singles.Select(s => s.Slot).ToArray();
+            (PartWriter Write, int Part)[] partWriters = writers.ToArray();
+            TabularPartKind[] kinds = p._parts.Select(part => part.Kind).ToArray();
+            int[] offsets = p._offsets, widths = p._widths;
+            // Entries each part stores this row, as the ML.NET step it replaces would (numeric parts are counted as one block).
+            int[] stored = new int[kinds.Length];
+            for (int i = 0; i < kinds.Length; i++)
+                stored[i] = kinds[i] == TabularPartKind.Copied && widths[i] == 1 ? 1 : 0; // a copied scalar: one value, always stored
+            (int numericOffset, int numericWidth) = p.NumericBlock;
+            float[] replacement = p._replacement, shift = p._shift, scale = p._scale;
+            float[] row = new float[width];
+            ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> destination) =>
+            {
+                Span<float> values = row;
+                for (int i = 0; i < singleGetters.Length; i++)
+                    singleGetters[i](ref values[singleSlots[i]]);
+                int storedCount = copiedScalars;
+                foreach ((PartWriter write, int part) in partWriters)
+                {
+                    Span<float> slots = values.Slice(offsets[part], widths[part]);
+                    stored[part] = write(slots);
+                    // A sparse copied vector counts its non-zero values (the entries written below), should it store explicit zeros.
+                    if (kinds[part] == TabularPartKind.Copied && stored[part] < widths[part])
+                        stored[part] = widths[part] - CountZeros(slots);
+                    if (kinds[part] != TabularPartKind.Numeric)
+                        storedCount += stored[part];
+                }
+                bool numericDense = false;
+                if (numericWidth > 0)
+                {
+                    Span<float> numeric = values.Slice(numericOffset, numericWidth);
+                    Standardize(numeric, replacement, shift, scale);
+                    // The ML.NET normalizer's buffer keeps only non-zero values and turns dense at half the slots.
+                    int nonZero = numericWidth - CountZeros(numeric);
+                    numericDense = nonZero >= 1 && nonZero >= numericWidth / 2;
+                    storedCount += numericDense ? numericWidth : nonZero;
+                }
+                // ML.NET's Concatenate writes a sparse vector when its parts store at most half the slots; so does this step, so the
+                // trainer (which keeps a column sparse when its first row is) and the network see the representation they saw before.
+                if (storedCount > width / 2)
+                {
+                    VBufferEditor<float> editor = VBufferEditor.Create(ref destination, width);
+                    values.CopyTo(editor.Values);
+                    destination = editor.Commit();
+                    return;
+                }
+                VBufferEditor<float> sparse = VBufferEditor.Create(ref destination, width, storedCount);
+                int entry = 0;
+                for (int i = 0; i < kinds.Length; i++)
+                {
+                    bool numericPart = kinds[i] == TabularPartKind.Numeric;
+                    if (numericPart && offsets[i] != numericOffset)
+                        continue;
+                    int first = offsets[i], end = first + (numericPart ? numericWidth : widths[i]);
+                    // A dense part stores all its slots, zeros too; a sparse one only its non-zero values (KeyToVector's one 1).
+                    bool all = numericPart ? numericDense : kinds[i] == TabularPartKind.Copied && stored[i] == widths[i];
+                    for (int slot = first; slot < end; slot++)
+                    {
+                        if (all || values[slot] != 0)
+                        {
+                            sparse.Values[entry] = values[slot];
+                            sparse.Indices[entry++] = slot;
+                        }
+                    }
+                }
+                Host.Check(entry == storedCount, "The tabular featurizer's sparse row does not hold the entries it counted.");
+                destination = sparse.Commit();
+            };
+            return getter;
+        }
+
+        private static int CountZeros(ReadOnlySpan<float> values)
+        {
+            int zeros = 0;
+            foreach (float value in values)
+                zeros += value == 0 ? 1 : 0;
+            return zeros;
+        }
+
+        /// <summary>
+        /// <c>x = isNaN(x) ? replacement : x; x = (x - shift) * scale</c>, slot by slot, then <c>+ 0</c>: a negative zero becomes +0
+        /// (the ML.NET normalizer drops zeros from its buffer, so they read back as +0); nothing else changes.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Standardize(Span<float> x, ReadOnlySpan<float> replacement, ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
+        {
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                ref float xr = ref MemoryMarshal.GetReference(x);
+                ref float rr = ref MemoryMarshal.GetReference(replacement);
+                ref float hr = ref MemoryMarshal.GetReference(shift);
+                ref float sr = ref MemoryMarshal.GetReference(scale);
+                for (; i + Vector<float>.Count <= x.Length; i += Vector<float>.Count)
+                {
+                    Vector<float> v = Vector.LoadUnsafe(ref xr, (nuint)i);
+                    v = Vector.ConditionalSelect(Vector.Equals(v, v), v, Vector.LoadUnsafe(ref rr, (nuint)i));
+                    v = (v - Vector.LoadUnsafe(ref hr, (nuint)i)) * Vector.LoadUnsafe(ref sr, (nuint)i);
+                    (v + Vector<float>.Zero).StoreUnsafe(ref xr, (nuint)i);
+                }
+            }
+            for (; i < x.Length; i++)
+            {
+                float v = float.IsNaN(x[i]) ? replacement[i] : x[i];
+                x[i] = (v - shift[i]) * scale[i] + 0f;
+            }
+        }
+
+        private static PartWriter MakeWriter(DataViewRow input, DataViewSchema.Column column, TabularPartKind kind, CategorySlots? slots)
+        {
+            if (kind == TabularPartKind.Categorical)
+            {
+                ValueGetter<ReadOnlyMemory<char>> getText = input.GetGetter<ReadOnlyMemory<char>>(column);
+                ReadOnlyMemory<char> text = default;
+                return destination =>
+                {
+                    destination.Clear();
+                    getText(ref text);
+                    int slot = slots!.Find(text.Span);
+                    if (slot < 0)
+                        return 0;
+                    destination[slot] = 1;
+                    return 1;
+                };
+            }
+            DataViewType item = column.Type is VectorDataViewType vector ? vector.ItemType : column.Type;
+            return item.RawType switch
+            {
+                Type t when t == typeof(float) => Converted<float>(input, column, v => v),
+                Type t when t == typeof(double) => Converted<double>(input, column, v => (float)v),
+                Type t when t == typeof(bool) => Converted<bool>(input, column, v => v ? 1f : 0f),
+                Type t when t == typeof(sbyte) => Converted<sbyte>(input, column, v => v),
+                Type t when t == typeof(byte) => Converted<byte>(input, column, v => v),
+                Type t when t == typeof(short) => Converted<short>(input, column, v => v),
+                Type t when t == typeof(ushort) => Converted<ushort>(input, column, v => v),
+                Type t when t == typeof(int) => Converted<int>(input, column, v => v),
+                Type t when t == typeof(uint) => Converted<uint>(input, column, v => v),
+                Type t when t == typeof(long) => Converted<long>(input, column, v => v),
+                Type t when t == typeof(ulong) => Converted<ulong>(input, column, v => v),
+                _ => throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' has item type {item}, which the tabular featurizer cannot convert to Single."),
+            };
+        }
+
+        /// <summary>A scalar or vector of <typeparamref name="T"/> converted to Single as ML.NET's <c>ConvertType</c> converts it (a cast; Boolean 1 or 0).</summary>
+        private static PartWriter Converted<T>(DataViewRow input, DataViewSchema.Column column, Func<T, float> convert)
+        {
+            if (column.Type is not VectorDataViewType)
+            {
+                ValueGetter<T> get = input.GetGetter<T>(column);
+                T value = default!;
+                return destination =>
+                {
+                    get(ref value);
+                    destination[0] = convert(value);
+                    return 1;
+                };
+            }
+            ValueGetter<VBuffer<T>> getVector = input.GetGetter<VBuffer<T>>(column);
+            VBuffer<T> buffer = default;
+            return destination =>
+            {
+                getVector(ref buffer);
+                destination.Clear();
+                ReadOnlySpan<T> values = buffer.GetValues();
+                if (buffer.IsDense)
+                {
+                    for (int i = 0; i < values.Length; i++)
+                        destination[i] = convert(values[i]);
+                }
+                else
+                {
+                    ReadOnlySpan<int> indices = buffer.GetIndices();
+                    for (int i = 0; i < values.Length; i++)
+                        destination[indices[i]] = convert(values[i]);
+                }
+                return values.Length;
+            };
+        }
+
+        // ONNX: the ML.NET chain the step stands for writes its own nodes (Cast, Concat, Imputer, Scaler, LabelEncoder, OneHotEncoder).
+        bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+        void ISaveAsOnnx.SaveAsOnnx(OnnxContext ctx)
+        {
+            IDataView end = _featurizer._equivalent.Transform(new EmptyDataView(Host, InputSchema));
+            var steps = new List<IDataTransform>();
+            for (IDataView view = end; view is IDataTransform step; view = step.Source)
+                steps.Add(step);
+            steps.Reverse();
+            foreach (IDataTransform step in steps)
+            {
+                if (step is not ITransformCanSaveOnnx onnx || !onnx.CanSaveOnnx(ctx))
+                    throw new NotSupportedException($"The tabular featurizer's step {step.GetType().Name} cannot be exported to ONNX.");
+                onnx.SaveAsOnnx(ctx);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The slot of a categorical value: an exact, ordinal, untrimmed match, as <c>ValueToKey</c> maps a value (an empty or unseen value
+/// has none). With a few values of each length, the usual case, the value is compared with those of its length, which costs less
+/// per row than hashing it; otherwise a dictionary looks it up.
+/// </summary>
+internal sealed class CategorySlots
+{
+    // Values of one length compared one by one at most; longer values than MaxComparedLength always go to the dictionary.
+    private const int MaxComparedPerLength = 8;
+    private const int MaxComparedLength = 64;
+
+    private readonly string[][]? _byLength;
+    private readonly int[][]? _slotsByLength;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    /// <param name="terms">The distinct, non-empty values in slot order.</param>
+    public CategorySlots(string[] terms)
+    {
+        var map = new Dictionary<string, int>(terms.Length, StringComparer.Ordinal);
+        for (int t = 0; t < terms.Length; t++)
+            map.Add(terms[t], t);
+        _lookup = map.GetAlternateLookup<ReadOnlySpan<char>>();
+        IGrouping<int, int>[] lengths = Enumerable.Range(0, terms.Length).GroupBy(t => terms[t].Length).ToArray();
+        if (lengths.All(g => g.Key <= MaxComparedLength && g.Count() <= MaxComparedPerLength))
+        {
+            int longest = terms.Length == 0 ? 0 : terms.Max(t => t.Length);
+            _byLength = new string[longest + 1][];
+            _slotsByLength = new int[longest + 1][];
+            for (int length = 0; length <= longest; length++)
+            {
+                int[] slots = lengths.FirstOrDefault(g => g.Key == length)?.ToArray() ?? Array.Empty<int>();
+                _slotsByLength[length] = slots;
+                _byLength[length] = slots.Select(t => terms[t]).ToArray();
+            }
+        }
+    }
+
+    /// <summary>The slot of <paramref name="value"/>, or -1 when it has none.</summary>
+    public int Find(ReadOnlySpan<char> value)
+    {
+        if (_byLength is null)
+            return _lookup.TryGetValue(value, out int found) ? found : -1;
+        if ((uint)value.Length >= (uint)_byLength.Length)
+            return -1;
+        string[] candidates = _byLength[value.Length];
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            if (value.SequenceEqual(candidates[i]))
+                return _slotsByLength![value.Length][i];
+        }
+        return -1;
+    }
+}
