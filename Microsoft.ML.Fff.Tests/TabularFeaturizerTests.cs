@@ -182,6 +182,46 @@ public sealed class TabularFeaturizerTests
         }
     }
 
+    /// <summary>
+    /// A Train model with numeric and categorical String columns exports to ONNX through the step's ML.NET chain, and ONNX Runtime,
+    /// fed the raw columns, gives the model's scores.
+    /// </summary>
+    [TestMethod]
+    public void Train_WithCategoricalColumns_ExportsToOnnx_AndOnnxRuntimeScoresAlike()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var random = new Random(7);
+        string[] colors = { "red", "green", "blue" };
+        var rows = Enumerable.Range(0, 200).Select(i =>
+        {
+            float x = (float)random.NextDouble() * 4 - 2, y = i % 6 == 0 ? 0 : (float)random.NextDouble();
+            string color = colors[random.Next(3)];
+            return new OnnxRow { X = x, Y = y, Color = color, Label = x + (color == "red" ? 1 : 0) > 0.5 };
+        }).ToArray();
+        IDataView data = mlContext.Data.Cache(mlContext.Data.LoadFromEnumerable(rows));
+        ITransformer model = mlContext.Fff().Train(data, nameof(OnnxRow.Label), new FffAutoTrainOptions { Depth = 1, LeafWidth = 4, NumberOfEpochs = 3, Seed = 1 });
+        Assert.IsTrue(((TransformerChain<ITransformer>)model).Any(step => step is TabularFeaturizerTransformer));
+        // The raw feature columns alone, cached, so that they are the graph's inputs.
+        IDataView input = mlContext.Data.Cache(mlContext.Transforms.SelectColumns(nameof(OnnxRow.X), nameof(OnnxRow.Y), nameof(OnnxRow.Color)).Fit(data).Transform(data));
+        var stream = new MemoryStream();
+        mlContext.Model.ConvertToOnnx(model, input, stream);
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(stream.ToArray());
+        int n = rows.Length;
+        var feeds = new[]
+        {
+            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(nameof(OnnxRow.X), new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(rows.Select(r => r.X).ToArray(), new[] { n, 1 })),
+            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(nameof(OnnxRow.Y), new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(rows.Select(r => r.Y).ToArray(), new[] { n, 1 })),
+            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(nameof(OnnxRow.Color), new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<string>(rows.Select(r => r.Color).ToArray(), new[] { n, 1 })),
+        };
+        using var results = session.Run(feeds, new[] { "Score.output" });
+        float[] onnx = ((Microsoft.ML.OnnxRuntime.Tensors.Tensor<float>)results.First().Value).ToArray();
+        float[] expected = model.Transform(input).GetColumn<float>("Score").ToArray();
+        Assert.HasCount(n, onnx);
+        for (int r = 0; r < n; r++)
+            Assert.AreEqual(expected[r], onnx[r], 1e-4f * Math.Max(1, Math.Abs(expected[r])), $"row {r}");
+    }
+
     private static float[][] Vectors(IDataView data)
         => data.GetColumn<VBuffer<float>>(Features).Select(v => v.DenseValues().ToArray()).ToArray();
 
@@ -227,6 +267,14 @@ public sealed class TabularFeaturizerTests
     {
         [VectorType(2)]
         public float[] Extra { get; set; } = Array.Empty<float>();
+        public bool Label { get; set; }
+    }
+
+    private sealed class OnnxRow
+    {
+        public float X { get; set; }
+        public float Y { get; set; }
+        public string Color { get; set; } = "";
         public bool Label { get; set; }
     }
 
