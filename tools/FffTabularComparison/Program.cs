@@ -10,7 +10,7 @@
 // front (Fronts.cs); --plot FILE.png draws it, one panel per set (tools/Shared/FrontPlot.cs).
 // --text N measures the text path instead (TextProbe.cs): N synthetic reviews, Fff().Train against LightGBM on FeaturizeText.
 // --log also prints the messages of Train's planner and the FFF trainers: the choices, every epoch, and where the training time went.
-// --stage runs the recipe, dense and MoE rows once per input stage (docs/input-stages.md); the other rows run once.
+// --stage runs the network rows (train, recipe, dense, MoE) once per input stage (docs/input-stages.md); the other rows run once.
 // --latency-breakdown measures, for each set, where the one-call Train model's per-row Predict time goes (LatencyBreakdown.cs)
 // instead of the suite's table.
 using System;

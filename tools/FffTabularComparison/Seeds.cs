@@ -22,10 +22,10 @@ internal static class Seeds
         var index = new Dictionary<(string Set, string Model), List<TabularResult>>();
         foreach (TabularResult row in rows)
         {
-            if (!index.TryGetValue((row.Set.Name, row.Model.Id), out List<TabularResult>? cell))
+            if (!index.TryGetValue((row.Set.Name, row.Model.Name), out List<TabularResult>? cell))
             {
                 cell = new List<TabularResult>();
-                index.Add((row.Set.Name, row.Model.Id), cell);
+                index.Add((row.Set.Name, row.Model.Name), cell);
                 cells.Add(cell);
             }
             cell.Add(row);

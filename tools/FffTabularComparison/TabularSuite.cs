@@ -93,8 +93,11 @@ internal sealed record TabularStage(string Id, FffFeatureScaling Scaling, FffNum
         return options;
     }
 
-    /// <summary>Whether a stage applies to <paramref name="model"/>: the hand-built network rows (recipe, every dense width, MoE).</summary>
-    public static bool AppliesTo(TabularModel model) => model == TabularModel.Recipe || model.DenseWidth is not null || model == TabularModel.Moe;
+    /// <summary>
+    /// Whether a stage applies to <paramref name="model"/>: the network rows (the one-call Train, the recipe, every dense width, MoE).
+    /// Train takes the stage's scaling and embedding kind only (<c>FffAutoTrainOptions</c>), at the default width, bins and frequencies.
+    /// </summary>
+    public static bool AppliesTo(TabularModel model) => model == TabularModel.Train || model == TabularModel.Recipe || model.DenseWidth is not null || model == TabularModel.Moe;
 }
 
 /// <summary>
@@ -221,7 +224,14 @@ internal static class TabularSuite
     private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train, int? ensembleSize, TabularStage stage)
     {
         if (model == TabularModel.Train)
-            return mlContext.Fff().Train(train, LabelColumn, ensembleSize is null ? null : new FffAutoTrainOptions { EnsembleSize = ensembleSize });
+        {
+            return mlContext.Fff().Train(train, LabelColumn, new FffAutoTrainOptions
+            {
+                EnsembleSize = ensembleSize,
+                FeatureScaling = stage == TabularStage.None ? null : stage.Scaling,
+                NumericEmbedding = stage == TabularStage.None ? null : stage.Embedding,
+            });
+        }
         if (model == TabularModel.Recipe)
             return FitRecipe(mlContext, task, train, ensembleSize, stage);
         IEstimator<ITransformer> featurize = Featurize(mlContext, task, train.Schema);
