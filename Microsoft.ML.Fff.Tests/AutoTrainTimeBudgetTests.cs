@@ -84,6 +84,18 @@ public sealed class AutoTrainTimeBudgetTests
         var weighted = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().Train(data, nameof(Row.Label),
             new FffAutoTrainOptions { TimeBudget = TimeSpan.FromSeconds(5), ExampleWeightColumnName = nameof(Row.X) }));
         Assert.AreEqual(nameof(FffAutoTrainOptions.TimeBudget), weighted.ParamName);
+        var staged = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().Train(data, nameof(Row.Label),
+            new FffAutoTrainOptions { TimeBudget = TimeSpan.FromSeconds(5), NumericEmbedding = FffNumericEmbedding.PiecewiseLinear }));
+        Assert.AreEqual(nameof(FffAutoTrainOptions.TimeBudget), staged.ParamName);
+        StringAssert.Contains(staged.Message, nameof(FffAutoTrainOptions.NumericEmbedding));
+    }
+
+    [TestMethod]
+    public void TimeBudgetSearchKeepsASetEnsembleSize()
+    {
+        var choices = AutoTrainChoices.Choose(1_000, new FffAutoTrainOptions());
+        CollectionAssert.AreEqual(new[] { 3 }, AutoTrainSweep.SearchSpace(choices, new FffAutoTrainOptions { EnsembleSize = 3 }).EnsembleSizes.ToArray());
+        CollectionAssert.AreEqual(new[] { 1 }, AutoTrainSweep.SearchSpace(choices, new FffAutoTrainOptions()).EnsembleSizes.ToArray());
     }
 
     [TestMethod]

@@ -496,6 +496,12 @@ internal sealed class AutoTrainPlanner
             throw new ArgumentException($"Option {nameof(FffAutoTrainOptions)}.{nameof(options.TimeBudget)} runs an experiment, which does not use example weights; " +
                 $"remove {nameof(options.ExampleWeightColumnName)} or set {nameof(options.TimeBudget)} to null.", nameof(options.TimeBudget));
         }
+        if (options.TimeBudget.HasValue && (options.FeatureScaling is not (null or FffFeatureScaling.Auto) || options.NumericEmbedding is not (null or FffNumericEmbedding.None)))
+        {
+            // The experiment's search space has no input stages; dropping them silently would train another model than asked for.
+            throw new ArgumentException($"Option {nameof(FffAutoTrainOptions)}.{nameof(options.TimeBudget)} runs an experiment, which does not search input stages; " +
+                $"leave {nameof(options.FeatureScaling)} and {nameof(options.NumericEmbedding)} at null, or set {nameof(options.TimeBudget)} to null.", nameof(options.TimeBudget));
+        }
         if (options.ExampleWeightColumnName != null && string.IsNullOrWhiteSpace(options.ExampleWeightColumnName))
             throw new ArgumentException($"Option {nameof(FffAutoTrainOptions)}.{nameof(options.ExampleWeightColumnName)} must name a column or be null.", nameof(options.ExampleWeightColumnName));
 

@@ -140,7 +140,8 @@ public sealed class FffAutoTrainOptions
     /// of the search; the rest is searched around the data-aware choices (<see cref="FffAutoTrainChoices"/>). The budget is
     /// respected loosely: no trial starts after it and the running trial is cancelled, but the featurization and the last checks run
     /// to their end. How many trials fit depends on the machine, so the model returned does too. Greater than zero; not combined with
-    /// <see cref="ExampleWeightColumnName"/> (experiments do not use weights).
+    /// <see cref="ExampleWeightColumnName"/> (experiments do not use weights) nor with <see cref="FeatureScaling"/> or <see cref="NumericEmbedding"/>
+    /// other than their defaults (experiments search no input stages); a set <see cref="EnsembleSize"/> is kept in every trial.
     /// </summary>
     public TimeSpan? TimeBudget { get; set; }
 }
