@@ -106,7 +106,7 @@ foreach (TabularSet set in sets)
 if (breakdown)
 {
     Console.WriteLine();
-    Console.WriteLine($"Per-row µs: median of {LatencySettings.Full.TimedCalls:N0} calls after {LatencySettings.Full.WarmupSeconds:F0} s of warm-up; " +
+    Console.WriteLine($"Per-row µs: median of {LatencySettings.Full.TimedCalls:N0} blocks of {TabularSuite.CallsPerBlock} calls (block time / {TabularSuite.CallsPerBlock}) after {LatencySettings.Full.WarmupSeconds:F0} s of warm-up; " +
         $"{Environment.ProcessorCount} logical cores, .NET {Environment.Version}.");
     Console.WriteLine();
     Console.WriteLine(LatencyBreakdown.Table(breakdownSteps));
@@ -119,7 +119,7 @@ string header = $"Measured {started:yyyy-MM-dd HH:mm} UTC in {(DateTime.UtcNow -
     (seeds == 1 ? $"MLContext seed {firstSeed}, one 80/20 split (seed {firstSeed}) per set"
         : $"{seeds} seeds per cell (80/20 split and MLContext seeds {firstSeed} to {firstSeed + seeds - 1}): metric = mean ± sample standard deviation, training s = mean, per-row µs = median of the seeds' medians; the targets use the means") +
     $"{(maxRows is int m ? $", sets above {m:N0} rows subsampled to {m:N0} (seed 0)" : "")}. " +
-    $"Per-row µs: median of {LatencySettings.Full.TimedCalls:N0} single-row `PredictionEngine.Predict` calls on the raw columns after " +
+    $"Per-row µs: single-row `PredictionEngine.Predict` calls on the raw columns, timed in {LatencySettings.Full.TimedCalls:N0} blocks of {TabularSuite.CallsPerBlock} calls (the median block's time / {TabularSuite.CallsPerBlock}, so the timer's own cost is not counted per call) after " +
     $"{LatencySettings.Full.WarmupSeconds:F0} s of warm-up calls. Training s: `Fit` (or `Train`) of the whole pipeline, featurization included.";
 string table = string.Join(Environment.NewLine, header, "", TabularSuite.ResultsTable(results), "",
     "Targets of the one-call `Train` against LightGBM (issue 17):", "", TabularSuite.TargetsTable(results));
