@@ -186,7 +186,7 @@ public sealed class KernelTests
     }
 
     /// <summary>
-    /// The eight-neuron tiles of <see cref="DescentKernels.Units"/> (transposed lane sums, gathered tails) give the portable tiles' bits
+    /// The eight-neuron tiles of <see cref="DescentKernels.Units"/> (transposed lane sums, tails read by masked loads and transposed) give the portable tiles' bits
     /// for every width and neuron count, with zeros, negative zeros, NaN and large values in the row.
     /// </summary>
     [TestMethod]

@@ -364,8 +364,8 @@ internal static class DescentKernels
                 if (u < count)
                 {
                     // The last partial vector reads 0 in its missing lanes (masked loads touch nothing past the spans): zero terms.
-                    // Only here: a masked load cannot take its value from a recent store (the hidden values were just written), so
-                    // it waits for the store to complete.
+                    // Whole vectors use plain loads: processors generally do not forward a just-written value (the hidden units)
+                    // to a masked load.
                     Vector256<float> lanes = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count - u)).AsSingle();
                     nonZero |= Terms8(Avx.MaskLoad(h + start + u, lanes), Avx.MaskLoad(w + start + u, lanes), scale, terms + u) << u;
                 }
