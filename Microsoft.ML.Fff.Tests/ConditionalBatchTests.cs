@@ -114,6 +114,38 @@ public sealed class ConditionalBatchTests
             Assert.IsTrue(leaves.Count(c => c > 1) > 1, "the batch exercised groups of several rows in several leaves");
     }
 
+    /// <summary>
+    /// The one-row FFF path (eight-neuron tiles with masked-load tails, a single output's non-zero terms) gives, for every
+    /// width 1..40 and depth 0..6, the bits of the old kernels: the portable tiles and every output term added.
+    /// </summary>
+    [TestMethod]
+    public void OneRowScoreEqualsThePortableKernelsBitForBit()
+    {
+        for (int depth = 0; depth <= 6; depth++)
+        {
+            for (int inputs = 1; inputs <= 40; inputs++)
+            {
+                int outputs = inputs % 3 == 0 ? 3 : 1, leafWidth = 1 + (7 * inputs + depth) % 40;
+                FastFeedForwardNetwork network = ParityTests.RandomNetwork(inputs, outputs, depth, leafWidth, seed: 100 * depth + inputs);
+                float[] features = NetworkChecks.RandomRows(16, inputs, seed: inputs);
+                var hidden = new float[leafWidth];
+                var expected = new float[outputs];
+                var actual = new float[outputs];
+                for (int r = 0; r < 16; r++)
+                {
+                    ReadOnlySpan<float> x = features.AsSpan(r * inputs, inputs);
+                    int leaf = network.FindLeaf(x);
+                    DescentKernels.UnitsPortable(ref features[r * inputs], ref network.HiddenWeights[leaf * leafWidth * inputs],
+                        network.HiddenBiases.AsSpan(leaf * leafWidth, leafWidth), inputs, hidden);
+                    network.OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(expected);
+                    DescentKernels.AddEveryTerm(hidden, network.OutputWeights.AsSpan(leaf * leafWidth * outputs, leafWidth * outputs), 1f, expected);
+                    network.Score(x, actual);
+                    CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual), $"depth {depth}, {inputs} inputs, leaf {leafWidth}, row {r}");
+                }
+            }
+        }
+    }
+
     [TestMethod]
     [DataRow(37, 3, 6, 5, 2, MoeGating.SoftmaxTopK, 40)]
     [DataRow(37, 3, 6, 5, 3, MoeGating.Sigma, 40)]

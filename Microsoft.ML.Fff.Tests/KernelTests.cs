@@ -146,7 +146,47 @@ public sealed class KernelTests
     }
 
     /// <summary>
-    /// The eight-neuron tiles of <see cref="DescentKernels.Units"/> (transposed lane sums, gathered tails) give the portable tiles' bits
+    /// A single output adds only its non-zero terms (<see cref="DescentKernels.AddActivated"/>), and gives the bits of adding every
+    /// term (<see cref="DescentKernels.AddEveryTerm"/>) for 1 to 140 units (two bit-mask chunks and a partial vector), with zeros,
+    /// negative zeros, NaN and large values among the activations and weights, and sums that cancel to a signed zero.
+    /// </summary>
+    [TestMethod]
+    public void SingleOutputAddingNonZeroTermsEqualsAddingEveryTermBitForBit()
+    {
+        var random = new Random(7);
+        int zeroSums = 0;
+        for (int units = 1; units <= 140; units += units < 40 ? 1 : 13)
+        {
+            for (int trial = 0; trial < 40; trial++)
+            {
+                float[] hidden = Values(random, units);
+                float[] weights = Values(random, units);
+                float factor = trial % 5 == 0 ? 1f : (float)random.NextDouble();
+                float start = (trial % 4) switch { 0 => 0f, 1 => -0f, _ => (float)(random.NextDouble() * 4 - 2) };
+                if (trial % 8 == 7)
+                {
+                    // One active unit whose term cancels the start exactly: the sum is a zero whose sign the zero terms decide.
+                    Array.Fill(hidden, -1f);
+                    hidden[units / 2] = 1f;
+                    weights[units / 2] = 0.5f;
+                    start = -0.5f;
+                    factor = 1f;
+                }
+                var expected = new[] { start };
+                var actual = new[] { start };
+                DescentKernels.AddEveryTerm(hidden, weights, factor, expected);
+                DescentKernels.AddActivated(hidden, weights, factor, actual);
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[0]), BitConverter.SingleToInt32Bits(actual[0]),
+                    $"{units} units, trial {trial}: expected {expected[0]}, got {actual[0]}");
+                if (expected[0] == 0)
+                    zeroSums++;
+            }
+        }
+        Assert.IsGreaterThan(20, zeroSums, "sums that end at a signed zero are exercised");
+    }
+
+    /// <summary>
+    /// The eight-neuron tiles of <see cref="DescentKernels.Units"/> (transposed lane sums, tails read by masked loads and transposed) give the portable tiles' bits
     /// for every width and neuron count, with zeros, negative zeros, NaN and large values in the row.
     /// </summary>
     [TestMethod]

@@ -221,35 +221,87 @@ internal static class DescentKernels
     /// <see cref="Finish"/> of eight accumulators at once: lane <c>j</c> of the result is <c>Finish(aj, x, w0 + j * stride, from, width)</c>
     /// bit for bit. The accumulators are transposed (lane <c>k</c> of every one into vector <c>k</c>), so the in-order lane sums are seven
     /// vector adds instead of eight chains of seven lane extractions and adds, and the tail's scalar fused multiply-adds are vector
-    /// ones over the eight weight rows (gathered).
+    /// ones over the eight weight rows' tails, transposed the same way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<float> Finish8(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
         Vector256<float> a4, Vector256<float> a5, Vector256<float> a6, Vector256<float> a7, ref float x, ref float w0, int stride, int from, int width)
     {
-        Vector256<float> t0 = Avx.UnpackLow(a0, a1), t1 = Avx.UnpackHigh(a0, a1), t2 = Avx.UnpackLow(a2, a3), t3 = Avx.UnpackHigh(a2, a3);
-        Vector256<float> t4 = Avx.UnpackLow(a4, a5), t5 = Avx.UnpackHigh(a4, a5), t6 = Avx.UnpackLow(a6, a7), t7 = Avx.UnpackHigh(a6, a7);
-        // Per 128-bit half: lanes k (low half) and k + 4 (high half) of a0..a3, then of a4..a7.
-        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
-        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Vector256<float> sum = Avx.Permute2x128(u0, u4, 0x20);
-        sum += Avx.Permute2x128(u1, u5, 0x20);
-        sum += Avx.Permute2x128(u2, u6, 0x20);
-        sum += Avx.Permute2x128(u3, u7, 0x20);
-        sum += Avx.Permute2x128(u0, u4, 0x31);
-        sum += Avx.Permute2x128(u1, u5, 0x31);
-        sum += Avx.Permute2x128(u2, u6, 0x31);
-        sum += Avx.Permute2x128(u3, u7, 0x31);
-        if (from < width)
+        Vector256<float> sum;
+        if (from == 0)
         {
-            Vector256<int> rows = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * stride;
+            // No whole vector: every accumulator is +0, and so is its in-order lane sum.
+            sum = Vector256<float>.Zero;
+        }
+        else
+        {
+            Transpose8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+            sum = a0;
+            sum += a1;
+            sum += a2;
+            sum += a3;
+            sum += a4;
+            sum += a5;
+            sum += a6;
+            sum += a7;
+        }
+        int tail = width - from;
+        if (tail > 0)
+        {
+            // The tail (1 to 7 inputs) of each of the eight weight rows, read with a masked load (nothing past the row is
+            // touched) and transposed, so vector k holds input from + k of the eight neurons. Gathering them instead (one
+            // gather per input) made an odd width several times slower than the next multiple of eight.
+            Vector256<float> mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(tail)).AsSingle();
+            Vector256<float> t0, t1, t2, t3, t4, t5, t6, t7;
             fixed (float* w = &w0)
             {
-                for (int i = from; i < width; i++)
-                    sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref x, i)), Avx2.GatherVector256(w + i, rows, 4), sum);
+                float* row = w + from;
+                t0 = Avx.MaskLoad(row, mask);
+                t1 = Avx.MaskLoad(row + stride, mask);
+                t2 = Avx.MaskLoad(row + 2 * (nint)stride, mask);
+                t3 = Avx.MaskLoad(row + 3 * (nint)stride, mask);
+                t4 = Avx.MaskLoad(row + 4 * (nint)stride, mask);
+                t5 = Avx.MaskLoad(row + 5 * (nint)stride, mask);
+                t6 = Avx.MaskLoad(row + 6 * (nint)stride, mask);
+                t7 = Avx.MaskLoad(row + 7 * (nint)stride, mask);
             }
+            Transpose8(ref t0, ref t1, ref t2, ref t3, ref t4, ref t5, ref t6, ref t7);
+            ref float xs = ref Unsafe.Add(ref x, from);
+            sum = Fma.MultiplyAdd(Vector256.Create(xs), t0, sum);
+            if (tail > 1)
+                sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref xs, 1)), t1, sum);
+            if (tail > 2)
+                sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref xs, 2)), t2, sum);
+            if (tail > 3)
+                sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref xs, 3)), t3, sum);
+            if (tail > 4)
+                sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref xs, 4)), t4, sum);
+            if (tail > 5)
+                sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref xs, 5)), t5, sum);
+            if (tail > 6)
+                sum = Fma.MultiplyAdd(Vector256.Create(Unsafe.Add(ref xs, 6)), t6, sum);
         }
         return sum;
+    }
+
+    /// <summary>Transposes an 8 x 8 block in place: afterwards <c>v_k</c> holds lane <c>k</c> of the eight input vectors, in their order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(ref Vector256<float> v0, ref Vector256<float> v1, ref Vector256<float> v2, ref Vector256<float> v3,
+        ref Vector256<float> v4, ref Vector256<float> v5, ref Vector256<float> v6, ref Vector256<float> v7)
+    {
+        Vector256<float> t0 = Avx.UnpackLow(v0, v1), t1 = Avx.UnpackHigh(v0, v1), t2 = Avx.UnpackLow(v2, v3), t3 = Avx.UnpackHigh(v2, v3);
+        Vector256<float> t4 = Avx.UnpackLow(v4, v5), t5 = Avx.UnpackHigh(v4, v5), t6 = Avx.UnpackLow(v6, v7), t7 = Avx.UnpackHigh(v6, v7);
+        // Per 128-bit half: lanes k (low half) and k + 4 (high half) of v0..v3, then of v4..v7.
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        v0 = Avx.Permute2x128(u0, u4, 0x20);
+        v1 = Avx.Permute2x128(u1, u5, 0x20);
+        v2 = Avx.Permute2x128(u2, u6, 0x20);
+        v3 = Avx.Permute2x128(u3, u7, 0x20);
+        v4 = Avx.Permute2x128(u0, u4, 0x31);
+        v5 = Avx.Permute2x128(u1, u5, 0x31);
+        v6 = Avx.Permute2x128(u2, u6, 0x31);
+        v7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     /// <summary>The accumulator's lanes summed in lane order, then the inputs from <paramref name="from"/> to <paramref name="width"/> by scalar fused multiply-adds.</summary>
@@ -278,6 +330,71 @@ internal static class DescentKernels
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddActivated(ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, float factor, Span<float> result)
+    {
+        if (result.Length == 1 && Avx.IsSupported && AddNonZeroTerms(hidden, weights.Slice(0, hidden.Length), factor, ref MemoryMarshal.GetReference(result)))
+            return;
+        AddEveryTerm(hidden, weights, factor, result);
+    }
+
+    /// <summary>
+    /// One output of <see cref="AddActivated"/> adding only the terms that are not zero, bit for bit as adding every term:
+    /// the sum is a serial chain of rounded adds (about a third of a small leaf's time), and a term that is a signed zero
+    /// (every inactive unit's, about half of them) leaves a non-zero sum exactly as it was. The terms are computed eight at a
+    /// time as in <see cref="AddActivated"/>, the non-zero ones (NaN included) marked in a bit mask, and only those added, in
+    /// unit order: one loop whose exit is the only data-dependent branch. Only a zero sum can tell the difference (its sign
+    /// can depend on the zero terms), so then nothing is written and false returned, and the caller adds every term.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe bool AddNonZeroTerms(ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, float factor, ref float result)
+    {
+        const int Chunk = 64;   // terms per bit mask
+        int units = hidden.Length;
+        float* terms = stackalloc float[Chunk];
+        float sum = result;
+        Vector256<float> scale = Vector256.Create(factor);
+        fixed (float* h = hidden, w = weights)
+        {
+            for (int start = 0; start < units; start += Chunk)
+            {
+                int count = Math.Min(Chunk, units - start);
+                ulong nonZero = 0;
+                int u = 0;
+                for (; u + 8 <= count; u += 8)
+                    nonZero |= Terms8(Avx.LoadVector256(h + start + u), Avx.LoadVector256(w + start + u), scale, terms + u) << u;
+                if (u < count)
+                {
+                    // The last partial vector reads 0 in its missing lanes (masked loads touch nothing past the spans): zero terms.
+                    // Whole vectors use plain loads: processors generally do not forward a just-written value (the hidden units)
+                    // to a masked load.
+                    Vector256<float> lanes = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count - u)).AsSingle();
+                    nonZero |= Terms8(Avx.MaskLoad(h + start + u, lanes), Avx.MaskLoad(w + start + u, lanes), scale, terms + u) << u;
+                }
+                for (; nonZero != 0; nonZero &= nonZero - 1)
+                    sum += terms[BitOperations.TrailingZeroCount(nonZero)];
+            }
+        }
+        if (sum == 0)
+            return false;
+        result = sum;
+        return true;
+    }
+
+    /// <summary>Eight terms of <see cref="AddNonZeroTerms"/> into <paramref name="terms"/>; returns the mask of the non-zero ones (NaN included).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe ulong Terms8(Vector256<float> hidden, Vector256<float> weights, Vector256<float> scale, float* terms)
+    {
+        Vector256<float> active = Avx.AndNot(Avx.CompareLessThanOrEqual(hidden, Vector256<float>.Zero), hidden * scale);
+        Vector256<float> term = weights * active;
+        Avx.Store(terms, term);
+        return (~Avx.CompareEqual(term, Vector256<float>.Zero)).ExtractMostSignificantBits();
+    }
+
+    /// <summary>
+    /// <see cref="AddActivated"/> adding every unit's term, zero or not: the reference the tests hold the non-zero terms of a
+    /// single output to, and the path of every other output count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void AddEveryTerm(ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, float factor, Span<float> result)
     {
         int outputs = result.Length, units = hidden.Length, o = 0;
         ref float w = ref MemoryMarshal.GetReference(weights.Slice(0, units * outputs));
