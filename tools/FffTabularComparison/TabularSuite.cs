@@ -39,6 +39,27 @@ internal sealed record TabularSet(string Name, TabularTask Task, int Rows, strin
         new("star98", TabularTask.Regression, 303, "python3-statsmodels star98", "share above the math median"),
     };
 
+    /// <summary>
+    /// The held-out group written by scripts/fetch-tabular-heldout.sh into the <see cref="HeldOutDirectory"/> subdirectory of the
+    /// cache: sets never used to tune the defaults (docs/tabular.md, "Held-out sets"), run with <c>--heldout</c>.
+    /// </summary>
+    public static readonly IReadOnlyList<TabularSet> HeldOut = new TabularSet[]
+    {
+        new("letter", TabularTask.Multiclass, 20_000, "r-cran-mlbench LetterRecognition", "capital letter, 26 classes"),
+        new("satellite", TabularTask.Multiclass, 6_435, "r-cran-mlbench Satellite", "Landsat soil/crop class, 6 classes"),
+        new("vehicle", TabularTask.Multiclass, 846, "r-cran-mlbench Vehicle", "vehicle silhouette, 4 classes"),
+        new("spam", TabularTask.Binary, 4_601, "r-cran-kernlab spam", "e-mail is spam"),
+        new("pima", TabularTask.Binary, 768, "r-cran-mlbench PimaIndiansDiabetes", "diabetes test positive"),
+        new("income", TabularTask.Binary, 6_876, "r-cran-kernlab income", "household income of $50,000 or more"),
+        new("swisslabor", TabularTask.Binary, 872, "r-cran-aer SwissLabor", "labour force participation"),
+        new("boston", TabularTask.Regression, 506, "r-cran-mlbench BostonHousing", "median home value"),
+        new("houseprices", TabularTask.Regression, 546, "r-cran-aer HousePrices", "log sale price"),
+        new("psid7682", TabularTask.Regression, 4_165, "r-cran-aer PSID7682", "log wage"),
+    };
+
+    /// <summary>The subdirectory of the tabular cache that holds the <see cref="HeldOut"/> sets.</summary>
+    public const string HeldOutDirectory = "heldout";
+
     public string MetricName => Task switch { TabularTask.Binary => "AUC", TabularTask.Multiclass => "accuracy", _ => "R²" };
 }
 
@@ -153,7 +174,7 @@ internal static class TabularSuite
         IDataView data = mlContext.Data.Cache(mlContext.Data.LoadFromTextFile(path, columns, separatorChar: ',', hasHeader: true, allowQuoting: true));
         long rows = CountRows(data);
         if (expectedRows is int expected && rows != expected)
-            throw new InvalidDataException($"{path} has {rows} data rows, expected {expected}; rerun scripts/fetch-tabular.sh.");
+            throw new InvalidDataException($"{path} has {rows} data rows, expected {expected}; rerun scripts/fetch-tabular.sh (scripts/fetch-tabular-heldout.sh for the held-out sets).");
         if (maxRows is int max && rows > max)
         {
             // A pool as large as the set makes the shuffle a true permutation, so the subsample is uniform over all rows.
