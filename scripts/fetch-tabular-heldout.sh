@@ -14,46 +14,17 @@
 set -euo pipefail
 
 CACHE="${FFF_TABULAR_CACHE:-${FFF_DATA_CACHE:-$HOME/.cache/mlnetfff}/tabular}/heldout"
-mkdir -p "$CACHE"
-
 # name:expected data rows (after dropping incomplete rows). TabularSet.HeldOut (tools/FffTabularComparison) checks these too.
 SETS="letter:20000 satellite:6435 vehicle:846 spam:4601 pima:768 income:6876 swisslabor:872 boston:506 houseprices:546 psid7682:4165"
 
-rows_of() { [ -f "$1" ] && echo $(( $(wc -l < "$1") - 1 )) || echo -1; }
+PKGS="r-cran-mlbench r-cran-kernlab r-cran-aer"
 
-missing=0
-for entry in $SETS; do
-    name="${entry%%:*}"; want="${entry##*:}"
-    [ "$(rows_of "$CACHE/$name.csv")" = "$want" ] || missing=1
-done
-if [ "$missing" = 0 ]; then
-    echo "all held-out sets present in $CACHE"
-else
-    if ! command -v Rscript >/dev/null 2>&1; then
-        echo "installing r-base-core (Rscript) to read the R data packages" >&2
-        apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends r-base-core
-    fi
-    WORK="$(mktemp -d)"
-    trap 'rm -rf "$WORK"' EXIT
-    # Let the unprivileged _apt user write here (avoids apt's "unsandboxed" warning).
-    chmod 755 "$WORK"; chown _apt "$WORK" 2>/dev/null || true
-    cd "$WORK"
-    PKGS="r-cran-mlbench r-cran-kernlab r-cran-aer"
-    if ! apt-get download $PKGS; then
-        echo "apt-get download failed; running apt-get update and retrying" >&2
-        apt-get update
-        apt-get download $PKGS
-    fi
-    mkdir root
-    for deb in ./*.deb; do
-        echo "package: $(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)"
-        dpkg-deb -x "$deb" root
-    done
+# shellcheck source=scripts/tabular-fetch-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tabular-fetch-common.sh"
 
-    Rscript --vanilla - root/usr/lib/R/site-library "$CACHE" <<'RSCRIPT'
+RSCRIPT_CODE=$(cat <<'RSCRIPT'
 args <- commandArgs(trailingOnly = TRUE)
-rlib <- args[1]; out <- args[2]
+rlib <- file.path(args[1], "usr/lib/R/site-library"); out <- args[2]
 yesno <- function(f, yes) ifelse(f == yes, "true", "false")
 put <- function(d, name) {
   d <- d[complete.cases(d), , drop = FALSE]
@@ -95,18 +66,6 @@ d <- rda("AER", "HousePrices"); put(label(d, "price", log(d$price)), "houseprice
 # AER PSID7682 (Cornwell & Rupert 1988, PSID 1976-1982): log wage; the person id is dropped, the year kept as a category.
 d <- rda("AER", "PSID7682"); d$id <- NULL; put(label(d, "wage", log(d$wage)), "psid7682")
 RSCRIPT
-fi
+)
 
-status=0
-for entry in $SETS; do
-    name="${entry%%:*}"; want="${entry##*:}"
-    got="$(rows_of "$CACHE/$name.csv")"
-    if [ "$got" = "$want" ]; then
-        printf '  %-12s %7d rows  %s\n' "$name" "$got" "$CACHE/$name.csv"
-    else
-        echo "error: $CACHE/$name.csv has $got data rows, expected $want" >&2
-        status=1
-    fi
-done
-[ "$status" = 0 ] && echo "held-out tabular data in $CACHE"
-exit "$status"
+fetch_tabular "$CACHE" "$SETS" "$PKGS" "$RSCRIPT_CODE"
