@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlNetFff.Tools.Tabular;
@@ -137,6 +138,95 @@ public sealed class TabularSuiteTests
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>
+    /// Each group of sets (the suite and the held-out group of <c>--heldout</c>) is exactly what its fetch script writes, names and
+    /// row counts (which Load checks against the files); the held-out group shares no set with the suite and covers the three tasks.
+    /// </summary>
+    [TestMethod]
+    public void EachGroupOfSetsIsWhatItsFetchScriptWritesAndTheHeldOutGroupIsNew()
+    {
+        foreach ((string script, IReadOnlyList<TabularSet> group) in new[] { ("fetch-tabular.sh", TabularSet.Suite), ("fetch-tabular-heldout.sh", TabularSet.HeldOut) })
+        {
+            string text = File.ReadAllText(Path.Combine(RepositoryRoot(), "scripts", script));
+            Match sets = Regex.Match(text, "^SETS=\"([^\"]*)\"", RegexOptions.Multiline);
+            Assert.IsTrue(sets.Success, $"{script} lists its sets on a SETS=\"name:rows ...\" line");
+            CollectionAssert.AreEqual(sets.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                group.Select(s => $"{s.Name}:{s.Rows}").ToArray(), $"{script} against its TabularSet list");
+        }
+        string[] shared = TabularSet.HeldOut.Select(s => s.Name).Intersect(TabularSet.Suite.Select(s => s.Name)).ToArray();
+        Assert.AreEqual(0, shared.Length, $"held-out sets also in the suite: {string.Join(", ", shared)}");
+        CollectionAssert.AreEquivalent(Enum.GetValues<TabularTask>(), TabularSet.HeldOut.Select(s => s.Task).Distinct().ToArray());
+    }
+
+    /// <summary>
+    /// A multiclass set shaped like the held-out sets the R script writes (quoted class names with spaces, as Satellite's "grey
+    /// soil"; integer features): the one-call Train and LightGBM both load, train and score it.
+    /// </summary>
+    [TestMethod]
+    public void AMulticlassSetWithQuotedSpacedClassNamesRunsTrainAndLightGbm()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "fff-tabular-" + Guid.NewGuid().ToString("N") + ".csv");
+        try
+        {
+            var set = new TabularSet("synthetic-multiclass", TabularTask.Multiclass, 360, "test", "seeded synthetic");
+            string[] classes = { "grey soil", "red soil", "cotton crop" };
+            var random = new Random(4);
+            var text = new StringBuilder("\"x_1\",\"x_2\",\"x_3\",\"Label\"\n");
+            for (int i = 0; i < set.Rows; i++)
+            {
+                int c = i % classes.Length;
+                // Integer features whose means differ by class: easy to separate, noisy enough that accuracy is not trivially 1.
+                int x1 = (int)Math.Round(10 * c + 4 * Gaussian(random)), x2 = (int)Math.Round(20 - 8 * c + 4 * Gaussian(random)), x3 = random.Next(50);
+                text.Append(CultureInfo.InvariantCulture, $"{x1},{x2},{x3},\"{classes[c]}\"\n");
+            }
+            File.WriteAllText(path, text.ToString());
+            var mlContext = new MLContext(seed: 0);
+            IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows: null, expectedRows: set.Rows);
+            Assert.IsInstanceOfType(data.Schema[TabularSuite.LabelColumn].Type, typeof(TextDataViewType), "a multiclass label loads as String");
+            var log = new StringWriter();
+            List<TabularResult> results = TabularSuite.Run(mlContext, set, data, new[] { TabularModel.Train, TabularModel.LightGbm },
+                new LatencySettings(0.02, 50), log);
+            Assert.AreEqual(2, results.Count);
+            foreach (TabularResult r in results)
+            {
+                Assert.IsNull(r.Error, $"{r.Model.Name} failed: {r.Error}{Environment.NewLine}{log}");
+                Assert.IsTrue(r.Metric is >= 0.8 and <= 1, $"{r.Model.Name}: accuracy {r.Metric}{Environment.NewLine}{log}");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>--train-option: "Name=Value" pairs set FffAutoTrainOptions (nullable ints, floats, enums; names case-insensitive), and a wrong name or value is refused by name.</summary>
+    [TestMethod]
+    public void TrainOptionsSetTheNamedPropertiesAndRefuseUnknownNamesAndValues()
+    {
+        FffAutoTrainOptions options = TabularSuite.WithTrainOptions(new FffAutoTrainOptions(),
+            new[] { "Depth=4", "numberofepochs=200", "LearningRate=0.01", "NumericEmbedding=PiecewiseLinear", "EarlyStoppingPatience = 0" });
+        Assert.AreEqual(4, options.Depth);
+        Assert.AreEqual(200, options.NumberOfEpochs);
+        Assert.AreEqual(0.01f, options.LearningRate);
+        Assert.AreEqual(FffNumericEmbedding.PiecewiseLinear, options.NumericEmbedding);
+        Assert.AreEqual(0, options.EarlyStoppingPatience);
+        Assert.IsNull(options.BatchSize, "an option not named keeps its default");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => TabularSuite.WithTrainOptions(new FffAutoTrainOptions(), new[] { "Depht=4" })).Message, "Depht");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => TabularSuite.WithTrainOptions(new FffAutoTrainOptions(), new[] { "Depth=deep" })).Message, "Depth");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => TabularSuite.WithTrainOptions(new FffAutoTrainOptions(), new[] { "Depth" })).Message, "Name=Value");
+    }
+
+    /// <summary>The repository's root (the folder of MlNetFff.sln), found upwards from the test assembly's folder.</summary>
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d != null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "MlNetFff.sln")))
+                return d.FullName;
+        }
+        throw new DirectoryNotFoundException($"No MlNetFff.sln above {AppContext.BaseDirectory}.");
     }
 
     private static void WriteCategorical(string path, int rows, int seed)

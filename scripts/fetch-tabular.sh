@@ -12,48 +12,18 @@
 set -euo pipefail
 
 CACHE="${FFF_TABULAR_CACHE:-${FFF_DATA_CACHE:-$HOME/.cache/mlnetfff}/tabular}"
-mkdir -p "$CACHE"
-
 # name:expected data rows (after dropping incomplete rows). The C# suite (tools/FffTabularComparison) checks these too.
 SETS="fertility:254654 hmda:2380 fair:6366 anes96:944 chile:2431 wine:178 cps1988:28155 cpssw8:61395 randhie:20190 star98:303"
 
-rows_of() { [ -f "$1" ] && echo $(( $(wc -l < "$1") - 1 )) || echo -1; }
+PKGS="python3-sklearn python3-statsmodels r-cran-aer r-cran-cardata"
 
-missing=0
-for entry in $SETS; do
-    name="${entry%%:*}"; want="${entry##*:}"
-    [ "$(rows_of "$CACHE/$name.csv")" = "$want" ] || missing=1
-done
-if [ "$missing" = 0 ]; then
-    echo "all sets present in $CACHE"
-else
-    if ! command -v Rscript >/dev/null 2>&1; then
-        echo "installing r-base-core (Rscript) to read the R data packages" >&2
-        apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends r-base-core
-    fi
-    WORK="$(mktemp -d)"
-    trap 'rm -rf "$WORK"' EXIT
-    # Let the unprivileged _apt user write here (avoids apt's "unsandboxed" warning).
-    chmod 755 "$WORK"; chown _apt "$WORK" 2>/dev/null || true
-    cd "$WORK"
-    PKGS="python3-sklearn python3-statsmodels r-cran-aer r-cran-cardata"
-    if ! apt-get download $PKGS; then
-        echo "apt-get download failed; running apt-get update and retrying" >&2
-        apt-get update
-        apt-get download $PKGS
-    fi
-    mkdir root
-    for deb in ./*.deb; do
-        echo "package: $(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)"
-        dpkg-deb -x "$deb" root
-    done
-    PY=root/usr/lib/python3/dist-packages
-    R_LIB=root/usr/lib/R/site-library
+# shellcheck source=scripts/tabular-fetch-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tabular-fetch-common.sh"
 
-    Rscript --vanilla - "$PY" "$R_LIB" "$CACHE" <<'RSCRIPT'
+RSCRIPT_CODE=$(cat <<'RSCRIPT'
 args <- commandArgs(trailingOnly = TRUE)
-py <- args[1]; rlib <- args[2]; out <- args[3]
+root <- args[1]; out <- args[2]
+py <- file.path(root, "usr/lib/python3/dist-packages"); rlib <- file.path(root, "usr/lib/R/site-library")
 yesno <- function(f) ifelse(f == "yes", "true", "false")
 put <- function(d, name) {
   d <- d[complete.cases(d), , drop = FALSE]
@@ -94,18 +64,6 @@ names(d) <- c("alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", 
               "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue", "od280_od315", "proline", "Label")
 d$Label <- paste0("class_", d$Label); put(d, "wine")
 RSCRIPT
-fi
+)
 
-status=0
-for entry in $SETS; do
-    name="${entry%%:*}"; want="${entry##*:}"
-    got="$(rows_of "$CACHE/$name.csv")"
-    if [ "$got" = "$want" ]; then
-        printf '  %-10s %7d rows  %s\n' "$name" "$got" "$CACHE/$name.csv"
-    else
-        echo "error: $CACHE/$name.csv has $got data rows, expected $want" >&2
-        status=1
-    fi
-done
-[ "$status" = 0 ] && echo "tabular suite data in $CACHE"
-exit "$status"
+fetch_tabular "$CACHE" "$SETS" "$PKGS" "$RSCRIPT_CODE"

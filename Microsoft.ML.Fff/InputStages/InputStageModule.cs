@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,6 +17,10 @@ namespace Microsoft.ML.Fff.InputStages;
 /// </summary>
 internal sealed class InputStageModule : FeedForwardModule
 {
+    // Every scalar passed to libtorch is kept alive explicitly (see AliveScalars): a temporary one, such as the implicit alpha
+    // of add/sub or clamp's bounds, could be finalized while libtorch reads it (seen on spam with PLE after 80 epochs).
+    private static readonly Scalar TwoPi = (2 * Math.PI).ToScalar();
+
     private readonly FeedForwardModule inner;
     private readonly Parameter? first;
     private readonly Parameter? weights;
@@ -79,16 +84,16 @@ internal sealed class InputStageModule : FeedForwardModule
             return x;
         Tensor values = x.index_select(1, embeddedIndex!).unsqueeze(2);               // [B, E, 1]
         Tensor encoded = _piecewise
-            ? values.sub(lower!).div(binWidth!).clamp(0f, 1f).mul(binMask!)            // [B, E, T]
+            ? values.add(lower!, AliveScalars.MinusOne).div(binWidth!).clamp(AliveScalars.Zero, AliveScalars.One).mul(binMask!) // [B, E, T]
             : Periodic(values);                                                       // [B, E, 2k]
         // Per feature: [E, B, T'] x [E, T', d] -> [E, B, d], plus the bias, ReLU.
-        Tensor embedded = encoded.transpose(0, 1).bmm(weights).add(biases!).relu().transpose(0, 1).reshape(x.shape[0], (long)_embedded * _width);
+        Tensor embedded = encoded.transpose(0, 1).bmm(weights).add(biases!, AliveScalars.One).relu().transpose(0, 1).reshape(x.shape[0], (long)_embedded * _width);
         return passedIndex is null ? embedded : cat(new[] { embedded, x.index_select(1, passedIndex) }, 1);
     }
 
     private Tensor Periodic(Tensor values)
     {
-        Tensor angles = values.mul(first!).mul(2 * Math.PI);
+        Tensor angles = values.mul(first!).mul(TwoPi);
         return cat(new[] { angles.sin(), angles.cos() }, 2);
     }
 

@@ -2,7 +2,7 @@
 // each model the test metric (AUC, accuracy or R²), training seconds and median per-row PredictionEngine µs, as one Markdown
 // table, then the issue's targets for the one-call Train against LightGBM. Usage (after scripts/fetch-tabular.sh):
 //   dotnet run --project tools/FffTabularComparison -c Release -- [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear]
-//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,...] [--latency-breakdown]
+//       [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write docs/tabular.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,...] [--latency-breakdown] [--heldout] [--train-option Name=Value,...]
 // --write replaces the text between the tabular-results and the tabular-fronts markers of the given Markdown file.
 // --seeds N runs every cell on N splits and training seeds (S .. S+N-1, --seed S, default 0) and reports means (Seeds.cs); the default is one seed.
 // --ensemble K trains the FFF rows (train, recipe) with K leaf trees (EnsembleSize); each FFF row logs its neurons per row.
@@ -11,6 +11,10 @@
 // --text N measures the text path instead (TextProbe.cs): N synthetic reviews, Fff().Train against LightGBM on FeaturizeText.
 // --log also prints the messages of Train's planner and the FFF trainers: the choices, every epoch, and where the training time went.
 // --stage runs the network rows (train, recipe, dense, MoE) once per input stage (docs/input-stages.md); the other rows run once.
+// --train-option Name=Value[,Name=Value] sets FffAutoTrainOptions of the one-call Train row (for diagnosis, e.g. NumberOfEpochs=200,
+// EarlyStoppingPatience=0 or Depth=4); the row's name lists them.
+// --heldout runs the held-out group instead of the suite (scripts/fetch-tabular-heldout.sh; sets never used for tuning) from the
+// heldout subdirectory of the data directory; --sets then picks among the held-out sets.
 // --latency-breakdown measures, for each set, where the one-call Train model's per-row Predict time goes (LatencyBreakdown.cs)
 // instead of the suite's table.
 using System;
@@ -35,16 +39,24 @@ string? plot = null;
 bool trainerLog = false;
 bool breakdown = false;
 int? textRows = null;
-List<TabularSet> sets = TabularSet.Suite.ToList();
+string? setNames = null;
+bool heldOut = false;
+var trainOptions = new List<string>();
 List<TabularModel> models = TabularModel.All.ToList();
 List<TabularStage> stages = new() { TabularStage.None };
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr] [--latency-breakdown]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr] [--latency-breakdown] [--heldout] [--train-option Name=Value,...]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
     switch (args[i])
     {
-        case "--sets": sets = Pick(Next(), TabularSet.Suite, s => s.Name); break;
+        case "--sets": setNames = Next(); break;
+        case "--heldout": heldOut = true; break;
+        case "--train-option":
+            trainOptions.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            // Parsed once here so that a wrong name fails before any training.
+            TabularSuite.WithTrainOptions(new Microsoft.ML.Fff.FffAutoTrainOptions(), trainOptions);
+            break;
         case "--models": models = Pick(Next(), TabularModel.All, m => m.Id); break;
         case "--max-rows": maxRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--seeds":
@@ -67,6 +79,17 @@ for (int i = 0; i < args.Length; i++)
     }
 }
 
+// Resolved after the loop so that --sets picks among the held-out sets whichever order the flags come in.
+IReadOnlyList<TabularSet> group = heldOut ? TabularSet.HeldOut : TabularSet.Suite;
+List<TabularSet> sets = setNames == null ? group.ToList() : Pick(setNames, group, s => s.Name);
+if (heldOut && write != null)
+{
+    // The markers of docs/tabular.md hold the suite's table; a held-out run must not replace it.
+    Console.Error.WriteLine("--write fills the suite's table and cannot be combined with --heldout; copy the held-out table by hand.");
+    return 2;
+}
+string setDirectory = heldOut ? Path.Combine(dataDirectory, TabularSet.HeldOutDirectory) : dataDirectory;
+
 if (textRows is int reviews)
 {
     TextProbe.Run(reviews, Console.Out);
@@ -79,10 +102,10 @@ var breakdownSteps = new List<LatencyStep>();
 var started = DateTime.UtcNow;
 foreach (TabularSet set in sets)
 {
-    string path = Path.Combine(dataDirectory, set.Name + ".csv");
+    string path = Path.Combine(setDirectory, set.Name + ".csv");
     if (!File.Exists(path))
     {
-        Console.Error.WriteLine($"{path} is missing: run scripts/fetch-tabular.sh (or pass --data DIR).");
+        Console.Error.WriteLine($"{path} is missing: run scripts/{(heldOut ? "fetch-tabular-heldout.sh" : "fetch-tabular.sh")} (or pass --data DIR).");
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
@@ -98,7 +121,7 @@ foreach (TabularSet set in sets)
         {
             // Only the network rows the stage applies to run again for the second and later stages.
             List<TabularModel> run = k == 0 ? models : models.Where(TabularStage.AppliesTo).ToList();
-            setResults.AddRange(TabularSuite.Run(mlContext, set, data, run, LatencySettings.Full, Console.Out, seed, ensembleSize, trainerLog, stages[k]));
+            setResults.AddRange(TabularSuite.Run(mlContext, set, data, run, LatencySettings.Full, Console.Out, seed, ensembleSize, trainerLog, stages[k], trainOptions));
         }
     }
     results.AddRange(Seeds.Aggregate(setResults));

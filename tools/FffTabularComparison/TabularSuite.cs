@@ -39,6 +39,27 @@ internal sealed record TabularSet(string Name, TabularTask Task, int Rows, strin
         new("star98", TabularTask.Regression, 303, "python3-statsmodels star98", "share above the math median"),
     };
 
+    /// <summary>
+    /// The held-out group written by scripts/fetch-tabular-heldout.sh into the <see cref="HeldOutDirectory"/> subdirectory of the
+    /// cache: sets never used to tune the defaults (docs/tabular.md, "Held-out sets"), run with <c>--heldout</c>.
+    /// </summary>
+    public static readonly IReadOnlyList<TabularSet> HeldOut = new TabularSet[]
+    {
+        new("letter", TabularTask.Multiclass, 20_000, "r-cran-mlbench LetterRecognition", "capital letter, 26 classes"),
+        new("satellite", TabularTask.Multiclass, 6_435, "r-cran-mlbench Satellite", "Landsat soil/crop class, 6 classes"),
+        new("vehicle", TabularTask.Multiclass, 846, "r-cran-mlbench Vehicle", "vehicle silhouette, 4 classes"),
+        new("spam", TabularTask.Binary, 4_601, "r-cran-kernlab spam", "e-mail is spam"),
+        new("pima", TabularTask.Binary, 768, "r-cran-mlbench PimaIndiansDiabetes", "diabetes test positive"),
+        new("income", TabularTask.Binary, 6_876, "r-cran-kernlab income", "household income of $50,000 or more"),
+        new("swisslabor", TabularTask.Binary, 872, "r-cran-aer SwissLabor", "labour force participation"),
+        new("boston", TabularTask.Regression, 506, "r-cran-mlbench BostonHousing", "median home value"),
+        new("houseprices", TabularTask.Regression, 546, "r-cran-aer HousePrices", "log sale price"),
+        new("psid7682", TabularTask.Regression, 4_165, "r-cran-aer PSID7682", "log wage"),
+    };
+
+    /// <summary>The subdirectory of the tabular cache that holds the <see cref="HeldOut"/> sets.</summary>
+    public const string HeldOutDirectory = "heldout";
+
     public string MetricName => Task switch { TabularTask.Binary => "AUC", TabularTask.Multiclass => "accuracy", _ => "R²" };
 }
 
@@ -153,7 +174,7 @@ internal static class TabularSuite
         IDataView data = mlContext.Data.Cache(mlContext.Data.LoadFromTextFile(path, columns, separatorChar: ',', hasHeader: true, allowQuoting: true));
         long rows = CountRows(data);
         if (expectedRows is int expected && rows != expected)
-            throw new InvalidDataException($"{path} has {rows} data rows, expected {expected}; rerun scripts/fetch-tabular.sh.");
+            throw new InvalidDataException($"{path} has {rows} data rows, expected {expected}; rerun scripts/fetch-tabular.sh (scripts/fetch-tabular-heldout.sh for the held-out sets).");
         if (maxRows is int max && rows > max)
         {
             // A pool as large as the set makes the shuffle a true permutation, so the subsample is uniform over all rows.
@@ -171,9 +192,15 @@ internal static class TabularSuite
     /// the kept epoch and the time each part of training took) are written to <paramref name="log"/> too.
     /// </param>
     /// <param name="ensembleSize">When set, the FFF rows (train, recipe) train this many leaf trees (<c>EnsembleSize</c>); null keeps their own choice.</param>
+    /// <param name="trainOptions">
+    /// "Name=Value" settings of <see cref="FffAutoTrainOptions"/> for the one-call Train row (<c>--train-option</c>, see
+    /// <see cref="WithTrainOptions"/>), named in its row; null or empty trains it at its defaults.
+    /// </param>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
-        LatencySettings latency, TextWriter log, int seed = 0, int? ensembleSize = null, bool trainerLog = false, TabularStage? stage = null)
+        LatencySettings latency, TextWriter log, int seed = 0, int? ensembleSize = null, bool trainerLog = false, TabularStage? stage = null,
+        IReadOnlyList<string>? trainOptions = null)
     {
+        trainOptions ??= Array.Empty<string>();
         stage ??= TabularStage.None;
         DataOperationsCatalog.TrainTestData split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: seed);
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
@@ -183,6 +210,8 @@ internal static class TabularSuite
         {
             bool staged = stage != TabularStage.None && TabularStage.AppliesTo(model);
             TabularModel shown = staged ? model with { Name = $"{model.Name}, stage {stage.Id}" } : model;
+            if (model == TabularModel.Train && trainOptions.Count > 0)
+                shown = shown with { Name = $"{shown.Name}, {string.Join(", ", trainOptions)}" };
             log.WriteLine($"== {set.Name}: {shown.Name} ({trainRows} training rows, seed {seed})");
             TabularResult result;
             try
@@ -201,7 +230,7 @@ internal static class TabularSuite
                 }
                 TimeSpan processor = Process.GetCurrentProcess().TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
-                ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize, stage);
+                ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize, stage, trainOptions);
                 double seconds = clock.Elapsed.TotalSeconds;
                 if (trainerLog)
                 {
@@ -224,16 +253,17 @@ internal static class TabularSuite
         return results;
     }
 
-    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train, int? ensembleSize, TabularStage stage)
+    private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train, int? ensembleSize, TabularStage stage,
+        IReadOnlyList<string> trainOptions)
     {
         if (model == TabularModel.Train)
         {
-            return mlContext.Fff().Train(train, LabelColumn, new FffAutoTrainOptions
+            return mlContext.Fff().Train(train, LabelColumn, WithTrainOptions(new FffAutoTrainOptions
             {
                 EnsembleSize = ensembleSize,
                 FeatureScaling = stage == TabularStage.None ? null : stage.Scaling,
                 NumericEmbedding = stage == TabularStage.None ? null : stage.Embedding,
-            });
+            }, trainOptions));
         }
         if (model == TabularModel.Recipe)
             return FitRecipe(mlContext, task, train, ensembleSize, stage);
@@ -244,6 +274,39 @@ internal static class TabularSuite
             : model == TabularModel.Linear ? Linear(mlContext, task)
             : throw new ArgumentException($"Unknown model {model.Id}.", nameof(model));
         return featurize.Append(trainer).Fit(train);
+    }
+
+    /// <summary>
+    /// Sets public properties of <paramref name="options"/> from "Name=Value" pairs (the tool's <c>--train-option</c>, for diagnosis
+    /// runs such as <c>NumberOfEpochs=200</c> or <c>Depth=4</c>): the name case-insensitive, the value an integer, a number, a Boolean,
+    /// a TimeSpan or an enum member, parsed invariantly. An unknown name or a value that does not parse throws an ArgumentException
+    /// naming it; range checks are the trainer's.
+    /// </summary>
+    public static FffAutoTrainOptions WithTrainOptions(FffAutoTrainOptions options, IReadOnlyList<string> pairs)
+    {
+        foreach (string pair in pairs)
+        {
+            int equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+                throw new ArgumentException($"--train-option takes Name=Value pairs, got '{pair}'.", nameof(pairs));
+            string name = pair[..equals].Trim(), text = pair[(equals + 1)..].Trim();
+            PropertyInfo property = typeof(FffAutoTrainOptions).GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase)
+                ?? throw new ArgumentException($"FffAutoTrainOptions has no property '{name}'.", nameof(pairs));
+            Type type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            object value;
+            try
+            {
+                value = type.IsEnum ? Enum.Parse(type, text, ignoreCase: true)
+                    : type == typeof(TimeSpan) ? TimeSpan.Parse(text, CultureInfo.InvariantCulture)
+                    : Convert.ChangeType(text, type, CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException or ArgumentException)
+            {
+                throw new ArgumentException($"--train-option {name}: '{text}' is not a {type.Name}.", nameof(pairs), e);
+            }
+            property.SetValue(options, value);
+        }
+        return options;
     }
 
     /// <summary>
