@@ -76,6 +76,79 @@ public sealed class TabularFeaturizerTests
             CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r]), EstimatorWorkout.Bits(engine.Predict(rows[r]).Features), $"engine row {r}");
     }
 
+    /// <summary>
+    /// The parts the main test has not: a numeric Double vector (converted slot by slot, sparse in some rows), a copied Single scalar,
+    /// and a copied vector that is sparse in some rows; the vector and its representation equal the chain's on every row, read through
+    /// one getter row after row (a category found, then none, then another: no indicator may be left behind). (A copied sparse vector
+    /// that stores explicit zeros is left out: the step counts only its non-zero values, where <c>Concatenate</c> counts every stored
+    /// one; Train copies only one-hot vectors, which store none.)
+    /// </summary>
+    [TestMethod]
+    public void Features_EqualTheMlNetChain_WithConvertedVectorsCopiedScalarsAndSparseCopiedVectors()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Data.LoadFromEnumerable(MixedRows(120, seed: 8, unseen: false));
+        IDataView test = mlContext.Data.LoadFromEnumerable(MixedRows(160, seed: 9, unseen: true));
+        (TabularPartKind, string)[] parts =
+        {
+            (TabularPartKind.Numeric, nameof(MixedRow.A)),
+            (TabularPartKind.Numeric, nameof(MixedRow.D)),
+            (TabularPartKind.Categorical, nameof(MixedRow.K)),
+            (TabularPartKind.Copied, nameof(MixedRow.S)),
+            (TabularPartKind.Copied, nameof(MixedRow.E)),
+        };
+        ITransformer fused = new TabularFeaturizerEstimator(mlContext, Features, parts, EstimatorWorkout.ShapeOf(train.Schema)).Fit(train);
+        var chain = mlContext.Transforms.Conversion.ConvertType("d", nameof(MixedRow.D), DataKind.Single)
+            .Append(mlContext.Transforms.Concatenate("n", nameof(MixedRow.A), "d"))
+            .Append(mlContext.Transforms.ReplaceMissingValues("n", "n", MissingValueReplacingEstimator.ReplacementMode.Mean))
+            .Append(mlContext.Transforms.NormalizeMeanVariance("n", "n"))
+            .Append(mlContext.Transforms.Categorical.OneHotEncoding("k", nameof(MixedRow.K)))
+            .Append(mlContext.Transforms.Concatenate(Features, "n", "k", nameof(MixedRow.S), nameof(MixedRow.E)))
+            .Fit(train);
+
+        VBuffer<float>[] expected = Copies(chain.Transform(test));
+        VBuffer<float>[] actual = Copies(fused.Transform(test));
+        Assert.AreEqual(1 + 4 + 3 + 1 + 6, actual[0].Length, "numeric slots, one per training category, the copied scalar and vector");
+        Assert.IsTrue(expected.Any(v => v.IsDense) && expected.Any(v => !v.IsDense), "the test data has dense and sparse rows");
+        Assert.IsTrue(expected.Any(v => !v.IsDense && v.GetIndices().ToArray().Contains(13)), "a sparse row has a value of the sparse copied vector");
+        for (int r = 0; r < expected.Length; r++)
+        {
+            Assert.AreEqual(expected[r].IsDense, actual[r].IsDense, $"row {r}: dense or sparse");
+            CollectionAssert.AreEqual(expected[r].GetIndices().ToArray(), actual[r].GetIndices().ToArray(), $"row {r}: stored slots");
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r].GetValues().ToArray()), EstimatorWorkout.Bits(actual[r].GetValues().ToArray()), $"row {r}: stored values");
+        }
+    }
+
+    private static VBuffer<float>[] Copies(IDataView data)
+        => data.GetColumn<VBuffer<float>>(Features).Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
+
+    private static IEnumerable<MixedRow> MixedRows(int count, int seed, bool unseen)
+    {
+        var random = new Random(seed);
+        string[] kinds = { "alpha", "beta", "gamma" };
+        for (int i = 0; i < count; i++)
+        {
+            // Every fourth row has only zeros in its numeric and copied parts, so that its vector is sparse.
+            bool zeros = i % 4 == 1;
+            double[] d = zeros ? new double[4] : Enumerable.Range(0, 4).Select(_ => random.Next(3) == 0 ? 0 : random.NextDouble() * 20 - 5).ToArray();
+            if (unseen && i % 6 == 0)
+                d[random.Next(4)] = double.NaN;
+            // The copied vector: sparse, all zeros, or dense.
+            VBuffer<float> e = i % 3 == 0
+                ? new VBuffer<float>(6, 2, new[] { i % 2 == 0 ? -1.5f : 1.5f, (float)random.NextDouble() + 0.1f }, new[] { 1, 4 })
+                : zeros ? new VBuffer<float>(6, 0, Array.Empty<float>(), Array.Empty<int>())
+                : new VBuffer<float>(6, Enumerable.Range(0, 6).Select(_ => (float)random.NextDouble()).ToArray());
+            yield return new MixedRow
+            {
+                A = zeros ? 0 : (float)random.NextDouble(),
+                D = new VBuffer<double>(4, d),
+                K = unseen && i % 5 == 2 ? "delta" : unseen && i % 7 == 3 ? "" : kinds[random.Next(kinds.Length)],
+                S = zeros ? 0 : (float)random.NextDouble(),
+                E = e,
+            };
+        }
+    }
+
     /// <summary>Both lookups of a categorical value (compared by length, or hashed when many values share a length) match exactly.</summary>
     [TestMethod]
     public void CategorySlots_MatchExactlyWhetherComparedOrHashed()
@@ -268,6 +341,17 @@ public sealed class TabularFeaturizerTests
         [VectorType(2)]
         public float[] Extra { get; set; } = Array.Empty<float>();
         public bool Label { get; set; }
+    }
+
+    private sealed class MixedRow
+    {
+        public float A { get; set; }
+        [VectorType(4)]
+        public VBuffer<double> D { get; set; }
+        public string K { get; set; } = "";
+        public float S { get; set; }
+        [VectorType(6)]
+        public VBuffer<float> E { get; set; }
     }
 
     private sealed class OnnxRow

@@ -456,7 +456,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
 
     /// <summary>
     /// Writes the slots of one part from its input column into the row's vector (the span covers exactly the part's slots); returns
-    /// how many entries the ML.NET step it replaces would store (a vector's stored values, 1 for a found category, 0 for none).
+    /// how many entries the ML.NET step it replaces would store (a vector's stored values).
     /// </summary>
     private delegate int PartWriter(Span<float> slots);
 
@@ -495,95 +495,187 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
         {
             disposer = null;
-            TabularFeaturizerTransformer p = _featurizer;
-            int width = p.SlotCount;
-            // The common column, a Single scalar, is read by a plain getter array; every other part by a writer of its own.
-            var singles = new List<(ValueGetter<float> Getter, int Slot)>();
-            var writers = new List<(PartWriter Write, int Part)>();
-            int copiedScalars = 0;
-            for (int i = 0; i < p._parts.Length; i++)
+            ValueGetter<VBuffer<float>> getter = new RowWriter(_featurizer, input, _inputs, Host).Write;
+            return getter;
+        }
+
+        /// <summary>
+        /// The getter of one output row: its state lives in fields (not captured locals) and each kind of part has a loop of its own,
+        /// so a row costs the input reads, one vectorized pass over the numeric block and one lookup per category, without a delegate
+        /// call per part. A sparse row is written part by part from what each part found, not by scanning every slot.
+        /// </summary>
+        private sealed class RowWriter
+        {
+            private readonly IExceptionContext _ectx;
+            private readonly int _width;
+            // The row's slots. A category's indicator is cleared when the next row is written, so the whole row is never cleared.
+            private readonly float[] _values;
+            // Single scalars (numeric or copied) read straight into their slot.
+            private readonly ValueGetter<float>[] _singles;
+            private readonly int[] _singleSlots;
+            private readonly int _copiedScalars;
+            // Every other numeric or copied part (conversions, vectors) through a writer of its own.
+            private readonly PartWriter[] _writers;
+            private readonly int[] _writerParts;
+            // Categorical parts: the text getter, the lookup, the first slot, and the slot this row set (-1: none).
+            private readonly ValueGetter<ReadOnlyMemory<char>>[] _texts;
+            private readonly CategorySlots[] _categories;
+            private readonly int[] _categoryOffsets;
+            private readonly int[] _found;
+            private ReadOnlyMemory<char> _text;
+            // The numeric block and its statistics.
+            private readonly int _numericOffset, _numericWidth;
+            private readonly float[] _replacement, _shift, _scale;
+            // The parts in slot order for the sparse form (the numeric parts as one block): kind, first slot, width, and for a
+            // categorical part its index into the arrays above, for a copied part its index into the part arrays.
+            private readonly (TabularPartKind Kind, int First, int Width, int Index)[] _segments;
+            // Entries a copied part stores this row (all its slots when its input is dense).
+            private readonly int[] _stored;
+            private readonly TabularPartKind[] _kinds;
+            private readonly int[] _offsets, _widths;
+
+            public RowWriter(TabularFeaturizerTransformer p, DataViewRow input, int[] inputs, IExceptionContext ectx)
             {
-                DataViewSchema.Column column = input.Schema[_inputs[i]];
-                if (p._parts[i].Kind != TabularPartKind.Categorical && column.Type == NumberDataViewType.Single)
+                _ectx = ectx;
+                _width = p.SlotCount;
+                _values = new float[_width];
+                var singles = new List<(ValueGetter<float> Getter, int Slot)>();
+                var writers = new List<(PartWriter Write, int Part)>();
+                var texts = new List<ValueGetter<ReadOnlyMemory<char>>>();
+                var categories = new List<CategorySlots>();
+                var categoryOffsets = new List<int>();
+                var segments = new List<(TabularPartKind, int, int, int)>();
+                (_numericOffset, _numericWidth) = p.NumericBlock;
+                _stored = new int[p._parts.Length];
+                for (int i = 0; i < p._parts.Length; i++)
                 {
-                    singles.Add((input.GetGetter<float>(column), p._offsets[i]));
-                    copiedScalars += p._parts[i].Kind == TabularPartKind.Copied ? 1 : 0;
+                    TabularPartKind kind = p._parts[i].Kind;
+                    DataViewSchema.Column column = input.Schema[inputs[i]];
+                    if (kind == TabularPartKind.Categorical)
+                    {
+                        segments.Add((kind, p._offsets[i], p._widths[i], texts.Count));
+                        texts.Add(input.GetGetter<ReadOnlyMemory<char>>(column));
+                        categories.Add(p._slots[i]!);
+                        categoryOffsets.Add(p._offsets[i]);
+                        continue;
+                    }
+                    if (kind == TabularPartKind.Copied)
+                        segments.Add((kind, p._offsets[i], p._widths[i], i));
+                    else if (p._offsets[i] == _numericOffset)
+                        segments.Add((kind, _numericOffset, _numericWidth, i));
+                    if (column.Type == NumberDataViewType.Single)
+                    {
+                        singles.Add((input.GetGetter<float>(column), p._offsets[i]));
+                        if (kind == TabularPartKind.Copied)
+                        {
+                            _copiedScalars++;
+                            _stored[i] = 1; // a copied scalar: one value, always stored
+                        }
+                    }
+                    else
+                    {
+                        writers.Add((MakeWriter(input, column), i));
+                    }
                 }
-                else
-                {
-                    writers.Add((MakeWriter(input, column, p._parts[i].Kind, p._slots[i]), i));
-                }
+                _singles = singles.Select(s => s.Getter).ToArray();
+                _singleSlots = singles.Select(s => s.Slot).ToArray();
+                _writers = writers.Select(w => w.Write).ToArray();
+                _writerParts = writers.Select(w => w.Part).ToArray();
+                _texts = texts.ToArray();
+                _categories = categories.ToArray();
+                _categoryOffsets = categoryOffsets.ToArray();
+                _found = Enumerable.Repeat(-1, _texts.Length).ToArray();
+                _segments = segments.ToArray();
+                (_replacement, _shift, _scale) = (p._replacement, p._shift, p._scale);
+                _kinds = p._parts.Select(part => part.Kind).ToArray();
+                _offsets = p._offsets;
+                _widths = p._widths;
             }
-            ValueGetter<float>[] singleGetters = singles.Select(s => s.Getter).ToArray();
-            int[] singleSlots = singles.Select(s => s.Slot).ToArray();
-            (PartWriter Write, int Part)[] partWriters = writers.ToArray();
-            TabularPartKind[] kinds = p._parts.Select(part => part.Kind).ToArray();
-            int[] offsets = p._offsets, widths = p._widths;
-            // Entries each part stores this row, as the ML.NET step it replaces would (numeric parts are counted as one block).
-            int[] stored = new int[kinds.Length];
-            for (int i = 0; i < kinds.Length; i++)
-                stored[i] = kinds[i] == TabularPartKind.Copied && widths[i] == 1 ? 1 : 0; // a copied scalar: one value, always stored
-            (int numericOffset, int numericWidth) = p.NumericBlock;
-            float[] replacement = p._replacement, shift = p._shift, scale = p._scale;
-            float[] row = new float[width];
-            ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> destination) =>
+
+            public void Write(ref VBuffer<float> destination)
             {
-                Span<float> values = row;
-                for (int i = 0; i < singleGetters.Length; i++)
-                    singleGetters[i](ref values[singleSlots[i]]);
-                int storedCount = copiedScalars;
-                foreach ((PartWriter write, int part) in partWriters)
+                Span<float> values = _values;
+                ValueGetter<float>[] singles = _singles;
+                int[] singleSlots = _singleSlots;
+                for (int i = 0; i < singles.Length; i++)
+                    singles[i](ref values[singleSlots[i]]);
+                // Entries the ML.NET steps this one replaces would store this row (the numeric parts are counted as one block).
+                int storedCount = _copiedScalars;
+                for (int w = 0; w < _writers.Length; w++)
                 {
-                    Span<float> slots = values.Slice(offsets[part], widths[part]);
-                    stored[part] = write(slots);
+                    int part = _writerParts[w];
+                    Span<float> slots = values.Slice(_offsets[part], _widths[part]);
+                    int stored = _writers[w](slots);
+                    if (_kinds[part] != TabularPartKind.Copied)
+                        continue;
                     // A sparse copied vector counts its non-zero values (the entries written below), should it store explicit zeros.
-                    if (kinds[part] == TabularPartKind.Copied && stored[part] < widths[part])
-                        stored[part] = widths[part] - CountZeros(slots);
-                    if (kinds[part] != TabularPartKind.Numeric)
-                        storedCount += stored[part];
+                    _stored[part] = stored < _widths[part] ? _widths[part] - CountZeros(slots) : stored;
+                    storedCount += _stored[part];
+                }
+                for (int c = 0; c < _texts.Length; c++)
+                {
+                    int previous = _found[c];
+                    if (previous >= 0)
+                        values[previous] = 0;
+                    _texts[c](ref _text);
+                    int slot = _categories[c].Find(_text.Span);
+                    if (slot >= 0)
+                    {
+                        slot += _categoryOffsets[c];
+                        values[slot] = 1;
+                        storedCount++;
+                    }
+                    _found[c] = slot;
                 }
                 bool numericDense = false;
-                if (numericWidth > 0)
+                if (_numericWidth > 0)
                 {
-                    Span<float> numeric = values.Slice(numericOffset, numericWidth);
-                    Standardize(numeric, replacement, shift, scale);
+                    Span<float> numeric = values.Slice(_numericOffset, _numericWidth);
+                    Standardize(numeric, _replacement, _shift, _scale);
                     // The ML.NET normalizer's buffer keeps only non-zero values and turns dense at half the slots.
-                    int nonZero = numericWidth - CountZeros(numeric);
-                    numericDense = nonZero >= 1 && nonZero >= numericWidth / 2;
-                    storedCount += numericDense ? numericWidth : nonZero;
+                    int nonZero = _numericWidth - CountZeros(numeric);
+                    numericDense = nonZero >= 1 && nonZero >= _numericWidth / 2;
+                    storedCount += numericDense ? _numericWidth : nonZero;
                 }
                 // ML.NET's Concatenate writes a sparse vector when its parts store at most half the slots; so does this step, so the
                 // trainer (which keeps a column sparse when its first row is) and the network see the representation they saw before.
-                if (storedCount > width / 2)
+                if (storedCount > _width / 2)
                 {
-                    VBufferEditor<float> editor = VBufferEditor.Create(ref destination, width);
+                    VBufferEditor<float> editor = VBufferEditor.Create(ref destination, _width);
                     values.CopyTo(editor.Values);
                     destination = editor.Commit();
                     return;
                 }
-                VBufferEditor<float> sparse = VBufferEditor.Create(ref destination, width, storedCount);
+                VBufferEditor<float> sparse = VBufferEditor.Create(ref destination, _width, storedCount);
+                Span<float> entries = sparse.Values;
+                Span<int> indices = sparse.Indices;
                 int entry = 0;
-                for (int i = 0; i < kinds.Length; i++)
+                foreach ((TabularPartKind kind, int first, int width, int index) in _segments)
                 {
-                    bool numericPart = kinds[i] == TabularPartKind.Numeric;
-                    if (numericPart && offsets[i] != numericOffset)
+                    if (kind == TabularPartKind.Categorical)
+                    {
+                        int slot = _found[index];
+                        if (slot >= 0)
+                        {
+                            entries[entry] = 1;
+                            indices[entry++] = slot;
+                        }
                         continue;
-                    int first = offsets[i], end = first + (numericPart ? numericWidth : widths[i]);
-                    // A dense part stores all its slots, zeros too; a sparse one only its non-zero values (KeyToVector's one 1).
-                    bool all = numericPart ? numericDense : kinds[i] == TabularPartKind.Copied && stored[i] == widths[i];
-                    for (int slot = first; slot < end; slot++)
+                    }
+                    // A dense part stores all its slots, zeros too; a sparse one only its non-zero values.
+                    bool all = kind == TabularPartKind.Numeric ? numericDense : _stored[index] == width;
+                    for (int slot = first; slot < first + width; slot++)
                     {
                         if (all || values[slot] != 0)
                         {
-                            sparse.Values[entry] = values[slot];
-                            sparse.Indices[entry++] = slot;
+                            entries[entry] = values[slot];
+                            indices[entry++] = slot;
                         }
                     }
                 }
-                Host.Check(entry == storedCount, "The tabular featurizer's sparse row does not hold the entries it counted.");
+                _ectx.Check(entry == storedCount, "The tabular featurizer's sparse row does not hold the entries it counted.");
                 destination = sparse.Commit();
-            };
-            return getter;
+            }
         }
 
         private static int CountZeros(ReadOnlySpan<float> values)
@@ -623,23 +715,9 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             }
         }
 
-        private static PartWriter MakeWriter(DataViewRow input, DataViewSchema.Column column, TabularPartKind kind, CategorySlots? slots)
+        /// <summary>The writer of a numeric or copied part whose column is not a Single scalar: converted to Single slot by slot.</summary>
+        private static PartWriter MakeWriter(DataViewRow input, DataViewSchema.Column column)
         {
-            if (kind == TabularPartKind.Categorical)
-            {
-                ValueGetter<ReadOnlyMemory<char>> getText = input.GetGetter<ReadOnlyMemory<char>>(column);
-                ReadOnlyMemory<char> text = default;
-                return destination =>
-                {
-                    destination.Clear();
-                    getText(ref text);
-                    int slot = slots!.Find(text.Span);
-                    if (slot < 0)
-                        return 0;
-                    destination[slot] = 1;
-                    return 1;
-                };
-            }
             DataViewType item = column.Type is VectorDataViewType vector ? vector.ItemType : column.Type;
             return item.RawType switch
             {
