@@ -149,6 +149,54 @@ public sealed class TabularFeaturizerTests
         }
     }
 
+    /// <summary>
+    /// A step made with <c>denseRows</c> (as Train makes it) writes every row of its narrow vector dense, with the values of the default
+    /// step bit for bit, and marks the vector for the trainer's sparse scaling exactly when the default step's first row is sparse;
+    /// both survive a save and load on a fresh context.
+    /// </summary>
+    [TestMethod]
+    public void DenseRows_HaveTheChainsValues_AndAskForSparseScalingWhenTheChainsFirstRowIsSparse()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView test = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 2, unseen: true));
+        // Row 3 of Rows has only zeros in its numeric parts (a sparse row); starting there makes the first training row sparse.
+        foreach (int skip in new[] { 0, 3 })
+        {
+            IDataView train = mlContext.Data.LoadFromEnumerable(Rows(300, seed: 1).Skip(skip).ToArray());
+            SchemaShape shape = EstimatorWorkout.ShapeOf(train.Schema);
+            ITransformer asChain = new TabularFeaturizerEstimator(mlContext, Features, Parts, shape).Fit(train);
+            ITransformer dense = new TabularFeaturizerEstimator(mlContext, Features, Parts, shape, denseRows: true).Fit(train);
+            bool firstSparse = !Copies(asChain.Transform(train))[0].IsDense;
+            Assert.AreEqual(skip == 3, firstSparse, "the data's first row is sparse exactly when it starts at row 3");
+
+            var loaded = new MLContext(seed: 3).Model.Load(SavedBytes(mlContext, dense, train.Schema), out _);
+            foreach (ITransformer model in new[] { dense, loaded })
+            {
+                VBuffer<float>[] expected = Copies(asChain.Transform(test)), actual = Copies(model.Transform(test));
+                Assert.IsTrue(expected.Any(v => !v.IsDense), "the default step writes sparse rows");
+                for (int r = 0; r < expected.Length; r++)
+                {
+                    Assert.IsTrue(actual[r].IsDense, $"row {r} is dense");
+                    CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r].DenseValues().ToArray()), EstimatorWorkout.Bits(actual[r].GetValues().ToArray()), $"row {r}");
+                }
+                IDataView featurized = model.Transform(train);
+                bool marked = featurized.Schema[Features].Annotations.Schema.GetColumnOrNull(Training.TrainingData.ScaleAsSparseAnnotation) != null;
+                Assert.AreEqual(firstSparse, marked, "the vector asks for sparse scaling exactly when the chain's first row is sparse");
+                var scanned = Training.TrainingData.Scan(mlContext, featurized, Features, nameof(Row.Label), null, Training.LabelKind.Binary, 1 << 20, 16, seed: 1);
+                Assert.IsFalse(scanned.IsSparse, "the trainer reads dense rows");
+                Assert.AreEqual(firstSparse, scanned.ScalesAsSparse, "and scales them as it scaled the chain's rows");
+            }
+        }
+    }
+
+    private static MemoryStream SavedBytes(MLContext mlContext, ITransformer model, DataViewSchema schema)
+    {
+        var stream = new MemoryStream();
+        mlContext.Model.Save(model, schema, stream);
+        stream.Position = 0;
+        return stream;
+    }
+
     /// <summary>Both lookups of a categorical value (compared by length, or hashed when many values share a length) match exactly.</summary>
     [TestMethod]
     public void CategorySlots_MatchExactlyWhetherComparedOrHashed()
@@ -253,6 +301,24 @@ public sealed class TabularFeaturizerTests
             float score = engine.Predict(rows[r]).Score;
             Assert.AreEqual(BitConverter.SingleToInt32Bits(scores[r]), BitConverter.SingleToInt32Bits(score), $"row {r}");
         }
+    }
+
+    /// <summary>Train's featurizer writes a narrow vector dense on every row, and its log says so and how the trainer scales it.</summary>
+    [TestMethod]
+    public void Train_WritesNarrowVectorsDense_AndLogsIt()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var log = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Message.Contains("written dense", StringComparison.Ordinal)) log.Add(e.Message); };
+        IDataView data = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 6));
+        var options = new FffAutoTrainOptions { Depth = 1, LeafWidth = 4, NumberOfEpochs = 2, Seed = 1, IgnoreColumns = new[] { nameof(Row.Extra) } };
+        ITransformer model = mlContext.Fff().Train(data, nameof(Row.Label), options);
+        TabularFeaturizerTransformer featurizer = ((TransformerChain<ITransformer>)model).OfType<TabularFeaturizerTransformer>().Single();
+        VBuffer<float>[] rows = featurizer.Transform(data).GetColumn<VBuffer<float>>(featurizer.OutputColumnName)
+            .Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
+        Assert.IsTrue(rows.All(v => v.IsDense), "every row is dense");
+        Assert.HasCount(1, log, "Train logs the rule once");
+        StringAssert.Contains(log[0], $"{rows[0].Length}-slot feature vector");
     }
 
     /// <summary>

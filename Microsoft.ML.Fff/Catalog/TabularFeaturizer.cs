@@ -9,6 +9,7 @@ using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
+using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms;
@@ -54,12 +55,25 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     private readonly EstimatorChain<ITransformer> _equivalent;
     private readonly string? _numericVector;
     private readonly Dictionary<string, string> _oneHotColumns = new(StringComparer.Ordinal);
+    private readonly bool _denseRows;
+
+    /// <summary>
+    /// Most slots for which a step made with <c>denseRows</c> writes every row dense: on a vector this narrow the network's dense path
+    /// costs less per row than its sparse one (docs/tabular.md, "The featurization step's own cost").
+    /// </summary>
+    internal const int DenseRowsMaxSlots = 256;
 
     /// <param name="mlContext">The context whose catalog makes the equivalent ML.NET chain.</param>
     /// <param name="outputColumnName">The feature vector column to write.</param>
     /// <param name="parts">The input columns in slot order, each with how it is featurized; the numeric ones consecutive.</param>
     /// <param name="inputSchema">The shape of the data to fit (which numeric columns need a conversion to Single).</param>
-    public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts, SchemaShape inputSchema)
+    /// <param name="denseRows">
+    /// Whether the fitted step writes every row dense when the vector has at most <see cref="DenseRowsMaxSlots"/> slots (same values),
+    /// instead of in the representation of the ML.NET chain. It then marks the vector for the FFF trainers to scale as they scale the
+    /// chain's rows (by each slot's largest magnitude when the chain's first row is sparse), so the trained model stays the same.
+    /// </param>
+    public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts, SchemaShape inputSchema,
+        bool denseRows = false)
     {
         Contracts.CheckValue(mlContext, nameof(mlContext));
         // A fixed seed: registering with none would draw from the context's random numbers, and change the seed the trainer after
@@ -71,6 +85,7 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         _host.CheckParam(parts.Count > 0, nameof(parts), "At least one input column is needed.");
         _outputColumnName = outputColumnName;
         _parts = parts.ToArray();
+        _denseRows = denseRows;
         int firstNumeric = Array.FindIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
         int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
         _host.CheckParam(firstNumeric < 0 || _parts.Skip(firstNumeric).Take(lastNumeric - firstNumeric + 1).All(p => p.Kind == TabularPartKind.Numeric),
@@ -166,7 +181,32 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         // A one-hot vector's slot names are its key values: the categories in slot order.
         DataViewSchema output = fitted.GetOutputSchema(input.Schema);
         var terms = _oneHotColumns.ToDictionary(pair => pair.Key, pair => SlotNames(output[pair.Value]), StringComparer.Ordinal);
-        return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted);
+        var rows = TabularRows.AsMlNet;
+        if (_denseRows && ((VectorDataViewType)output[_outputColumnName].Type).Size <= DenseRowsMaxSlots)
+        {
+            rows = TabularRows.Dense;
+            // The FFF trainers keep a feature column sparse, and scale it by each slot's largest magnitude, when its first row is sparse.
+            bool firstSparse = FirstRowIsSparse(fitted.Transform(input));
+            if (firstSparse)
+                rows |= TabularRows.ScaleAsSparse;
+            using IChannel ch = _host.Start("Tabular featurizer");
+            ch.Info(MessageSensitivity.None, "Train: the {0}-slot feature vector is written dense on every row (at most {1} slots: the network's dense path " +
+                "costs less per row than its sparse one); the trainer scales it {2}.", ((VectorDataViewType)output[_outputColumnName].Type).Size, DenseRowsMaxSlots,
+                firstSparse ? "by each slot's largest magnitude, as it scaled the sparse rows of the ML.NET featurization" : "to zero mean and unit variance, as before");
+        }
+        return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted, rows);
+    }
+
+    private bool FirstRowIsSparse(IDataView featurized)
+    {
+        DataViewSchema.Column column = featurized.Schema[_outputColumnName];
+        using DataViewRowCursor cursor = featurized.GetRowCursor(new[] { column });
+        ValueGetter<VBuffer<float>> getter = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> first = default;
+        if (!cursor.MoveNext())
+            return false;
+        getter(ref first);
+        return !first.IsDense;
     }
 
     /// <summary>The slot values <c>ReplaceMissingValues</c> puts in for NaN: what it writes for a row of NaN.</summary>
@@ -215,6 +255,20 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     }
 }
 
+/// <summary>How a fitted <see cref="TabularFeaturizerTransformer"/> writes its rows (a flags byte in the model file from format 0x00010002).</summary>
+[Flags]
+internal enum TabularRows : byte
+{
+    /// <summary>In the representation of the ML.NET chain the step replaces (the only form of format 0x00010001).</summary>
+    AsMlNet = 0,
+
+    /// <summary>Every row dense (the same values).</summary>
+    Dense = 1,
+
+    /// <summary>With <see cref="Dense"/>: the vector carries the annotation that makes the FFF trainers scale it as sparse rows.</summary>
+    ScaleAsSparse = 2,
+}
+
 /// <summary>
 /// The fitted <see cref="TabularFeaturizerEstimator"/>: writes one Single vector per row from numeric, categorical and copied
 /// columns, equal to what the ML.NET chain it replaces computes: the same values (a negative zero comes out as +0, as that chain's
@@ -239,12 +293,14 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
     private readonly CategorySlots?[] _slots;
     private readonly string[][] _terms;
     private readonly ITransformer _equivalent;
+    private readonly TabularRows _rows;
 
     internal TabularFeaturizerTransformer(IHost host, string outputColumnName, (TabularPartKind Kind, string Column)[] parts, DataViewSchema inputSchema,
-        float[] replacement, float[] shift, float[] scale, Dictionary<string, string[]> terms, ITransformer equivalent)
+        float[] replacement, float[] shift, float[] scale, Dictionary<string, string[]> terms, ITransformer equivalent, TabularRows rows = TabularRows.AsMlNet)
         : base(host)
     {
         OutputColumnName = outputColumnName;
+        _rows = rows;
         _parts = parts;
         _widths = parts.Select(p => p.Kind == TabularPartKind.Categorical ? terms[p.Column].Length : SlotsOf(inputSchema[p.Column].Type)).ToArray();
         _terms = parts.Select(p => p.Kind == TabularPartKind.Categorical ? terms[p.Column] : Array.Empty<string>()).ToArray();
@@ -265,8 +321,9 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         // P times:   byte kind (1 numeric, 2 categorical, 3 copied); string id input column name; int32 slot count S (1 .. 2^24);
         //            categorical only: S string ids, the values in slot order (distinct, non-empty)
         // float[N]   replacement values, float[N] offsets, float[N] scales of the numeric slots (N = their total slot count), in part order
+        // byte       from 0x00010002 only: TabularRows flags (1 dense rows, 2 scale as sparse; 2 only with 1)
         // sub-model "Equivalent": the fitted ML.NET chain the step replaces (for ONNX export)
-        // Version history: 0x00010001 initial.
+        // Version history: 0x00010001 initial; 0x00010002 the rows flags (written only when a flag is set, so other files stay 0x00010001).
         OutputColumnName = ReadName(ctx);
         int count = ReadCount(ctx.Reader, "part count");
         _parts = new (TabularPartKind, string)[count];
@@ -302,6 +359,13 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         _replacement = ReadFloats(ctx.Reader, numeric);
         _shift = ReadFloats(ctx.Reader, numeric);
         _scale = ReadFloats(ctx.Reader, numeric);
+        if (ctx.Header.ModelVerWritten >= DenseRowsVersion)
+        {
+            byte rows = Read(ctx.Reader, r => r.ReadByte());
+            if (rows is not (0 or 1 or 3))
+                throw Corrupt($"the rows flags are {rows}, not 0, 1 or 3.");
+            _rows = (TabularRows)rows;
+        }
         _offsets = Offsets(_widths);
         _slots = new CategorySlots?[count];
         for (int i = 0; i < count; i++)
@@ -371,10 +435,13 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             throw new ArgumentOutOfRangeException("inputSchema", $"Column '{column}' is {type}, but the tabular featurizer needs {Expected(kind)} there.");
     }
 
-    private static VersionInfo GetVersionInfo() => new VersionInfo(
+    private const uint DenseRowsVersion = 0x00010002;
+
+    /// <summary>The version this code reads; a file is written at 0x00010001 unless it has a rows flag (which older code cannot honour).</summary>
+    private static VersionInfo GetVersionInfo(bool rowsFlags = true) => new VersionInfo(
         modelSignature: "FFFTABFT",
-        verWrittenCur: 0x00010001, // initial
-        verReadableCur: 0x00010001,
+        verWrittenCur: rowsFlags ? DenseRowsVersion : 0x00010001, // 0x00010001 initial; 0x00010002 the rows flags
+        verReadableCur: rowsFlags ? DenseRowsVersion : 0x00010001,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(TabularFeaturizerTransformer).Assembly.FullName);
@@ -393,7 +460,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
     {
         Host.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
+        ctx.SetVersionInfo(GetVersionInfo(rowsFlags: _rows != TabularRows.AsMlNet));
         ctx.SaveNonEmptyString(OutputColumnName);
         ctx.Writer.Write(_parts.Length);
         for (int i = 0; i < _parts.Length; i++)
@@ -409,6 +476,8 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             foreach (float value in values)
                 ctx.Writer.Write(value);
         }
+        if (_rows != TabularRows.AsMlNet)
+            ctx.Writer.Write((byte)_rows);
         ctx.SaveModel(_equivalent, "Equivalent");
     }
 
@@ -485,7 +554,14 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         }
 
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
-            => new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, _featurizer.SlotCount)) };
+        {
+            var type = new VectorDataViewType(NumberDataViewType.Single, _featurizer.SlotCount);
+            if ((_featurizer._rows & TabularRows.ScaleAsSparse) == 0)
+                return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type) };
+            var annotations = new DataViewSchema.Annotations.Builder();
+            annotations.Add(TrainingData.ScaleAsSparseAnnotation, BooleanDataViewType.Instance, (ref bool value) => value = true);
+            return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type, annotations.ToAnnotations()) };
+        }
 
         protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
             => activeOutput(0) ? column => Array.IndexOf(_inputs, column) >= 0 : _ => false;
@@ -533,6 +609,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             private readonly int[] _stored;
             private readonly TabularPartKind[] _kinds;
             private readonly int[] _offsets, _widths;
+            private readonly bool _dense;
 
             public RowWriter(TabularFeaturizerTransformer p, DataViewRow input, int[] inputs, IExceptionContext ectx)
             {
@@ -590,6 +667,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                 _kinds = p._parts.Select(part => part.Kind).ToArray();
                 _offsets = p._offsets;
                 _widths = p._widths;
+                _dense = (p._rows & TabularRows.Dense) != 0;
             }
 
             public void Write(ref VBuffer<float> destination)
@@ -632,14 +710,17 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                 {
                     Span<float> numeric = values.Slice(_numericOffset, _numericWidth);
                     Standardize(numeric, _replacement, _shift, _scale);
-                    // The ML.NET normalizer's buffer keeps only non-zero values and turns dense at half the slots.
-                    int nonZero = _numericWidth - CountZeros(numeric);
-                    numericDense = nonZero >= 1 && nonZero >= _numericWidth / 2;
-                    storedCount += numericDense ? _numericWidth : nonZero;
+                    if (!_dense)
+                    {
+                        // The ML.NET normalizer's buffer keeps only non-zero values and turns dense at half the slots.
+                        int nonZero = _numericWidth - CountZeros(numeric);
+                        numericDense = nonZero >= 1 && nonZero >= _numericWidth / 2;
+                        storedCount += numericDense ? _numericWidth : nonZero;
+                    }
                 }
                 // ML.NET's Concatenate writes a sparse vector when its parts store at most half the slots; so does this step, so the
                 // trainer (which keeps a column sparse when its first row is) and the network see the representation they saw before.
-                if (storedCount > _width / 2)
+                if (_dense || storedCount > _width / 2)
                 {
                     VBufferEditor<float> editor = VBufferEditor.Create(ref destination, _width);
                     values.CopyTo(editor.Values);
