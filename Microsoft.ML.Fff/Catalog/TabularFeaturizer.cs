@@ -272,8 +272,8 @@ internal enum TabularRows : byte
 /// <summary>
 /// The fitted <see cref="TabularFeaturizerEstimator"/>: writes one Single vector per row from numeric, categorical and copied
 /// columns, equal to what the ML.NET chain it replaces computes: the same values (a negative zero comes out as +0, as that chain's
-/// buffers store it) in the same representation (sparse when the parts store at most half the slots, as <c>Concatenate</c> decides).
-/// Saves with <c>mlContext.Model.Save</c>, loads on a fresh <c>MLContext</c>, exports to ONNX as that chain.
+/// buffers store it) in the same representation (sparse when the parts store at most half the slots, as <c>Concatenate</c> decides),
+/// or, when fitted with dense rows (<see cref="TabularRows"/>, as <c>Train</c> fits it for narrow vectors), dense on every row. Saves with <c>mlContext.Model.Save</c>, loads on a fresh <c>MLContext</c>, exports to ONNX as that chain.
 /// </summary>
 internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
 {
