@@ -189,6 +189,27 @@ public sealed class TabularFeaturizerTests
         }
     }
 
+    /// <summary>The rows flags, the last byte of a dense-row step's model block: a value outside 0, 1 and 3 is a corrupt file.</summary>
+    [TestMethod]
+    public void DenseRows_UnknownRowsFlags_AreRejectedAsCorrupt()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Rows(100, seed: 4));
+        ITransformer dense = new TabularFeaturizerEstimator(mlContext, Features, Parts, EstimatorWorkout.ShapeOf(data.Schema), denseRows: true).Fit(data);
+        byte[] bytes = SavedBytes(mlContext, dense, data.Schema).ToArray();
+        Assert.IsInstanceOfType<TabularFeaturizerTransformer>(new MLContext().Model.Load(new MemoryStream(bytes), out _), "the file as saved loads");
+        foreach (byte flags in new byte[] { 2, 4, 255 })
+        {
+            byte[] bad = EmbeddingBagTests.PatchModelBlock(bytes, -1, new[] { flags }, "FFFTABFT");
+            Exception e = Assert.ThrowsExactly<InvalidOperationException>(() => new MLContext().Model.Load(new MemoryStream(bad), out _));
+            while (e.InnerException is not null)
+                e = e.InnerException;
+            Assert.IsInstanceOfType<InvalidDataException>(e);
+            StringAssert.StartsWith(e.Message, "Corrupt FFF tabular featurizer:");
+            StringAssert.Contains(e.Message, $"rows flags are {flags}");
+        }
+    }
+
     private static MemoryStream SavedBytes(MLContext mlContext, ITransformer model, DataViewSchema schema)
     {
         var stream = new MemoryStream();
