@@ -330,7 +330,7 @@ public sealed class TabularFeaturizerTests
     {
         var mlContext = new MLContext(seed: 0);
         var log = new List<string>();
-        mlContext.Log += (_, e) => { if (e.Message.Contains("written dense", StringComparison.Ordinal)) log.Add(e.Message); };
+        mlContext.Log += (_, e) => { if (e.Source == "FffAutoTrain" && e.Message.Contains("written dense", StringComparison.Ordinal)) log.Add(e.Message); };
         IDataView data = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 6));
         var options = new FffAutoTrainOptions { Depth = 1, LeafWidth = 4, NumberOfEpochs = 2, Seed = 1, IgnoreColumns = new[] { nameof(Row.Extra) } };
         ITransformer model = mlContext.Fff().Train(data, nameof(Row.Label), options);

@@ -56,6 +56,8 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     private readonly string? _numericVector;
     private readonly Dictionary<string, string> _oneHotColumns = new(StringComparer.Ordinal);
     private readonly bool _denseRows;
+    // Train's own log (source "FffAutoTrain", as the planner's choices), for the dense-rows rule.
+    private readonly IChannelProvider _trainLog;
 
     /// <summary>
     /// Most slots for which a step made with <c>denseRows</c> writes every row dense: on a vector this narrow the network's dense path
@@ -86,6 +88,7 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         _outputColumnName = outputColumnName;
         _parts = parts.ToArray();
         _denseRows = denseRows;
+        _trainLog = mlContext;
         int firstNumeric = Array.FindIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
         int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
         _host.CheckParam(firstNumeric < 0 || _parts.Skip(firstNumeric).Take(lastNumeric - firstNumeric + 1).All(p => p.Kind == TabularPartKind.Numeric),
@@ -189,8 +192,8 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
             bool firstSparse = FirstRowIsSparse(fitted.Transform(input));
             if (firstSparse)
                 rows |= TabularRows.ScaleAsSparse;
-            using IChannel ch = _host.Start("Tabular featurizer");
-            ch.Info(MessageSensitivity.None, "Train: the {0}-slot feature vector is written dense on every row (at most {1} slots: the network's dense path " +
+            using IChannel ch = _trainLog.Start("FffAutoTrain");
+            ch.Info(MessageSensitivity.None, "The {0}-slot feature vector is written dense on every row (at most {1} slots: the network's dense path " +
                 "costs less per row than its sparse one); the trainer scales it {2}.", ((VectorDataViewType)output[_outputColumnName].Type).Size, DenseRowsMaxSlots,
                 firstSparse ? "by each slot's largest magnitude, as it scaled the sparse rows of the ML.NET featurization" : "to zero mean and unit variance, as before");
         }
