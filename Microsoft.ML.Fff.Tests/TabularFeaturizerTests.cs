@@ -76,6 +76,148 @@ public sealed class TabularFeaturizerTests
             CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r]), EstimatorWorkout.Bits(engine.Predict(rows[r]).Features), $"engine row {r}");
     }
 
+    /// <summary>
+    /// The parts the main test has not: a numeric Double vector (converted slot by slot, sparse in some rows), a copied Single scalar,
+    /// and a copied vector that is sparse in some rows; the vector and its representation equal the chain's on every row, read through
+    /// one getter row after row (a category found, then none, then another: no indicator may be left behind). (A copied sparse vector
+    /// that stores explicit zeros is left out: the step counts only its non-zero values, where <c>Concatenate</c> counts every stored
+    /// one; Train copies only one-hot vectors, which store none.)
+    /// </summary>
+    [TestMethod]
+    public void Features_EqualTheMlNetChain_WithConvertedVectorsCopiedScalarsAndSparseCopiedVectors()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Data.LoadFromEnumerable(MixedRows(120, seed: 8, unseen: false));
+        IDataView test = mlContext.Data.LoadFromEnumerable(MixedRows(160, seed: 9, unseen: true));
+        (TabularPartKind, string)[] parts =
+        {
+            (TabularPartKind.Numeric, nameof(MixedRow.A)),
+            (TabularPartKind.Numeric, nameof(MixedRow.D)),
+            (TabularPartKind.Categorical, nameof(MixedRow.K)),
+            (TabularPartKind.Copied, nameof(MixedRow.S)),
+            (TabularPartKind.Copied, nameof(MixedRow.E)),
+        };
+        ITransformer fused = new TabularFeaturizerEstimator(mlContext, Features, parts, EstimatorWorkout.ShapeOf(train.Schema)).Fit(train);
+        var chain = mlContext.Transforms.Conversion.ConvertType("d", nameof(MixedRow.D), DataKind.Single)
+            .Append(mlContext.Transforms.Concatenate("n", nameof(MixedRow.A), "d"))
+            .Append(mlContext.Transforms.ReplaceMissingValues("n", "n", MissingValueReplacingEstimator.ReplacementMode.Mean))
+            .Append(mlContext.Transforms.NormalizeMeanVariance("n", "n"))
+            .Append(mlContext.Transforms.Categorical.OneHotEncoding("k", nameof(MixedRow.K)))
+            .Append(mlContext.Transforms.Concatenate(Features, "n", "k", nameof(MixedRow.S), nameof(MixedRow.E)))
+            .Fit(train);
+
+        VBuffer<float>[] expected = Copies(chain.Transform(test));
+        VBuffer<float>[] actual = Copies(fused.Transform(test));
+        Assert.AreEqual(1 + 4 + 3 + 1 + 6, actual[0].Length, "numeric slots, one per training category, the copied scalar and vector");
+        Assert.IsTrue(expected.Any(v => v.IsDense) && expected.Any(v => !v.IsDense), "the test data has dense and sparse rows");
+        Assert.IsTrue(expected.Any(v => !v.IsDense && v.GetIndices().ToArray().Contains(13)), "a sparse row has a value of the sparse copied vector");
+        for (int r = 0; r < expected.Length; r++)
+        {
+            Assert.AreEqual(expected[r].IsDense, actual[r].IsDense, $"row {r}: dense or sparse");
+            CollectionAssert.AreEqual(expected[r].GetIndices().ToArray(), actual[r].GetIndices().ToArray(), $"row {r}: stored slots");
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r].GetValues().ToArray()), EstimatorWorkout.Bits(actual[r].GetValues().ToArray()), $"row {r}: stored values");
+        }
+    }
+
+    private static VBuffer<float>[] Copies(IDataView data)
+        => data.GetColumn<VBuffer<float>>(Features).Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
+
+    private static IEnumerable<MixedRow> MixedRows(int count, int seed, bool unseen)
+    {
+        var random = new Random(seed);
+        string[] kinds = { "alpha", "beta", "gamma" };
+        for (int i = 0; i < count; i++)
+        {
+            // Every fourth row has only zeros in its numeric and copied parts, so that its vector is sparse.
+            bool zeros = i % 4 == 1;
+            double[] d = zeros ? new double[4] : Enumerable.Range(0, 4).Select(_ => random.Next(3) == 0 ? 0 : random.NextDouble() * 20 - 5).ToArray();
+            if (unseen && i % 6 == 0)
+                d[random.Next(4)] = double.NaN;
+            // The copied vector: sparse, all zeros, or dense.
+            VBuffer<float> e = i % 3 == 0
+                ? new VBuffer<float>(6, 2, new[] { i % 2 == 0 ? -1.5f : 1.5f, (float)random.NextDouble() + 0.1f }, new[] { 1, 4 })
+                : zeros ? new VBuffer<float>(6, 0, Array.Empty<float>(), Array.Empty<int>())
+                : new VBuffer<float>(6, Enumerable.Range(0, 6).Select(_ => (float)random.NextDouble()).ToArray());
+            yield return new MixedRow
+            {
+                A = zeros ? 0 : (float)random.NextDouble(),
+                D = new VBuffer<double>(4, d),
+                K = unseen && i % 5 == 2 ? "delta" : unseen && i % 7 == 3 ? "" : kinds[random.Next(kinds.Length)],
+                S = zeros ? 0 : (float)random.NextDouble(),
+                E = e,
+            };
+        }
+    }
+
+    /// <summary>
+    /// A step made with <c>denseRows</c> (as Train makes it) writes every row of its narrow vector dense, with the values of the default
+    /// step bit for bit, and marks the vector for the trainer's sparse scaling exactly when the default step's first row is sparse;
+    /// both survive a save and load on a fresh context.
+    /// </summary>
+    [TestMethod]
+    public void DenseRows_HaveTheChainsValues_AndAskForSparseScalingWhenTheChainsFirstRowIsSparse()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView test = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 2, unseen: true));
+        // Row 3 of Rows has only zeros in its numeric parts (a sparse row); starting there makes the first training row sparse.
+        foreach (int skip in new[] { 0, 3 })
+        {
+            IDataView train = mlContext.Data.LoadFromEnumerable(Rows(300, seed: 1).Skip(skip).ToArray());
+            SchemaShape shape = EstimatorWorkout.ShapeOf(train.Schema);
+            ITransformer asChain = new TabularFeaturizerEstimator(mlContext, Features, Parts, shape).Fit(train);
+            ITransformer dense = new TabularFeaturizerEstimator(mlContext, Features, Parts, shape, denseRows: true).Fit(train);
+            bool firstSparse = !Copies(asChain.Transform(train))[0].IsDense;
+            Assert.AreEqual(skip == 3, firstSparse, "the data's first row is sparse exactly when it starts at row 3");
+
+            var loaded = new MLContext(seed: 3).Model.Load(SavedBytes(mlContext, dense, train.Schema), out _);
+            foreach (ITransformer model in new[] { dense, loaded })
+            {
+                VBuffer<float>[] expected = Copies(asChain.Transform(test)), actual = Copies(model.Transform(test));
+                Assert.IsTrue(expected.Any(v => !v.IsDense), "the default step writes sparse rows");
+                for (int r = 0; r < expected.Length; r++)
+                {
+                    Assert.IsTrue(actual[r].IsDense, $"row {r} is dense");
+                    CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r].DenseValues().ToArray()), EstimatorWorkout.Bits(actual[r].GetValues().ToArray()), $"row {r}");
+                }
+                IDataView featurized = model.Transform(train);
+                bool marked = featurized.Schema[Features].Annotations.Schema.GetColumnOrNull(Training.TrainingData.ScaleAsSparseAnnotation) != null;
+                Assert.AreEqual(firstSparse, marked, "the vector asks for sparse scaling exactly when the chain's first row is sparse");
+                var scanned = Training.TrainingData.Scan(mlContext, featurized, Features, nameof(Row.Label), null, Training.LabelKind.Binary, 1 << 20, 16, seed: 1);
+                Assert.IsFalse(scanned.IsSparse, "the trainer reads dense rows");
+                Assert.AreEqual(firstSparse, scanned.ScalesAsSparse, "and scales them as it scaled the chain's rows");
+            }
+        }
+    }
+
+    /// <summary>The rows flags, the last byte of a dense-row step's model block: a value outside 0, 1 and 3 is a corrupt file.</summary>
+    [TestMethod]
+    public void DenseRows_UnknownRowsFlags_AreRejectedAsCorrupt()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Rows(100, seed: 4));
+        ITransformer dense = new TabularFeaturizerEstimator(mlContext, Features, Parts, EstimatorWorkout.ShapeOf(data.Schema), denseRows: true).Fit(data);
+        byte[] bytes = SavedBytes(mlContext, dense, data.Schema).ToArray();
+        Assert.IsInstanceOfType<TabularFeaturizerTransformer>(new MLContext().Model.Load(new MemoryStream(bytes), out _), "the file as saved loads");
+        foreach (byte flags in new byte[] { 2, 4, 255 })
+        {
+            byte[] bad = EmbeddingBagTests.PatchModelBlock(bytes, -1, new[] { flags }, "FFFTABFT");
+            Exception e = Assert.ThrowsExactly<InvalidOperationException>(() => new MLContext().Model.Load(new MemoryStream(bad), out _));
+            while (e.InnerException is not null)
+                e = e.InnerException;
+            Assert.IsInstanceOfType<InvalidDataException>(e);
+            StringAssert.StartsWith(e.Message, "Corrupt FFF tabular featurizer:");
+            StringAssert.Contains(e.Message, $"rows flags are {flags}");
+        }
+    }
+
+    private static MemoryStream SavedBytes(MLContext mlContext, ITransformer model, DataViewSchema schema)
+    {
+        var stream = new MemoryStream();
+        mlContext.Model.Save(model, schema, stream);
+        stream.Position = 0;
+        return stream;
+    }
+
     /// <summary>Both lookups of a categorical value (compared by length, or hashed when many values share a length) match exactly.</summary>
     [TestMethod]
     public void CategorySlots_MatchExactlyWhetherComparedOrHashed()
@@ -182,6 +324,24 @@ public sealed class TabularFeaturizerTests
         }
     }
 
+    /// <summary>Train's featurizer writes a narrow vector dense on every row, and its log says so and how the trainer scales it.</summary>
+    [TestMethod]
+    public void Train_WritesNarrowVectorsDense_AndLogsIt()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var log = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Source == "FffAutoTrain" && e.Message.Contains("written dense", StringComparison.Ordinal)) log.Add(e.Message); };
+        IDataView data = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 6));
+        var options = new FffAutoTrainOptions { Depth = 1, LeafWidth = 4, NumberOfEpochs = 2, Seed = 1, IgnoreColumns = new[] { nameof(Row.Extra) } };
+        ITransformer model = mlContext.Fff().Train(data, nameof(Row.Label), options);
+        TabularFeaturizerTransformer featurizer = ((TransformerChain<ITransformer>)model).OfType<TabularFeaturizerTransformer>().Single();
+        VBuffer<float>[] rows = featurizer.Transform(data).GetColumn<VBuffer<float>>(featurizer.OutputColumnName)
+            .Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
+        Assert.IsTrue(rows.All(v => v.IsDense), "every row is dense");
+        Assert.HasCount(1, log, "Train logs the rule once");
+        StringAssert.Contains(log[0], $"{rows[0].Length}-slot feature vector");
+    }
+
     /// <summary>
     /// A Train model with numeric and categorical String columns exports to ONNX through the step's ML.NET chain, and ONNX Runtime,
     /// fed the raw columns, gives the model's scores.
@@ -268,6 +428,17 @@ public sealed class TabularFeaturizerTests
         [VectorType(2)]
         public float[] Extra { get; set; } = Array.Empty<float>();
         public bool Label { get; set; }
+    }
+
+    private sealed class MixedRow
+    {
+        public float A { get; set; }
+        [VectorType(4)]
+        public VBuffer<double> D { get; set; }
+        public string K { get; set; } = "";
+        public float S { get; set; }
+        [VectorType(6)]
+        public VBuffer<float> E { get; set; }
     }
 
     private sealed class OnnxRow

@@ -373,7 +373,9 @@ internal sealed class AutoTrainPlanner
             parts.AddRange(pairs.Select(p => (TabularPartKind.Copied, p.OutputColumnName)));
             chain = chain.Append<ITransformer>(Context.Transforms.Conversion.MapKeyToVector(pairs));
         }
-        return chain.Append<ITransformer>(new TabularFeaturizerEstimator(Context, features, parts, chain.GetOutputSchema(SchemaShape.Create(input))));
+        // Narrow vectors are written dense: the network scores a dense row faster, and the step marks the vector so that the trainer
+        // scales it as before (the model is the one the ML.NET featurization's representation gave).
+        return chain.Append<ITransformer>(new TabularFeaturizerEstimator(Context, features, parts, chain.GetOutputSchema(SchemaShape.Create(input)), denseRows: true));
     }
 
     /// <summary>See <see cref="FffCatalog.InferTask"/>.</summary>

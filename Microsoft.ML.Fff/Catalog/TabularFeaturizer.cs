@@ -9,6 +9,7 @@ using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff;
+using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms;
@@ -54,12 +55,27 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     private readonly EstimatorChain<ITransformer> _equivalent;
     private readonly string? _numericVector;
     private readonly Dictionary<string, string> _oneHotColumns = new(StringComparer.Ordinal);
+    private readonly bool _denseRows;
+    // Train's own log (source "FffAutoTrain", as the planner's choices), for the dense-rows rule.
+    private readonly IChannelProvider _trainLog;
+
+    /// <summary>
+    /// Most slots for which a step made with <c>denseRows</c> writes every row dense: on a vector this narrow the network's dense path
+    /// costs less per row than its sparse one (docs/tabular.md, "The featurization step's own cost").
+    /// </summary>
+    internal const int DenseRowsMaxSlots = 256;
 
     /// <param name="mlContext">The context whose catalog makes the equivalent ML.NET chain.</param>
     /// <param name="outputColumnName">The feature vector column to write.</param>
     /// <param name="parts">The input columns in slot order, each with how it is featurized; the numeric ones consecutive.</param>
     /// <param name="inputSchema">The shape of the data to fit (which numeric columns need a conversion to Single).</param>
-    public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts, SchemaShape inputSchema)
+    /// <param name="denseRows">
+    /// Whether the fitted step writes every row dense when the vector has at most <see cref="DenseRowsMaxSlots"/> slots (same values),
+    /// instead of in the representation of the ML.NET chain. It then marks the vector for the FFF trainers to scale as they scale the
+    /// chain's rows (by each slot's largest magnitude when the chain's first row is sparse), so the trained model stays the same.
+    /// </param>
+    public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts, SchemaShape inputSchema,
+        bool denseRows = false)
     {
         Contracts.CheckValue(mlContext, nameof(mlContext));
         // A fixed seed: registering with none would draw from the context's random numbers, and change the seed the trainer after
@@ -71,6 +87,8 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         _host.CheckParam(parts.Count > 0, nameof(parts), "At least one input column is needed.");
         _outputColumnName = outputColumnName;
         _parts = parts.ToArray();
+        _denseRows = denseRows;
+        _trainLog = mlContext;
         int firstNumeric = Array.FindIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
         int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
         _host.CheckParam(firstNumeric < 0 || _parts.Skip(firstNumeric).Take(lastNumeric - firstNumeric + 1).All(p => p.Kind == TabularPartKind.Numeric),
@@ -166,7 +184,32 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         // A one-hot vector's slot names are its key values: the categories in slot order.
         DataViewSchema output = fitted.GetOutputSchema(input.Schema);
         var terms = _oneHotColumns.ToDictionary(pair => pair.Key, pair => SlotNames(output[pair.Value]), StringComparer.Ordinal);
-        return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted);
+        var rows = TabularRows.AsMlNet;
+        if (_denseRows && ((VectorDataViewType)output[_outputColumnName].Type).Size <= DenseRowsMaxSlots)
+        {
+            rows = TabularRows.Dense;
+            // The FFF trainers keep a feature column sparse, and scale it by each slot's largest magnitude, when its first row is sparse.
+            bool firstSparse = FirstRowIsSparse(fitted.Transform(input));
+            if (firstSparse)
+                rows |= TabularRows.ScaleAsSparse;
+            using IChannel ch = _trainLog.Start("FffAutoTrain");
+            ch.Info(MessageSensitivity.None, "The {0}-slot feature vector is written dense on every row (at most {1} slots: the network's dense path " +
+                "costs less per row than its sparse one); the trainer scales it {2}.", ((VectorDataViewType)output[_outputColumnName].Type).Size, DenseRowsMaxSlots,
+                firstSparse ? "by each slot's largest magnitude, as it scaled the sparse rows of the ML.NET featurization" : "to zero mean and unit variance, as before");
+        }
+        return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted, rows);
+    }
+
+    private bool FirstRowIsSparse(IDataView featurized)
+    {
+        DataViewSchema.Column column = featurized.Schema[_outputColumnName];
+        using DataViewRowCursor cursor = featurized.GetRowCursor(new[] { column });
+        ValueGetter<VBuffer<float>> getter = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> first = default;
+        if (!cursor.MoveNext())
+            return false;
+        getter(ref first);
+        return !first.IsDense;
     }
 
     /// <summary>The slot values <c>ReplaceMissingValues</c> puts in for NaN: what it writes for a row of NaN.</summary>
@@ -215,11 +258,25 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     }
 }
 
+/// <summary>How a fitted <see cref="TabularFeaturizerTransformer"/> writes its rows (a flags byte in the model file from format 0x00010002).</summary>
+[Flags]
+internal enum TabularRows : byte
+{
+    /// <summary>In the representation of the ML.NET chain the step replaces (the only form of format 0x00010001).</summary>
+    AsMlNet = 0,
+
+    /// <summary>Every row dense (the same values).</summary>
+    Dense = 1,
+
+    /// <summary>With <see cref="Dense"/>: the vector carries the annotation that makes the FFF trainers scale it as sparse rows.</summary>
+    ScaleAsSparse = 2,
+}
+
 /// <summary>
 /// The fitted <see cref="TabularFeaturizerEstimator"/>: writes one Single vector per row from numeric, categorical and copied
 /// columns, equal to what the ML.NET chain it replaces computes: the same values (a negative zero comes out as +0, as that chain's
-/// buffers store it) in the same representation (sparse when the parts store at most half the slots, as <c>Concatenate</c> decides).
-/// Saves with <c>mlContext.Model.Save</c>, loads on a fresh <c>MLContext</c>, exports to ONNX as that chain.
+/// buffers store it) in the same representation (sparse when the parts store at most half the slots, as <c>Concatenate</c> decides),
+/// or, when fitted with dense rows (<see cref="TabularRows"/>, as <c>Train</c> fits it for narrow vectors), dense on every row. Saves with <c>mlContext.Model.Save</c>, loads on a fresh <c>MLContext</c>, exports to ONNX as that chain.
 /// </summary>
 internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
 {
@@ -239,12 +296,14 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
     private readonly CategorySlots?[] _slots;
     private readonly string[][] _terms;
     private readonly ITransformer _equivalent;
+    private readonly TabularRows _rows;
 
     internal TabularFeaturizerTransformer(IHost host, string outputColumnName, (TabularPartKind Kind, string Column)[] parts, DataViewSchema inputSchema,
-        float[] replacement, float[] shift, float[] scale, Dictionary<string, string[]> terms, ITransformer equivalent)
+        float[] replacement, float[] shift, float[] scale, Dictionary<string, string[]> terms, ITransformer equivalent, TabularRows rows = TabularRows.AsMlNet)
         : base(host)
     {
         OutputColumnName = outputColumnName;
+        _rows = rows;
         _parts = parts;
         _widths = parts.Select(p => p.Kind == TabularPartKind.Categorical ? terms[p.Column].Length : SlotsOf(inputSchema[p.Column].Type)).ToArray();
         _terms = parts.Select(p => p.Kind == TabularPartKind.Categorical ? terms[p.Column] : Array.Empty<string>()).ToArray();
@@ -265,8 +324,9 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         // P times:   byte kind (1 numeric, 2 categorical, 3 copied); string id input column name; int32 slot count S (1 .. 2^24);
         //            categorical only: S string ids, the values in slot order (distinct, non-empty)
         // float[N]   replacement values, float[N] offsets, float[N] scales of the numeric slots (N = their total slot count), in part order
+        // byte       from 0x00010002 only: TabularRows flags (1 dense rows, 2 scale as sparse; 2 only with 1)
         // sub-model "Equivalent": the fitted ML.NET chain the step replaces (for ONNX export)
-        // Version history: 0x00010001 initial.
+        // Version history: 0x00010001 initial; 0x00010002 the rows flags (written only when a flag is set, so other files stay 0x00010001).
         OutputColumnName = ReadName(ctx);
         int count = ReadCount(ctx.Reader, "part count");
         _parts = new (TabularPartKind, string)[count];
@@ -302,6 +362,13 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         _replacement = ReadFloats(ctx.Reader, numeric);
         _shift = ReadFloats(ctx.Reader, numeric);
         _scale = ReadFloats(ctx.Reader, numeric);
+        if (ctx.Header.ModelVerWritten >= DenseRowsVersion)
+        {
+            byte rows = Read(ctx.Reader, r => r.ReadByte());
+            if (rows is not (0 or 1 or 3))
+                throw Corrupt($"the rows flags are {rows}, not 0, 1 or 3.");
+            _rows = (TabularRows)rows;
+        }
         _offsets = Offsets(_widths);
         _slots = new CategorySlots?[count];
         for (int i = 0; i < count; i++)
@@ -371,10 +438,13 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             throw new ArgumentOutOfRangeException("inputSchema", $"Column '{column}' is {type}, but the tabular featurizer needs {Expected(kind)} there.");
     }
 
-    private static VersionInfo GetVersionInfo() => new VersionInfo(
+    private const uint DenseRowsVersion = 0x00010002;
+
+    /// <summary>The version this code reads; a file is written at 0x00010001 unless it has a rows flag (which older code cannot honour).</summary>
+    private static VersionInfo GetVersionInfo(bool rowsFlags = true) => new VersionInfo(
         modelSignature: "FFFTABFT",
-        verWrittenCur: 0x00010001, // initial
-        verReadableCur: 0x00010001,
+        verWrittenCur: rowsFlags ? DenseRowsVersion : 0x00010001, // 0x00010001 initial; 0x00010002 the rows flags
+        verReadableCur: rowsFlags ? DenseRowsVersion : 0x00010001,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(TabularFeaturizerTransformer).Assembly.FullName);
@@ -393,7 +463,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
     {
         Host.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
+        ctx.SetVersionInfo(GetVersionInfo(rowsFlags: _rows != TabularRows.AsMlNet));
         ctx.SaveNonEmptyString(OutputColumnName);
         ctx.Writer.Write(_parts.Length);
         for (int i = 0; i < _parts.Length; i++)
@@ -409,6 +479,8 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             foreach (float value in values)
                 ctx.Writer.Write(value);
         }
+        if (_rows != TabularRows.AsMlNet)
+            ctx.Writer.Write((byte)_rows);
         ctx.SaveModel(_equivalent, "Equivalent");
     }
 
@@ -456,7 +528,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
 
     /// <summary>
     /// Writes the slots of one part from its input column into the row's vector (the span covers exactly the part's slots); returns
-    /// how many entries the ML.NET step it replaces would store (a vector's stored values, 1 for a found category, 0 for none).
+    /// how many entries the ML.NET step it replaces would store (a vector's stored values).
     /// </summary>
     private delegate int PartWriter(Span<float> slots);
 
@@ -485,7 +557,14 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         }
 
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
-            => new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, _featurizer.SlotCount)) };
+        {
+            var type = new VectorDataViewType(NumberDataViewType.Single, _featurizer.SlotCount);
+            if ((_featurizer._rows & TabularRows.ScaleAsSparse) == 0)
+                return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type) };
+            var annotations = new DataViewSchema.Annotations.Builder();
+            annotations.Add(TrainingData.ScaleAsSparseAnnotation, BooleanDataViewType.Instance, (ref bool value) => value = true);
+            return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type, annotations.ToAnnotations()) };
+        }
 
         protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
             => activeOutput(0) ? column => Array.IndexOf(_inputs, column) >= 0 : _ => false;
@@ -495,95 +574,192 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
         {
             disposer = null;
-            TabularFeaturizerTransformer p = _featurizer;
-            int width = p.SlotCount;
-            // The common column, a Single scalar, is read by a plain getter array; every other part by a writer of its own.
-            var singles = new List<(ValueGetter<float> Getter, int Slot)>();
-            var writers = new List<(PartWriter Write, int Part)>();
-            int copiedScalars = 0;
-            for (int i = 0; i < p._parts.Length; i++)
+            ValueGetter<VBuffer<float>> getter = new RowWriter(_featurizer, input, _inputs, Host).Write;
+            return getter;
+        }
+
+        /// <summary>
+        /// The getter of one output row: its state lives in fields (not captured locals) and each kind of part has a loop of its own,
+        /// so a row costs the input reads, one vectorized pass over the numeric block and one lookup per category, without a delegate
+        /// call per part. A sparse row is written part by part from what each part found, not by scanning every slot.
+        /// </summary>
+        private sealed class RowWriter
+        {
+            private readonly IExceptionContext _ectx;
+            private readonly int _width;
+            // The row's slots. A category's indicator is cleared when the next row is written, so the whole row is never cleared.
+            private readonly float[] _values;
+            // Single scalars (numeric or copied) read straight into their slot.
+            private readonly ValueGetter<float>[] _singles;
+            private readonly int[] _singleSlots;
+            private readonly int _copiedScalars;
+            // Every other numeric or copied part (conversions, vectors) through a writer of its own.
+            private readonly PartWriter[] _writers;
+            private readonly int[] _writerParts;
+            // Categorical parts: the text getter, the lookup, the first slot, and the slot this row set (-1: none).
+            private readonly ValueGetter<ReadOnlyMemory<char>>[] _texts;
+            private readonly CategorySlots[] _categories;
+            private readonly int[] _categoryOffsets;
+            private readonly int[] _found;
+            private ReadOnlyMemory<char> _text;
+            // The numeric block and its statistics.
+            private readonly int _numericOffset, _numericWidth;
+            private readonly float[] _replacement, _shift, _scale;
+            // The parts in slot order for the sparse form (the numeric parts as one block): kind, first slot, width, and for a
+            // categorical part its index into the arrays above, for a copied part its index into the part arrays.
+            private readonly (TabularPartKind Kind, int First, int Width, int Index)[] _segments;
+            // Entries a copied part stores this row (all its slots when its input is dense).
+            private readonly int[] _stored;
+            private readonly TabularPartKind[] _kinds;
+            private readonly int[] _offsets, _widths;
+            private readonly bool _dense;
+
+            public RowWriter(TabularFeaturizerTransformer p, DataViewRow input, int[] inputs, IExceptionContext ectx)
             {
-                DataViewSchema.Column column = input.Schema[_inputs[i]];
-                if (p._parts[i].Kind != TabularPartKind.Categorical && column.Type == NumberDataViewType.Single)
+                _ectx = ectx;
+                _width = p.SlotCount;
+                _values = new float[_width];
+                var singles = new List<(ValueGetter<float> Getter, int Slot)>();
+                var writers = new List<(PartWriter Write, int Part)>();
+                var texts = new List<ValueGetter<ReadOnlyMemory<char>>>();
+                var categories = new List<CategorySlots>();
+                var categoryOffsets = new List<int>();
+                var segments = new List<(TabularPartKind, int, int, int)>();
+                (_numericOffset, _numericWidth) = p.NumericBlock;
+                _stored = new int[p._parts.Length];
+                for (int i = 0; i < p._parts.Length; i++)
                 {
-                    singles.Add((input.GetGetter<float>(column), p._offsets[i]));
-                    copiedScalars += p._parts[i].Kind == TabularPartKind.Copied ? 1 : 0;
+                    TabularPartKind kind = p._parts[i].Kind;
+                    DataViewSchema.Column column = input.Schema[inputs[i]];
+                    if (kind == TabularPartKind.Categorical)
+                    {
+                        segments.Add((kind, p._offsets[i], p._widths[i], texts.Count));
+                        texts.Add(input.GetGetter<ReadOnlyMemory<char>>(column));
+                        categories.Add(p._slots[i]!);
+                        categoryOffsets.Add(p._offsets[i]);
+                        continue;
+                    }
+                    if (kind == TabularPartKind.Copied)
+                        segments.Add((kind, p._offsets[i], p._widths[i], i));
+                    else if (p._offsets[i] == _numericOffset)
+                        segments.Add((kind, _numericOffset, _numericWidth, i));
+                    if (column.Type == NumberDataViewType.Single)
+                    {
+                        singles.Add((input.GetGetter<float>(column), p._offsets[i]));
+                        if (kind == TabularPartKind.Copied)
+                        {
+                            _copiedScalars++;
+                            _stored[i] = 1; // a copied scalar: one value, always stored
+                        }
+                    }
+                    else
+                    {
+                        writers.Add((MakeWriter(input, column), i));
+                    }
                 }
-                else
-                {
-                    writers.Add((MakeWriter(input, column, p._parts[i].Kind, p._slots[i]), i));
-                }
+                _singles = singles.Select(s => s.Getter).ToArray();
+                _singleSlots = singles.Select(s => s.Slot).ToArray();
+                _writers = writers.Select(w => w.Write).ToArray();
+                _writerParts = writers.Select(w => w.Part).ToArray();
+                _texts = texts.ToArray();
+                _categories = categories.ToArray();
+                _categoryOffsets = categoryOffsets.ToArray();
+                _found = Enumerable.Repeat(-1, _texts.Length).ToArray();
+                _segments = segments.ToArray();
+                (_replacement, _shift, _scale) = (p._replacement, p._shift, p._scale);
+                _kinds = p._parts.Select(part => part.Kind).ToArray();
+                _offsets = p._offsets;
+                _widths = p._widths;
+                _dense = (p._rows & TabularRows.Dense) != 0;
             }
-            ValueGetter<float>[] singleGetters = singles.Select(s => s.Getter).ToArray();
-            int[] singleSlots = singles.Select(s => s.Slot).ToArray();
-            (PartWriter Write, int Part)[] partWriters = writers.ToArray();
-            TabularPartKind[] kinds = p._parts.Select(part => part.Kind).ToArray();
-            int[] offsets = p._offsets, widths = p._widths;
-            // Entries each part stores this row, as the ML.NET step it replaces would (numeric parts are counted as one block).
-            int[] stored = new int[kinds.Length];
-            for (int i = 0; i < kinds.Length; i++)
-                stored[i] = kinds[i] == TabularPartKind.Copied && widths[i] == 1 ? 1 : 0; // a copied scalar: one value, always stored
-            (int numericOffset, int numericWidth) = p.NumericBlock;
-            float[] replacement = p._replacement, shift = p._shift, scale = p._scale;
-            float[] row = new float[width];
-            ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> destination) =>
+
+            public void Write(ref VBuffer<float> destination)
             {
-                Span<float> values = row;
-                for (int i = 0; i < singleGetters.Length; i++)
-                    singleGetters[i](ref values[singleSlots[i]]);
-                int storedCount = copiedScalars;
-                foreach ((PartWriter write, int part) in partWriters)
+                Span<float> values = _values;
+                ValueGetter<float>[] singles = _singles;
+                int[] singleSlots = _singleSlots;
+                for (int i = 0; i < singles.Length; i++)
+                    singles[i](ref values[singleSlots[i]]);
+                // Entries the ML.NET steps this one replaces would store this row (the numeric parts are counted as one block).
+                int storedCount = _copiedScalars;
+                for (int w = 0; w < _writers.Length; w++)
                 {
-                    Span<float> slots = values.Slice(offsets[part], widths[part]);
-                    stored[part] = write(slots);
+                    int part = _writerParts[w];
+                    Span<float> slots = values.Slice(_offsets[part], _widths[part]);
+                    int stored = _writers[w](slots);
+                    if (_kinds[part] != TabularPartKind.Copied)
+                        continue;
                     // A sparse copied vector counts its non-zero values (the entries written below), should it store explicit zeros.
-                    if (kinds[part] == TabularPartKind.Copied && stored[part] < widths[part])
-                        stored[part] = widths[part] - CountZeros(slots);
-                    if (kinds[part] != TabularPartKind.Numeric)
-                        storedCount += stored[part];
+                    _stored[part] = stored < _widths[part] ? _widths[part] - CountZeros(slots) : stored;
+                    storedCount += _stored[part];
+                }
+                for (int c = 0; c < _texts.Length; c++)
+                {
+                    int previous = _found[c];
+                    if (previous >= 0)
+                        values[previous] = 0;
+                    _texts[c](ref _text);
+                    int slot = _categories[c].Find(_text.Span);
+                    if (slot >= 0)
+                    {
+                        slot += _categoryOffsets[c];
+                        values[slot] = 1;
+                        storedCount++;
+                    }
+                    _found[c] = slot;
                 }
                 bool numericDense = false;
-                if (numericWidth > 0)
+                if (_numericWidth > 0)
                 {
-                    Span<float> numeric = values.Slice(numericOffset, numericWidth);
-                    Standardize(numeric, replacement, shift, scale);
-                    // The ML.NET normalizer's buffer keeps only non-zero values and turns dense at half the slots.
-                    int nonZero = numericWidth - CountZeros(numeric);
-                    numericDense = nonZero >= 1 && nonZero >= numericWidth / 2;
-                    storedCount += numericDense ? numericWidth : nonZero;
+                    Span<float> numeric = values.Slice(_numericOffset, _numericWidth);
+                    Standardize(numeric, _replacement, _shift, _scale);
+                    if (!_dense)
+                    {
+                        // The ML.NET normalizer's buffer keeps only non-zero values and turns dense at half the slots.
+                        int nonZero = _numericWidth - CountZeros(numeric);
+                        numericDense = nonZero >= 1 && nonZero >= _numericWidth / 2;
+                        storedCount += numericDense ? _numericWidth : nonZero;
+                    }
                 }
                 // ML.NET's Concatenate writes a sparse vector when its parts store at most half the slots; so does this step, so the
                 // trainer (which keeps a column sparse when its first row is) and the network see the representation they saw before.
-                if (storedCount > width / 2)
+                if (_dense || storedCount > _width / 2)
                 {
-                    VBufferEditor<float> editor = VBufferEditor.Create(ref destination, width);
+                    VBufferEditor<float> editor = VBufferEditor.Create(ref destination, _width);
                     values.CopyTo(editor.Values);
                     destination = editor.Commit();
                     return;
                 }
-                VBufferEditor<float> sparse = VBufferEditor.Create(ref destination, width, storedCount);
+                VBufferEditor<float> sparse = VBufferEditor.Create(ref destination, _width, storedCount);
+                Span<float> entries = sparse.Values;
+                Span<int> indices = sparse.Indices;
                 int entry = 0;
-                for (int i = 0; i < kinds.Length; i++)
+                foreach ((TabularPartKind kind, int first, int width, int index) in _segments)
                 {
-                    bool numericPart = kinds[i] == TabularPartKind.Numeric;
-                    if (numericPart && offsets[i] != numericOffset)
+                    if (kind == TabularPartKind.Categorical)
+                    {
+                        int slot = _found[index];
+                        if (slot >= 0)
+                        {
+                            entries[entry] = 1;
+                            indices[entry++] = slot;
+                        }
                         continue;
-                    int first = offsets[i], end = first + (numericPart ? numericWidth : widths[i]);
-                    // A dense part stores all its slots, zeros too; a sparse one only its non-zero values (KeyToVector's one 1).
-                    bool all = numericPart ? numericDense : kinds[i] == TabularPartKind.Copied && stored[i] == widths[i];
-                    for (int slot = first; slot < end; slot++)
+                    }
+                    // A dense part stores all its slots, zeros too; a sparse one only its non-zero values.
+                    bool all = kind == TabularPartKind.Numeric ? numericDense : _stored[index] == width;
+                    for (int slot = first; slot < first + width; slot++)
                     {
                         if (all || values[slot] != 0)
                         {
-                            sparse.Values[entry] = values[slot];
-                            sparse.Indices[entry++] = slot;
+                            entries[entry] = values[slot];
+                            indices[entry++] = slot;
                         }
                     }
                 }
-                Host.Check(entry == storedCount, "The tabular featurizer's sparse row does not hold the entries it counted.");
+                _ectx.Check(entry == storedCount, "The tabular featurizer's sparse row does not hold the entries it counted.");
                 destination = sparse.Commit();
-            };
-            return getter;
+            }
         }
 
         private static int CountZeros(ReadOnlySpan<float> values)
@@ -623,23 +799,9 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             }
         }
 
-        private static PartWriter MakeWriter(DataViewRow input, DataViewSchema.Column column, TabularPartKind kind, CategorySlots? slots)
+        /// <summary>The writer of a numeric or copied part whose column is not a Single scalar: converted to Single slot by slot.</summary>
+        private static PartWriter MakeWriter(DataViewRow input, DataViewSchema.Column column)
         {
-            if (kind == TabularPartKind.Categorical)
-            {
-                ValueGetter<ReadOnlyMemory<char>> getText = input.GetGetter<ReadOnlyMemory<char>>(column);
-                ReadOnlyMemory<char> text = default;
-                return destination =>
-                {
-                    destination.Clear();
-                    getText(ref text);
-                    int slot = slots!.Find(text.Span);
-                    if (slot < 0)
-                        return 0;
-                    destination[slot] = 1;
-                    return 1;
-                };
-            }
             DataViewType item = column.Type is VectorDataViewType vector ? vector.ItemType : column.Type;
             return item.RawType switch
             {

@@ -35,11 +35,11 @@ internal sealed partial class FeedForwardTrainingSession
         var shift = new float[inputs];
         var scale = new float[inputs];
         Array.Fill(scale, 1f);
-        if (scaling == FffFeatureScaling.None || (data.IsSparse && !scaleSparse))
+        if (scaling == FffFeatureScaling.None || (data.ScalesAsSparse && !scaleSparse))
             return (shift, scale);
         for (int j = 0; j < inputs; j++)
         {
-            if (data.IsSparse)
+            if (data.ScalesAsSparse)
             {
                 // Scale only: centering would densify every row.
                 scale[j] = data.FeatureMaxAbs[j] > 0 ? 1 / data.FeatureMaxAbs[j] : 1;

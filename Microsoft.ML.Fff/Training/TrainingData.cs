@@ -31,9 +31,19 @@ internal sealed class TrainingData
         FeatureMaxAbs = new float[featureCount];
     }
 
+    /// <summary>
+    /// A Boolean annotation of the feature column: when true, <c>FffFeatureScaling.Auto</c> scales the features as sparse ones (by each
+    /// slot's largest magnitude) though the rows are dense. Train's tabular featurizer writes narrow vectors dense and sets it when the
+    /// ML.NET featurization it stands for wrote a sparse first row, so the trained model stays the one that featurization gave.
+    /// </summary>
+    internal const string ScaleAsSparseAnnotation = "FffScaleAsSparse";
+
     public int FeatureCount { get; }
     public int ClassCount { get; }
     public bool IsSparse { get; private set; }
+
+    /// <summary>Whether the features are scaled as sparse ones: the first row is sparse, or the column has <see cref="ScaleAsSparseAnnotation"/>.</summary>
+    public bool ScalesAsSparse { get; private set; }
     public long RowCount { get; private set; }
     public long StoredValues { get; private set; }
     public bool HasWeights => _data.Schema.Weight.HasValue;
@@ -70,6 +80,7 @@ internal sealed class TrainingData
                 throw ectx.Except("The training data has no rows. Check the data loader and any filter before the trainer.");
             // A column whose first row is sparse is kept sparse: text n-grams must not be densified.
             result = new TrainingData(ectx, data, kind, featureCount, classCount, sparse: !reader.Features.IsDense);
+            result.ScalesAsSparse = result.IsSparse || AsksForSparseScaling(data.Schema.Feature!.Value);
             var builder = new TrainingTable.Builder(featureCount, result.IsSparse, reader.FeatureColumn, classCount, result.HasWeights);
             TrainingTable.Builder? all = inMemoryLimitBytes > 0 ? builder : null;
             var reservoir = new Reservoir(evaluationRows, new Random(seed ^ 0x3C6EF372));
@@ -198,6 +209,15 @@ internal sealed class TrainingData
         float abs = Math.Abs(value);
         if (abs > FeatureMaxAbs[slot])
             FeatureMaxAbs[slot] = abs;
+    }
+
+    private static bool AsksForSparseScaling(DataViewSchema.Column features)
+    {
+        if (features.Annotations.Schema.GetColumnOrNull(ScaleAsSparseAnnotation) is not { Type: BooleanDataViewType } annotation)
+            return false;
+        bool value = false;
+        features.Annotations.GetValue(annotation.Name, ref value);
+        return value;
     }
 
     private static (int FeatureCount, int ClassCount) CheckSchema(IExceptionContext ectx, RoleMappedData data, LabelKind kind)

@@ -17,6 +17,7 @@
 // heldout subdirectory of the data directory; --sets then picks among the held-out sets.
 // --latency-breakdown measures, for each set, where the one-call Train model's per-row Predict time goes (LatencyBreakdown.cs)
 // instead of the suite's table.
+// --featurizer-timing times the Train model's featurization step alone on an array-backed row (FeaturizerTiming.cs) instead.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -38,13 +39,14 @@ string? write = null;
 string? plot = null;
 bool trainerLog = false;
 bool breakdown = false;
+bool featurizerTiming = false;
 int? textRows = null;
 string? setNames = null;
 bool heldOut = false;
 var trainOptions = new List<string>();
 List<TabularModel> models = TabularModel.All.ToList();
 List<TabularStage> stages = new() { TabularStage.None };
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr] [--latency-breakdown] [--heldout] [--train-option Name=Value,...]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr] [--latency-breakdown] [--featurizer-timing] [--heldout] [--train-option Name=Value,...]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -73,6 +75,7 @@ for (int i = 0; i < args.Length; i++)
         case "--text": textRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--stage": stages = Pick(Next(), TabularStage.All, s => s.Id); break;
         case "--latency-breakdown": breakdown = true; break;
+        case "--featurizer-timing": featurizerTiming = true; break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. {Usage}");
             return 2;
@@ -100,6 +103,8 @@ var mlContext = new MLContext(seed: 0);
 var results = new List<TabularResult>();
 var breakdownSteps = new List<LatencyStep>();
 var started = DateTime.UtcNow;
+if (featurizerTiming)
+    Console.WriteLine(FeaturizerTiming.Header);
 foreach (TabularSet set in sets)
 {
     string path = Path.Combine(setDirectory, set.Name + ".csv");
@@ -109,6 +114,11 @@ foreach (TabularSet set in sets)
         return 1;
     }
     IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
+    if (featurizerTiming)
+    {
+        FeaturizerTiming.Run(set, data, Console.Out);
+        continue;
+    }
     if (breakdown)
     {
         breakdownSteps.AddRange(LatencyBreakdown.Run(set, data, LatencySettings.Full, Console.Out));
@@ -126,6 +136,8 @@ foreach (TabularSet set in sets)
     }
     results.AddRange(Seeds.Aggregate(setResults));
 }
+if (featurizerTiming)
+    return 0;
 if (breakdown)
 {
     Console.WriteLine();
