@@ -150,6 +150,36 @@ public sealed class AutoTrainChoicesTests
         CollectionAssert.AreEqual(Run(), Run(), "same MLContext seed, same holdout, same model");
     }
 
+    [TestMethod]
+    public void AutoTrain_LeafWidth_GrowsWithManyClasses_AndIsOverridable()
+    {
+        var mlContext = new MLContext(seed: 0);
+        // 26 classes: a 32-unit leaf would be narrower than its output layer; the leaf takes the power of two >= 2 x 26.
+        FffAutoTrainChoices many = mlContext.Fff().CreatePlan(Classes(mlContext, 26), "Label").Training;
+        Assert.AreEqual(64, many.LeafWidth);
+        Assert.IsTrue(many.Reasons.Any(r => r.StartsWith("leaf width 64: 26 classes", StringComparison.Ordinal)), string.Join("\n", many.Reasons));
+        // Up to MaxClassesForDefaultLeaf classes, and for the other tasks, the default.
+        Assert.AreEqual(FffDefaults.LeafWidth, mlContext.Fff().CreatePlan(Classes(mlContext, FffAutoTrainChoices.MaxClassesForDefaultLeaf), "Label").Training.LeafWidth);
+        Assert.AreEqual(FffDefaults.LeafWidth, Plan(1_000).Training.LeafWidth);
+        // A set width wins and the options stay as the caller left them.
+        var options = new FffAutoTrainOptions { LeafWidth = 16 };
+        FffAutoTrainChoices set = mlContext.Fff().CreatePlan(Classes(mlContext, 26), "Label", options).Training;
+        Assert.AreEqual(16, set.LeafWidth);
+        Assert.AreEqual(16, options.LeafWidth);
+        Assert.IsNull(new FffAutoTrainOptions().LeafWidth);
+    }
+
+    /// <summary>A String label with <paramref name="classes"/> values, 20 rows each, and one numeric feature.</summary>
+    private static IDataView Classes(MLContext mlContext, int classes)
+        => mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, classes * 20).Select(i => new ClassRow { X = i % classes, Label = "c" + (i % classes) }));
+
+    private sealed class ClassRow
+    {
+        public float X { get; set; }
+
+        public string Label { get; set; } = "";
+    }
+
     private static FffAutoTrainPlan Plan(int rows)
     {
         var mlContext = new MLContext(seed: 0);

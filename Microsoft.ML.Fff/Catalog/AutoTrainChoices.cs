@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Numerics;
 
 namespace Microsoft.ML.Fff;
 
@@ -20,7 +21,10 @@ internal static class AutoTrainChoices
     private const int LargeBatchSize = 1_024;
     private const float LargeLearningRate = 1e-2f;
 
-    public static FffAutoTrainChoices Choose(long rows, FffAutoTrainOptions options)
+    /// <param name="rows">Rows of the training data.</param>
+    /// <param name="options">The caller's options; each setting they leave <c>null</c> is chosen here.</param>
+    /// <param name="classCount">Classes of a multiclass label; <c>null</c> for the other tasks.</param>
+    public static FffAutoTrainChoices Choose(long rows, FffAutoTrainOptions options, int? classCount = null)
     {
         var reasons = new List<string>();
         string n = rows.ToString("N0", CultureInfo.InvariantCulture);
@@ -40,6 +44,25 @@ internal static class AutoTrainChoices
             reasons.Add(depth == FffDefaults.Depth
                 ? $"depth {depth}: the default; {n} rows give each of the {1 << depth} leaves at least {FffAutoTrainChoices.MinRowsPerLeaf} rows on average"
                 : $"depth {depth}: {n} rows are too few for {FffDefaults.Depth} levels (at least {FffAutoTrainChoices.MinRowsPerLeaf} rows per leaf on average); set {nameof(FffAutoTrainOptions.Depth)} to override");
+        }
+
+        int leafWidth;
+        if (options.LeafWidth is int setWidth)
+        {
+            leafWidth = setWidth;
+            reasons.Add($"leaf width {leafWidth}: set by {nameof(FffAutoTrainOptions.LeafWidth)}");
+        }
+        else if (classCount > FffAutoTrainChoices.MaxClassesForDefaultLeaf)
+        {
+            // A leaf computes the classes' logits from its hidden units: fewer units than classes squeeze them through a bottleneck.
+            leafWidth = (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)(2 * classCount.Value)), FffDefaults.MaxLeafWidth);
+            reasons.Add($"leaf width {leafWidth}: {classCount} classes (more than {FffAutoTrainChoices.MaxClassesForDefaultLeaf}); a leaf at least twice as wide as " +
+                $"the output layer, so it is no bottleneck; set {nameof(FffAutoTrainOptions.LeafWidth)} to override");
+        }
+        else
+        {
+            leafWidth = FffDefaults.LeafWidth;
+            reasons.Add($"leaf width {leafWidth}: the default" + (classCount is int classes ? $" ({classes} classes, at most {FffAutoTrainChoices.MaxClassesForDefaultLeaf})" : ""));
         }
 
         (int autoBatch, float autoRate, string size) = rows < MediumRows ? (FffDefaults.BatchSize, FffDefaults.LearningRate, $"below {MediumRows:N0} rows")
@@ -96,7 +119,7 @@ internal static class AutoTrainChoices
         }
 
         int? threads = options.NumberOfThreads;
-        long work = (long)batch * (1L << depth) * options.LeafWidth;
+        long work = (long)batch * (1L << depth) * leafWidth;
         if (threads.HasValue)
             reasons.Add($"{threads} libtorch thread(s): set by {nameof(FffAutoTrainOptions.NumberOfThreads)}");
         else if (work <= FffAutoTrainChoices.SingleThreadWork)
@@ -112,6 +135,6 @@ internal static class AutoTrainChoices
             reasons.Add($"libtorch's default threads: a batch's hidden layer holds {work:N0} values (batch {batch} x training width {work / batch})");
         }
 
-        return new FffAutoTrainChoices(rows, depth, batch, rate, epochs, fraction, patience, reasons) { NumberOfThreads = threads };
+        return new FffAutoTrainChoices(rows, depth, leafWidth, batch, rate, epochs, fraction, patience, reasons) { NumberOfThreads = threads };
     }
 }

@@ -243,7 +243,8 @@ internal sealed class AutoTrainPlanner
 
         // Trainer, then the readable predicted label, then the intermediate columns go.
         EstimatorChain<ITransformer> featurization = chain;
-        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), options);
+        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), options,
+            task == FffTask.MulticlassClassification ? CountClasses(data, label, labelMapping) : null);
         chain = chain.Append<ITransformer>(CreateTrainer(task, label.Name, features, trainerWeight, options, training));
         var finishing = new List<IEstimator<ITransformer>>();
         if (unmapPredictedLabel != null)
@@ -449,7 +450,7 @@ internal sealed class AutoTrainPlanner
         // The simple catalog overload's options, plus the seed and progress the auto-train options carry.
         T Fill<T>() where T : FastFeedForwardOptionsBase, new()
         {
-            T trainerOptions = CatalogOptions.FastFeedForward<T>(label, features, weight, training.Depth, options.LeafWidth, training.NumberOfEpochs);
+            T trainerOptions = CatalogOptions.FastFeedForward<T>(label, features, weight, training.Depth, training.LeafWidth, training.NumberOfEpochs);
             trainerOptions.BatchSize = training.BatchSize;
             trainerOptions.LearningRate = training.LearningRate;
             trainerOptions.HoldoutFraction = training.ValidationFraction;
@@ -604,6 +605,16 @@ internal sealed class AutoTrainPlanner
     /// The distinct values (exact, as the label mapping compares them) of a String label over all rows, in ordinal order; stops at
     /// <paramref name="limit"/> values. One column, so cheap next to training, which reads every row many times.
     /// </summary>
+    /// <summary>
+    /// Classes of a multiclass label: a key label's count, otherwise the keys its mapping (<c>MapValueToKey</c>, one pass over the
+    /// label column) gives the training data.
+    /// </summary>
+    private static int CountClasses(IDataView data, DataViewSchema.Column label, IEstimator<ITransformer>? labelMapping)
+    {
+        DataViewType mapped = labelMapping == null ? label.Type : labelMapping.Fit(data).GetOutputSchema(data.Schema)[label.Name].Type;
+        return mapped is KeyDataViewType key ? (int)Math.Min(key.Count, int.MaxValue) : 0;
+    }
+
     private static string[] ScanLabelValues(IDataView data, DataViewSchema.Column label, int limit)
     {
         var values = new HashSet<string>(StringComparer.Ordinal);

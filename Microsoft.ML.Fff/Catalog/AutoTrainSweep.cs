@@ -94,7 +94,7 @@ internal static class AutoTrainSweep
         {
             // Shallower trees than the fragmentation rule allows, never deeper.
             Depths = options.Depth.HasValue ? new[] { depth } : Enumerable.Range(Math.Max(0, depth - 2), Math.Min(depth, 2) + 1).ToArray(),
-            LeafWidths = options.LeafWidth != FffDefaults.LeafWidth ? new[] { options.LeafWidth } : new[] { FffDefaults.LeafWidth / 2, FffDefaults.LeafWidth, FffDefaults.LeafWidth * 2 },
+            LeafWidths = options.LeafWidth is int width ? new[] { width } : new[] { choices.LeafWidth / 2, choices.LeafWidth, Math.Min(choices.LeafWidth * 2, FffDefaults.MaxLeafWidth) }.Distinct().ToArray(),
             BatchSizes = options.BatchSize.HasValue ? new[] { batch } : new[] { Math.Max(16, batch / 2), batch, batch * 2 }.Distinct().ToArray(),
             MinLearningRate = options.LearningRate.HasValue ? rate : rate / 3,
             MaxLearningRate = options.LearningRate.HasValue ? rate : rate * 2,

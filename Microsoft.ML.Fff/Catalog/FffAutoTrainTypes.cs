@@ -40,8 +40,12 @@ public sealed class FffAutoTrainOptions
     /// </summary>
     public int? Depth { get; set; }
 
-    /// <summary>Neurons per leaf. Default <see cref="FffDefaults.LeafWidth"/>; range 1 .. <see cref="FffDefaults.MaxLeafWidth"/>.</summary>
-    public int LeafWidth { get; set; } = FffDefaults.LeafWidth;
+    /// <summary>
+    /// Neurons per leaf. Default <c>null</c>: <see cref="FffDefaults.LeafWidth"/>, or for multiclass labels with more than
+    /// <see cref="FffAutoTrainChoices.MaxClassesForDefaultLeaf"/> classes the power of two at least twice the class count, so that a
+    /// leaf's hidden layer stays wider than its output layer (see <see cref="FffAutoTrainChoices"/>). Range 1 .. <see cref="FffDefaults.MaxLeafWidth"/>.
+    /// </summary>
+    public int? LeafWidth { get; set; }
 
     /// <summary>
     /// Number of leaf trees trained together and averaged (<see cref="FastFeedForward.FastFeedForwardOptionsBase.EnsembleSize"/>): each
@@ -288,6 +292,12 @@ public sealed class FffAutoTrainChoices
     /// <summary>The validation fraction used from <see cref="MinRowsForHoldout"/> rows on.</summary>
     public const double DefaultValidationFraction = 0.1;
 
+    /// <summary>
+    /// Classes up to which the automatic leaf width is <see cref="FffDefaults.LeafWidth"/>; above, it is the power of two at least twice
+    /// the class count (26 classes: 64), since a leaf narrower than its output layer is a bottleneck.
+    /// </summary>
+    public const int MaxClassesForDefaultLeaf = FffDefaults.LeafWidth / 2;
+
     /// <summary>Default early-stopping patience (epochs without improvement) with a validation holdout.</summary>
     public const int DefaultEarlyStoppingPatience = 8;
 
@@ -306,11 +316,12 @@ public sealed class FffAutoTrainChoices
     /// </summary>
     public const long SingleThreadWork = 65_536;
 
-    internal FffAutoTrainChoices(long rowCount, int depth, int batchSize, float learningRate, int numberOfEpochs,
+    internal FffAutoTrainChoices(long rowCount, int depth, int leafWidth, int batchSize, float learningRate, int numberOfEpochs,
         double validationFraction, int earlyStoppingPatience, IReadOnlyList<string> reasons)
     {
         RowCount = rowCount;
         Depth = depth;
+        LeafWidth = leafWidth;
         BatchSize = batchSize;
         LearningRate = learningRate;
         NumberOfEpochs = numberOfEpochs;
@@ -324,6 +335,9 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>Depth of the node tree.</summary>
     public int Depth { get; }
+
+    /// <summary>Neurons per leaf.</summary>
+    public int LeafWidth { get; }
 
     /// <summary>Rows per mini-batch.</summary>
     public int BatchSize { get; }
