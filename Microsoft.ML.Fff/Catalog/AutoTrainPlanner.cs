@@ -602,10 +602,6 @@ internal sealed class AutoTrainPlanner
     }
 
     /// <summary>
-    /// The distinct values (exact, as the label mapping compares them) of a String label over all rows, in ordinal order; stops at
-    /// <paramref name="limit"/> values. One column, so cheap next to training, which reads every row many times.
-    /// </summary>
-    /// <summary>
     /// Classes of a multiclass label: a key label's count, otherwise the keys its mapping (<c>MapValueToKey</c>, one pass over the
     /// label column) gives the training data.
     /// </summary>
@@ -615,6 +611,10 @@ internal sealed class AutoTrainPlanner
         return mapped is KeyDataViewType key ? (int)Math.Min(key.Count, int.MaxValue) : 0;
     }
 
+    /// <summary>
+    /// The distinct values (exact, as the label mapping compares them) of a String label over all rows, in ordinal order; stops at
+    /// <paramref name="limit"/> values. One column, so cheap next to training, which reads every row many times.
+    /// </summary>
     private static string[] ScanLabelValues(IDataView data, DataViewSchema.Column label, int limit)
     {
         var values = new HashSet<string>(StringComparer.Ordinal);
