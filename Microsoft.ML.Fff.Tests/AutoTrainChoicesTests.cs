@@ -151,21 +151,29 @@ public sealed class AutoTrainChoicesTests
     }
 
     [TestMethod]
-    public void AutoTrain_LeafWidth_GrowsWithManyClasses_AndIsOverridable()
+    public void AutoTrain_LeafWidthAndTrees_GrowWithManyClasses_AndAreOverridable()
     {
         var mlContext = new MLContext(seed: 0);
         // 26 classes: a 32-unit leaf would be narrower than its output layer; the leaf takes the power of two >= 2 x 26.
         FffAutoTrainChoices many = mlContext.Fff().CreatePlan(Classes(mlContext, 26), "Label").Training;
         Assert.AreEqual(64, many.LeafWidth);
         Assert.IsTrue(many.Reasons.Any(r => r.StartsWith("leaf width 64: 26 classes", StringComparison.Ordinal)), string.Join("\n", many.Reasons));
-        // Up to MaxClassesForDefaultLeaf classes, and for the other tasks, the default.
-        Assert.AreEqual(FffDefaults.LeafWidth, mlContext.Fff().CreatePlan(Classes(mlContext, FffAutoTrainChoices.MaxClassesForDefaultLeaf), "Label").Training.LeafWidth);
+        // ... and several trees, averaged.
+        Assert.AreEqual(FffAutoTrainChoices.ManyClassEnsembleSize, many.EnsembleSize);
+        Assert.IsTrue(many.Reasons.Any(r => r.StartsWith($"{FffAutoTrainChoices.ManyClassEnsembleSize} leaf trees, averaged: 26 classes", StringComparison.Ordinal)), string.Join("\n", many.Reasons));
+        // Up to MaxClassesForDefaultLeaf classes, and for the other tasks, the defaults: one tree of 32-unit leaves.
+        FffAutoTrainChoices few = mlContext.Fff().CreatePlan(Classes(mlContext, FffAutoTrainChoices.MaxClassesForDefaultLeaf), "Label").Training;
+        Assert.AreEqual(FffDefaults.LeafWidth, few.LeafWidth);
+        Assert.AreEqual(1, few.EnsembleSize);
         Assert.AreEqual(FffDefaults.LeafWidth, Plan(1_000).Training.LeafWidth);
-        // A set width wins and the options stay as the caller left them.
-        var options = new FffAutoTrainOptions { LeafWidth = 16 };
+        Assert.AreEqual(1, Plan(1_000).Training.EnsembleSize);
+        // Set values win and the options stay as the caller left them.
+        var options = new FffAutoTrainOptions { LeafWidth = 16, EnsembleSize = 2 };
         FffAutoTrainChoices set = mlContext.Fff().CreatePlan(Classes(mlContext, 26), "Label", options).Training;
         Assert.AreEqual(16, set.LeafWidth);
+        Assert.AreEqual(2, set.EnsembleSize);
         Assert.AreEqual(16, options.LeafWidth);
+        Assert.AreEqual(2, options.EnsembleSize);
         Assert.IsNull(new FffAutoTrainOptions().LeafWidth);
     }
 

@@ -65,6 +65,23 @@ internal static class AutoTrainChoices
             reasons.Add($"leaf width {leafWidth}: the default" + (classCount is int classes ? $" ({classes} classes, at most {FffAutoTrainChoices.MaxClassesForDefaultLeaf})" : ""));
         }
 
+        int trees;
+        if (options.EnsembleSize is int setTrees)
+        {
+            trees = setTrees;
+            reasons.Add($"{trees} leaf tree(s): set by {nameof(FffAutoTrainOptions.EnsembleSize)}");
+        }
+        else if (classCount > FffAutoTrainChoices.MaxClassesForDefaultLeaf)
+        {
+            trees = FffAutoTrainChoices.ManyClassEnsembleSize;
+            reasons.Add($"{trees} leaf trees, averaged: {classCount} classes (more than {FffAutoTrainChoices.MaxClassesForDefaultLeaf}) need more capacity than one tree; " +
+                $"each scored row costs {trees} trees' neurons; set {nameof(FffAutoTrainOptions.EnsembleSize)} to override");
+        }
+        else
+        {
+            trees = 1;
+        }
+
         (int autoBatch, float autoRate, string size) = rows < MediumRows ? (FffDefaults.BatchSize, FffDefaults.LearningRate, $"below {MediumRows:N0} rows")
             : rows < LargeRows ? (MediumBatchSize, MediumLearningRate, $"{MediumRows:N0} to {LargeRows:N0} rows")
             : (LargeBatchSize, LargeLearningRate, $"{LargeRows:N0} rows or more");
@@ -119,7 +136,7 @@ internal static class AutoTrainChoices
         }
 
         int? threads = options.NumberOfThreads;
-        long work = (long)batch * (1L << depth) * leafWidth;
+        long work = (long)batch * (1L << depth) * leafWidth * trees;
         if (threads.HasValue)
             reasons.Add($"{threads} libtorch thread(s): set by {nameof(FffAutoTrainOptions.NumberOfThreads)}");
         else if (work <= FffAutoTrainChoices.SingleThreadWork)
@@ -135,6 +152,6 @@ internal static class AutoTrainChoices
             reasons.Add($"libtorch's default threads: a batch's hidden layer holds {work:N0} values (batch {batch} x training width {work / batch})");
         }
 
-        return new FffAutoTrainChoices(rows, depth, leafWidth, batch, rate, epochs, fraction, patience, reasons) { NumberOfThreads = threads };
+        return new FffAutoTrainChoices(rows, depth, leafWidth, trees, batch, rate, epochs, fraction, patience, reasons) { NumberOfThreads = threads };
     }
 }

@@ -455,8 +455,8 @@ internal sealed class AutoTrainPlanner
             trainerOptions.LearningRate = training.LearningRate;
             trainerOptions.HoldoutFraction = training.ValidationFraction;
             trainerOptions.EarlyStoppingPatience = training.EarlyStoppingPatience;
-            if (options.EnsembleSize is int trees)
-                trainerOptions.EnsembleSize = trees;
+            if (training.EnsembleSize > 1 || options.EnsembleSize.HasValue)
+                trainerOptions.EnsembleSize = training.EnsembleSize;
             trainerOptions.Seed = options.Seed;
             trainerOptions.NumberOfThreads = training.NumberOfThreads;
             if (options.FeatureScaling is FffFeatureScaling scaling)

@@ -100,7 +100,7 @@ internal static class AutoTrainSweep
             MaxLearningRate = options.LearningRate.HasValue ? rate : rate * 2,
             MaxEpochs = maxEpochs,
             MinEpochs = Math.Max(1, maxEpochs / FirstRungDivisor),
-            EnsembleSizes = new[] { options.EnsembleSize ?? 1 },
+            EnsembleSizes = new[] { options.EnsembleSize ?? choices.EnsembleSize },
         };
     }
 

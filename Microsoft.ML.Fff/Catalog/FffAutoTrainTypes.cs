@@ -49,7 +49,9 @@ public sealed class FffAutoTrainOptions
 
     /// <summary>
     /// Number of leaf trees trained together and averaged (<see cref="FastFeedForward.FastFeedForwardOptionsBase.EnsembleSize"/>): each
-    /// scored row descends every tree, so it costs this many times the neurons of one tree. Default <c>null</c>: one tree. Range 1 .. 64.
+    /// scored row descends every tree, so it costs this many times the neurons of one tree. Default <c>null</c>: one tree, or
+    /// <see cref="FffAutoTrainChoices.ManyClassEnsembleSize"/> trees for a multiclass label of more than
+    /// <see cref="FffAutoTrainChoices.MaxClassesForDefaultLeaf"/> classes (see <see cref="FffAutoTrainChoices"/>). Range 1 .. 64.
     /// </summary>
     public int? EnsembleSize { get; set; }
 
@@ -298,6 +300,13 @@ public sealed class FffAutoTrainChoices
     /// </summary>
     public const int MaxClassesForDefaultLeaf = FffDefaults.LeafWidth / 2;
 
+    /// <summary>
+    /// Leaf trees of <see cref="FffCatalog.Train"/> for a multiclass label of more than <see cref="MaxClassesForDefaultLeaf"/> classes
+    /// (one tree otherwise). Such a label needs more capacity than one tree gives, and a tree ensemble's per-row cost grows with the
+    /// classes too (one boosted tree per class per round), so four trees keep the per-row cost far below it.
+    /// </summary>
+    public const int ManyClassEnsembleSize = 4;
+
     /// <summary>Default early-stopping patience (epochs without improvement) with a validation holdout.</summary>
     public const int DefaultEarlyStoppingPatience = 8;
 
@@ -316,12 +325,13 @@ public sealed class FffAutoTrainChoices
     /// </summary>
     public const long SingleThreadWork = 65_536;
 
-    internal FffAutoTrainChoices(long rowCount, int depth, int leafWidth, int batchSize, float learningRate, int numberOfEpochs,
+    internal FffAutoTrainChoices(long rowCount, int depth, int leafWidth, int ensembleSize, int batchSize, float learningRate, int numberOfEpochs,
         double validationFraction, int earlyStoppingPatience, IReadOnlyList<string> reasons)
     {
         RowCount = rowCount;
         Depth = depth;
         LeafWidth = leafWidth;
+        EnsembleSize = ensembleSize;
         BatchSize = batchSize;
         LearningRate = learningRate;
         NumberOfEpochs = numberOfEpochs;
@@ -338,6 +348,9 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>Neurons per leaf.</summary>
     public int LeafWidth { get; }
+
+    /// <summary>Leaf trees trained together and averaged (1: one tree).</summary>
+    public int EnsembleSize { get; }
 
     /// <summary>Rows per mini-batch.</summary>
     public int BatchSize { get; }
