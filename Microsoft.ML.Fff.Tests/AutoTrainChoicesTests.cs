@@ -155,11 +155,14 @@ public sealed class AutoTrainChoicesTests
     {
         var mlContext = new MLContext(seed: 0);
         // 26 classes: a 32-unit leaf would be narrower than its output layer; the leaf takes the power of two >= 2 x 26.
-        FffAutoTrainChoices many = mlContext.Fff().CreatePlan(Classes(mlContext, 26), "Label").Training;
+        FffAutoTrainChoices many = mlContext.Fff().CreatePlan(Classes(mlContext, 26, perClass: 200), "Label").Training;
         Assert.AreEqual(64, many.LeafWidth);
         Assert.IsTrue(many.Reasons.Any(r => r.StartsWith("leaf width 64: 26 classes", StringComparison.Ordinal)), string.Join("\n", many.Reasons));
-        // ... and several trees, averaged.
+        // ... and, on at least MinRowsForHoldout rows, several trees, averaged; on fewer rows one tree of the wide leaves.
         Assert.AreEqual(FffAutoTrainChoices.ManyClassEnsembleSize, many.EnsembleSize);
+        FffAutoTrainChoices manySmall = mlContext.Fff().CreatePlan(Classes(mlContext, 26), "Label").Training;
+        Assert.AreEqual(64, manySmall.LeafWidth);
+        Assert.AreEqual(1, manySmall.EnsembleSize);
         Assert.IsTrue(many.Reasons.Any(r => r.StartsWith($"{FffAutoTrainChoices.ManyClassEnsembleSize} leaf trees, averaged: 26 classes", StringComparison.Ordinal)), string.Join("\n", many.Reasons));
         // Up to MaxClassesForDefaultLeaf classes, and for the other tasks, the defaults: one tree of 32-unit leaves.
         FffAutoTrainChoices few = mlContext.Fff().CreatePlan(Classes(mlContext, FffAutoTrainChoices.MaxClassesForDefaultLeaf), "Label").Training;
@@ -177,9 +180,9 @@ public sealed class AutoTrainChoicesTests
         Assert.IsNull(new FffAutoTrainOptions().LeafWidth);
     }
 
-    /// <summary>A String label with <paramref name="classes"/> values, 20 rows each, and one numeric feature.</summary>
-    private static IDataView Classes(MLContext mlContext, int classes)
-        => mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, classes * 20).Select(i => new ClassRow { X = i % classes, Label = "c" + (i % classes) }));
+    /// <summary>A String label with <paramref name="classes"/> values, <paramref name="perClass"/> rows each, and one numeric feature.</summary>
+    private static IDataView Classes(MLContext mlContext, int classes, int perClass = 20)
+        => mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, classes * perClass).Select(i => new ClassRow { X = i % classes, Label = "c" + (i % classes) }));
 
     private sealed class ClassRow
     {

@@ -71,11 +71,14 @@ internal static class AutoTrainChoices
             trees = setTrees;
             reasons.Add($"{trees} leaf tree(s): set by {nameof(FffAutoTrainOptions.EnsembleSize)}");
         }
-        else if (classCount > FffAutoTrainChoices.MaxClassesForDefaultLeaf)
+        else if (classCount > FffAutoTrainChoices.MaxClassesForDefaultLeaf && rows >= FffAutoTrainChoices.MinRowsForHoldout)
         {
+            // Many classes on plenty of rows: capacity, not data, limits one tree (letter); on a few hundred rows the extra trees
+            // did not pay for their training time and latency (soybean).
             trees = FffAutoTrainChoices.ManyClassEnsembleSize;
-            reasons.Add($"{trees} leaf trees, averaged: {classCount} classes (more than {FffAutoTrainChoices.MaxClassesForDefaultLeaf}) need more capacity than one tree; " +
-                $"each scored row costs {trees} trees' neurons; set {nameof(FffAutoTrainOptions.EnsembleSize)} to override");
+            reasons.Add($"{trees} leaf trees, averaged: {classCount} classes (more than {FffAutoTrainChoices.MaxClassesForDefaultLeaf}) on {n} rows " +
+                $"(at least {FffAutoTrainChoices.MinRowsForHoldout:N0}) need more capacity than one tree; each scored row costs {trees} trees' neurons; " +
+                $"set {nameof(FffAutoTrainOptions.EnsembleSize)} to override");
         }
         else
         {

@@ -51,7 +51,8 @@ public sealed class FffAutoTrainOptions
     /// Number of leaf trees trained together and averaged (<see cref="FastFeedForward.FastFeedForwardOptionsBase.EnsembleSize"/>): each
     /// scored row descends every tree, so it costs this many times the neurons of one tree. Default <c>null</c>: one tree, or
     /// <see cref="FffAutoTrainChoices.ManyClassEnsembleSize"/> trees for a multiclass label of more than
-    /// <see cref="FffAutoTrainChoices.MaxClassesForDefaultLeaf"/> classes (see <see cref="FffAutoTrainChoices"/>). Range 1 .. 64.
+    /// <see cref="FffAutoTrainChoices.MaxClassesForDefaultLeaf"/> classes on at least <see cref="FffAutoTrainChoices.MinRowsForHoldout"/>
+    /// rows (see <see cref="FffAutoTrainChoices"/>). Range 1 .. 64.
     /// </summary>
     public int? EnsembleSize { get; set; }
 
@@ -301,9 +302,10 @@ public sealed class FffAutoTrainChoices
     public const int MaxClassesForDefaultLeaf = FffDefaults.LeafWidth / 2;
 
     /// <summary>
-    /// Leaf trees of <see cref="FffCatalog.Train"/> for a multiclass label of more than <see cref="MaxClassesForDefaultLeaf"/> classes
-    /// (one tree otherwise). Such a label needs more capacity than one tree gives, and a tree ensemble's per-row cost grows with the
-    /// classes too (one boosted tree per class per round), so four trees keep the per-row cost far below it.
+    /// Leaf trees of <see cref="FffCatalog.Train"/> for a multiclass label of more than <see cref="MaxClassesForDefaultLeaf"/> classes on
+    /// at least <see cref="MinRowsForHoldout"/> rows (one tree otherwise). Such a label on that much data needs more capacity than one
+    /// tree gives, and a boosted tree ensemble's per-row cost grows with the classes too (one tree per class per round), so four trees
+    /// keep the per-row cost far below it.
     /// </summary>
     public const int ManyClassEnsembleSize = 4;
 
