@@ -55,6 +55,7 @@ internal sealed record TabularSet(string Name, TabularTask Task, int Rows, strin
         new("boston", TabularTask.Regression, 506, "r-cran-mlbench BostonHousing", "median home value"),
         new("houseprices", TabularTask.Regression, 546, "r-cran-aer HousePrices", "log sale price"),
         new("psid7682", TabularTask.Regression, 4_165, "r-cran-aer PSID7682", "log wage"),
+        new("soybean", TabularTask.Multiclass, 683, "r-cran-mlbench Soybean", "disease, 19 classes"),
     };
 
     /// <summary>The subdirectory of the tabular cache that holds the <see cref="HeldOut"/> sets.</summary>
