@@ -287,6 +287,40 @@ public abstract class FeedForwardOptionsBase
     /// </summary>
     internal double HoldoutFraction { get; set; }
 
+    /// <summary>
+    /// When no validation set is given and there is no holdout: numbers of epochs (two or more, each at least 1) compared by
+    /// <see cref="EpochSelectionFolds"/>-fold cross-validation of the hard-descent metric on the training rows; the best (the smallest
+    /// on a tie) then trains on all rows, replacing <see cref="NumberOfEpochs"/>. Internal: the one-call <c>Fff().Train</c> sets it on
+    /// small data (<c>FffAutoTrainOptions.EpochCandidates</c>). <c>null</c> (default): off.
+    /// </summary>
+    internal int[]? EpochCandidates { get; set; }
+
+    /// <summary>Folds of the <see cref="EpochCandidates"/> cross-validation. Default 3; range 2 .. 10.</summary>
+    internal int EpochSelectionFolds { get; set; } = 3;
+
+    /// <summary>
+    /// A copy of these options for one training run inside this trainer (an epoch-selection fold, or the final run with the chosen
+    /// epochs), so the caller's options are never written to.
+    /// </summary>
+    internal FeedForwardOptionsBase ForRun(int numberOfEpochs, bool isFold)
+    {
+        var copy = (FeedForwardOptionsBase)MemberwiseClone();
+        copy.NumberOfEpochs = numberOfEpochs;
+        copy.EpochCandidates = null;
+        if (isFold)
+        {
+            // The folds report nothing to the caller's progress, skip the per-epoch metrics (their held-out rows judge them), and
+            // leave libtorch's process-wide thread count to the selection, which runs them side by side.
+            copy.Progress = null;
+            copy.EvaluateEpochs = false;
+            copy.NumberOfThreads = null;
+        }
+        return copy;
+    }
+
+    /// <summary>Whether a run without a validation set measures the soft and hard metrics on a training sample every epoch (default true).</summary>
+    internal bool EvaluateEpochs { get; set; } = true;
+
     /// <summary>Rows per streamed chunk, overriding the 64 MB sizing (tests use it to stream small data in several chunks).</summary>
     internal int? StreamChunkRows { get; set; }
 
@@ -318,6 +352,12 @@ public abstract class FeedForwardOptionsBase
         Check(float.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be finite and at least 0");
         Check(InMemoryLimitMegabytes >= 0, nameof(InMemoryLimitMegabytes), InMemoryLimitMegabytes, "must be at least 0");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be at least 0");
+        if (EpochCandidates != null)
+        {
+            foreach (int candidate in EpochCandidates)
+                Check(candidate >= 1, nameof(EpochCandidates), candidate, "must hold numbers of epochs of at least 1");
+        }
+        Check(EpochSelectionFolds is >= 2 and <= 10, nameof(EpochSelectionFolds), EpochSelectionFolds, "must be in [2, 10]");
         Check(InputDropout >= 0 && InputDropout < 1, nameof(InputDropout), InputDropout, "must be in [0, 1)");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
         Check(ImageHeight >= 0, nameof(ImageHeight), ImageHeight, "must be at least 0");

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Numerics;
 
 namespace Microsoft.ML.Fff;
@@ -138,6 +139,30 @@ internal static class AutoTrainChoices
                   $"{FffAutoTrainChoices.RowPassBudget:N0} rows seen in all (at least {FffAutoTrainChoices.MinEpochs}); set {nameof(FffAutoTrainOptions.NumberOfEpochs)} to override");
         }
 
+        int[] candidates;
+        if (options.EpochCandidates is int[] setCandidates)
+        {
+            candidates = setCandidates.Length > 1 ? setCandidates.Distinct().Order().ToArray() : Array.Empty<int>();
+            reasons.Add(candidates.Length > 1
+                ? $"epochs chosen among {string.Join(", ", candidates)} by {FffAutoTrainChoices.EpochSelectionFolds}-fold cross-validation: set by {nameof(FffAutoTrainOptions.EpochCandidates)}"
+                : $"no epoch selection: switched off by {nameof(FffAutoTrainOptions.EpochCandidates)}");
+        }
+        else if (!options.NumberOfEpochs.HasValue && fraction == 0 && rows >= FffAutoTrainChoices.MinRowsForEpochSelection && rows < FffAutoTrainChoices.MaxRowsForEpochSelection)
+        {
+            // Small data: longer training helps non-linear tables and overfits near-linear ones, and no holdout of a few dozen rows can
+            // tell which; cross-validation judges every row once, and the runs are cheap at this size.
+            candidates = new[] { epochs, Math.Max(epochs, FffAutoTrainChoices.LongNumberOfEpochs) }.Distinct().ToArray();
+            reasons.Add(candidates.Length > 1
+                ? $"epochs chosen between {string.Join(" and ", candidates)} by {FffAutoTrainChoices.EpochSelectionFolds}-fold cross-validation of the hard-descent metric, " +
+                  $"then trained on all rows: {n} rows (below {FffAutoTrainChoices.MaxRowsForEpochSelection:N0}) are too few for a holdout to tell a good count apart, and cheap to train several times; " +
+                  $"set {nameof(FffAutoTrainOptions.NumberOfEpochs)} or an empty {nameof(FffAutoTrainOptions.EpochCandidates)} to skip it"
+                : $"no epoch selection: {epochs} epochs already");
+        }
+        else
+        {
+            candidates = Array.Empty<int>();
+        }
+
         int? threads = options.NumberOfThreads;
         long work = (long)batch * (1L << depth) * leafWidth * trees;
         if (threads.HasValue)
@@ -155,6 +180,6 @@ internal static class AutoTrainChoices
             reasons.Add($"libtorch's default threads: a batch's hidden layer holds {work:N0} values (batch {batch} x training width {work / batch})");
         }
 
-        return new FffAutoTrainChoices(rows, depth, leafWidth, trees, batch, rate, epochs, fraction, patience, reasons) { NumberOfThreads = threads };
+        return new FffAutoTrainChoices(rows, depth, leafWidth, trees, batch, rate, epochs, fraction, patience, reasons) { NumberOfThreads = threads, EpochCandidates = candidates };
     }
 }

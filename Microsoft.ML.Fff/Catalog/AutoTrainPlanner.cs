@@ -455,6 +455,11 @@ internal sealed class AutoTrainPlanner
             trainerOptions.LearningRate = training.LearningRate;
             trainerOptions.HoldoutFraction = training.ValidationFraction;
             trainerOptions.EarlyStoppingPatience = training.EarlyStoppingPatience;
+            if (training.EpochCandidates.Count > 1)
+            {
+                trainerOptions.EpochCandidates = training.EpochCandidates.ToArray();
+                trainerOptions.EpochSelectionFolds = FffAutoTrainChoices.EpochSelectionFolds;
+            }
             if (training.EnsembleSize > 1 || options.EnsembleSize.HasValue)
                 trainerOptions.EnsembleSize = training.EnsembleSize;
             trainerOptions.Seed = options.Seed;
@@ -490,6 +495,8 @@ internal sealed class AutoTrainPlanner
             throw OutOfRange(nameof(options.NumberOfThreads), options.NumberOfThreads, "must be at least 1 when set");
         if (options.NumberOfEpochs is < 1)
             throw OutOfRange(nameof(options.NumberOfEpochs), options.NumberOfEpochs, "must be at least 1");
+        if (options.EpochCandidates is int[] candidates && candidates.Any(epochs => epochs < 1))
+            throw OutOfRange(nameof(options.EpochCandidates), candidates.First(epochs => epochs < 1), "must hold numbers of epochs of at least 1");
         if (options.MaxCategoricalCardinality < 2)
             throw OutOfRange(nameof(options.MaxCategoricalCardinality), options.MaxCategoricalCardinality, "must be at least 2");
         if (options.TimeBudget is TimeSpan budget && budget <= TimeSpan.Zero)

@@ -59,13 +59,28 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
     {
         Host.CheckValue(trainContext, nameof(trainContext));
         using IChannel ch = Host.Start("Training");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         int seed = _options.Seed ?? Host.Rand.Next();
-        long inMemoryLimit = (long)_options.InMemoryLimitMegabytes << 20;
         RoleMappedData trainSet = trainContext.TrainingSet;
         RoleMappedData? validSet = trainContext.ValidationSet;
-        if (validSet == null && _options.HoldoutFraction > 0)
-            (trainSet, validSet) = HoldOut(ch, trainSet, _options.HoldoutFraction, seed);
+        TOptions options = _options;
+        if (validSet == null && _options.HoldoutFraction == 0 && _options.EpochCandidates is { Length: > 1 } candidates)
+        {
+            int? epochs = EpochSelection.Choose(ch, Host, _options, trainSet, _labelKind, seed,
+                (foldChannel, foldOptions, foldTrain) => TrainOnce(foldChannel, (TOptions)foldOptions, foldTrain, null, seed).Network);
+            if (epochs is int chosen)
+                options = (TOptions)_options.ForRun(chosen, isFold: false);
+        }
+        if (validSet == null && options.HoldoutFraction > 0)
+            (trainSet, validSet) = HoldOut(ch, trainSet, options.HoldoutFraction, seed);
+        (FeedForwardNetwork network, FffTrainingReport report) = TrainOnce(ch, options, trainSet, validSet, seed);
+        return CreateModel(network, report);
+    }
+
+    /// <summary>One training run: reads the rows, trains, logs where the time went.</summary>
+    private (FeedForwardNetwork Network, FffTrainingReport Report) TrainOnce(IChannel ch, TOptions options, RoleMappedData trainSet, RoleMappedData? validSet, int seed)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long inMemoryLimit = (long)options.InMemoryLimitMegabytes << 20;
         long mark = TrainingTimes.Now;
         TrainingData train = TrainingData.Scan(ch, trainSet, _labelKind, inMemoryLimit, FeedForwardTrainingSession.TrainingEvaluationRows, seed);
         long trainScan = TrainingTimes.Now - mark;
@@ -80,17 +95,17 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
                 throw ch.Except($"The validation label has {valid.ClassCount} classes but the training label has {train.ClassCount}; map both with the same MapValueToKey transformer.");
         }
         long validScan = TrainingTimes.Now - mark;
-        NetworkArchitecture architecture = InputStageArchitecture.Wrap(ch, CreateArchitecture(_options), _options, train, seed);
+        NetworkArchitecture architecture = InputStageArchitecture.Wrap(ch, CreateArchitecture(options), options, train, seed);
         mark = TrainingTimes.Now;
         float[]? teacher = architecture.Hooks.TeacherOutputs(ch, train, valid, _labelKind, seed);
         long teacherTime = TrainingTimes.Now - mark;
-        var session = new FeedForwardTrainingSession(ch, _options, architecture, train, valid, _labelKind, seed, teacher);
+        var session = new FeedForwardTrainingSession(ch, options, architecture, train, valid, _labelKind, seed, teacher);
         (FeedForwardNetwork network, FffTrainingReport report) = session.Run();
         session.Times.AddTicks(TrainingPart.ScanTraining, trainScan);
         session.Times.AddTicks(TrainingPart.ScanValidation, validScan);
         session.Times.AddTicks(TrainingPart.Teacher, teacherTime);
         ch.Info($"{architecture.Name}: {session.Times.Describe(clock.Elapsed)}");
-        return CreateModel(network, report);
+        return (network, report);
     }
 
     /// <summary>
@@ -100,9 +115,8 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
     private static (RoleMappedData Train, RoleMappedData Valid) HoldOut(IChannel ch, RoleMappedData data, double fraction, int seed)
     {
         DataOperationsCatalog.TrainTestData split = new MLContext(seed).Data.TrainTestSplit(data.Data, testFraction: fraction, seed: seed);
-        RoleMappedData Roles(IDataView view) => new(view, label: data.Schema.Label?.Name, feature: data.Schema.Feature?.Name, weight: data.Schema.Weight?.Name);
         ch.Info($"Holding out {fraction:P0} of the training rows (seed {seed}) as a validation set: the best epoch is kept.");
-        return (Roles(split.TrainSet), Roles(split.TestSet));
+        return (EpochSelection.SameRoles(data, split.TrainSet), EpochSelection.SameRoles(data, split.TestSet));
     }
 
     private static TOptions Validated(TOptions options)

@@ -31,54 +31,66 @@ internal sealed partial class FeedForwardTrainingSession
             }
         }
         var hard = new float[count * _outputs];
-        var dense = new float[evaluation.FeatureCount];
-        for (int i = 0; i < count; i++)
-        {
-            int r = i;
-            Span<float> output = hard.AsSpan(i * _outputs, _outputs);
-            if (evaluation.IsSparse)
-            {
-                long from = evaluation.RowStart[r], to = evaluation.RowStart[r + 1];
-                finished.Score(evaluation.Indices.AsSpan((int)from, (int)(to - from)), evaluation.Values.AsSpan((int)from, (int)(to - from)), output);
-            }
-            else
-            {
-                evaluation.CopyDenseRow(r, dense);
-                finished.Score(dense, output);
-            }
-        }
+        ScoreHard(finished, evaluation, hard);
         return (Metric(soft, evaluation), Metric(hard, evaluation));
     }
 
-    private double Metric(float[] outputs, TrainingTable evaluation)
+    private double Metric(float[] outputs, TrainingTable evaluation) => Metric(_kind, outputs, evaluation.Labels.AsSpan(0, evaluation.RowCount), _outputs);
+
+    /// <summary>Scores every row of <paramref name="rows"/> with the pure-C# scorer (hard descent) into <paramref name="outputs"/> (rows x outputs).</summary>
+    internal static void ScoreHard(FeedForwardNetwork network, TrainingTable rows, Span<float> outputs)
     {
-        int count = evaluation.RowCount;
-        float[] labels = evaluation.Labels;
-        if (_kind == LabelKind.Regression)
+        int width = outputs.Length / Math.Max(1, rows.RowCount);
+        var dense = rows.IsSparse ? Array.Empty<float>() : new float[rows.FeatureCount];
+        for (int r = 0; r < rows.RowCount; r++)
         {
-            double mean = 0;
-            for (int i = 0; i < count; i++)
-                mean += labels[i];
-            mean /= count;
-            double residual = 0, total = 0;
-            for (int i = 0; i < count; i++)
+            Span<float> output = outputs.Slice(r * width, width);
+            if (rows.IsSparse)
             {
-                double y = labels[i];
-                residual += (y - outputs[i]) * (y - outputs[i]);
-                total += (y - mean) * (y - mean);
+                long from = rows.RowStart[r], to = rows.RowStart[r + 1];
+                network.Score(rows.Indices.AsSpan((int)from, (int)(to - from)), rows.Values.AsSpan((int)from, (int)(to - from)), output);
             }
-            return total > 0 ? 1 - residual / total : 0;
+            else
+            {
+                rows.CopyDenseRow(r, dense);
+                network.Score(dense, output);
+            }
         }
+    }
+
+    /// <summary>The epoch metric: R² for regression, accuracy for classification (binary: a positive raw score predicts the positive class).</summary>
+    internal static double Metric(LabelKind kind, ReadOnlySpan<float> outputs, ReadOnlySpan<float> labels, int outputsPerRow)
+    {
+        int count = labels.Length;
+        if (kind == LabelKind.Regression)
+            return RSquared(outputs, labels);
         int correct = 0;
         for (int i = 0; i < count; i++)
         {
-            float label = labels[i];
-            int predicted = _kind == LabelKind.Binary
+            int predicted = kind == LabelKind.Binary
                 ? (outputs[i] > 0 ? 1 : 0)
-                : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(outputs.AsSpan(i * _outputs, _outputs));
-            if (predicted == (int)label)
+                : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(outputs.Slice(i * outputsPerRow, outputsPerRow));
+            if (predicted == (int)labels[i])
                 correct++;
         }
         return correct / (double)count;
+    }
+
+    /// <summary>1 - residual / total sum of squares around the labels' mean (0 when the labels are constant).</summary>
+    internal static double RSquared(ReadOnlySpan<float> outputs, ReadOnlySpan<float> labels)
+    {
+        int count = labels.Length;
+        double mean = 0;
+        for (int i = 0; i < count; i++)
+            mean += labels[i];
+        mean /= count;
+        double residual = 0, total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            double y = labels[i];
+            residual += (y - outputs[i]) * (y - outputs[i]);
+            total += (y - mean) * (y - mean);
+        }
+        return total > 0 ? 1 - residual / total : 0;
     }
 }

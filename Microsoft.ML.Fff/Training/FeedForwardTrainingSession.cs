@@ -229,7 +229,9 @@ internal sealed partial class FeedForwardTrainingSession
                 if (!candidate.IsFinite())
                     throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
                 long evaluationStart = Times.Add(TrainingPart.Export, exportStart);
-                (double softMetric, double hardMetric) = Evaluate(module, candidate, evaluation, evaluationRows, device);
+                // A run whose model is judged elsewhere (an epoch-selection fold) keeps the last epoch and skips the per-epoch metrics.
+                (double softMetric, double hardMetric) = _valid != null || _options.EvaluateEpochs
+                    ? Evaluate(module, candidate, evaluation, evaluationRows, device) : (double.NaN, double.NaN);
                 Times.Add(TrainingPart.Evaluation, evaluationStart);
                 Times.Epochs++;
                 var progress = new FffTrainingProgress

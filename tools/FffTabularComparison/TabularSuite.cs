@@ -280,7 +280,7 @@ internal static class TabularSuite
     /// <summary>
     /// Sets public properties of <paramref name="options"/> from "Name=Value" pairs (the tool's <c>--train-option</c>, for diagnosis
     /// runs such as <c>NumberOfEpochs=200</c> or <c>Depth=4</c>): the name case-insensitive, the value an integer, a number, a Boolean,
-    /// a TimeSpan or an enum member, parsed invariantly. An unknown name or a value that does not parse throws an ArgumentException
+    /// a TimeSpan, an enum member or integers separated by '/' (an array; empty: none), parsed invariantly. An unknown name or a value that does not parse throws an ArgumentException
     /// naming it; range checks are the trainer's.
     /// </summary>
     public static FffAutoTrainOptions WithTrainOptions(FffAutoTrainOptions options, IReadOnlyList<string> pairs)
@@ -297,7 +297,8 @@ internal static class TabularSuite
             object value;
             try
             {
-                value = type.IsEnum ? Enum.Parse(type, text, ignoreCase: true)
+                value = type == typeof(int[]) ? text.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray()
+                    : type.IsEnum ? Enum.Parse(type, text, ignoreCase: true)
                     : type == typeof(TimeSpan) ? TimeSpan.Parse(text, CultureInfo.InvariantCulture)
                     : Convert.ChangeType(text, type, CultureInfo.InvariantCulture);
             }
