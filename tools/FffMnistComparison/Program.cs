@@ -69,6 +69,10 @@ var candidates = new List<Candidate>
     Fff("FFF d6 x l16, recipe", 6, 16, recipe),
     // Twice the training width for 16 more neurons per row (46 against 30): the comparison with Dense 2048 below.
     Fff("FFF d6 x l32, recipe", 6, 32, recipe),
+    // Leaf-tree ensembles of the recipe's fastest FFF (issue 17 item 3): k trees trained together and averaged, k x 28 neurons per row.
+    Fff("FFF d4 x l16, recipe, 2 trees", 4, 16, o => { recipe(o); o.EnsembleSize = 2; }),
+    Fff("FFF d4 x l16, recipe, 4 trees", 4, 16, o => { recipe(o); o.EnsembleSize = 4; }),
+    Fff("FFF d4 x l16, recipe, 8 trees", 4, 16, o => { recipe(o); o.EnsembleSize = 8; }),
     Fff("FFF neuron trees 8 x d6", 6, 1, o => { o.NodeKind = FffNodeKind.Neurons; o.NumberOfTrees = 8; }),
     Moe("MoE 16 x 64, k=1", 16, 64, 1),
     Moe("MoE 16 x 64, k=2", 16, 64, 2),
@@ -87,6 +91,11 @@ var candidates = new List<Candidate>
     Dense("Dense 2048", 2048),
     // The recipe's data augmentation given to the dense baseline too, at the generic epochs: what shifting alone buys a dense net.
     Dense("Dense 1024, shift augmentation 1", 1024, o => { o.ShiftAugmentation = 1; o.ImageHeight = 28; o.ImageWidth = 28; }),
+    // ... and to the narrow dense networks that are as fast as the FFF ensembles: the fastest dense network with the same augmentation.
+    Dense("Dense 32, shift augmentation 1", 32, o => { o.ShiftAugmentation = 1; o.ImageHeight = 28; o.ImageWidth = 28; }),
+    Dense("Dense 64, shift augmentation 1", 64, o => { o.ShiftAugmentation = 1; o.ImageHeight = 28; o.ImageWidth = 28; }),
+    Dense("Dense 128, shift augmentation 1", 128, o => { o.ShiftAugmentation = 1; o.ImageHeight = 28; o.ImageWidth = 28; }),
+    Dense("Dense 256, shift augmentation 1", 256, o => { o.ShiftAugmentation = 1; o.ImageHeight = 28; o.ImageWidth = 28; }),
     // The smallest FFF (one node, one neuron): what PredictionEngine itself costs per 784-feature row here.
     Fff("FFF d1 x l1 (PredictionEngine floor)", 1, 1),
     new("LightGBM (defaults)", "", () => mlContext.MulticlassClassification.Trainers.LightGbm()),
