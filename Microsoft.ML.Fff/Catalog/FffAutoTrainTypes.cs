@@ -340,8 +340,11 @@ public sealed class FffAutoTrainChoices
     /// </summary>
     public const int MaxRowsForEpochSelection = 1_000;
 
-    /// <summary>Default early-stopping patience (epochs without improvement) with a validation holdout.</summary>
-    public const int DefaultEarlyStoppingPatience = 8;
+    /// <summary>
+    /// Default early-stopping patience (epochs without improvement) with a validation holdout. 20: with 8, the holdout's noisy
+    /// per-epoch metric ended the soft stage too early on several tables (docs/tabular.md, "Early-stopping patience").
+    /// </summary>
+    public const int DefaultEarlyStoppingPatience = 20;
 
     /// <summary>
     /// Training rows seen over the whole run (rows times epochs) that the automatic epoch count aims at: larger data gets fewer
