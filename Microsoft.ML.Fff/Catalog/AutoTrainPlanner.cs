@@ -542,7 +542,7 @@ internal sealed class AutoTrainPlanner
     }
 
     /// <summary>The data's row count: the view's own when it knows it, otherwise one cursor pass with no column read.</summary>
-    private static long CountRows(IDataView data)
+    internal static long CountRows(IDataView data)
     {
         if (data.GetRowCount() is long known)
             return known;

@@ -46,7 +46,7 @@ internal static class EpochSelection
         long rows = 0, positives = 0;
         for (int f = 0; f < folds; f++)
         {
-            long count = CountRows(splits[f].TestSet);
+            long count = AutoTrainPlanner.CountRows(splits[f].TestSet);
             if (count < MinRowsPerFold)
             {
                 ch.Info($"Epoch selection skipped: a fold of the {folds}-fold split holds {count} rows (fewer than {MinRowsPerFold}); training {options.NumberOfEpochs} epochs.");
@@ -160,16 +160,5 @@ internal static class EpochSelection
         if (positives == 0 || negatives == 0)
             return 0.5;
         return (positiveRankSum - positives * (positives + 1) / 2.0) / ((double)positives * negatives);
-    }
-
-    private static long CountRows(IDataView view)
-    {
-        if (view.GetRowCount() is long known)
-            return known;
-        long count = 0;
-        using DataViewRowCursor cursor = view.GetRowCursor(Array.Empty<DataViewSchema.Column>());
-        while (cursor.MoveNext())
-            count++;
-        return count;
     }
 }
