@@ -188,6 +188,51 @@ public sealed class AutoTrainInferenceTests
         }
     }
 
+    // ---- 5. Numbers stored as strings; identifiers ----
+
+    [TestMethod]
+    public void CreatePlan_NumbersStoredAsStrings_AreNumeric_AndTrainScoresMissingMarkers()
+    {
+        var mlContext = new MLContext(seed: 0);
+        List<CodedRow> rows = Coded(300);
+        IDataView data = mlContext.Data.LoadFromEnumerable(rows);
+        FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(data, nameof(CodedRow.Label), Tiny());
+        Dictionary<string, FffColumnPlan> columns = plan.Columns.ToDictionary(c => c.Name);
+        Assert.AreEqual(FffColumnUsage.Numeric, columns[nameof(CodedRow.Amount)].Usage, plan.ToString());
+        StringAssert.Contains(columns[nameof(CodedRow.Amount)].Reason, "number");
+        Assert.AreEqual(FffColumnUsage.Categorical, columns[nameof(CodedRow.Grade)].Usage, "few distinct numbers stay categories");
+        Assert.AreEqual(FffColumnUsage.Text, columns[nameof(CodedRow.Mixed)].Usage, "numbers mixed with words stay text");
+
+        // "NA", "?" and empty values are missing (mean-imputed), never a failure or a NaN score.
+        ITransformer model = plan.Pipeline.Fit(data);
+        var engine = mlContext.Model.CreatePredictionEngine<CodedRow, RegressionPrediction>(model);
+        foreach (string missing in new[] { "NA", "?", "", "not a number" })
+        {
+            CodedRow row = rows[0];
+            float score = engine.Predict(new CodedRow { Amount = missing, Grade = row.Grade, Mixed = row.Mixed, Id = "new" }).Score;
+            Assert.IsTrue(float.IsFinite(score), $"'{missing}' gave {score}");
+        }
+        RegressionMetrics metrics = mlContext.Regression.Evaluate(model.Transform(data), nameof(CodedRow.Label));
+        Assert.IsGreaterThan(0.6, metrics.RSquared, $"training R² {metrics.RSquared}: the amount, read as a number, explains most of the label");
+    }
+
+    [TestMethod]
+    public void CreatePlan_AllDifferentSingleWords_AreSkippedAsIdentifiers_UnlessOverridden()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Coded(300));
+        FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(data, nameof(CodedRow.Label), Tiny());
+        FffColumnPlan id = plan.Columns.Single(c => c.Name == nameof(CodedRow.Id));
+        Assert.AreEqual(FffColumnUsage.Skipped, id.Usage, plan.ToString());
+        StringAssert.Contains(id.Reason, "identifier");
+        StringAssert.Contains(id.Reason, nameof(FffAutoTrainOptions.ColumnUsages));
+
+        // All-different sentences are still text (section 1), and the override still reaches the column.
+        FffAutoTrainOptions options = Tiny();
+        options.ColumnUsages = new Dictionary<string, FffColumnUsage> { [nameof(CodedRow.Id)] = FffColumnUsage.Text };
+        Assert.AreEqual(FffColumnUsage.Text, mlContext.Fff().CreatePlan(data, nameof(CodedRow.Label), options).Columns.Single(c => c.Name == nameof(CodedRow.Id)).Usage);
+    }
+
     // ---- helpers ----
 
     private static FffAutoTrainOptions Small() => new()
@@ -249,6 +294,45 @@ public sealed class AutoTrainInferenceTests
             });
         }
         return rows;
+    }
+
+    private static FffAutoTrainOptions Tiny() => new() { Depth = 1, LeafWidth = 8, NumberOfEpochs = 60, Seed = 0 };
+
+    // Label = amount / 100 + grade; Amount holds numbers as strings (a few "NA", "?" and empty), Grade three numeric codes, Mixed numbers and
+    // words, Id a different word on every row.
+    private static List<CodedRow> Coded(int count)
+    {
+        var random = new Random(3);
+        var rows = new List<CodedRow>(count);
+        for (int i = 0; i < count; i++)
+        {
+            double amount = random.NextDouble() * 1000;
+            int grade = random.Next(3);
+            int draw = random.Next(40);
+            rows.Add(new CodedRow
+            {
+                Amount = draw == 0 ? "NA" : draw == 1 ? "?" : draw == 2 ? "" : amount.ToString("0.##", CultureInfo.InvariantCulture),
+                Grade = grade.ToString(CultureInfo.InvariantCulture),
+                Mixed = random.Next(2) == 0 ? "n/a" + random.Next(100) : random.Next(1000).ToString(CultureInfo.InvariantCulture),
+                Id = "cust-" + i.ToString("x5", CultureInfo.InvariantCulture),
+                Label = draw <= 2 ? 5 + grade : (float)(amount / 100 + grade),
+            });
+        }
+        return rows;
+    }
+
+    private sealed class CodedRow
+    {
+        public string Amount { get; set; } = "";
+        public string Grade { get; set; } = "";
+        public string Mixed { get; set; } = "";
+        public string Id { get; set; } = "";
+        public float Label { get; set; }
+    }
+
+    private sealed class RegressionPrediction
+    {
+        public float Score { get; set; }
     }
 
     private sealed class ChurnFeatures

@@ -167,6 +167,23 @@ internal sealed class AutoTrainPlanner
                         $"and at most {MaxDistinctFractionForCategorical:0.##} of the values): one-hot encoded";
                     categorical.Add(column);
                 }
+                else if (stat.AllNumbers)
+                {
+                    // Numbers stored as strings (a POCO of strings, a loader told String): their tokens would make a text vector of
+                    // one-row words, which both loses the order of the values and lets the network memorize rows.
+                    usage = FffColumnUsage.Numeric;
+                    reason = $"every non-empty value in the first {stat.Rows} rows is a number (or a missing-value marker such as NA or ?), with more distinct values " +
+                        $"than a category: parsed as numeric, unparsable values missing; set {nameof(FffAutoTrainOptions.ColumnUsages)} to {nameof(FffColumnUsage.Text)} to keep it text";
+                    numeric.Add(column);
+                }
+                else if (stat.Identifier)
+                {
+                    // All-different single words (customer IDs, GUIDs, file names): neither categories (no value repeats) nor text (no
+                    // word repeats), so a model can only memorize rows through them.
+                    usage = FffColumnUsage.Skipped;
+                    reason = $"every one of its {stat.NonEmpty} non-empty values in the first {stat.Rows} rows is different and one word (an identifier): not used; " +
+                        $"set {nameof(FffAutoTrainOptions.ColumnUsages)} to {nameof(FffColumnUsage.Text)} or {nameof(FffColumnUsage.Categorical)} to use it";
+                }
                 else
                 {
                     usage = FffColumnUsage.Text;
@@ -555,31 +572,45 @@ internal sealed class AutoTrainPlanner
 
     private readonly struct StringColumnStats
     {
-        public StringColumnStats(int rows, int distinct, int nonEmpty)
+        public StringColumnStats(int rows, int distinct, int nonEmpty, bool allNumbers, bool identifier)
         {
             Rows = rows;
             Distinct = distinct;
             NonEmpty = nonEmpty;
+            AllNumbers = allNumbers;
+            Identifier = identifier;
         }
 
         /// <summary>Rows scanned.</summary>
         public int Rows { get; }
 
-        /// <summary>Distinct non-empty values seen (stops counting at the cardinality limit + 1).</summary>
+        /// <summary>Distinct non-empty values seen (exact up to the cardinality limit + 1; beyond it only while a value may still show the column is numbers or identifiers).</summary>
         public int Distinct { get; }
 
-        /// <summary>Non-empty values read (only exact while <see cref="Distinct"/> is within the limit).</summary>
+        /// <summary>Non-empty values read (exact while the column is read: within the cardinality limit, or while it may be numbers or identifiers).</summary>
         public int NonEmpty { get; }
+
+        /// <summary>Every non-empty value scanned parses as a number (ML.NET's parser: a number or a missing-value marker), and at least one is a number.</summary>
+        public bool AllNumbers { get; }
+
+        /// <summary>Every non-empty value scanned is different from the others and has no white space.</summary>
+        public bool Identifier { get; }
     }
 
     /// <summary>
     /// Reads the first <see cref="FffDefaults.CategoricalScanRows"/> rows of the String columns once, counting each column's distinct
-    /// non-empty values (trimmed) up to <paramref name="maxCardinality"/> + 1 and its non-empty values.
+    /// non-empty values (trimmed) up to <paramref name="maxCardinality"/> + 1 and its non-empty values, and whether its values are all
+    /// numbers or all different single words (read on past the limit while either may hold).
     /// </summary>
     private static StringColumnStats[] ScanStrings(IDataView data, List<DataViewSchema.Column> columns, int maxCardinality)
     {
         var distinct = columns.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
         var nonEmpty = new int[columns.Count];
+        bool[] numbers = columns.Select(_ => true).ToArray();
+        bool[] anyNumber = new bool[columns.Count];
+        bool[] identifier = columns.Select(_ => true).ToArray();
+        // ML.NET's own text-to-Single parsing, so that a column called numeric here is one that ConvertType reads as numbers.
+        var parser = Microsoft.ML.Data.Conversion.Conversions.DefaultInstance;
         int rows = 0;
         using (DataViewRowCursor cursor = data.GetRowCursor(columns))
         {
@@ -591,22 +622,32 @@ internal sealed class AutoTrainPlanner
                 bool open = false;
                 for (int c = 0; c < columns.Count; c++)
                 {
-                    if (distinct[c].Count > maxCardinality)
+                    if (distinct[c].Count > maxCardinality && !numbers[c] && !identifier[c])
                         continue;
                     open = true;
                     getters[c](ref value);
-                    ReadOnlySpan<char> span = value.Span.Trim();
+                    ReadOnlyMemory<char> trimmed = value.Trim();
+                    ReadOnlySpan<char> span = trimmed.Span;
                     if (span.IsEmpty)
                         continue;
                     nonEmpty[c]++;
-                    distinct[c].GetAlternateLookup<ReadOnlySpan<char>>().Add(span);
+                    bool added = distinct[c].GetAlternateLookup<ReadOnlySpan<char>>().Add(span);
+                    if (identifier[c] && (!added || span.ContainsAny(WhiteSpace)))
+                        identifier[c] = false;
+                    if (numbers[c])
+                    {
+                        numbers[c] = parser.TryParse(in trimmed, out float number);
+                        anyNumber[c] |= !float.IsNaN(number);
+                    }
                 }
                 if (!open)
                     break;
             }
         }
-        return distinct.Select((set, c) => new StringColumnStats(rows, set.Count, nonEmpty[c])).ToArray();
+        return distinct.Select((set, c) => new StringColumnStats(rows, set.Count, nonEmpty[c], numbers[c] && anyNumber[c], identifier[c])).ToArray();
     }
+
+    private static readonly System.Buffers.SearchValues<char> WhiteSpace = System.Buffers.SearchValues.Create(" \t\r\n\u00a0");
 
     /// <summary>
     /// Classes of a multiclass label: a key label's count, otherwise the keys its mapping (<c>MapValueToKey</c>, one pass over the
