@@ -233,6 +233,38 @@ public sealed class AutoTrainInferenceTests
         Assert.AreEqual(FffColumnUsage.Text, mlContext.Fff().CreatePlan(data, nameof(CodedRow.Label), options).Columns.Single(c => c.Name == nameof(CodedRow.Id)).Usage);
     }
 
+    // ---- 6. Rows without a label ----
+
+    [TestMethod]
+    public void Train_LeavesOutRowsWithoutALabel_AndLogsTheirCount()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var warnings = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Message.Contains("have no label", StringComparison.Ordinal)) warnings.Add(e.Message); };
+        List<CodedRow> rows = Coded(300);
+        for (int i = 0; i < rows.Count; i += 25)
+            rows[i].Label = float.NaN;   // 12 rows
+        ITransformer regression = mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(CodedRow.Label), Tiny());
+        float[] scores = mlContext.Data.CreateEnumerable<RegressionPrediction>(regression.Transform(mlContext.Data.LoadFromEnumerable(rows)), false)
+            .Select(p => p.Score).ToArray();
+        Assert.IsTrue(scores.All(float.IsFinite), "rows without a label still score");
+        Assert.IsTrue(warnings.Any(m => m.Contains("'Label': 12 of 300 rows", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
+
+        // Blanks in a "Yes"/"No" label are missing labels, not a third class: the model is binary.
+        List<ChurnRow> churn = ChurnRows(300);
+        for (int i = 0; i < churn.Count; i += 30)
+            churn[i].Churn = i % 60 == 0 ? "" : "  ";
+        IDataView churnData = mlContext.Data.LoadFromEnumerable(churn);
+        ITransformer binary = mlContext.Fff().Train(churnData, nameof(ChurnRow.Churn), Small());
+        Assert.IsNotNull(binary.GetOutputSchema(churnData.Schema).GetColumnOrNull("Probability"), "binary, with a Probability column");
+
+        // No label at all is an error that names the column.
+        foreach (CodedRow row in rows)
+            row.Label = float.NaN;
+        var error = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(CodedRow.Label), Tiny()));
+        StringAssert.Contains(error.Message, "'Label'");
+    }
+
     // ---- helpers ----
 
     private static FffAutoTrainOptions Small() => new()

@@ -558,6 +558,61 @@ internal sealed class AutoTrainPlanner
             ch.Warning(MessageSensitivity.Schema, "Column {0} is not used as a feature: {1}.", column.Name, column.Reason);
     }
 
+    /// <summary>
+    /// <paramref name="data"/> without the rows whose label is missing: NaN in a Single or Double label, empty or white space in a String
+    /// label (as ML.NET's value-to-key mapping reads it). The same view when no row is missing one (so the model is the one the data gives
+    /// without this step), or when the label column is absent or of another type (the plan then reports it). Logs the count left out.
+    /// </summary>
+    /// <exception cref="ArgumentException">Every row's label is missing.</exception>
+    public static IDataView WithoutMissingLabels(MLContext context, IDataView data, string labelColumnName)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (string.IsNullOrWhiteSpace(labelColumnName) || data.Schema.GetColumnOrNull(labelColumnName) is not { IsHidden: false } label)
+            return data;
+        (long missing, long rows) = label.Type switch
+        {
+            NumberDataViewType when label.Type == NumberDataViewType.Single => CountMissing<float>(data, label, float.IsNaN),
+            NumberDataViewType when label.Type == NumberDataViewType.Double => CountMissing<double>(data, label, double.IsNaN),
+            TextDataViewType => CountMissing<ReadOnlyMemory<char>>(data, label, v => v.Span.IsWhiteSpace()),
+            _ => (0, 0),
+        };
+        if (missing == 0)
+            return data;
+        if (missing == rows)
+        {
+            throw new ArgumentException($"Label column '{label.Name}' has no value in any of its {rows} rows (all {(label.Type is TextDataViewType ? "empty" : "NaN")}); " +
+                "Train needs rows with a label.", nameof(data));
+        }
+        using (IChannel ch = ((IChannelProvider)context).Start("FffAutoTrain"))
+        {
+            ch.Warning(MessageSensitivity.Schema, "Label column '{0}': {1} of {2} rows have no label ({3}) and are left out of training.",
+                label.Name, missing, rows, label.Type is TextDataViewType ? "empty" : "NaN");
+        }
+        IHostEnvironment env = context;
+        return label.Type switch
+        {
+            TextDataViewType => LambdaFilter.Create(env, "FffMissingLabel", data, label.Name, label.Type, (in ReadOnlyMemory<char> v) => !v.Span.IsWhiteSpace()),
+            _ when label.Type == NumberDataViewType.Single => LambdaFilter.Create(env, "FffMissingLabel", data, label.Name, label.Type, (in float v) => !float.IsNaN(v)),
+            _ => LambdaFilter.Create(env, "FffMissingLabel", data, label.Name, label.Type, (in double v) => !double.IsNaN(v)),
+        };
+
+        static (long Missing, long Rows) CountMissing<T>(IDataView data, DataViewSchema.Column label, Func<T, bool> isMissing)
+        {
+            long missing = 0, rows = 0;
+            using DataViewRowCursor cursor = data.GetRowCursor(new[] { label });
+            ValueGetter<T> getter = cursor.GetGetter<T>(label);
+            T value = default!;
+            while (cursor.MoveNext())
+            {
+                rows++;
+                getter(ref value);
+                if (isMissing(value))
+                    missing++;
+            }
+            return (missing, rows);
+        }
+    }
+
     /// <summary>The data's row count: the view's own when it knows it, otherwise one cursor pass with no column read.</summary>
     private static long CountRows(IDataView data)
     {
