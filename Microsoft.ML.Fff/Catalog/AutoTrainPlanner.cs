@@ -625,32 +625,13 @@ internal sealed class AutoTrainPlanner
         return rows;
     }
 
-    private readonly struct StringColumnStats
-    {
-        public StringColumnStats(int rows, int distinct, int nonEmpty, bool allNumbers, bool identifier)
-        {
-            Rows = rows;
-            Distinct = distinct;
-            NonEmpty = nonEmpty;
-            AllNumbers = allNumbers;
-            Identifier = identifier;
-        }
-
-        /// <summary>Rows scanned.</summary>
-        public int Rows { get; }
-
-        /// <summary>Distinct non-empty values seen (exact up to the cardinality limit + 1; beyond it only while a value may still show the column is numbers or identifiers).</summary>
-        public int Distinct { get; }
-
-        /// <summary>Non-empty values read (exact while the column is read: within the cardinality limit, or while it may be numbers or identifiers).</summary>
-        public int NonEmpty { get; }
-
-        /// <summary>Every non-empty value scanned parses as a number (ML.NET's parser: a number or a missing-value marker), and at least one is a number.</summary>
-        public bool AllNumbers { get; }
-
-        /// <summary>Every non-empty value scanned is different from the others and has no white space.</summary>
-        public bool Identifier { get; }
-    }
+    /// <summary>What the scan of one String column found.</summary>
+    /// <param name="Rows">Rows scanned.</param>
+    /// <param name="Distinct">Distinct non-empty values seen (exact up to the cardinality limit + 1; beyond it only while the column may still be numbers or identifiers).</param>
+    /// <param name="NonEmpty">Non-empty values read (exact while the column is read: within the cardinality limit, or while it may be numbers or identifiers).</param>
+    /// <param name="AllNumbers">Every non-empty value scanned parses as a number (ML.NET's parser: a number or a missing-value marker), and at least one is a number.</param>
+    /// <param name="Identifier">Every non-empty value scanned is different from the others and has no white space.</param>
+    private readonly record struct StringColumnStats(int Rows, int Distinct, int NonEmpty, bool AllNumbers, bool Identifier);
 
     /// <summary>
     /// Reads the first <see cref="FffDefaults.CategoricalScanRows"/> rows of the String columns once, counting each column's distinct
