@@ -265,6 +265,47 @@ public sealed class AutoTrainInferenceTests
         StringAssert.Contains(error.Message, "'Label'");
     }
 
+    // ---- 7. Scoring what training never saw ----
+
+    [TestMethod]
+    public void Train_SavedModel_ScoresUnseenCategoriesMissingStringsAndNaN_OnAFreshContext()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var random = new Random(5);
+        string?[] colors = { "red", "green", "blue", "", null };
+        var rows = Enumerable.Range(0, 400).Select(i =>
+        {
+            float x = (float)(random.NextDouble() * 2 - 1);
+            string? color = colors[random.Next(colors.Length)];
+            return new PaintRow { X = i % 10 == 3 ? float.NaN : x, Color = color, Label = x + (color == "red" ? 0.8 : 0) > 0.2 };
+        }).ToList();
+        IDataView data = mlContext.Data.LoadFromEnumerable(rows);
+        ITransformer model = mlContext.Fff().Train(data, nameof(PaintRow.Label), Tiny());
+
+        using var stream = new MemoryStream();
+        mlContext.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        var fresh = new MLContext(seed: 1);
+        ITransformer loaded = fresh.Model.Load(stream, out _);
+        var before = mlContext.Model.CreatePredictionEngine<PaintFeatures, PaintPrediction>(model);
+        var after = fresh.Model.CreatePredictionEngine<PaintFeatures, PaintPrediction>(loaded);
+        foreach (PaintFeatures row in new[]
+        {
+            new PaintFeatures { X = 0.5f, Color = "purple" },       // a category training never saw
+            new PaintFeatures { X = 0.5f, Color = null },
+            new PaintFeatures { X = 0.5f, Color = "  " },
+            new PaintFeatures { X = float.NaN, Color = "red" },      // imputed by the training mean
+            new PaintFeatures { X = float.NaN, Color = "purple" },
+        })
+        {
+            PaintPrediction expected = before.Predict(row), actual = after.Predict(row);
+            Assert.IsTrue(float.IsFinite(actual.Score) && actual.Probability is >= 0 and <= 1, $"'{row.Color}', {row.X}: {actual.Score} / {actual.Probability}");
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expected.Score), BitConverter.SingleToInt32Bits(actual.Score), $"'{row.Color}', {row.X}: same score after loading");
+        }
+        Assert.AreNotEqual(after.Predict(new PaintFeatures { X = 0.1f, Color = "red" }).Score, after.Predict(new PaintFeatures { X = 0.1f, Color = "purple" }).Score,
+            "a known category still counts");
+    }
+
     // ---- helpers ----
 
     private static FffAutoTrainOptions Small() => new()
@@ -365,6 +406,25 @@ public sealed class AutoTrainInferenceTests
     private sealed class RegressionPrediction
     {
         public float Score { get; set; }
+    }
+
+    private sealed class PaintRow
+    {
+        public float X { get; set; }
+        public string? Color { get; set; }
+        public bool Label { get; set; }
+    }
+
+    private sealed class PaintFeatures
+    {
+        public float X { get; set; }
+        public string? Color { get; set; }
+    }
+
+    private sealed class PaintPrediction
+    {
+        public float Score { get; set; }
+        public float Probability { get; set; }
     }
 
     private sealed class ChurnFeatures
