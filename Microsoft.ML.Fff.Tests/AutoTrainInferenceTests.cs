@@ -265,6 +265,30 @@ public sealed class AutoTrainInferenceTests
         StringAssert.Contains(error.Message, "'Label'");
     }
 
+    [TestMethod]
+    public void Train_InfiniteFeatureValues_ThrowNamingTheColumnAndRow()
+    {
+        // NaN is a missing value (imputed); ±∞ and Doubles beyond Single's range are not, and once scaled would make every value of the
+        // column NaN. The trainer alone could only name a slot of the internal feature vector.
+        var mlContext = new MLContext(seed: 0);
+        var rows = Enumerable.Range(0, 60).Select(i => new WideRow { X = i % 5, Big = i, Label = i % 2 == 0 }).ToList();
+        rows[7].X = float.NegativeInfinity;
+        var error = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(WideRow.Label), Tiny()));
+        StringAssert.Contains(error.Message, "'X'");
+        StringAssert.Contains(error.Message, "row 7");
+        StringAssert.Contains(error.Message, nameof(FffAutoTrainOptions.IgnoreColumns));
+
+        rows[7].X = 1;
+        rows[9].Big = 1e300;
+        error = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(WideRow.Label), Tiny()));
+        StringAssert.Contains(error.Message, "'Big'");
+        StringAssert.Contains(error.Message, "row 9");
+
+        // NaN alone is a missing value: imputed, and the table trains.
+        rows[9].Big = double.NaN;
+        Assert.IsNotNull(mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(WideRow.Label), Tiny()));
+    }
+
     // ---- 7. Scoring what training never saw ----
 
     [TestMethod]
@@ -406,6 +430,13 @@ public sealed class AutoTrainInferenceTests
     private sealed class RegressionPrediction
     {
         public float Score { get; set; }
+    }
+
+    private sealed class WideRow
+    {
+        public float X { get; set; }
+        public double Big { get; set; }
+        public bool Label { get; set; }
     }
 
     private sealed class PaintRow

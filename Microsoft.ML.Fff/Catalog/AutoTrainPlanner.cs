@@ -613,6 +613,76 @@ internal sealed class AutoTrainPlanner
         }
     }
 
+    /// <summary>
+    /// Throws when a Single or Double column (scalar or vector) used as numeric holds ±∞ or a Double beyond Single's range (infinite once
+    /// converted): the featurization replaces NaN by the mean, but an infinite value would turn the column's mean and every normalized
+    /// value into NaN, and the trainer could then only name a slot of the internal feature vector. One pass over those columns.
+    /// </summary>
+    /// <exception cref="ArgumentException">A column holds such a value; the message names it, the row and the value.</exception>
+    public static void CheckFiniteNumerics(IDataView data, FffAutoTrainPlan plan)
+    {
+        DataViewSchema.Column[] columns = plan.Columns
+            .Where(c => c.Usage == FffColumnUsage.Numeric && ItemType(c.Type) is NumberDataViewType number && (number == NumberDataViewType.Single || number == NumberDataViewType.Double))
+            .Select(c => data.Schema[c.Name])
+            .ToArray();
+        if (columns.Length == 0)
+            return;
+        using DataViewRowCursor cursor = data.GetRowCursor(columns);
+        Func<double>[] firstBad = columns.Select(c => FirstBadValue(cursor, c)).ToArray();
+        for (long row = 0; cursor.MoveNext(); row++)
+        {
+            for (int c = 0; c < columns.Length; c++)
+            {
+                double bad = firstBad[c]();
+                if (double.IsNaN(bad))
+                    continue;
+                throw new ArgumentException($"Column '{columns[c].Name}' has the value {bad.ToString(System.Globalization.CultureInfo.InvariantCulture)} at row {row} (counting from 0). " +
+                    $"{nameof(FffCatalog.Train)} replaces missing values (NaN) by the mean, but infinite values{(ItemType(columns[c].Type) == NumberDataViewType.Double ? " and Doubles beyond Single's range (±3.4e38)" : "")} " +
+                    $"cannot be scaled: clip or rescale the column, filter those rows, or list it in {nameof(FffAutoTrainOptions.IgnoreColumns)}.", "data");
+            }
+        }
+
+        // A getter returning the row's first value that is not finite as Single (NaN if none; NaN itself is a missing value).
+        static Func<double> FirstBadValue(DataViewRowCursor cursor, DataViewSchema.Column column)
+        {
+            bool isDouble = ItemType(column.Type) == NumberDataViewType.Double;
+            if (column.Type is VectorDataViewType)
+            {
+                if (isDouble)
+                {
+                    ValueGetter<VBuffer<double>> vector = cursor.GetGetter<VBuffer<double>>(column);
+                    VBuffer<double> values = default;
+                    return () => { vector(ref values); return First(values.GetValues()); };
+                }
+                ValueGetter<VBuffer<float>> floats = cursor.GetGetter<VBuffer<float>>(column);
+                VBuffer<float> singles = default;
+                return () => { floats(ref singles); return First(singles.GetValues()); };
+            }
+            if (isDouble)
+            {
+                ValueGetter<double> scalar = cursor.GetGetter<double>(column);
+                double value = 0;
+                return () => { scalar(ref value); return IsBad(value) ? value : double.NaN; };
+            }
+            ValueGetter<float> single = cursor.GetGetter<float>(column);
+            float x = 0;
+            return () => { single(ref x); return float.IsInfinity(x) ? x : double.NaN; };
+        }
+
+        static double First<T>(ReadOnlySpan<T> values) where T : System.Numerics.INumberBase<T>
+        {
+            foreach (T value in values)
+            {
+                double v = double.CreateTruncating(value);
+                if (IsBad(v))
+                    return v;
+            }
+            return double.NaN;
+        }
+
+        static bool IsBad(double value) => !double.IsNaN(value) && !float.IsFinite((float)value);
+    }
+
     /// <summary>The data's row count: the view's own when it knows it, otherwise one cursor pass with no column read.</summary>
     private static long CountRows(IDataView data)
     {

@@ -31,7 +31,8 @@ public sealed partial class FffCatalog
     /// </returns>
     /// <exception cref="ArgumentException">
     /// The label column is missing or of an unsupported type, no row has a label, an option names a missing column or sets a usage the
-    /// column's type does not allow, <see cref="FffAutoTrainOptions.PositiveLabel"/> is not a label value, or no column can be used as a feature.
+    /// column's type does not allow, <see cref="FffAutoTrainOptions.PositiveLabel"/> is not a label value, no column can be used as a feature,
+    /// or a numeric feature column holds an infinite value (or a Double beyond Single's range); NaN values are missing values and are imputed.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the exception names it).</exception>
     public ITransformer Train(IDataView data, string labelColumnName = "Label", FffAutoTrainOptions? options = null)
@@ -41,6 +42,8 @@ public sealed partial class FffCatalog
         // label's values (so that blanks in a "Yes"/"No" label do not count as a third class).
         IDataView labelled = AutoTrainPlanner.WithoutMissingLabels(Context, data, labelColumnName);
         FffAutoTrainPlan plan = CreatePlan(labelled, labelColumnName, options);
+        // The featurization imputes NaN but not ±∞: found here, the error names the user's column rather than a slot of the features.
+        AutoTrainPlanner.CheckFiniteNumerics(labelled, plan);
         return options?.TimeBudget is null ? plan.Pipeline.Fit(labelled) : AutoTrainSweep.Train(Context, labelled, plan, options, clock);
     }
 
