@@ -289,6 +289,28 @@ public sealed class AutoTrainInferenceTests
         Assert.IsNotNull(mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(WideRow.Label), Tiny()));
     }
 
+    [TestMethod]
+    public void CreatePlan_WarnsOfALabelNamedLikeAnOutput_AndOfA01NumericLabel()
+    {
+        // Both train; the warnings say what would surprise later: Evaluate reading the prediction as the label, and no Probability.
+        var mlContext = new MLContext(seed: 0);
+        var warnings = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning) warnings.Add(e.Message); };
+        var rows = Enumerable.Range(0, 40).Select(i => new ScoreRow { X = i, Score = i % 3, Passed = i % 2 }).ToList();
+        IDataView data = mlContext.Data.LoadFromEnumerable(rows);
+        var options = new FffAutoTrainOptions { IgnoreColumns = new[] { nameof(ScoreRow.Passed) } };
+
+        Assert.AreEqual(FffTask.Regression, mlContext.Fff().CreatePlan(data, nameof(ScoreRow.Score), options).Task);
+        Assert.IsTrue(warnings.Any(w => w.Contains("'Score'", StringComparison.Ordinal) && w.Contains("CopyColumns", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
+        Assert.IsFalse(warnings.Any(w => w.Contains("only 0 and 1", StringComparison.Ordinal)), "0, 1 and 2 are not a binary label");
+
+        warnings.Clear();
+        options.IgnoreColumns = new[] { nameof(ScoreRow.Score) };
+        Assert.AreEqual(FffTask.Regression, mlContext.Fff().CreatePlan(data, nameof(ScoreRow.Passed), options).Task, "numeric labels stay regression");
+        Assert.IsTrue(warnings.Any(w => w.Contains("'Passed'", StringComparison.Ordinal) && w.Contains("only 0 and 1", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
+        Assert.IsFalse(warnings.Any(w => w.Contains("CopyColumns", StringComparison.Ordinal)));
+    }
+
     // ---- 7. Scoring what training never saw ----
 
     [TestMethod]
@@ -437,6 +459,13 @@ public sealed class AutoTrainInferenceTests
         public float X { get; set; }
         public double Big { get; set; }
         public bool Label { get; set; }
+    }
+
+    private sealed class ScoreRow
+    {
+        public float X { get; set; }
+        public float Score { get; set; }
+        public int Passed { get; set; }
     }
 
     private sealed class PaintRow

@@ -283,7 +283,7 @@ internal sealed class AutoTrainPlanner
             Featurization = featurization,
             Finishing = finishing,
         };
-        Log(plan, positiveReason);
+        Log(plan, positiveReason, LabelWarnings(data, label, task, options.Task));
         return plan;
     }
 
@@ -548,7 +548,7 @@ internal sealed class AutoTrainPlanner
         return visible.Length == 0 ? "(none)" : string.Join(", ", visible);
     }
 
-    private void Log(FffAutoTrainPlan plan, string? positiveReason)
+    private void Log(FffAutoTrainPlan plan, string? positiveReason, IEnumerable<string> labelWarnings)
     {
         using IChannel ch = ((IChannelProvider)Context).Start("FffAutoTrain");
         ch.Info(MessageSensitivity.Schema, "{0}", plan.ToString());
@@ -556,6 +556,55 @@ internal sealed class AutoTrainPlanner
             ch.Info(MessageSensitivity.Schema, "{0}", positiveReason);
         foreach (FffColumnPlan column in plan.SkippedColumns)
             ch.Warning(MessageSensitivity.Schema, "Column {0} is not used as a feature: {1}.", column.Name, column.Reason);
+        foreach (string warning in labelWarnings)
+            ch.Warning(MessageSensitivity.Schema, "{0}", warning);
+    }
+
+    // Columns the trained model writes; a label of the same name is hidden by them in scored data.
+    private static readonly string[] OutputColumns = { "Score", "Probability", "PredictedLabel" };
+
+    /// <summary>
+    /// Label choices that train but surprise later, as log warnings: a label named like an output column (scored data then holds the
+    /// prediction under the label's name, so <c>Evaluate</c> compares predictions with themselves), and a numeric 0/1 label inferred as
+    /// regression (no Probability).
+    /// </summary>
+    private static IEnumerable<string> LabelWarnings(IDataView data, DataViewSchema.Column label, FffTask task, FffTask? requested)
+    {
+        if (OutputColumns.Contains(label.Name, StringComparer.Ordinal))
+        {
+            yield return $"Label column '{label.Name}' has the name of a column the model writes: in scored data it holds the prediction, so Evaluate " +
+                $"would compare the predictions with themselves. Copy the label to another name (mlContext.Transforms.CopyColumns) and train on that.";
+        }
+        if (requested is null && task == FffTask.Regression && label.Type is NumberDataViewType && HasOnlyZeroAndOne(data, label))
+        {
+            yield return $"Label column '{label.Name}' ({label.Type}) holds only 0 and 1 and is trained as regression (numeric labels are). For binary " +
+                "classification with a Probability, make it Boolean first (for example mlContext.Transforms.CustomMapping, or a bool property in your class).";
+        }
+    }
+
+    /// <summary>Whether a numeric label's values are exactly 0 and 1 (NaN rows aside); stops at the first other value.</summary>
+    private static bool HasOnlyZeroAndOne(IDataView data, DataViewSchema.Column label)
+    {
+        // Read as Double through a context of its own: a step made on the user's context would draw a seed from it and so change the
+        // seed of the trainer made after it (the model would differ from the one the same data gave before).
+        IDataView asDouble = label.Type == NumberDataViewType.Double ? data
+            : new MLContext(seed: 0).Transforms.Conversion.ConvertType("__FffLabel01__", label.Name, DataKind.Double).Fit(data).Transform(data);
+        DataViewSchema.Column column = label.Type == NumberDataViewType.Double ? label : asDouble.Schema["__FffLabel01__"];
+        bool zero = false, one = false;
+        using DataViewRowCursor cursor = asDouble.GetRowCursor(new[] { column });
+        ValueGetter<double> getter = cursor.GetGetter<double>(column);
+        double value = 0;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            if (value == 0)
+                zero = true;
+            else if (value == 1)
+                one = true;
+            else if (!double.IsNaN(value))
+                return false;
+        }
+        return zero && one;
     }
 
     /// <summary>
