@@ -188,6 +188,170 @@ public sealed class AutoTrainInferenceTests
         }
     }
 
+    // ---- 5. Numbers stored as strings; identifiers ----
+
+    [TestMethod]
+    public void CreatePlan_NumbersStoredAsStrings_AreNumeric_AndTrainScoresMissingMarkers()
+    {
+        var mlContext = new MLContext(seed: 0);
+        List<CodedRow> rows = Coded(300);
+        IDataView data = mlContext.Data.LoadFromEnumerable(rows);
+        FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(data, nameof(CodedRow.Label), Tiny());
+        Dictionary<string, FffColumnPlan> columns = plan.Columns.ToDictionary(c => c.Name);
+        Assert.AreEqual(FffColumnUsage.Numeric, columns[nameof(CodedRow.Amount)].Usage, plan.ToString());
+        StringAssert.Contains(columns[nameof(CodedRow.Amount)].Reason, "number");
+        Assert.AreEqual(FffColumnUsage.Categorical, columns[nameof(CodedRow.Grade)].Usage, "few distinct numbers stay categories");
+        Assert.AreEqual(FffColumnUsage.Text, columns[nameof(CodedRow.Mixed)].Usage, "numbers mixed with words stay text");
+
+        // "NA", "?" and empty values are missing (mean-imputed), never a failure or a NaN score.
+        ITransformer model = plan.Pipeline.Fit(data);
+        var engine = mlContext.Model.CreatePredictionEngine<CodedRow, RegressionPrediction>(model);
+        foreach (string missing in new[] { "NA", "?", "", "not a number" })
+        {
+            CodedRow row = rows[0];
+            float score = engine.Predict(new CodedRow { Amount = missing, Grade = row.Grade, Mixed = row.Mixed, Id = "new" }).Score;
+            Assert.IsTrue(float.IsFinite(score), $"'{missing}' gave {score}");
+        }
+        RegressionMetrics metrics = mlContext.Regression.Evaluate(model.Transform(data), nameof(CodedRow.Label));
+        Assert.IsGreaterThan(0.6, metrics.RSquared, $"training R² {metrics.RSquared}: the amount, read as a number, explains most of the label");
+    }
+
+    [TestMethod]
+    public void CreatePlan_AllDifferentSingleWords_AreSkippedAsIdentifiers_UnlessOverridden()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = mlContext.Data.LoadFromEnumerable(Coded(300));
+        FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(data, nameof(CodedRow.Label), Tiny());
+        FffColumnPlan id = plan.Columns.Single(c => c.Name == nameof(CodedRow.Id));
+        Assert.AreEqual(FffColumnUsage.Skipped, id.Usage, plan.ToString());
+        StringAssert.Contains(id.Reason, "identifier");
+        StringAssert.Contains(id.Reason, nameof(FffAutoTrainOptions.ColumnUsages));
+
+        // All-different sentences are still text (section 1), and the override still reaches the column.
+        FffAutoTrainOptions options = Tiny();
+        options.ColumnUsages = new Dictionary<string, FffColumnUsage> { [nameof(CodedRow.Id)] = FffColumnUsage.Text };
+        Assert.AreEqual(FffColumnUsage.Text, mlContext.Fff().CreatePlan(data, nameof(CodedRow.Label), options).Columns.Single(c => c.Name == nameof(CodedRow.Id)).Usage);
+    }
+
+    // ---- 6. Rows without a label ----
+
+    [TestMethod]
+    public void Train_LeavesOutRowsWithoutALabel_AndLogsTheirCount()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var warnings = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Message.Contains("have no label", StringComparison.Ordinal)) warnings.Add(e.Message); };
+        List<CodedRow> rows = Coded(300);
+        for (int i = 0; i < rows.Count; i += 25)
+            rows[i].Label = float.NaN;   // 12 rows
+        ITransformer regression = mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(CodedRow.Label), Tiny());
+        float[] scores = mlContext.Data.CreateEnumerable<RegressionPrediction>(regression.Transform(mlContext.Data.LoadFromEnumerable(rows)), false)
+            .Select(p => p.Score).ToArray();
+        Assert.IsTrue(scores.All(float.IsFinite), "rows without a label still score");
+        Assert.IsTrue(warnings.Any(m => m.Contains("'Label': 12 of 300 rows", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
+
+        // Blanks in a "Yes"/"No" label are missing labels, not a third class: the model is binary.
+        List<ChurnRow> churn = ChurnRows(300);
+        for (int i = 0; i < churn.Count; i += 30)
+            churn[i].Churn = i % 60 == 0 ? "" : "  ";
+        IDataView churnData = mlContext.Data.LoadFromEnumerable(churn);
+        ITransformer binary = mlContext.Fff().Train(churnData, nameof(ChurnRow.Churn), Small());
+        Assert.IsNotNull(binary.GetOutputSchema(churnData.Schema).GetColumnOrNull("Probability"), "binary, with a Probability column");
+
+        // No label at all is an error that names the column.
+        foreach (CodedRow row in rows)
+            row.Label = float.NaN;
+        var error = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(CodedRow.Label), Tiny()));
+        StringAssert.Contains(error.Message, "'Label'");
+    }
+
+    [TestMethod]
+    public void Train_InfiniteFeatureValues_ThrowNamingTheColumnAndRow()
+    {
+        // NaN is a missing value (imputed); ±∞ and Doubles beyond Single's range are not, and once scaled would make every value of the
+        // column NaN. The trainer alone could only name a slot of the internal feature vector.
+        var mlContext = new MLContext(seed: 0);
+        var rows = Enumerable.Range(0, 60).Select(i => new WideRow { X = i % 5, Big = i, Label = i % 2 == 0 }).ToList();
+        rows[7].X = float.NegativeInfinity;
+        var error = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(WideRow.Label), Tiny()));
+        StringAssert.Contains(error.Message, "'X'");
+        StringAssert.Contains(error.Message, "row 7");
+        StringAssert.Contains(error.Message, nameof(FffAutoTrainOptions.IgnoreColumns));
+
+        rows[7].X = 1;
+        rows[9].Big = 1e300;
+        error = Assert.ThrowsExactly<ArgumentException>(() => mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(WideRow.Label), Tiny()));
+        StringAssert.Contains(error.Message, "'Big'");
+        StringAssert.Contains(error.Message, "row 9");
+
+        // NaN alone is a missing value: imputed, and the table trains.
+        rows[9].Big = double.NaN;
+        Assert.IsNotNull(mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(WideRow.Label), Tiny()));
+    }
+
+    [TestMethod]
+    public void CreatePlan_WarnsOfALabelNamedLikeAnOutput_AndOfA01NumericLabel()
+    {
+        // Both train; the warnings say what would surprise later: Evaluate reading the prediction as the label, and no Probability.
+        var mlContext = new MLContext(seed: 0);
+        var warnings = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning) warnings.Add(e.Message); };
+        var rows = Enumerable.Range(0, 40).Select(i => new ScoreRow { X = i, Score = i % 3, Passed = i % 2 }).ToList();
+        IDataView data = mlContext.Data.LoadFromEnumerable(rows);
+        var options = new FffAutoTrainOptions { IgnoreColumns = new[] { nameof(ScoreRow.Passed) } };
+
+        Assert.AreEqual(FffTask.Regression, mlContext.Fff().CreatePlan(data, nameof(ScoreRow.Score), options).Task);
+        Assert.IsTrue(warnings.Any(w => w.Contains("'Score'", StringComparison.Ordinal) && w.Contains("CopyColumns", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
+        Assert.IsFalse(warnings.Any(w => w.Contains("only 0 and 1", StringComparison.Ordinal)), "0, 1 and 2 are not a binary label");
+
+        warnings.Clear();
+        options.IgnoreColumns = new[] { nameof(ScoreRow.Score) };
+        Assert.AreEqual(FffTask.Regression, mlContext.Fff().CreatePlan(data, nameof(ScoreRow.Passed), options).Task, "numeric labels stay regression");
+        Assert.IsTrue(warnings.Any(w => w.Contains("'Passed'", StringComparison.Ordinal) && w.Contains("only 0 and 1", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
+        Assert.IsFalse(warnings.Any(w => w.Contains("CopyColumns", StringComparison.Ordinal)));
+    }
+
+    // ---- 7. Scoring what training never saw ----
+
+    [TestMethod]
+    public void Train_SavedModel_ScoresUnseenCategoriesMissingStringsAndNaN_OnAFreshContext()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var random = new Random(5);
+        string?[] colors = { "red", "green", "blue", "", null };
+        var rows = Enumerable.Range(0, 400).Select(i =>
+        {
+            float x = (float)(random.NextDouble() * 2 - 1);
+            string? color = colors[random.Next(colors.Length)];
+            return new PaintRow { X = i % 10 == 3 ? float.NaN : x, Color = color, Label = x + (color == "red" ? 0.8 : 0) > 0.2 };
+        }).ToList();
+        IDataView data = mlContext.Data.LoadFromEnumerable(rows);
+        ITransformer model = mlContext.Fff().Train(data, nameof(PaintRow.Label), Tiny());
+
+        using var stream = new MemoryStream();
+        mlContext.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        var fresh = new MLContext(seed: 1);
+        ITransformer loaded = fresh.Model.Load(stream, out _);
+        var before = mlContext.Model.CreatePredictionEngine<PaintFeatures, PaintPrediction>(model);
+        var after = fresh.Model.CreatePredictionEngine<PaintFeatures, PaintPrediction>(loaded);
+        foreach (PaintFeatures row in new[]
+        {
+            new PaintFeatures { X = 0.5f, Color = "purple" },       // a category training never saw
+            new PaintFeatures { X = 0.5f, Color = null },
+            new PaintFeatures { X = 0.5f, Color = "  " },
+            new PaintFeatures { X = float.NaN, Color = "red" },      // imputed by the training mean
+            new PaintFeatures { X = float.NaN, Color = "purple" },
+        })
+        {
+            PaintPrediction expected = before.Predict(row), actual = after.Predict(row);
+            Assert.IsTrue(float.IsFinite(actual.Score) && actual.Probability is >= 0 and <= 1, $"'{row.Color}', {row.X}: {actual.Score} / {actual.Probability}");
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expected.Score), BitConverter.SingleToInt32Bits(actual.Score), $"'{row.Color}', {row.X}: same score after loading");
+        }
+        Assert.AreNotEqual(after.Predict(new PaintFeatures { X = 0.1f, Color = "red" }).Score, after.Predict(new PaintFeatures { X = 0.1f, Color = "purple" }).Score,
+            "a known category still counts");
+    }
+
     // ---- helpers ----
 
     private static FffAutoTrainOptions Small() => new()
@@ -249,6 +413,78 @@ public sealed class AutoTrainInferenceTests
             });
         }
         return rows;
+    }
+
+    private static FffAutoTrainOptions Tiny() => new() { Depth = 1, LeafWidth = 8, NumberOfEpochs = 60, Seed = 0 };
+
+    // Label = amount / 100 + grade; Amount holds numbers as strings (a few "NA", "?" and empty), Grade three numeric codes, Mixed numbers and
+    // words, Id a different word on every row.
+    private static List<CodedRow> Coded(int count)
+    {
+        var random = new Random(3);
+        var rows = new List<CodedRow>(count);
+        for (int i = 0; i < count; i++)
+        {
+            double amount = random.NextDouble() * 1000;
+            int grade = random.Next(3);
+            int draw = random.Next(40);
+            rows.Add(new CodedRow
+            {
+                Amount = draw == 0 ? "NA" : draw == 1 ? "?" : draw == 2 ? "" : amount.ToString("0.##", CultureInfo.InvariantCulture),
+                Grade = grade.ToString(CultureInfo.InvariantCulture),
+                Mixed = random.Next(2) == 0 ? "n/a" + random.Next(100) : random.Next(1000).ToString(CultureInfo.InvariantCulture),
+                Id = "cust-" + i.ToString("x5", CultureInfo.InvariantCulture),
+                Label = draw <= 2 ? 5 + grade : (float)(amount / 100 + grade),
+            });
+        }
+        return rows;
+    }
+
+    private sealed class CodedRow
+    {
+        public string Amount { get; set; } = "";
+        public string Grade { get; set; } = "";
+        public string Mixed { get; set; } = "";
+        public string Id { get; set; } = "";
+        public float Label { get; set; }
+    }
+
+    private sealed class RegressionPrediction
+    {
+        public float Score { get; set; }
+    }
+
+    private sealed class WideRow
+    {
+        public float X { get; set; }
+        public double Big { get; set; }
+        public bool Label { get; set; }
+    }
+
+    private sealed class ScoreRow
+    {
+        public float X { get; set; }
+        public float Score { get; set; }
+        public int Passed { get; set; }
+    }
+
+    private sealed class PaintRow
+    {
+        public float X { get; set; }
+        public string? Color { get; set; }
+        public bool Label { get; set; }
+    }
+
+    private sealed class PaintFeatures
+    {
+        public float X { get; set; }
+        public string? Color { get; set; }
+    }
+
+    private sealed class PaintPrediction
+    {
+        public float Score { get; set; }
+        public float Probability { get; set; }
     }
 
     private sealed class ChurnFeatures

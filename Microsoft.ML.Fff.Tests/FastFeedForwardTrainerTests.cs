@@ -138,6 +138,29 @@ public sealed class FastFeedForwardTrainerTests
     }
 
     [TestMethod]
+    public void ValidationSetOnRarePositives_KeepsAnEpochThatRanksThem()
+    {
+        // About 2 % positives: every early epoch has the validation accuracy of "always negative", so choosing epochs by accuracy kept
+        // epoch 1, an untrained model (AUC about 0.5). Binary epochs are compared by hard-descent AUC.
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = TestData.Table(mlContext, TestData.Synthetic(5000, 4, 21, x => x[0] + x[1] > 1.6f), 4);
+        var split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 0);
+        var trainer = mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForwardBinaryTrainer.Options
+        {
+            Depth = 2,
+            LeafWidth = 8,
+            NumberOfEpochs = 30,
+            EarlyStoppingPatience = 8,
+        });
+        var model = trainer.Fit(split.TrainSet, split.TestSet);
+
+        FffTrainingReport report = model.Model.TrainingReport!;
+        double auc = mlContext.BinaryClassification.EvaluateNonCalibrated(model.Transform(split.TestSet)).AreaUnderRocCurve;
+        Assert.IsGreaterThan(1, report.BestEpoch, "a trained epoch is kept");
+        Assert.IsGreaterThan(0.95, auc, $"validation AUC {auc} of kept epoch {report.BestEpoch}");
+    }
+
+    [TestMethod]
     public void ExampleWeightsChangeTheModel()
     {
         var mlContext = new MLContext(seed: 0);

@@ -265,8 +265,9 @@ public abstract class FeedForwardOptionsBase
     public float LabelSmoothing { get; set; }
 
     /// <summary>
-    /// With a validation set (<c>Fit(train, validation)</c>): stop when the hard-descent validation metric has not improved for this many
-    /// epochs, and keep the best model seen. Default 0 (train all epochs, still keeping the best model). At least 0.
+    /// With a validation set (<c>Fit(train, validation)</c>): stop when the hard-descent validation metric (AUC for binary classification,
+    /// accuracy for multiclass, R² for regression) has not improved for this many epochs, and keep the best model seen. Default 0 (train
+    /// all epochs, still keeping the best model). At least 0.
     /// </summary>
     public int EarlyStoppingPatience { get; set; }
 

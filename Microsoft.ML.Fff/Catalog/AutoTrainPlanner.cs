@@ -167,6 +167,23 @@ internal sealed class AutoTrainPlanner
                         $"and at most {MaxDistinctFractionForCategorical:0.##} of the values): one-hot encoded";
                     categorical.Add(column);
                 }
+                else if (stat.AllNumbers)
+                {
+                    // Numbers stored as strings (a POCO of strings, a loader told String): their tokens would make a text vector of
+                    // one-row words, which both loses the order of the values and lets the network memorize rows.
+                    usage = FffColumnUsage.Numeric;
+                    reason = $"every non-empty value in the first {stat.Rows} rows is a number (or a missing-value marker such as NA or ?), with more distinct values " +
+                        $"than a category: parsed as numeric, unparsable values missing; set {nameof(FffAutoTrainOptions.ColumnUsages)} to {nameof(FffColumnUsage.Text)} to keep it text";
+                    numeric.Add(column);
+                }
+                else if (stat.Identifier)
+                {
+                    // All-different single words (customer IDs, GUIDs, file names): neither categories (no value repeats) nor text (no
+                    // word repeats), so a model can only memorize rows through them.
+                    usage = FffColumnUsage.Skipped;
+                    reason = $"every one of its {stat.NonEmpty} non-empty values in the first {stat.Rows} rows is different and one word (an identifier): not used; " +
+                        $"set {nameof(FffAutoTrainOptions.ColumnUsages)} to {nameof(FffColumnUsage.Text)} or {nameof(FffColumnUsage.Categorical)} to use it";
+                }
                 else
                 {
                     usage = FffColumnUsage.Text;
@@ -266,7 +283,7 @@ internal sealed class AutoTrainPlanner
             Featurization = featurization,
             Finishing = finishing,
         };
-        Log(plan, positiveReason);
+        Log(plan, positiveReason, LabelWarnings(data, label, task, options.Task));
         return plan;
     }
 
@@ -531,7 +548,7 @@ internal sealed class AutoTrainPlanner
         return visible.Length == 0 ? "(none)" : string.Join(", ", visible);
     }
 
-    private void Log(FffAutoTrainPlan plan, string? positiveReason)
+    private void Log(FffAutoTrainPlan plan, string? positiveReason, IEnumerable<string> labelWarnings)
     {
         using IChannel ch = ((IChannelProvider)Context).Start("FffAutoTrain");
         ch.Info(MessageSensitivity.Schema, "{0}", plan.ToString());
@@ -539,6 +556,180 @@ internal sealed class AutoTrainPlanner
             ch.Info(MessageSensitivity.Schema, "{0}", positiveReason);
         foreach (FffColumnPlan column in plan.SkippedColumns)
             ch.Warning(MessageSensitivity.Schema, "Column {0} is not used as a feature: {1}.", column.Name, column.Reason);
+        foreach (string warning in labelWarnings)
+            ch.Warning(MessageSensitivity.Schema, "{0}", warning);
+    }
+
+    // Columns the trained model writes; a label of the same name is hidden by them in scored data.
+    private static readonly string[] OutputColumns = { "Score", "Probability", "PredictedLabel" };
+
+    /// <summary>
+    /// Label choices that train but surprise later, as log warnings: a label named like an output column (scored data then holds the
+    /// prediction under the label's name, so <c>Evaluate</c> compares predictions with themselves), and a numeric 0/1 label inferred as
+    /// regression (no Probability).
+    /// </summary>
+    private static IEnumerable<string> LabelWarnings(IDataView data, DataViewSchema.Column label, FffTask task, FffTask? requested)
+    {
+        if (OutputColumns.Contains(label.Name, StringComparer.Ordinal))
+        {
+            yield return $"Label column '{label.Name}' has the name of a column the model writes: in scored data it holds the prediction, so Evaluate " +
+                $"would compare the predictions with themselves. Copy the label to another name (mlContext.Transforms.CopyColumns) and train on that.";
+        }
+        if (requested is null && task == FffTask.Regression && label.Type is NumberDataViewType && HasOnlyZeroAndOne(data, label))
+        {
+            yield return $"Label column '{label.Name}' ({label.Type}) holds only 0 and 1 and is trained as regression (numeric labels are). For binary " +
+                "classification with a Probability, make it Boolean first (for example mlContext.Transforms.CustomMapping, or a bool property in your class).";
+        }
+    }
+
+    /// <summary>Whether a numeric label's values are exactly 0 and 1 (NaN rows aside); stops at the first other value.</summary>
+    private static bool HasOnlyZeroAndOne(IDataView data, DataViewSchema.Column label)
+    {
+        // Read as Double through a context of its own: a step made on the user's context would draw a seed from it and so change the
+        // seed of the trainer made after it (the model would differ from the one the same data gave before).
+        IDataView asDouble = label.Type == NumberDataViewType.Double ? data
+            : new MLContext(seed: 0).Transforms.Conversion.ConvertType("__FffLabel01__", label.Name, DataKind.Double).Fit(data).Transform(data);
+        DataViewSchema.Column column = label.Type == NumberDataViewType.Double ? label : asDouble.Schema["__FffLabel01__"];
+        bool zero = false, one = false;
+        using DataViewRowCursor cursor = asDouble.GetRowCursor(new[] { column });
+        ValueGetter<double> getter = cursor.GetGetter<double>(column);
+        double value = 0;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            if (value == 0)
+                zero = true;
+            else if (value == 1)
+                one = true;
+            else if (!double.IsNaN(value))
+                return false;
+        }
+        return zero && one;
+    }
+
+    /// <summary>
+    /// <paramref name="data"/> without the rows whose label is missing: NaN in a Single or Double label, empty or white space in a String
+    /// label (as ML.NET's value-to-key mapping reads it). The same view when no row is missing one (so the model is the one the data gives
+    /// without this step), or when the label column is absent or of another type (the plan then reports it). Logs the count left out.
+    /// </summary>
+    /// <exception cref="ArgumentException">Every row's label is missing.</exception>
+    public static IDataView WithoutMissingLabels(MLContext context, IDataView data, string labelColumnName)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (string.IsNullOrWhiteSpace(labelColumnName) || data.Schema.GetColumnOrNull(labelColumnName) is not { IsHidden: false } label)
+            return data;
+        (long missing, long rows) = label.Type switch
+        {
+            NumberDataViewType when label.Type == NumberDataViewType.Single => CountMissing<float>(data, label, float.IsNaN),
+            NumberDataViewType when label.Type == NumberDataViewType.Double => CountMissing<double>(data, label, double.IsNaN),
+            TextDataViewType => CountMissing<ReadOnlyMemory<char>>(data, label, v => v.Span.IsWhiteSpace()),
+            _ => (0, 0),
+        };
+        if (missing == 0)
+            return data;
+        if (missing == rows)
+        {
+            throw new ArgumentException($"Label column '{label.Name}' has no value in any of its {rows} rows (all {(label.Type is TextDataViewType ? "empty" : "NaN")}); " +
+                "Train needs rows with a label.", nameof(data));
+        }
+        using (IChannel ch = ((IChannelProvider)context).Start("FffAutoTrain"))
+        {
+            ch.Warning(MessageSensitivity.Schema, "Label column '{0}': {1} of {2} rows have no label ({3}) and are left out of training.",
+                label.Name, missing, rows, label.Type is TextDataViewType ? "empty" : "NaN");
+        }
+        IHostEnvironment env = context;
+        return label.Type switch
+        {
+            TextDataViewType => LambdaFilter.Create(env, "FffMissingLabel", data, label.Name, label.Type, (in ReadOnlyMemory<char> v) => !v.Span.IsWhiteSpace()),
+            _ when label.Type == NumberDataViewType.Single => LambdaFilter.Create(env, "FffMissingLabel", data, label.Name, label.Type, (in float v) => !float.IsNaN(v)),
+            _ => LambdaFilter.Create(env, "FffMissingLabel", data, label.Name, label.Type, (in double v) => !double.IsNaN(v)),
+        };
+
+        static (long Missing, long Rows) CountMissing<T>(IDataView data, DataViewSchema.Column label, Func<T, bool> isMissing)
+        {
+            long missing = 0, rows = 0;
+            using DataViewRowCursor cursor = data.GetRowCursor(new[] { label });
+            ValueGetter<T> getter = cursor.GetGetter<T>(label);
+            T value = default!;
+            while (cursor.MoveNext())
+            {
+                rows++;
+                getter(ref value);
+                if (isMissing(value))
+                    missing++;
+            }
+            return (missing, rows);
+        }
+    }
+
+    /// <summary>
+    /// Throws when a Single or Double column (scalar or vector) used as numeric holds ±∞ or a Double beyond Single's range (infinite once
+    /// converted): the featurization replaces NaN by the mean, but an infinite value would turn the column's mean and every normalized
+    /// value into NaN, and the trainer could then only name a slot of the internal feature vector. One pass over those columns.
+    /// </summary>
+    /// <exception cref="ArgumentException">A column holds such a value; the message names it, the row and the value.</exception>
+    public static void CheckFiniteNumerics(IDataView data, FffAutoTrainPlan plan)
+    {
+        DataViewSchema.Column[] columns = plan.Columns
+            .Where(c => c.Usage == FffColumnUsage.Numeric && ItemType(c.Type) is NumberDataViewType number && (number == NumberDataViewType.Single || number == NumberDataViewType.Double))
+            .Select(c => data.Schema[c.Name])
+            .ToArray();
+        if (columns.Length == 0)
+            return;
+        using DataViewRowCursor cursor = data.GetRowCursor(columns);
+        Func<double>[] firstBad = columns.Select(c => FirstBadValue(cursor, c)).ToArray();
+        for (long row = 0; cursor.MoveNext(); row++)
+        {
+            for (int c = 0; c < columns.Length; c++)
+            {
+                double bad = firstBad[c]();
+                if (double.IsNaN(bad))
+                    continue;
+                throw new ArgumentException($"Column '{columns[c].Name}' has the value {bad.ToString(System.Globalization.CultureInfo.InvariantCulture)} at row {row} (counting from 0). " +
+                    $"{nameof(FffCatalog.Train)} replaces missing values (NaN) by the mean, but infinite values{(ItemType(columns[c].Type) == NumberDataViewType.Double ? " and Doubles beyond Single's range (±3.4e38)" : "")} " +
+                    $"cannot be scaled: clip or rescale the column, filter those rows, or list it in {nameof(FffAutoTrainOptions.IgnoreColumns)}.", "data");
+            }
+        }
+
+        // A getter returning the row's first value that is not finite as Single (NaN if none; NaN itself is a missing value).
+        static Func<double> FirstBadValue(DataViewRowCursor cursor, DataViewSchema.Column column)
+        {
+            bool isDouble = ItemType(column.Type) == NumberDataViewType.Double;
+            if (column.Type is VectorDataViewType)
+            {
+                if (isDouble)
+                {
+                    ValueGetter<VBuffer<double>> vector = cursor.GetGetter<VBuffer<double>>(column);
+                    VBuffer<double> values = default;
+                    return () => { vector(ref values); return First(values.GetValues()); };
+                }
+                ValueGetter<VBuffer<float>> floats = cursor.GetGetter<VBuffer<float>>(column);
+                VBuffer<float> singles = default;
+                return () => { floats(ref singles); return First(singles.GetValues()); };
+            }
+            if (isDouble)
+            {
+                ValueGetter<double> scalar = cursor.GetGetter<double>(column);
+                double value = 0;
+                return () => { scalar(ref value); return IsBad(value) ? value : double.NaN; };
+            }
+            ValueGetter<float> single = cursor.GetGetter<float>(column);
+            float x = 0;
+            return () => { single(ref x); return float.IsInfinity(x) ? x : double.NaN; };
+        }
+
+        static double First<T>(ReadOnlySpan<T> values) where T : System.Numerics.INumberBase<T>
+        {
+            foreach (T value in values)
+            {
+                double v = double.CreateTruncating(value);
+                if (IsBad(v))
+                    return v;
+            }
+            return double.NaN;
+        }
+
+        static bool IsBad(double value) => !double.IsNaN(value) && !float.IsFinite((float)value);
     }
 
     /// <summary>The data's row count: the view's own when it knows it, otherwise one cursor pass with no column read.</summary>
@@ -553,33 +744,28 @@ internal sealed class AutoTrainPlanner
         return rows;
     }
 
-    private readonly struct StringColumnStats
-    {
-        public StringColumnStats(int rows, int distinct, int nonEmpty)
-        {
-            Rows = rows;
-            Distinct = distinct;
-            NonEmpty = nonEmpty;
-        }
-
-        /// <summary>Rows scanned.</summary>
-        public int Rows { get; }
-
-        /// <summary>Distinct non-empty values seen (stops counting at the cardinality limit + 1).</summary>
-        public int Distinct { get; }
-
-        /// <summary>Non-empty values read (only exact while <see cref="Distinct"/> is within the limit).</summary>
-        public int NonEmpty { get; }
-    }
+    /// <summary>What the scan of one String column found.</summary>
+    /// <param name="Rows">Rows scanned.</param>
+    /// <param name="Distinct">Distinct non-empty values seen (exact up to the cardinality limit + 1; beyond it only while the column may still be numbers or identifiers).</param>
+    /// <param name="NonEmpty">Non-empty values read (exact while the column is read: within the cardinality limit, or while it may be numbers or identifiers).</param>
+    /// <param name="AllNumbers">Every non-empty value scanned parses as a number (ML.NET's parser: a number or a missing-value marker), and at least one is a number.</param>
+    /// <param name="Identifier">Every non-empty value scanned is different from the others and has no white space.</param>
+    private readonly record struct StringColumnStats(int Rows, int Distinct, int NonEmpty, bool AllNumbers, bool Identifier);
 
     /// <summary>
     /// Reads the first <see cref="FffDefaults.CategoricalScanRows"/> rows of the String columns once, counting each column's distinct
-    /// non-empty values (trimmed) up to <paramref name="maxCardinality"/> + 1 and its non-empty values.
+    /// non-empty values (trimmed) up to <paramref name="maxCardinality"/> + 1 and its non-empty values, and whether its values are all
+    /// numbers or all different single words (read on past the limit while either may hold).
     /// </summary>
     private static StringColumnStats[] ScanStrings(IDataView data, List<DataViewSchema.Column> columns, int maxCardinality)
     {
         var distinct = columns.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
         var nonEmpty = new int[columns.Count];
+        bool[] numbers = columns.Select(_ => true).ToArray();
+        bool[] anyNumber = new bool[columns.Count];
+        bool[] identifier = columns.Select(_ => true).ToArray();
+        // ML.NET's own text-to-Single parsing, so that a column called numeric here is one that ConvertType reads as numbers.
+        var parser = Microsoft.ML.Data.Conversion.Conversions.DefaultInstance;
         int rows = 0;
         using (DataViewRowCursor cursor = data.GetRowCursor(columns))
         {
@@ -591,22 +777,32 @@ internal sealed class AutoTrainPlanner
                 bool open = false;
                 for (int c = 0; c < columns.Count; c++)
                 {
-                    if (distinct[c].Count > maxCardinality)
+                    if (distinct[c].Count > maxCardinality && !numbers[c] && !identifier[c])
                         continue;
                     open = true;
                     getters[c](ref value);
-                    ReadOnlySpan<char> span = value.Span.Trim();
+                    ReadOnlyMemory<char> trimmed = value.Trim();
+                    ReadOnlySpan<char> span = trimmed.Span;
                     if (span.IsEmpty)
                         continue;
                     nonEmpty[c]++;
-                    distinct[c].GetAlternateLookup<ReadOnlySpan<char>>().Add(span);
+                    bool added = distinct[c].GetAlternateLookup<ReadOnlySpan<char>>().Add(span);
+                    if (identifier[c] && (!added || span.ContainsAny(WhiteSpace)))
+                        identifier[c] = false;
+                    if (numbers[c])
+                    {
+                        numbers[c] = parser.TryParse(in trimmed, out float number);
+                        anyNumber[c] |= !float.IsNaN(number);
+                    }
                 }
                 if (!open)
                     break;
             }
         }
-        return distinct.Select((set, c) => new StringColumnStats(rows, set.Count, nonEmpty[c])).ToArray();
+        return distinct.Select((set, c) => new StringColumnStats(rows, set.Count, nonEmpty[c], numbers[c] && anyNumber[c], identifier[c])).ToArray();
     }
+
+    private static readonly System.Buffers.SearchValues<char> WhiteSpace = System.Buffers.SearchValues.Create(" \t\r\n\u00a0");
 
     /// <summary>
     /// Classes of a multiclass label: a key label's count, otherwise the keys its mapping (<c>MapValueToKey</c>, one pass over the

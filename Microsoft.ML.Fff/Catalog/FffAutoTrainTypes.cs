@@ -114,8 +114,9 @@ public sealed class FffAutoTrainOptions
     /// <summary>
     /// A String column with at most this many distinct non-empty (trimmed) values in the first <see cref="FffDefaults.CategoricalScanRows"/>
     /// rows, where the distinct values are at most half the non-empty values scanned (each value repeats on average), is one-hot
-    /// encoded whatever its word count ("Month-to-month", "One year", "Two year" are three categories); any other String column is
-    /// featurized as free text (<c>FeaturizeText</c>). <see cref="ColumnUsages"/> overrides the decision per column. The category
+    /// encoded whatever its word count ("Month-to-month", "One year", "Two year" are three categories); of the other String columns, one
+    /// whose values are all numbers is parsed as numeric, one whose values are all different single words (an identifier) is skipped, and
+    /// any other is featurized as free text (<c>FeaturizeText</c>). <see cref="ColumnUsages"/> overrides the decision per column. The category
     /// dictionary itself is built from all rows when the pipeline is fitted.
     /// Default <see cref="FffDefaults.MaxCategoricalCardinality"/>; at least 2.
     /// </summary>
@@ -172,8 +173,9 @@ public enum FffColumnUsage
     /// <summary>The example-weight column (<see cref="FffAutoTrainOptions.ExampleWeightColumnName"/>).</summary>
     ExampleWeight,
     /// <summary>
-    /// A numeric or Boolean scalar or known-size vector (or a String column set so by <see cref="FffAutoTrainOptions.ColumnUsages"/>: parsed,
-    /// unparsable values missing): converted to Single, missing values replaced by the mean, normalized (mean/variance).
+    /// A numeric or Boolean scalar or known-size vector, or a String column of numbers (every non-empty value a number or a missing-value
+    /// marker such as NA or ?, and too many distinct values for a category), or a String column set so by <see cref="FffAutoTrainOptions.ColumnUsages"/>
+    /// (parsed, unparsable values missing): converted to Single, missing values replaced by the mean, normalized (mean/variance).
     /// </summary>
     Numeric,
     /// <summary>
@@ -187,7 +189,10 @@ public enum FffColumnUsage
     Key,
     /// <summary>Listed in <see cref="FffAutoTrainOptions.IgnoreColumns"/>, or set to this in <see cref="FffAutoTrainOptions.ColumnUsages"/>.</summary>
     Ignored,
-    /// <summary>Not usable as a feature (for example DateTime, variable-length vectors, an all-empty String column); see <see cref="FffColumnPlan.Reason"/>.</summary>
+    /// <summary>
+    /// Not usable as a feature (for example DateTime, variable-length vectors, an all-empty String column, or an identifier: a String column
+    /// whose values are all different single words, which no other row shares); see <see cref="FffColumnPlan.Reason"/>.
+    /// </summary>
     Skipped,
 }
 

@@ -9,9 +9,12 @@ public sealed partial class FffCatalog
     /// Trains a fast feedforward network on <paramref name="data"/> in one call: infers the task from the label (its type; for a
     /// String label, binary when it has exactly two distinct values), featurizes every other column (numeric, Boolean, categorical
     /// String (values repeat: at most <see cref="FffAutoTrainOptions.MaxCategoricalCardinality"/> distinct, at most half the values,
-    /// whatever the word count), free-text String, key; <see cref="FffAutoTrainOptions.ColumnUsages"/> overrides), trains the task's FFF trainer, and returns
+    /// whatever the word count), String of numbers (parsed), free-text String, key; an identifier String column, all different single words,
+    /// is skipped; <see cref="FffAutoTrainOptions.ColumnUsages"/> overrides), trains the task's FFF trainer, and returns
     /// the whole fitted pipeline (a <see cref="TransformerChain{TLastTransformer}"/>, savable with <c>mlContext.Model.Save</c>).
-    /// Equivalent to <c>CreatePipeline(data, labelColumnName, options).Fit(data)</c>. Training settings the options leave <c>null</c>
+    /// Equivalent to <c>CreatePipeline(data, labelColumnName, options).Fit(data)</c>, except that rows with a missing label (NaN in a Single or
+    /// Double label, an empty or white-space String label) are left out first, with a warning in the log giving their count (the pipeline's
+    /// trainer refuses them). Training settings the options leave <c>null</c>
     /// (depth, batch size, learning rate, validation holdout with early stopping) are chosen from the row count and logged; see
     /// <see cref="FffAutoTrainChoices"/> and <see cref="FffAutoTrainPlan.Training"/>.
     /// </summary>
@@ -27,15 +30,21 @@ public sealed partial class FffCatalog
     /// and a String PredictedLabel holding one of the label's two values; the label itself, when present, is mapped to Boolean in place.
     /// </returns>
     /// <exception cref="ArgumentException">
-    /// The label column is missing or of an unsupported type, an option names a missing column or sets a usage the column's type does not
-    /// allow, <see cref="FffAutoTrainOptions.PositiveLabel"/> is not a label value, or no column can be used as a feature.
+    /// The label column is missing or of an unsupported type, no row has a label, an option names a missing column or sets a usage the
+    /// column's type does not allow, <see cref="FffAutoTrainOptions.PositiveLabel"/> is not a label value, no column can be used as a feature,
+    /// or a numeric feature column holds an infinite value (or a Double beyond Single's range); NaN values are missing values and are imputed.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the exception names it).</exception>
     public ITransformer Train(IDataView data, string labelColumnName = "Label", FffAutoTrainOptions? options = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        FffAutoTrainPlan plan = CreatePlan(data, labelColumnName, options);
-        return options?.TimeBudget is null ? plan.Pipeline.Fit(data) : AutoTrainSweep.Train(Context, data, plan, options, clock);
+        // Rows without a label teach nothing; ML.NET's own trainers skip them, and so does Train (logged), before the plan reads the
+        // label's values (so that blanks in a "Yes"/"No" label do not count as a third class).
+        IDataView labelled = AutoTrainPlanner.WithoutMissingLabels(Context, data, labelColumnName);
+        FffAutoTrainPlan plan = CreatePlan(labelled, labelColumnName, options);
+        // The featurization imputes NaN but not ±∞: found here, the error names the user's column rather than a slot of the features.
+        AutoTrainPlanner.CheckFiniteNumerics(labelled, plan);
+        return options?.TimeBudget is null ? plan.Pipeline.Fit(labelled) : AutoTrainSweep.Train(Context, labelled, plan, options, clock);
     }
 
     /// <summary>

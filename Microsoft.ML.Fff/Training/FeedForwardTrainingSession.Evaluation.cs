@@ -8,8 +8,12 @@ namespace Microsoft.ML.Fff.Training;
 // Per-epoch evaluation: the soft metric from the module and the hard metric from the C# scorer.
 internal sealed partial class FeedForwardTrainingSession
 {
-    /// <summary>Soft metric from the module, hard metric from the pure-C# scorer on the finished network.</summary>
-    private (double Soft, double Hard) Evaluate(FeedForwardModule module, FeedForwardNetwork finished, TrainingTable evaluation, int[] rows, torch.Device device)
+    /// <summary>
+    /// Soft metric from the module, hard metric from the pure-C# scorer on the finished network, and the hard-descent value by which
+    /// epochs are compared: the hard metric, except AUC for binary labels (on rare positives every early epoch has the accuracy of
+    /// "always negative", so accuracy would keep the first epoch).
+    /// </summary>
+    private (double Soft, double Hard, double Selection) Evaluate(FeedForwardModule module, FeedForwardNetwork finished, TrainingTable evaluation, int[] rows, torch.Device device)
     {
         int count = evaluation.RowCount;
         var soft = new float[count * _outputs];
@@ -32,7 +36,8 @@ internal sealed partial class FeedForwardTrainingSession
         }
         var hard = new float[count * _outputs];
         ScoreHard(finished, evaluation, hard);
-        return (Metric(soft, evaluation), Metric(hard, evaluation));
+        double hardMetric = Metric(hard, evaluation);
+        return (Metric(soft, evaluation), hardMetric, _kind == LabelKind.Binary ? EpochSelection.AreaUnderCurve(hard, evaluation.Labels) : hardMetric);
     }
 
     private double Metric(float[] outputs, TrainingTable evaluation) => Metric(_kind, outputs, evaluation.Labels.AsSpan(0, evaluation.RowCount), _outputs);

@@ -129,7 +129,7 @@ internal sealed partial class FeedForwardTrainingSession
         var history = new List<FffTrainingProgress>();
         FeedForwardNetwork? best = null;
         int bestEpoch = 0;
-        double bestMetric = double.NegativeInfinity;
+        double bestSelection = double.NegativeInfinity;
         int sinceBest = 0;
 
         using var generator = new Generator((ulong)(uint)_seed, device);
@@ -230,8 +230,8 @@ internal sealed partial class FeedForwardTrainingSession
                     throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
                 long evaluationStart = Times.Add(TrainingPart.Export, exportStart);
                 // A run whose model is judged elsewhere (an epoch-selection fold) keeps the last epoch and skips the per-epoch metrics.
-                (double softMetric, double hardMetric) = _valid != null || _options.EvaluateEpochs
-                    ? Evaluate(module, candidate, evaluation, evaluationRows, device) : (double.NaN, double.NaN);
+                (double softMetric, double hardMetric, double selection) = _valid != null || _options.EvaluateEpochs
+                    ? Evaluate(module, candidate, evaluation, evaluationRows, device) : (double.NaN, double.NaN, double.NaN);
                 Times.Add(TrainingPart.Evaluation, evaluationStart);
                 Times.Epochs++;
                 var progress = new FffTrainingProgress
@@ -252,13 +252,14 @@ internal sealed partial class FeedForwardTrainingSession
                 history.Add(progress);
                 _ch.Info($"{name} epoch {epoch}/{_options.NumberOfEpochs} ({progress.Phase}): loss {progress.PredictionLoss:G5}, entropy {progress.NodeEntropy:G4}" +
                          (balanceSum > 0 ? $", balance {progress.BalanceLoss:G4}" : "") +
-                         $", {(_valid != null ? "validation" : "training-sample")} {progress.MetricName} soft {softMetric:F4} / hard {hardMetric:F4}, {clock.Elapsed.TotalSeconds:F1}s");
+                         $", {(_valid != null ? "validation" : "training-sample")} {progress.MetricName} soft {softMetric:F4} / hard {hardMetric:F4}" +
+                         (_valid != null && _kind == LabelKind.Binary ? $", hard AUC {selection:F4}" : "") + $", {clock.Elapsed.TotalSeconds:F1}s");
                 _options.Progress?.Report(progress);
 
-                // Without a validation set the last epoch is kept; with one, the best hard-descent metric wins.
-                if (_valid == null || hardMetric > bestMetric)
+                // Without a validation set the last epoch is kept; with one, the best hard-descent metric wins (AUC for binary).
+                if (_valid == null || selection > bestSelection)
                 {
-                    bestMetric = hardMetric;
+                    bestSelection = selection;
                     best = candidate;
                     bestEpoch = epoch;
                     sinceBest = 0;
@@ -273,7 +274,8 @@ internal sealed partial class FeedForwardTrainingSession
         }
 
         var report = new FffTrainingReport(history.ToArray(), bestEpoch, rows, clock.Elapsed);
-        _ch.Info($"{name}: kept epoch {bestEpoch}; hard {report.Final.MetricName} {report.Final.HardMetric:F4}, soft/hard gap {report.Final.SoftHardGap:F4}; {clock.Elapsed.TotalSeconds:F1}s.");
+        _ch.Info($"{name}: kept epoch {bestEpoch}{(_valid != null && _kind == LabelKind.Binary ? $" (best validation hard AUC {bestSelection:F4})" : "")}; " +
+                 $"hard {report.Final.MetricName} {report.Final.HardMetric:F4}, soft/hard gap {report.Final.SoftHardGap:F4}; {clock.Elapsed.TotalSeconds:F1}s.");
         return (best!, report);
     }
 
