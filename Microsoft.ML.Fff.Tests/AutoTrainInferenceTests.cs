@@ -290,6 +290,15 @@ public sealed class AutoTrainInferenceTests
     }
 
     [TestMethod]
+    public void Train_OneClassBinaryLabel_ThrowsNamingTheLabelColumn()
+    {
+        var mlContext = new MLContext(seed: 0);
+        var rows = Enumerable.Range(0, 60).Select(i => new WideRow { X = i % 5, Big = i, Label = true }).ToList();
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => mlContext.Fff().Train(mlContext.Data.LoadFromEnumerable(rows), nameof(WideRow.Label), Tiny()));
+        StringAssert.Contains(error.Message, $"The label column '{nameof(WideRow.Label)}' has only one class (true)");
+    }
+
+    [TestMethod]
     public void CreatePlan_WarnsOfALabelNamedLikeAnOutput_AndOfA01NumericLabel()
     {
         // Both train; the warnings say what would surprise later: Evaluate reading the prediction as the label, and no Probability.

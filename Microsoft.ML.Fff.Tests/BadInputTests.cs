@@ -108,7 +108,7 @@ public sealed class BadInputTests
         var mlContext = new MLContext(seed: 0);
         IDataView allTrue = TestData.Table(mlContext, TestData.Synthetic(40, 4, 1, _ => true), 4);
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => mlContext.BinaryClassification.Trainers.FastFeedForward().Fit(allTrue));
-        StringAssert.Contains(e.Message, "only one class");
+        StringAssert.Contains(e.Message, "The label column 'Label' has only one class");
     }
 
     [TestMethod]

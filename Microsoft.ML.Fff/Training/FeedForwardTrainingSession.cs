@@ -87,7 +87,7 @@ internal sealed partial class FeedForwardTrainingSession
         }
         if (_kind == LabelKind.Binary && (_train.PositiveCount == 0 || _train.PositiveCount == rows))
         {
-            throw _ch.Except($"The label column has only one class ({(_train.PositiveCount > 0 ? "true" : "false")}) in all {rows} training rows; " +
+            throw _ch.Except($"The label column '{_train.LabelColumnName}' has only one class ({(_train.PositiveCount > 0 ? "true" : "false")}) in all {rows} training rows; " +
                 "binary classification needs examples of both. Check the label column and any filter before the trainer.");
         }
 

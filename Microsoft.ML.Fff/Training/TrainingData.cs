@@ -48,6 +48,9 @@ internal sealed class TrainingData
     public long StoredValues { get; private set; }
     public bool HasWeights => _data.Schema.Weight.HasValue;
 
+    /// <summary>The label column's name, for messages.</summary>
+    public string LabelColumnName => _data.Schema.Label?.Name ?? "Label";
+
     /// <summary>Every row, when the data fit under the in-memory limit; otherwise null and <see cref="Epoch"/> streams.</summary>
     public TrainingTable? InMemory { get; private set; }
 
