@@ -312,6 +312,14 @@ public sealed class AutoTrainInferenceTests
         Assert.AreEqual(FffTask.Regression, mlContext.Fff().CreatePlan(data, nameof(ScoreRow.Score), options).Task);
         Assert.IsTrue(warnings.Any(w => w.Contains("'Score'", StringComparison.Ordinal) && w.Contains("CopyColumns", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
         Assert.IsFalse(warnings.Any(w => w.Contains("only 0 and 1", StringComparison.Ordinal)), "0, 1 and 2 are not a binary label");
+        // ... but three whole numbers may be classes (a digit label stored as Single): the warning names the Task option.
+        Assert.IsTrue(warnings.Any(w => w.Contains("'Score'", StringComparison.Ordinal) && w.Contains("holds only 3 whole numbers (0 to 2)", StringComparison.Ordinal)
+            && w.Contains("Task = FffTask.MulticlassClassification", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
+        // A continuous label gets neither warning.
+        warnings.Clear();
+        var continuous = rows.Select(r => new ScoreRow { X = r.X, Score = r.X * 0.37f, Passed = r.Passed }).ToList();
+        Assert.AreEqual(FffTask.Regression, mlContext.Fff().CreatePlan(mlContext.Data.LoadFromEnumerable(continuous), nameof(ScoreRow.Score), options).Task);
+        Assert.IsFalse(warnings.Any(w => w.Contains("whole numbers", StringComparison.Ordinal)), string.Join(Environment.NewLine, warnings));
 
         warnings.Clear();
         options.IgnoreColumns = new[] { nameof(ScoreRow.Score) };

@@ -565,8 +565,8 @@ internal sealed class AutoTrainPlanner
 
     /// <summary>
     /// Label choices that train but surprise later, as log warnings: a label named like an output column (scored data then holds the
-    /// prediction under the label's name, so <c>Evaluate</c> compares predictions with themselves), and a numeric 0/1 label inferred as
-    /// regression (no Probability).
+    /// prediction under the label's name, so <c>Evaluate</c> compares predictions with themselves), and a numeric label of 0/1 or of a few
+    /// whole numbers inferred as regression (no Probability, no classes).
     /// </summary>
     private static IEnumerable<string> LabelWarnings(IDataView data, DataViewSchema.Column label, FffTask task, FffTask? requested)
     {
@@ -575,36 +575,50 @@ internal sealed class AutoTrainPlanner
             yield return $"Label column '{label.Name}' has the name of a column the model writes: in scored data it holds the prediction, so Evaluate " +
                 $"would compare the predictions with themselves. Copy the label to another name (mlContext.Transforms.CopyColumns) and train on that.";
         }
-        if (requested is null && task == FffTask.Regression && label.Type is NumberDataViewType && HasOnlyZeroAndOne(data, label))
+        if (requested is null && task == FffTask.Regression && label.Type is NumberDataViewType && WholeNumberValues(data, label) is { } values)
         {
-            yield return $"Label column '{label.Name}' ({label.Type}) holds only 0 and 1 and is trained as regression (numeric labels are). For binary " +
-                "classification with a Probability, make it Boolean first (for example mlContext.Transforms.CustomMapping, or a bool property in your class).";
+            if (values.Count == 2 && values.Min == 0 && values.Max == 1)
+            {
+                yield return $"Label column '{label.Name}' ({label.Type}) holds only 0 and 1 and is trained as regression (numeric labels are). For binary " +
+                    "classification with a Probability, make it Boolean first (for example mlContext.Transforms.CustomMapping, or a bool property in your class).";
+            }
+            else if (values.Count > 2)
+            {
+                // Digits, grades or codes stored as numbers (an image table's 0..9 label): regression is a valid reading, classes the likelier one.
+                yield return $"Label column '{label.Name}' ({label.Type}) holds only {values.Count} whole numbers ({values.Min} to {values.Max}) and is trained as " +
+                    $"regression (numeric labels are). If they are classes, set {nameof(FffAutoTrainOptions)}.{nameof(FffAutoTrainOptions.Task)} = " +
+                    $"{nameof(FffTask)}.{nameof(FffTask.MulticlassClassification)}.";
+            }
         }
     }
 
-    /// <summary>Whether a numeric label's values are exactly 0 and 1 (NaN rows aside); stops at the first other value.</summary>
-    private static bool HasOnlyZeroAndOne(IDataView data, DataViewSchema.Column label)
+    /// <summary>Most distinct whole-number label values for which <see cref="LabelWarnings"/> suggests classes.</summary>
+    private const int MaxWholeNumberClasses = 20;
+
+    /// <summary>
+    /// The distinct values of a numeric label (NaN rows aside) when there are at most <see cref="MaxWholeNumberClasses"/> and all are whole
+    /// numbers; <c>null</c> otherwise (stops at the first value that rules it out).
+    /// </summary>
+    private static SortedSet<double>? WholeNumberValues(IDataView data, DataViewSchema.Column label)
     {
         // Read as Double through a context of its own: a step made on the user's context would draw a seed from it and so change the
         // seed of the trainer made after it (the model would differ from the one the same data gave before).
         IDataView asDouble = label.Type == NumberDataViewType.Double ? data
             : new MLContext(seed: 0).Transforms.Conversion.ConvertType("__FffLabel01__", label.Name, DataKind.Double).Fit(data).Transform(data);
         DataViewSchema.Column column = label.Type == NumberDataViewType.Double ? label : asDouble.Schema["__FffLabel01__"];
-        bool zero = false, one = false;
+        var values = new SortedSet<double>();
         using DataViewRowCursor cursor = asDouble.GetRowCursor(new[] { column });
         ValueGetter<double> getter = cursor.GetGetter<double>(column);
         double value = 0;
         while (cursor.MoveNext())
         {
             getter(ref value);
-            if (value == 0)
-                zero = true;
-            else if (value == 1)
-                one = true;
-            else if (!double.IsNaN(value))
-                return false;
+            if (double.IsNaN(value))
+                continue;
+            if (value != Math.Round(value) || (values.Add(value) && values.Count > MaxWholeNumberClasses))
+                return null;
         }
-        return zero && one;
+        return values;
     }
 
     /// <summary>
