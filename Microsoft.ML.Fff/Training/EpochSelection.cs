@@ -29,9 +29,10 @@ internal static class EpochSelection
     internal const int MinRowsPerFold = 16;
 
     /// <summary>
-    /// Trains every candidate on every fold's training part with <paramref name="train"/> (side by side, one run per core), scores the fold's held-out rows by hard
-    /// descent, and returns the candidate whose pooled out-of-fold metric (AUC for binary, accuracy for multiclass, R² for regression)
-    /// is best, a longer candidate only by more than a margin (<see cref="ClassificationMargin"/>, <see cref="RegressionMargin"/>). <c>null</c> when the data cannot be split usefully (the reason is logged).
+    /// Trains every candidate on every fold's training part with <paramref name="train"/> (side by side, one run per core), scores
+    /// the fold's held-out rows by hard descent, and returns the candidate whose pooled out-of-fold metric (AUC for binary, accuracy
+    /// for multiclass, R² for regression) is best, a longer candidate only by more than a margin (<see cref="ClassificationMargin"/>,
+    /// <see cref="RegressionMargin"/>). <c>null</c> when the data cannot be split usefully (the reason is logged).
     /// </summary>
     public static int? Choose(IChannel ch, IHost host, FeedForwardOptionsBase options, RoleMappedData data, LabelKind kind, int seed,
         Func<IChannel, FeedForwardOptionsBase, RoleMappedData, FeedForwardNetwork> train)
