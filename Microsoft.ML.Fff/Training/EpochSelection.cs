@@ -131,7 +131,10 @@ internal static class EpochSelection
     internal static RoleMappedData SameRoles(RoleMappedData data, IDataView view)
         => new(view, label: data.Schema.Label?.Name, feature: data.Schema.Feature?.Name, weight: data.Schema.Weight?.Name);
 
-    /// <summary>AUC for binary (ties count half), otherwise the epochs' own metric.</summary>
+    /// <summary>
+    /// The hard-descent value by which both the epochs of a run (with a validation set) and the candidates here are compared: AUC
+    /// for binary (ties count half; accuracy would keep an untrained epoch on rare positives), otherwise the epochs' own metric.
+    /// </summary>
     internal static double Metric(LabelKind kind, float[] outputs, float[] labels, int width)
         => kind == LabelKind.Binary ? AreaUnderCurve(outputs, labels) : FeedForwardTrainingSession.Metric(kind, outputs, labels, width);
 

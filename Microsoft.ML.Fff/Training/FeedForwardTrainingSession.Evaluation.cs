@@ -37,7 +37,7 @@ internal sealed partial class FeedForwardTrainingSession
         var hard = new float[count * _outputs];
         ScoreHard(finished, evaluation, hard);
         double hardMetric = Metric(hard, evaluation);
-        return (Metric(soft, evaluation), hardMetric, _kind == LabelKind.Binary ? EpochSelection.AreaUnderCurve(hard, evaluation.Labels) : hardMetric);
+        return (Metric(soft, evaluation), hardMetric, EpochSelection.Metric(_kind, hard, evaluation.Labels, _outputs));
     }
 
     private double Metric(float[] outputs, TrainingTable evaluation) => Metric(_kind, outputs, evaluation.Labels.AsSpan(0, evaluation.RowCount), _outputs);
