@@ -98,6 +98,9 @@ var candidates = new List<Candidate>
     Dense("Dense 256, shift augmentation 1", 256, o => { o.ShiftAugmentation = 1; o.ImageHeight = 28; o.ImageWidth = 28; }),
     // The smallest FFF (one node, one neuron): what PredictionEngine itself costs per 784-feature row here.
     Fff("FFF d1 x l1 (PredictionEngine floor)", 1, 1),
+    // The one-call Train at its defaults, as a new user runs it on an image table (only the task is set: the digit label is a Single,
+    // which Train would read as regression). Its pipeline maps the label itself, so it gets the raw label (MapsLabel: false).
+    new("FFF Fff().Train (defaults)", "", () => mlContext.Fff().CreatePipeline(train, "Label", new FffAutoTrainOptions { Task = FffTask.MulticlassClassification }), MapsLabel: false),
     new("LightGBM (defaults)", "", () => mlContext.MulticlassClassification.Trainers.LightGbm()),
     new("L-BFGS max. entropy (defaults, min-max normalized)", "", () => mlContext.Transforms.NormalizeMinMax("Features")
         .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy())),
@@ -110,7 +113,8 @@ foreach (Candidate candidate in candidates.Where(c => only == null || only.Conta
 {
     Console.WriteLine($"== {candidate.Name}");
     var clock = Stopwatch.StartNew();
-    ITransformer model = mlContext.Transforms.Conversion.MapValueToKey("Label").Append(candidate.Create()).Fit(train);
+    ITransformer model = candidate.MapsLabel ? mlContext.Transforms.Conversion.MapValueToKey("Label").Append(candidate.Create()).Fit(train)
+        : candidate.Create().Fit(train);
     double trainSeconds = clock.Elapsed.TotalSeconds;
     double accuracy = mlContext.MulticlassClassification.Evaluate(model.Transform(test)).MicroAccuracy;
     FffMulticlassModelParameters? fff = FindModel(model);
@@ -125,7 +129,7 @@ foreach (Candidate candidate in candidates.Where(c => only == null || only.Conta
         width = fff.TrainingWidth.ToString();
         touched = fff.NeuronsPerRow.ToString();
     }
-    (double latency, double coldLatency) = MedianLatencyMicroseconds(mlContext, model, testRows);
+    (double latency, double coldLatency) = MedianLatencyMicroseconds(mlContext, model, testRows, candidate.MapsLabel);
     string networkOnly = fff != null ? MedianScoreBatchMicroseconds(fff, testRows).ToString("F2") : "—";
     double rowsPerSecond = BatchRowsPerSecond(model, test);
     // Ours also through the grouped Transform (rows grouped by leaf or expert, block by block); ML.NET's trainers have no such path.
@@ -210,9 +214,14 @@ static FffMulticlassModelParameters? FindModel(ITransformer model) => model is I
 // Per-row latency is timed two ways. "Row just written": the row's features are copied into the input buffer right
 // before the call, as a service's deserializer leaves a request's features in cache. "Cold row": the input points at a
 // test row last touched thousands of rows earlier, so its 3 KB are read from memory inside the timed call.
-static (double JustWritten, double Cold) MedianLatencyMicroseconds(MLContext mlContext, ITransformer model, float[][] rows)
+static (double JustWritten, double Cold) MedianLatencyMicroseconds(MLContext mlContext, ITransformer model, float[][] rows, bool keyLabel)
+    => keyLabel ? MedianLatencyMicrosecondsOf<MnistPrediction>(mlContext, model, rows) : MedianLatencyMicrosecondsOf<MnistValuePrediction>(mlContext, model, rows);
+
+// TPrediction: the model's PredictedLabel as a key (our pipelines) or as the label's own value (Train maps it back).
+static (double JustWritten, double Cold) MedianLatencyMicrosecondsOf<TPrediction>(MLContext mlContext, ITransformer model, float[][] rows)
+    where TPrediction : class, new()
 {
-    var engine = mlContext.Model.CreatePredictionEngine<MnistRow, MnistPrediction>(model);
+    var engine = mlContext.Model.CreatePredictionEngine<MnistRow, TPrediction>(model);
     var input = new MnistRow { Features = new float[rows[0].Length] };
     double written = MedianMicroseconds(rows, input.Features, _ => engine.Predict(input));
     double cold = MedianMicroseconds(rows, null, row => { input.Features = row; engine.Predict(input); });
@@ -277,7 +286,7 @@ static double BatchRowsPerSecond(ITransformer model, IDataView data)
     return best;
 }
 
-internal sealed record Candidate(string Name, string Note, Func<IEstimator<ITransformer>> Create);
+internal sealed record Candidate(string Name, string Note, Func<IEstimator<ITransformer>> Create, bool MapsLabel = true);
 
 internal sealed class MnistRow
 {
@@ -285,6 +294,13 @@ internal sealed class MnistRow
     public float[] Features { get; set; } = Array.Empty<float>();
 
     public float Label { get; set; }
+}
+
+internal sealed class MnistValuePrediction
+{
+    public float PredictedLabel { get; set; }
+
+    public float[] Score { get; set; } = Array.Empty<float>();
 }
 
 internal sealed class MnistPrediction
