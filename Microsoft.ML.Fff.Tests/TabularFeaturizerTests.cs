@@ -119,6 +119,71 @@ public sealed class TabularFeaturizerTests
         }
     }
 
+    /// <summary>
+    /// Wide parts, where the step works a vector of slots at a time (zero counts, skipped blocks of zeros, the copy of a dense Single
+    /// vector): a 37-slot Single "image" (odd width, mostly background, NaN in some rows, sparse in others) and a 19-slot copied
+    /// vector; every row's values and representation equal the chain's, in Transform and through the PredictionEngine's one getter.
+    /// </summary>
+    [TestMethod]
+    public void Features_EqualTheMlNetChain_OnWideMostlyZeroVectors()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Data.LoadFromEnumerable(WideRows(150, seed: 11, unseen: false));
+        IDataView test = mlContext.Data.LoadFromEnumerable(WideRows(120, seed: 12, unseen: true));
+        (TabularPartKind, string)[] parts = { (TabularPartKind.Numeric, nameof(WideRow.Pixels)), (TabularPartKind.Copied, nameof(WideRow.Extra)) };
+        ITransformer fused = new TabularFeaturizerEstimator(mlContext, Features, parts, EstimatorWorkout.ShapeOf(train.Schema)).Fit(train);
+        var chain = mlContext.Transforms.ReplaceMissingValues("n", nameof(WideRow.Pixels), MissingValueReplacingEstimator.ReplacementMode.Mean)
+            .Append(mlContext.Transforms.NormalizeMeanVariance("n", "n"))
+            .Append(mlContext.Transforms.Concatenate(Features, "n", nameof(WideRow.Extra)))
+            .Fit(train);
+
+        VBuffer<float>[] expected = Copies(chain.Transform(test));
+        VBuffer<float>[] actual = Copies(fused.Transform(test));
+        Assert.AreEqual(37 + 19, actual[0].Length);
+        Assert.IsTrue(expected.Any(v => v.IsDense) && expected.Any(v => !v.IsDense), "the test data has dense and sparse rows");
+        for (int r = 0; r < expected.Length; r++)
+        {
+            Assert.AreEqual(expected[r].IsDense, actual[r].IsDense, $"row {r}: dense or sparse");
+            CollectionAssert.AreEqual(expected[r].GetIndices().ToArray(), actual[r].GetIndices().ToArray(), $"row {r}: stored slots");
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r].GetValues().ToArray()), EstimatorWorkout.Bits(actual[r].GetValues().ToArray()), $"row {r}: stored values");
+        }
+        var engine = mlContext.Model.CreatePredictionEngine<WideRow, FeatureOutput>(fused);
+        WideRow[] rows = mlContext.Data.CreateEnumerable<WideRow>(test, reuseRowObject: false).ToArray();
+        for (int r = 0; r < rows.Length; r++)
+        {
+            float[] dense = new float[expected[r].Length];
+            expected[r].CopyTo(dense);
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(dense), EstimatorWorkout.Bits(engine.Predict(rows[r]).Features), $"engine row {r}");
+        }
+    }
+
+    private static IEnumerable<WideRow> WideRows(int count, int seed, bool unseen)
+    {
+        var random = new Random(seed);
+        for (int i = 0; i < count; i++)
+        {
+            // A "digit": a few strokes of ink on a zero background; every third row has a lot of ink (its vector is dense).
+            float[] pixels = new float[37];
+            int ink = i % 3 == 0 ? 30 : 3 + random.Next(8);
+            for (int k = 0; k < ink; k++)
+                pixels[random.Next(37)] = random.Next(1, 256);
+            if (unseen && i % 7 == 0)
+                pixels[random.Next(37)] = float.NaN;
+            VBuffer<float> extra = i % 2 == 0
+                ? new VBuffer<float>(19, 2, new[] { 1f, (float)random.NextDouble() + 0.5f }, new[] { 3, 17 })
+                : new VBuffer<float>(19, Enumerable.Range(0, 19).Select(j => j % 5 == 0 ? 0f : (float)random.NextDouble()).ToArray());
+            yield return new WideRow { Pixels = pixels, Extra = extra };
+        }
+    }
+
+    private sealed class WideRow
+    {
+        [VectorType(37)]
+        public float[] Pixels { get; set; } = Array.Empty<float>();
+        [VectorType(19)]
+        public VBuffer<float> Extra { get; set; }
+    }
+
     private static VBuffer<float>[] Copies(IDataView data)
         => data.GetColumn<VBuffer<float>>(Features).Select(v => { VBuffer<float> copy = default; v.CopyTo(ref copy); return copy; }).ToArray();
 

@@ -748,14 +748,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                     }
                     // A dense part stores all its slots, zeros too; a sparse one only its non-zero values.
                     bool all = kind == TabularPartKind.Numeric ? numericDense : _stored[index] == width;
-                    for (int slot = first; slot < first + width; slot++)
-                    {
-                        if (all || values[slot] != 0)
-                        {
-                            entries[entry] = values[slot];
-                            indices[entry++] = slot;
-                        }
-                    }
+                    entry = WriteEntries(values.Slice(first, width), first, all, entries, indices, entry);
                 }
                 _ectx.Check(entry == storedCount, "The tabular featurizer's sparse row does not hold the entries it counted.");
                 destination = sparse.Commit();
@@ -764,10 +757,64 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
 
         private static int CountZeros(ReadOnlySpan<float> values)
         {
-            int zeros = 0;
-            foreach (float value in values)
-                zeros += value == 0 ? 1 : 0;
+            int zeros = 0, i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                // Each equal lane is -1 (all bits set); their sum is minus the count. Wide rows (images) are counted per row.
+                Vector<int> counts = Vector<int>.Zero;
+                ReadOnlySpan<Vector<float>> blocks = MemoryMarshal.Cast<float, Vector<float>>(values);
+                foreach (Vector<float> block in blocks)
+                    counts += Vector.Equals(block, Vector<float>.Zero);
+                zeros = -Vector.Sum(counts);
+                i = blocks.Length * Vector<float>.Count;
+            }
+            for (; i < values.Length; i++)
+                zeros += values[i] == 0 ? 1 : 0;
             return zeros;
+        }
+
+        /// <summary>
+        /// Writes the non-zero values of <paramref name="values"/> (all of them when <paramref name="all"/>) with their slot plus
+        /// <paramref name="first"/> from <paramref name="entry"/> on; returns the next entry. Blocks of zeros (an image's background)
+        /// are skipped a vector at a time.
+        /// </summary>
+        private static int WriteEntries(ReadOnlySpan<float> values, int first, bool all, Span<float> entries, Span<int> indices, int entry)
+        {
+            if (all)
+            {
+                values.CopyTo(entries.Slice(entry));
+                for (int i = 0; i < values.Length; i++)
+                    indices[entry + i] = first + i;
+                return entry + values.Length;
+            }
+            int slot = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                ReadOnlySpan<Vector<float>> blocks = MemoryMarshal.Cast<float, Vector<float>>(values);
+                for (int b = 0; b < blocks.Length; b++)
+                {
+                    if (Vector.EqualsAll(blocks[b], Vector<float>.Zero))
+                        continue;
+                    for (int i = b * Vector<float>.Count, end = i + Vector<float>.Count; i < end; i++)
+                    {
+                        if (values[i] != 0)
+                        {
+                            entries[entry] = values[i];
+                            indices[entry++] = first + i;
+                        }
+                    }
+                }
+                slot = blocks.Length * Vector<float>.Count;
+            }
+            for (; slot < values.Length; slot++)
+            {
+                if (values[slot] != 0)
+                {
+                    entries[entry] = values[slot];
+                    indices[entry++] = first + slot;
+                }
+            }
+            return entry;
         }
 
         /// <summary>
@@ -822,6 +869,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
 
         /// <summary>A scalar or vector of <typeparamref name="T"/> converted to Single as ML.NET's <c>ConvertType</c> converts it (a cast; Boolean 1 or 0).</summary>
         private static PartWriter Converted<T>(DataViewRow input, DataViewSchema.Column column, Func<T, float> convert)
+            where T : struct
         {
             if (column.Type is not VectorDataViewType)
             {
@@ -839,15 +887,22 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
             return destination =>
             {
                 getVector(ref buffer);
-                destination.Clear();
                 ReadOnlySpan<T> values = buffer.GetValues();
                 if (buffer.IsDense)
                 {
+                    // A dense Single vector (an image's pixels) is copied, not converted slot by slot through a delegate: on 784 slots
+                    // the delegate calls cost more than the network that reads them.
+                    if (typeof(T) == typeof(float))
+                    {
+                        MemoryMarshal.Cast<T, float>(values).CopyTo(destination);
+                        return values.Length;
+                    }
                     for (int i = 0; i < values.Length; i++)
                         destination[i] = convert(values[i]);
                 }
                 else
                 {
+                    destination.Clear();
                     ReadOnlySpan<int> indices = buffer.GetIndices();
                     for (int i = 0; i < values.Length; i++)
                         destination[indices[i]] = convert(values[i]);
