@@ -67,7 +67,8 @@ public sealed class AutoTrainTests
     {
         var mlContext = new MLContext(seed: 0);
         IDataView digits = mlContext.Fff().SampleData.Digits();
-        Assert.AreEqual(FffTask.Regression, mlContext.Fff().CreatePlan(digits).Task);
+        // A numeric label trains regression (digits' whole-number label on images is classified: AutoTrainImageTests).
+        Assert.AreEqual(FffTask.Regression, mlContext.Fff().CreatePlan(mlContext.Fff().SampleData.Diabetes()).Task);
         Assert.AreEqual(FffTask.MulticlassClassification,
             mlContext.Fff().CreatePlan(digits, options: new FffAutoTrainOptions { Task = FffTask.MulticlassClassification }).Task);
         Assert.AreEqual(FffTask.Regression,

@@ -56,6 +56,7 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     private readonly string? _numericVector;
     private readonly Dictionary<string, string> _oneHotColumns = new(StringComparer.Ordinal);
     private readonly bool _denseRows;
+    private readonly bool _imageRows;
     // Train's own log (source "FffAutoTrain", as the planner's choices), for the dense-rows rule.
     private readonly IChannelProvider _trainLog;
 
@@ -74,8 +75,14 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     /// instead of in the representation of the ML.NET chain. It then marks the vector for the FFF trainers to scale as they scale the
     /// chain's rows (by each slot's largest magnitude when the chain's first row is sparse), so the trained model stays the same.
     /// </param>
+    /// <param name="imageRows">
+    /// Whether the numeric parts are an image's pixels (and there are no other parts): missing values are replaced by the mean but
+    /// nothing is normalized (the trainer standardizes each pixel itself, after shift augmentation has moved the raw image: a pixel
+    /// scaled for one position would be wrong at the next), and every row is written dense whatever its width (the images are
+    /// shifted and scored dense).
+    /// </param>
     public TabularFeaturizerEstimator(MLContext mlContext, string outputColumnName, IReadOnlyList<(TabularPartKind Kind, string Column)> parts, SchemaShape inputSchema,
-        bool denseRows = false)
+        bool denseRows = false, bool imageRows = false)
     {
         Contracts.CheckValue(mlContext, nameof(mlContext));
         // A fixed seed: registering with none would draw from the context's random numbers, and change the seed the trainer after
@@ -88,6 +95,8 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         _outputColumnName = outputColumnName;
         _parts = parts.ToArray();
         _denseRows = denseRows;
+        _imageRows = imageRows;
+        _host.CheckParam(!imageRows || _parts.All(p => p.Kind == TabularPartKind.Numeric), nameof(imageRows), "Image rows hold only numeric parts (the pixels).");
         _trainLog = mlContext;
         int firstNumeric = Array.FindIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
         int lastNumeric = Array.FindLastIndex(_parts, p => p.Kind == TabularPartKind.Numeric);
@@ -129,8 +138,9 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
                 chain = chain.Append<ITransformer>(transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
             _numericVector = Temporary("Numerics");
             chain = chain.Append<ITransformer>(transforms.Concatenate(_numericVector, converted.ToArray()))
-                .Append<ITransformer>(transforms.ReplaceMissingValues(_numericVector, _numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean))
-                .Append<ITransformer>(transforms.NormalizeMeanVariance(_numericVector, _numericVector));
+                .Append<ITransformer>(transforms.ReplaceMissingValues(_numericVector, _numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean));
+            if (!imageRows)
+                chain = chain.Append<ITransformer>(transforms.NormalizeMeanVariance(_numericVector, _numericVector));
         }
         var oneHot = new List<InputOutputColumnPair>();
         foreach ((TabularPartKind kind, string column) in _parts)
@@ -173,19 +183,33 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         if (_numericVector != null)
         {
             ITransformer[] steps = fitted.ToArray();
-            var normalizer = steps.OfType<NormalizingTransformer>().Single();
             MissingValueReplacingTransformer replacer = steps.OfType<MissingValueReplacingTransformer>().Single();
-            var affine = (NormalizingTransformer.AffineNormalizerModelParameters<ImmutableArray<float>>)normalizer.GetNormalizerModelParameters(0);
-            int width = affine.Scale.Length;
-            scale = affine.Scale.ToArray();
-            offset = affine.Offset.IsDefaultOrEmpty ? new float[width] : affine.Offset.ToArray();
-            replacement = ReplacementValues(replacer, _numericVector, width);
+            if (steps.OfType<NormalizingTransformer>().SingleOrDefault() is NormalizingTransformer normalizer)
+            {
+                var affine = (NormalizingTransformer.AffineNormalizerModelParameters<ImmutableArray<float>>)normalizer.GetNormalizerModelParameters(0);
+                int width = affine.Scale.Length;
+                scale = affine.Scale.ToArray();
+                offset = affine.Offset.IsDefaultOrEmpty ? new float[width] : affine.Offset.ToArray();
+            }
+            else
+            {
+                // Image pixels: (x - 0) * 1, the identity, so the saved step keeps its format.
+                int width = ((VectorDataViewType)fitted.GetOutputSchema(input.Schema)[_numericVector].Type).Size;
+                scale = Enumerable.Repeat(1f, width).ToArray();
+                offset = new float[width];
+            }
+            replacement = ReplacementValues(replacer, _numericVector, scale.Length);
         }
         // A one-hot vector's slot names are its key values: the categories in slot order.
         DataViewSchema output = fitted.GetOutputSchema(input.Schema);
         var terms = _oneHotColumns.ToDictionary(pair => pair.Key, pair => SlotNames(output[pair.Value]), StringComparer.Ordinal);
         var rows = TabularRows.AsMlNet;
-        if (_denseRows && ((VectorDataViewType)output[_outputColumnName].Type).Size <= DenseRowsMaxSlots)
+        if (_imageRows)
+        {
+            // Dense at any width, scaled by the trainer as dense rows (zero mean, unit variance per pixel).
+            rows = TabularRows.Dense;
+        }
+        else if (_denseRows && ((VectorDataViewType)output[_outputColumnName].Type).Size <= DenseRowsMaxSlots)
         {
             rows = TabularRows.Dense;
             // The FFF trainers keep a feature column sparse, and scale it by each slot's largest magnitude, when its first row is sparse.

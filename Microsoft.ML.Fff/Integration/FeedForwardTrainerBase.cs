@@ -32,6 +32,9 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
         _labelKind = labelKind;
     }
 
+    /// <summary>The options this trainer was made with (read only; for tests of the plans that make trainers).</summary>
+    internal TOptions TrainerOptions => _options;
+
     /// <summary>The trainers normalize features themselves (folded into the saved weights), reads the data once, and can use a validation set.</summary>
     public override TrainerInfo Info { get; } = new TrainerInfo(normalization: false, calibration: false, caching: false, supportValid: true,
         supportIncrementalTrain: false, supportTest: false);

@@ -6,6 +6,8 @@
 // (issue 17 item 8: every model's accuracy against its per-row latency, and for each FFF/MoE row the fastest dense network that
 // is at least as accurate; tools/Shared/AccuracyFront.cs) between the mnist-front markers. --train-rows N trains on the first N
 // training rows (a subsample; the test set stays the 10,000 official test rows). --plot FILE.png draws the front.
+// --fashion runs the same table on Fashion-MNIST (after scripts/fetch-fashion-mnist.sh), the held-out image set of MNIST's shape:
+// its --write markers are fashion-comparison and fashion-front.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -25,6 +27,7 @@ int? trainRows = null;
 string? write = null;
 string? plot = null;
 HashSet<string>? only = null;
+bool fashion = false;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -34,15 +37,19 @@ for (int i = 0; i < args.Length; i++)
         case "--write": write = args[++i]; break;
         case "--plot": plot = args[++i]; break;
         case "--only": only = args[++i].Split(';').ToHashSet(StringComparer.OrdinalIgnoreCase); break;
+        case "--fashion": fashion = true; break;
         default:
-            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--epochs N] [--train-rows N] [--only \"name;name\"] [--write file.md] [--plot file.png]");
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--epochs N] [--train-rows N] [--only \"name;name\"] [--fashion] [--write file.md] [--plot file.png]");
             return 2;
     }
 }
 
 var mlContext = new MLContext(seed: 0);
-IDataView train = mlContext.Data.Cache(mlContext.Fff().SampleData.Mnist(test: false, maxRows: trainRows));
-IDataView test = mlContext.Data.Cache(mlContext.Fff().SampleData.Mnist(test: true));
+// --fashion: the held-out image set of MNIST's shape (scripts/fetch-fashion-mnist.sh), never used to tune anything.
+string dataName = fashion ? "Fashion-MNIST" : "MNIST";
+string officialSplit = fashion ? "60,000 training rows (the package's images less the last 1,000 of each class, classes in turn)" : "official 60,000 training rows";
+IDataView train = mlContext.Data.Cache(fashion ? mlContext.Fff().SampleData.FashionMnist(test: false, maxRows: trainRows) : mlContext.Fff().SampleData.Mnist(test: false, maxRows: trainRows));
+IDataView test = mlContext.Data.Cache(fashion ? mlContext.Fff().SampleData.FashionMnist(test: true) : mlContext.Fff().SampleData.Mnist(test: true));
 float[][] testRows = mlContext.Data.CreateEnumerable<MnistRow>(test, reuseRowObject: false).Select(r => r.Features).ToArray();
 long trainCount = train.GetRowCount() ?? mlContext.Data.CreateEnumerable<MnistRow>(train, false).LongCount();
 
@@ -98,15 +105,16 @@ var candidates = new List<Candidate>
     Dense("Dense 256, shift augmentation 1", 256, o => { o.ShiftAugmentation = 1; o.ImageHeight = 28; o.ImageWidth = 28; }),
     // The smallest FFF (one node, one neuron): what PredictionEngine itself costs per 784-feature row here.
     Fff("FFF d1 x l1 (PredictionEngine floor)", 1, 1),
-    // The one-call Train at its defaults, as a new user runs it on an image table (only the task is set: the digit label is a Single,
-    // which Train would read as regression). Its pipeline maps the label itself, so it gets the raw label (MapsLabel: false).
-    new("FFF Fff().Train (defaults)", "", () => mlContext.Fff().CreatePipeline(train, "Label", new FffAutoTrainOptions { Task = FffTask.MulticlassClassification }), MapsLabel: false),
+    // The one-call Train at its defaults, as a new user runs it on an image table: it takes the 784 non-negative slots for 28 x 28
+    // images and their whole-number label for classes (the image recipe). Its pipeline maps the label itself, so it gets the raw
+    // label (MapsLabel: false).
+    new("FFF Fff().Train (defaults)", "", () => mlContext.Fff().CreatePipeline(train, "Label"), MapsLabel: false),
     new("LightGBM (defaults)", "", () => mlContext.MulticlassClassification.Trainers.LightGbm()),
     new("L-BFGS max. entropy (defaults, min-max normalized)", "", () => mlContext.Transforms.NormalizeMinMax("Features")
         .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy())),
 };
 
-Console.WriteLine($"MNIST comparison: {trainCount} training rows, 10000 test rows, {epochs} epochs for the neural models; {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}.");
+Console.WriteLine($"{dataName} comparison: {trainCount} training rows, 10000 test rows, {epochs} epochs for the neural models; {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}.");
 var results = new List<string>();
 var frontPoints = new List<FrontPoint>();
 foreach (Candidate candidate in candidates.Where(c => only == null || only.Contains(c.Name)))
@@ -142,7 +150,7 @@ foreach (Candidate candidate in candidates.Where(c => only == null || only.Conta
 
 string table = string.Join(Environment.NewLine, new[]
 {
-    (trainRows is int ? $"MNIST, a subsample: the first {trainCount} of the official 60,000 training rows, and the 10,000 official test rows; " : $"MNIST, official split ({trainCount} training / 10,000 test rows), ") + $"{epochs} epochs for every neural model unless the epochs column says otherwise " +
+    (trainRows is int ? $"{dataName}, a subsample: the first {trainCount} of the {officialSplit}, and the 10,000 test rows; " : $"{dataName} ({trainCount} training / 10,000 test rows), ") + $"{epochs} epochs for every neural model unless the epochs column says otherwise " +
     "(batch 64, learning rate 3e-3, input dropout 0.2), MLContext seed 0; " +
     $"{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}. " +
     "Latency: median of 2,000 single-row `PredictionEngine.Predict` calls after 3 s of warm-up calls, each row's features copied into the " +
@@ -156,7 +164,7 @@ string table = string.Join(Environment.NewLine, new[]
 IReadOnlyList<FrontRow> frontRows = AccuracyFront.Analyze(frontPoints);
 string front = string.Join(Environment.NewLine, new[]
 {
-    $"Accuracy–latency front of this run ({trainCount:N0} training rows{(trainRows is int ? $", the first {trainCount:N0} of the official 60,000: a subsample" : "")}, " +
+    $"Accuracy–latency front of this {dataName} run ({trainCount:N0} training rows{(trainRows is int ? $", the first {trainCount:N0} of the {officialSplit}: a subsample" : "")}, " +
     $"10,000 test rows, {epochs} epochs; `dotnet run --project tools/FffMnistComparison -c Release --{string.Concat(args.Select(a => a.Contains(' ') ? $" \"{a}\"" : " " + a))}`, " +
     $"{Environment.ProcessorCount} logical cores): test accuracy against the per-row `PredictionEngine` latency of the table. Bold rows are on the front " +
     "(no other model at least as accurate and at least as fast); for each FFF and MoE row, the fastest dense network at least as accurate, and its µs " +
@@ -170,15 +178,17 @@ Console.WriteLine();
 Console.WriteLine(front);
 if (plot != null)
 {
-    string title = $"MNIST ({trainCount:N0} training rows, {epochs} epochs)";
+    string title = $"{dataName} ({trainCount:N0} training rows, {epochs} epochs)";
     FrontPlot.Save(plot, new (string, string, IReadOnlyList<FrontRow>)[] { (title, "test accuracy", frontRows) }, ShortLabel,
         omit: p => p.Model.Contains("PredictionEngine floor", StringComparison.Ordinal), columns: 1, panelWidth: 1200, panelHeight: 700);
     Console.WriteLine($"Wrote the front plot into {plot}.");
 }
 if (write != null)
 {
-    MarkedSection.Replace(write, "mnist-comparison", table);
-    MarkedSection.Replace(write, "mnist-front", front);
+    // Fashion-MNIST fills markers of its own (fashion-comparison, fashion-front), so the MNIST tables stay.
+    string markers = fashion ? "fashion" : "mnist";
+    MarkedSection.Replace(write, markers + "-comparison", table);
+    MarkedSection.Replace(write, markers + "-front", front);
     Console.WriteLine($"Wrote the table into {write}.");
 }
 return 0;
