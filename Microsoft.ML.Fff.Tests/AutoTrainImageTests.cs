@@ -30,6 +30,7 @@ public sealed class AutoTrainImageTests
         Assert.AreEqual(8, plan.Training.ImageWidth);
         Assert.AreEqual(1, plan.Training.ImageChannels);
         Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("images of 1 channel(s) x 8 x 8 pixels", StringComparison.Ordinal)), plan.ToString());
+        StringAssert.Contains(plan.Columns.Single(c => c.Name == "Features").Reason, "not normalized");
         Assert.AreEqual(4, plan.Training.Depth, "the image recipe's depth (1,797 rows give 16 leaves 112 rows each)");
         Assert.AreEqual(16, plan.Training.LeafWidth);
 

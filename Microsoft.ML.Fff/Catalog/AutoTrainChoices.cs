@@ -150,12 +150,14 @@ internal static class AutoTrainChoices
             // Each epoch of large data already takes many steps: the epochs are fitted to a budget of rows seen, so the cosine schedule
             // and the hardening schedule (both spread over the planned epochs) run to their end instead of being cut by early stopping.
             long trainingRows = Math.Max(1, (long)Math.Round(rows * (1 - fraction)));
-            epochs = (int)Math.Clamp((FffAutoTrainChoices.RowPassBudget + trainingRows - 1) / trainingRows, FffAutoTrainChoices.MinEpochs, FffDefaults.NumberOfEpochs);
+            // Shifted images are new rows on every pass, so images get more passes for the same size.
+            long budget = image.HasValue ? FffAutoTrainChoices.ImageRowPassBudget : FffAutoTrainChoices.RowPassBudget;
+            epochs = (int)Math.Clamp((budget + trainingRows - 1) / trainingRows, FffAutoTrainChoices.MinEpochs, FffDefaults.NumberOfEpochs);
             string training = trainingRows.ToString("N0", CultureInfo.InvariantCulture);
             reasons.Add(epochs == FffDefaults.NumberOfEpochs
                 ? $"at most {epochs} epochs (the default): {training} training rows"
                 : $"at most {epochs} epochs: {training} training rows; larger data needs fewer passes, so the epochs are fitted to about " +
-                  $"{FffAutoTrainChoices.RowPassBudget:N0} rows seen in all (at least {FffAutoTrainChoices.MinEpochs}); set {nameof(FffAutoTrainOptions.NumberOfEpochs)} to override");
+                  $"{budget:N0} rows seen in all{imageNote} (at least {FffAutoTrainChoices.MinEpochs}); set {nameof(FffAutoTrainOptions.NumberOfEpochs)} to override");
         }
 
         int[] candidates;

@@ -208,6 +208,14 @@ internal sealed class AutoTrainPlanner
 
         // Images (inferred from the features' shape and values, or set): their own recipe, and a whole-number label is their class.
         ImageShape? image = ChooseImageShape(data, options, numeric, categorical.Count + text.Count + keys.Count);
+        if (image.HasValue)
+        {
+            for (int i = 0; i < plans.Count; i++)
+            {
+                if (plans[i].Usage == FffColumnUsage.Numeric)
+                    plans[i] = new FffColumnPlan(plans[i].Name, plans[i].Type, FffColumnUsage.Numeric, "image pixels: converted to Single, missing values replaced by the mean, not normalized (the trainer standardizes each pixel after shifting)");
+            }
+        }
         if (image.HasValue && options.Task is null && task == FffTask.Regression && label.Type is NumberDataViewType && WholeNumberValues(data, label) is { Count: > 2 } classes)
         {
             task = FffTask.MulticlassClassification;

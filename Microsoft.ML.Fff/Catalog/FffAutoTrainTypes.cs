@@ -377,6 +377,12 @@ public sealed class FffAutoTrainChoices
     /// </summary>
     public const long RowPassBudget = 800_000;
 
+    /// <summary>
+    /// <see cref="RowPassBudget"/> for images: shift augmentation makes every pass new rows, so more passes pay. On the 60,000 MNIST
+    /// training rows 15 epochs (the table budget) gave 97.30 % and 40 epochs 97.78 % (44 s against 107 s of training on 2 cores).
+    /// </summary>
+    public const long ImageRowPassBudget = 2_400_000;
+
     /// <summary>The fewest epochs the automatic epoch count gives, however large the data (the soft and hard stages need a few each).</summary>
     public const int MinEpochs = 10;
 
