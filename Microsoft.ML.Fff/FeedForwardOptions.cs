@@ -300,6 +300,23 @@ public abstract class FeedForwardOptionsBase
     internal int EpochSelectionFolds { get; set; } = 3;
 
     /// <summary>
+    /// With <see cref="ShiftAugmentation"/> on and a validation set (given, or <see cref="HoldoutFraction"/>): also trains without the
+    /// shifts on the same rows and keeps whichever model scores the better hard-descent metric on the validation set (the shifted one
+    /// on a tie). Internal: the one-call <c>Fff().Train</c> sets it for images, since shifting helps some image sets (handwritten
+    /// digits) and hurts others (aligned photographs of clothes). Default false.
+    /// </summary>
+    internal bool CompareShiftAugmentation { get; set; }
+
+    /// <summary>A copy of these options with <see cref="ShiftAugmentation"/> off, for the comparison run.</summary>
+    internal FeedForwardOptionsBase WithoutShiftAugmentation()
+    {
+        var copy = (FeedForwardOptionsBase)MemberwiseClone();
+        copy.ShiftAugmentation = 0;
+        copy.CompareShiftAugmentation = false;
+        return copy;
+    }
+
+    /// <summary>
     /// A copy of these options for one training run inside this trainer (an epoch-selection fold, or the final run with the chosen
     /// epochs), so the caller's options are never written to.
     /// </summary>

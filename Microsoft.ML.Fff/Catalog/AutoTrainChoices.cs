@@ -133,6 +133,12 @@ internal static class AutoTrainChoices
             reasons.Add($"no validation holdout: {n} rows (below {FffAutoTrainChoices.MinRowsForHoldout:N0}) are worth more for training; all epochs run and the last is kept");
         }
 
+        if (image is ImageShape shifted && Math.Min(shifted.Height, shifted.Width) >= FffAutoTrainChoices.MinShiftedImageSide)
+        {
+            reasons.Add(fraction > 0
+                ? "shift augmentation of 1 pixel, compared on the validation holdout with a run without it (training runs twice); the better model is kept"
+                : "shift augmentation of 1 pixel (no holdout to compare it with a run without it)");
+        }
         int patience = options.EarlyStoppingPatience ?? (fraction > 0 ? FffAutoTrainChoices.DefaultEarlyStoppingPatience : 0);
         if (fraction > 0)
         {

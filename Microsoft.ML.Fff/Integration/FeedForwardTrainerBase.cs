@@ -76,6 +76,17 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
         if (validSet == null && options.HoldoutFraction > 0)
             (trainSet, validSet) = HoldOut(ch, trainSet, options.HoldoutFraction, seed);
         (FeedForwardNetwork network, FffTrainingReport report) = TrainOnce(ch, options, trainSet, validSet, seed);
+        if (validSet != null && options.CompareShiftAugmentation && options.ShiftAugmentation > 0)
+        {
+            // The same rows, seed and validation set without the shifts; the validation set decides (docs/decisions.md).
+            ch.Info($"Training again without ShiftAugmentation to compare on the validation set (shifted: hard {report.Final.MetricName} {report.Final.HardMetric:F4}).");
+            (FeedForwardNetwork plainNetwork, FffTrainingReport plainReport) = TrainOnce(ch, (TOptions)options.WithoutShiftAugmentation(), trainSet, validSet, seed);
+            bool plainWins = plainReport.Final.HardMetric > report.Final.HardMetric;
+            ch.Info($"Shift augmentation {(plainWins ? "dropped" : "kept")}: validation hard {report.Final.MetricName} {report.Final.HardMetric:F4} with shifts, " +
+                $"{plainReport.Final.HardMetric:F4} without.");
+            if (plainWins)
+                (network, report) = (plainNetwork, plainReport);
+        }
         return CreateModel(network, report);
     }
 
