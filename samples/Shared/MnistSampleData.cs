@@ -16,11 +16,7 @@ internal static class MnistSampleData
     extension(FffSampleData sampleData)
     {
         /// <summary>Where <c>scripts/fetch-mnist.sh</c> puts MNIST by default: <c>$FFF_DATA_CACHE/mnist</c>, else <c>~/.cache/mlnetfff/mnist</c>.</summary>
-        public static string DefaultMnistDirectory => Path.Combine(
-            Environment.GetEnvironmentVariable("FFF_DATA_CACHE") is { Length: > 0 } cache
-                ? cache
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnetfff"),
-            "mnist");
+        public static string DefaultMnistDirectory => CacheDirectory("mnist");
 
         /// <summary>
         /// MNIST from its idx files (fetch them with <c>scripts/fetch-mnist.sh</c>): the official 60,000 training or 10,000 test
@@ -56,6 +52,13 @@ internal static class MnistSampleData
             return new MLContext(seed: 0).Data.LoadFromEnumerable(list, schema);
         }
     }
+
+    /// <summary>A data set's folder in the project's data cache: <c>$FFF_DATA_CACHE/name</c>, else <c>~/.cache/mlnetfff/name</c> (as the fetch scripts write it).</summary>
+    internal static string CacheDirectory(string name) => Path.Combine(
+        Environment.GetEnvironmentVariable("FFF_DATA_CACHE") is { Length: > 0 } cache
+            ? cache
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnetfff"),
+        name);
 
     private sealed class MnistRow
     {
