@@ -516,6 +516,23 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, model, FeaturesOnly(ml, rows), OnnxTask.Binary, "Fff().Train on breast cancer");
     }
 
+    /// <summary>
+    /// The pipeline of <c>Fff().Train</c> on images (digits' 8 x 8 pixels: raw pixels, no normalization, the image recipe's tree)
+    /// exports whole too.
+    /// </summary>
+    [TestMethod]
+    public void AutoTrainPipelineOnImagesExports()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView digits = RealRows(ml, OnnxTask.Multiclass);
+        // A key label, so the model's PredictedLabel is the key the comparison reads (a Single label would come back as Single).
+        IDataView rows = ml.Data.Cache(ml.Transforms.Conversion.MapValueToKey("Label").Fit(digits).Transform(digits));
+        var options = new FffAutoTrainOptions { NumberOfEpochs = 3, Seed = 1 };
+        Assert.AreEqual(8, ml.Fff().CreatePlan(rows, options: options).Training.ImageHeight, "digits are taken as images");
+        ITransformer model = ml.Fff().Train(rows, options: options);
+        ExportAndCompare(ml, model, FeaturesOnly(ml, rows), OnnxTask.Multiclass, "Fff().Train on digits as images");
+    }
+
     /// <summary>The token bag (Tiktoken) cannot be exported: ConvertToOnnx throws NotSupportedException naming the step.</summary>
     [TestMethod]
     public void TokenBagRefusesWithANotSupportedExceptionNamingTheStep()

@@ -36,7 +36,6 @@ internal static class AutoTrainChoices
         string n = rows.ToString("N0", CultureInfo.InvariantCulture);
         if (image is ImageShape shape)
             reasons.Add(shape.Reason);
-        // Images: the MNIST recipe's shape (docs/decisions.md): a deeper tree of narrower leaves, each leaf neuron reading every pixel.
         int defaultDepth = image.HasValue ? ImageDepth : FffDefaults.Depth;
         int defaultLeafWidth = image.HasValue ? ImageLeafWidth : FffDefaults.LeafWidth;
         string imageNote = image.HasValue ? " for images" : "";

@@ -279,8 +279,7 @@ internal sealed class AutoTrainPlanner
 
         // Trainer, then the readable predicted label, then the intermediate columns go.
         EstimatorChain<ITransformer> featurization = chain;
-        long rowCount = CountRows(data);
-        FffAutoTrainChoices training = AutoTrainChoices.Choose(rowCount, options,
+        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), options,
             task == FffTask.MulticlassClassification ? CountClasses(data, label, labelMapping) : null, image);
         IEstimator<ITransformer> trainer = CreateTrainer(task, label.Name, features, trainerWeight, options, training);
         chain = chain.Append<ITransformer>(trainer);
