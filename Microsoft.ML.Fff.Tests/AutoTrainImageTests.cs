@@ -83,6 +83,18 @@ public sealed class AutoTrainImageTests
     }
 
     [TestMethod]
+    public void InputDropoutOption_OverridesTheDefaultOfImagesAndTables_AndIsValidated()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView digits = mlContext.Fff().SampleData.Digits();
+        Assert.AreEqual(0.05f, TrainerOf(mlContext.Fff().CreatePlan(digits, "Label", new FffAutoTrainOptions { InputDropout = 0.05f })).TrainerOptions.InputDropout);
+        Assert.AreEqual(0.1f, TrainerOf(mlContext.Fff().CreatePlan(digits, "Label",
+            new FffAutoTrainOptions { Task = FffTask.MulticlassClassification, ImageHeight = 0, ImageWidth = 0, InputDropout = 0.1f })).TrainerOptions.InputDropout);
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => mlContext.Fff().CreatePlan(digits, "Label", new FffAutoTrainOptions { InputDropout = 1 }));
+        Assert.AreEqual(nameof(FffAutoTrainOptions.InputDropout), e.ParamName);
+    }
+
+    [TestMethod]
     public void CreatePlan_BadImageOptions_ThrowNamingTheOption()
     {
         var mlContext = new MLContext(seed: 0);

@@ -510,6 +510,8 @@ internal sealed class AutoTrainPlanner
             trainerOptions.Progress = options.Progress;
             if (training.ImageHeight > 0)
                 ApplyImageRecipe(trainerOptions, training);
+            if (options.InputDropout is float dropout)
+                trainerOptions.InputDropout = dropout;
             return trainerOptions;
         }
     }
@@ -581,6 +583,8 @@ internal sealed class AutoTrainPlanner
             throw new ArgumentException($"Option {nameof(FffAutoTrainOptions)}.{nameof(options.TimeBudget)} runs an experiment, which does not search input stages; " +
                 $"leave {nameof(options.FeatureScaling)} and {nameof(options.NumericEmbedding)} at null, or set {nameof(options.TimeBudget)} to null.", nameof(options.TimeBudget));
         }
+        if (options.InputDropout is float inputDropout && !(inputDropout >= 0 && inputDropout < 1))
+            throw OutOfRange(nameof(options.InputDropout), inputDropout, "must be at least 0 and below 1");
         if (options.ImageHeight.HasValue != options.ImageWidth.HasValue)
         {
             throw new ArgumentException($"Options {nameof(FffAutoTrainOptions)}.{nameof(options.ImageHeight)} and {nameof(options.ImageWidth)} are set together " +

@@ -106,6 +106,12 @@ public sealed class FffAutoTrainOptions
     public float? LearningRate { get; set; }
 
     /// <summary>
+    /// Fraction of the input features zeroed per training row (<see cref="FeedForwardOptionsBase.InputDropout"/>). Default <c>null</c>:
+    /// 0.2 for images (see <see cref="ImageHeight"/>), 0 for tables. Range [0, 1).
+    /// </summary>
+    public float? InputDropout { get; set; }
+
+    /// <summary>
     /// Fraction of the training rows held out (seeded) as a validation set, on which the hard-descent metric is measured every epoch;
     /// the best epoch is kept and <see cref="EarlyStoppingPatience"/> stops training early. Default <c>null</c>: 0.1 from
     /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> training rows on, otherwise 0 (on small data the rows are worth more for
