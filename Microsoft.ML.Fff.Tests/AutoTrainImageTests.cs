@@ -118,7 +118,7 @@ public sealed class AutoTrainImageTests
             new FffAutoTrainOptions { Task = FffTask.MulticlassClassification });
         FastFeedForwardMulticlassTrainer.Options shifted = TrainerOf(large).TrainerOptions;
         Assert.AreEqual((1, 16, 16), (shifted.ShiftAugmentation, shifted.ImageHeight, shifted.ImageWidth), large.ToString());
-        Assert.IsFalse(shifted.CompareShiftAugmentation, "120 rows: no holdout to compare the shifts on");
+        Assert.IsTrue(shifted.CompareShiftAugmentation, "without a holdout too (the trainer takes a check slice from 1,000 rows)");
         FastFeedForwardMulticlassTrainer.Options compared = TrainerOf(mlContext.Fff().CreatePlan(mlContext.Data.LoadFromEnumerable(sixteen, VectorSchema<VectorRow>(256)), "Label",
             new FffAutoTrainOptions { Task = FffTask.MulticlassClassification, ValidationFraction = 0.2 })).TrainerOptions;
         Assert.IsTrue(compared.CompareShiftAugmentation, "with a holdout the shifted model is compared with an unshifted one");

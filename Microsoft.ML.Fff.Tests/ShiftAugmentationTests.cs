@@ -46,8 +46,8 @@ public sealed class ShiftAugmentationTests
     }
 
     /// <summary>
-    /// <c>CompareShiftAugmentation</c> (set by <c>Train</c> for images with a holdout) trains with and without the shifts on the same
-    /// holdout and keeps the better. Here the class is which of three adjacent columns holds the ink, so a one-pixel shift blurs the
+    /// <c>CompareShiftAugmentation</c> (set by <c>Train</c> for images) trains with and without the shifts on the same holdout and
+    /// keeps the better; without a holdout it decides on a check slice and trains the winner on all rows. Here the class is which of three adjacent columns holds the ink, so a one-pixel shift blurs the
     /// classes: the kept model is the one trained without shifts, bit for bit, and the log says so.
     /// </summary>
     [TestMethod]
@@ -57,7 +57,7 @@ public sealed class ShiftAugmentationTests
         var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
         mlContext.Log += (_, e) => messages.Enqueue(e.Message);
         var random = new Random(5);
-        var rows = Enumerable.Range(0, 600).Select(i =>
+        var rows = Enumerable.Range(0, 1_200).Select(i =>
         {
             int label = i % 3;
             var pixels = new float[16 * 16];
@@ -70,10 +70,10 @@ public sealed class ShiftAugmentationTests
         IDataView raw = mlContext.Data.LoadFromEnumerable(rows, schema);
         IDataView data = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(raw).Transform(raw);
 
-        FastFeedForwardMulticlassTrainer.Options Options(int shift, bool compare) => new()
+        FastFeedForwardMulticlassTrainer.Options Options(int shift, bool compare, double holdout = 0.2) => new()
         {
-            FeatureColumnName = nameof(ImageRow.Pixels), Depth = 1, LeafWidth = 4, NumberOfEpochs = 8, NumberOfThreads = 1, Seed = 3,
-            ImageHeight = 16, ImageWidth = 16, ShiftAugmentation = shift, HoldoutFraction = 0.2, CompareShiftAugmentation = compare,
+            FeatureColumnName = nameof(ImageRow.Pixels), Depth = 1, LeafWidth = 4, NumberOfEpochs = 4, NumberOfThreads = 1, Seed = 3,
+            ImageHeight = 16, ImageWidth = 16, ShiftAugmentation = shift, HoldoutFraction = holdout, CompareShiftAugmentation = compare,
         };
         float[] Scores(FastFeedForwardMulticlassTrainer.Options options)
             => mlContext.MulticlassClassification.Trainers.FastFeedForward(options).Fit(data).Transform(data)
@@ -83,6 +83,12 @@ public sealed class ShiftAugmentationTests
         Assert.IsTrue(messages.Any(m => m.Contains("Shift augmentation dropped", StringComparison.Ordinal)), string.Join(Environment.NewLine, messages.TakeLast(5)));
         CollectionAssert.AreEqual(Scores(Options(0, compare: false)), compared, "the kept model is the unshifted run");
         CollectionAssert.AreNotEqual(Scores(Options(1, compare: false)), compared, "the shifted run is another model");
+
+        // Without a validation set: judged on a check slice, then the winner trains on all rows, as if it had been set.
+        messages.Clear();
+        float[] checkedOnSlice = Scores(Options(1, compare: true, holdout: 0));
+        Assert.IsTrue(messages.Any(m => m.Contains("Shift augmentation dropped", StringComparison.Ordinal)), string.Join(Environment.NewLine, messages.TakeLast(5)));
+        CollectionAssert.AreEqual(Scores(Options(0, compare: false, holdout: 0)), checkedOnSlice, "the unshifted model trained on all rows");
     }
 
     private sealed class ImageRow

@@ -75,19 +75,51 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
         }
         if (validSet == null && options.HoldoutFraction > 0)
             (trainSet, validSet) = HoldOut(ch, trainSet, options.HoldoutFraction, seed);
-        (FeedForwardNetwork network, FffTrainingReport report) = TrainOnce(ch, options, trainSet, validSet, seed);
-        if (validSet != null && options.CompareShiftAugmentation && options.ShiftAugmentation > 0)
+        bool compareShifts = options.CompareShiftAugmentation && options.ShiftAugmentation > 0;
+        if (compareShifts && validSet == null)
         {
-            // The same rows, seed and validation set without the shifts; the validation set decides (docs/decisions.md).
-            ch.Info($"Training again without ShiftAugmentation to compare on the validation set (shifted: hard {report.Final.MetricName} {report.Final.HardMetric:F4}).");
-            (FeedForwardNetwork plainNetwork, FffTrainingReport plainReport) = TrainOnce(ch, (TOptions)options.WithoutShiftAugmentation(), trainSet, validSet, seed);
-            bool plainWins = plainReport.Final.HardMetric > report.Final.HardMetric;
-            ch.Info($"Shift augmentation {(plainWins ? "dropped" : "kept")}: validation hard {report.Final.MetricName} {report.Final.HardMetric:F4} with shifts, " +
-                $"{plainReport.Final.HardMetric:F4} without.");
-            if (plainWins)
-                (network, report) = (plainNetwork, plainReport);
+            // No validation set: the shifts are judged on a seeded check slice, then the winner trains on all rows.
+            long rows = trainSet.Data.GetRowCount() ?? long.MaxValue;
+            if (rows >= ShiftCheckMinRows)
+            {
+                (RoleMappedData part, RoleMappedData check) = HoldOut(ch, trainSet, ShiftCheckFraction, seed);
+                (TOptions chosen, _, _) = ChooseShifts(ch, options, part, check, seed);
+                options = (TOptions)chosen.WithoutShiftComparison();
+            }
+            else
+            {
+                ch.Info($"ShiftAugmentation is not compared with a run without it: {rows} rows are fewer than {ShiftCheckMinRows} for a check slice.");
+            }
+            compareShifts = false;
         }
+        FeedForwardNetwork network;
+        FffTrainingReport report;
+        if (compareShifts)
+            (_, network, report) = ChooseShifts(ch, options, trainSet, validSet!, seed);
+        else
+            (network, report) = TrainOnce(ch, options, trainSet, validSet, seed);
         return CreateModel(network, report);
+    }
+
+    // Rows from which the shift comparison has a check slice of its own when there is no validation set, and that slice's size.
+    private const long ShiftCheckMinRows = 1_000;
+    private const double ShiftCheckFraction = 0.1;
+
+    /// <summary>
+    /// Trains with <paramref name="options"/> (shifted) and once more without the shifts, on the same rows, seed and validation set;
+    /// returns the options and the model of the one the validation set scores better (the shifted one on a tie) (docs/decisions.md).
+    /// </summary>
+    private (TOptions Options, FeedForwardNetwork Network, FffTrainingReport Report) ChooseShifts(IChannel ch, TOptions options, RoleMappedData trainSet,
+        RoleMappedData validSet, int seed)
+    {
+        (FeedForwardNetwork network, FffTrainingReport report) = TrainOnce(ch, options, trainSet, validSet, seed);
+        ch.Info($"Training again without ShiftAugmentation to compare on the validation set (shifted: hard {report.Final.MetricName} {report.Final.HardMetric:F4}).");
+        var plain = (TOptions)options.WithoutShiftAugmentation();
+        (FeedForwardNetwork plainNetwork, FffTrainingReport plainReport) = TrainOnce(ch, plain, trainSet, validSet, seed);
+        bool plainWins = plainReport.Final.HardMetric > report.Final.HardMetric;
+        ch.Info($"Shift augmentation {(plainWins ? "dropped" : "kept")}: validation hard {report.Final.MetricName} {report.Final.HardMetric:F4} with shifts, " +
+            $"{plainReport.Final.HardMetric:F4} without.");
+        return plainWins ? (plain, plainNetwork, plainReport) : (options, network, report);
     }
 
     /// <summary>One training run: reads the rows, trains, logs where the time went.</summary>
