@@ -385,7 +385,8 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>
     /// <see cref="RowPassBudget"/> for images: shift augmentation makes every pass new rows, so more passes pay. On the 60,000 MNIST
-    /// training rows 15 epochs (the table budget) gave 97.30 % and 40 epochs 97.78 % (44 s against 107 s of training on 2 cores).
+    /// training rows 15 epochs (the table budget) gave 97.30 % and 40 epochs 97.78 % (44 s against 107 s of training on 2 cores;
+    /// <c>tools/FffImageRecipeStudy</c>'s <c>train mnist 60000 D,De</c> before this budget and the shift check existed).
     /// </summary>
     public const long ImageRowPassBudget = 2_400_000;
 
