@@ -115,17 +115,19 @@ public sealed class ConditionalBatchTests
     }
 
     /// <summary>
-    /// The one-row FFF path (eight-neuron tiles with masked-load tails, a single output's non-zero terms) gives, for every
-    /// width 1..40 and depth 0..6, the bits of the old kernels: the portable tiles and every output term added.
+    /// The one-row FFF path gives, for every width 1..70 and depth 0..6, the bits of its reference: on narrow networks (at
+    /// most 64 inputs, depth 4, no master leaf) a scalar replay of the narrow kernels' operations; on the others the old
+    /// kernels (the portable tiles and every output term added). Outputs 1, 3 and 10 cover both forms of a narrow leaf's output.
     /// </summary>
     [TestMethod]
-    public void OneRowScoreEqualsThePortableKernelsBitForBit()
+    public void OneRowScoreEqualsItsReferenceBitForBit()
     {
+        int narrowChecked = 0, wideChecked = 0;
         for (int depth = 0; depth <= 6; depth++)
         {
-            for (int inputs = 1; inputs <= 40; inputs++)
+            for (int inputs = 1; inputs <= 70; inputs += inputs < 40 ? 1 : 3)
             {
-                int outputs = inputs % 3 == 0 ? 3 : 1, leafWidth = 1 + (7 * inputs + depth) % 40;
+                int outputs = inputs % 5 == 0 ? 10 : inputs % 3 == 0 ? 3 : 1, leafWidth = 1 + (7 * inputs + depth) % 40;
                 FastFeedForwardNetwork network = ParityTests.RandomNetwork(inputs, outputs, depth, leafWidth, seed: 100 * depth + inputs);
                 float[] features = NetworkChecks.RandomRows(16, inputs, seed: inputs);
                 var hidden = new float[leafWidth];
@@ -135,14 +137,129 @@ public sealed class ConditionalBatchTests
                 {
                     ReadOnlySpan<float> x = features.AsSpan(r * inputs, inputs);
                     int leaf = network.FindLeaf(x);
-                    DescentKernels.UnitsPortable(ref features[r * inputs], ref network.HiddenWeights[leaf * leafWidth * inputs],
-                        network.HiddenBiases.AsSpan(leaf * leafWidth, leafWidth), inputs, hidden);
-                    network.OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(expected);
-                    DescentKernels.AddEveryTerm(hidden, network.OutputWeights.AsSpan(leaf * leafWidth * outputs, leafWidth * outputs), 1f, expected);
+                    if (network.UsesNarrowKernels)
+                    {
+                        Assert.AreEqual(NarrowReferenceLeaf(network, x), leaf, $"depth {depth}, {inputs} inputs, row {r}: narrow routing");
+                        NarrowReferenceScore(network, x, leaf, expected);
+                        narrowChecked++;
+                    }
+                    else
+                    {
+                        DescentKernels.UnitsPortable(ref features[r * inputs], ref network.HiddenWeights[leaf * leafWidth * inputs],
+                            network.HiddenBiases.AsSpan(leaf * leafWidth, leafWidth), inputs, hidden);
+                        network.OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(expected);
+                        DescentKernels.AddEveryTerm(hidden, network.OutputWeights.AsSpan(leaf * leafWidth * outputs, leafWidth * outputs), 1f, expected);
+                        wideChecked++;
+                    }
                     network.Score(x, actual);
-                    CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual), $"depth {depth}, {inputs} inputs, leaf {leafWidth}, row {r}");
+                    CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected), EstimatorWorkout.Bits(actual), $"depth {depth}, {inputs} inputs, leaf {leafWidth}, {outputs} outputs, row {r}");
                 }
             }
+        }
+        Assert.IsTrue(narrowChecked > 0 && wideChecked > 0, "both paths were checked");
+    }
+
+    /// <summary>A narrow network's sparse rows, batches and the rows of a batch with a NaN give what its dense one-row path gives.</summary>
+    [TestMethod]
+    public void NarrowNetworkScoresSparseRowsAndBatchesLikeOneDenseRow()
+    {
+        FastFeedForwardNetwork network = ParityTests.RandomNetwork(13, 2, 3, 20, seed: 7);
+        Assert.IsTrue(network.UsesNarrowKernels);
+        const int rows = 200;
+        float[] features = NetworkChecks.RandomRows(rows, 13, seed: 8);
+        for (int k = 0; k < features.Length; k += 3)
+            features[k] = 0;   // zeros to leave out of the sparse form
+        features[5 * 13 + 4] = float.NaN;
+        var batch = new float[rows * 2];
+        network.ScoreBatch(features, rows, batch);
+        var one = new float[2];
+        var sparse = new float[2];
+        for (int r = 0; r < rows; r++)
+        {
+            float[] x = features.AsSpan(r * 13, 13).ToArray();
+            network.Score(x, one);
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(one), EstimatorWorkout.Bits(batch.AsSpan(r * 2, 2).ToArray()), $"row {r}: batch");
+            int[] indices = Enumerable.Range(0, 13).Where(i => x[i] != 0).ToArray();
+            float[] values = indices.Select(i => x[i]).ToArray();
+            network.Score(indices, values, sparse);
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(one), EstimatorWorkout.Bits(sparse), $"row {r}: sparse");
+            Assert.AreEqual(network.FindLeaf(x), network.FindLeaf(indices, values), $"row {r}: sparse routing");
+        }
+        Assert.IsTrue(batch.AsSpan(5 * 2, 2).ToArray().All(float.IsNaN), "the row with a NaN scores NaN");
+        Assert.AreEqual(-1, network.FindLeaf(features.AsSpan(5 * 13, 13)));
+    }
+
+    /// <summary>Writing the weights in place and calling <see cref="FeedForwardNetwork.WeightsChanged"/> changes what the narrow path scores.</summary>
+    [TestMethod]
+    public void NarrowNetworkSeesWeightsWrittenInPlace()
+    {
+        FastFeedForwardNetwork network = ParityTests.RandomNetwork(6, 1, 2, 8, seed: 3);
+        float[] x = NetworkChecks.RandomRows(1, 6, seed: 4);
+        var before = new float[1];
+        network.Score(x, before);
+        Array.Clear(network.OutputWeights);
+        Array.Fill(network.OutputBiases, 2.5f);
+        network.WeightsChanged();
+        var after = new float[1];
+        network.Score(x, after);
+        Assert.AreNotEqual(before[0], after[0]);
+        Assert.AreEqual(2.5f, after[0]);
+    }
+
+    /// <summary>The leaf a narrow network routes to, replayed in scalar code: each node's even and odd chains of fused multiply-adds.</summary>
+    private static int NarrowReferenceLeaf(FastFeedForwardNetwork network, ReadOnlySpan<float> x)
+    {
+        int node = 0;
+        for (int level = 0; level < network.Depth; level++)
+        {
+            float z = NarrowReferenceUnit(x, network.NodeWeights.AsSpan(node * x.Length, x.Length), network.NodeBiases[node]);
+            if (float.IsNaN(z))
+                return -1;
+            node = 2 * node + (z >= 0 ? 2 : 1);
+        }
+        return node - network.NodeCount;
+    }
+
+    private static float NarrowReferenceUnit(ReadOnlySpan<float> x, ReadOnlySpan<float> w, float bias)
+    {
+        float even = 0, odd = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (i % 2 == 0)
+                even = MathF.FusedMultiplyAdd(x[i], w[i], even);
+            else
+                odd = MathF.FusedMultiplyAdd(x[i], w[i], odd);
+        }
+        return even + odd + bias;
+    }
+
+    /// <summary>A narrow leaf's outputs replayed in scalar code: per output, eight lane chains over the padded units, then the lanes' fixed sum.</summary>
+    private static void NarrowReferenceScore(FastFeedForwardNetwork network, ReadOnlySpan<float> x, int leaf, float[] result)
+    {
+        int width = network.LeafWidth, inputs = x.Length, outputs = network.OutputCount;
+        int padded = (width + 7) / 8 * 8;
+        var active = new float[padded];
+        for (int k = 0; k < width; k++)
+        {
+            float h = NarrowReferenceUnit(x, network.HiddenWeights.AsSpan((leaf * width + k) * inputs, inputs), network.HiddenBiases[leaf * width + k]);
+            active[k] = h <= 0 ? 0 : h;
+        }
+        if (outputs > 8)
+        {
+            network.OutputBiases.AsSpan(leaf * outputs, outputs).CopyTo(result);
+            DescentKernels.AddEveryTerm(active.AsSpan(0, width), network.OutputWeights.AsSpan(leaf * width * outputs, width * outputs), 1f, result);
+            return;
+        }
+        for (int o = 0; o < outputs; o++)
+        {
+            var lanes = new float[8];
+            for (int k = 0; k < padded; k++)
+            {
+                float v = k < width ? network.OutputWeights[(leaf * width + k) * outputs + o] : 0;
+                lanes[k % 8] = k < 8 ? active[k] * v : MathF.FusedMultiplyAdd(active[k], v, lanes[k % 8]);
+            }
+            float sum = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+            result[o] = network.OutputBiases[leaf * outputs + o] + sum;
         }
     }
 

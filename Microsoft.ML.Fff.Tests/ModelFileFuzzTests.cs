@@ -42,7 +42,7 @@ public sealed class ModelFileFuzzTests
     private const int OffFpLim = 0x88;              // long
     private const int OffFpAssemblyName = 0x90;     // long, the loader assembly name (UTF-16) follows the model block
 
-    private const uint CurrentVersion = 0x00010003;
+    private const uint CurrentVersion = 0x00010004;
     private const long MaxBytesPerLoad = 64L << 20;
     private const int RawZipMutationsPerModel = 700;
     private const int EntryMutationsPerModel = 2700;
@@ -300,9 +300,9 @@ public sealed class ModelFileFuzzTests
             StringAssert.StartsWith(e.Message, "Unsupported FFF model version:");
             StringAssert.Contains(e.Message, "older than the oldest");
             // A version that claims to need a newer reader than the one that wrote it.
-            e = Rejected(subject, Patched(subject, OffModelVerWritten, Versions(CurrentVersion, 0x00010004)));
+            e = Rejected(subject, Patched(subject, OffModelVerWritten, Versions(CurrentVersion, 0x00010005)));
             StringAssert.StartsWith(e.Message, "Corrupt FFF model:");
-            StringAssert.Contains(e.Message, "format 0x00010004 is needed");
+            StringAssert.Contains(e.Message, "format 0x00010005 is needed");
             // An unknown model signature behind our loader signature.
             e = Rejected(subject, Patched(subject, OffModelSignature, "FFFXXXMP"u8));
             StringAssert.StartsWith(e.Message, "Corrupt FFF model: the model signature is 'FFFXXXMP'");
@@ -708,12 +708,17 @@ public sealed class ModelFileFuzzTests
                 using (var stream = new MemoryStream(zip, writable: false))
                     model = mlContext.Model.Load(stream, out _);
                 loaded = true;
-                float[] scores = EstimatorWorkout.ReadScores(model.Transform(subject.Rows));
+                IDataView scored = model.Transform(subject.Rows);
+                float[] scores = EstimatorWorkout.ReadScores(scored);
                 Loaded++;
-                Record(scope, "loaded", scores.SequenceEqual(subject.Expected) ? "same predictions" : "different predictions", what);
+                // ML.NET's prediction transformers store the name of the score column: a flipped bit there renames it (found
+                // when the subjects' bytes moved with the format version). No score is computed wrongly; the row has none.
+                bool renamed = scored.Schema.GetColumnOrNull("Score") is null;
+                Record(scope, "loaded", renamed ? "no Score column (a stored column name changed)"
+                    : scores.SequenceEqual(subject.Expected) ? "same predictions" : "different predictions", what);
                 if (mustThrow)
                     Violation("loaded although it must be rejected", what);
-                if (scores.Length != subject.Expected.Length || !scores.All(float.IsFinite))
+                if (!renamed && (scores.Length != subject.Expected.Length || !scores.All(float.IsFinite)))
                     Violation("loaded, then scored non-finite values", $"{what} -> [{string.Join(", ", scores)}]");
             }
             catch (Exception e)

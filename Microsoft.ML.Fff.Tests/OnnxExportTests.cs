@@ -322,11 +322,13 @@ public sealed class OnnxExportTests
         // Every node (the root and both of level 1) at exactly 0: the root level and the deeper levels are separate graph parts.
         Array.Clear(fff.NodeWeights);
         Array.Clear(fff.NodeBiases);
+        fff.WeightsChanged();
         float[] right = Scores(model, features);
         ExportAndCompare(ml, model, features, OnnxTask.Regression, "FFF leaves, every node at exactly 0");
 
         // The same rows sent left by the smallest negative root value score differently: the tie decides.
         fff.NodeBiases[0] = -float.Epsilon;
+        fff.WeightsChanged();
         AssertSomeScoreMoved(right, Scores(model, features), "the subtrees give different scores");
     }
 

@@ -98,6 +98,10 @@ internal sealed partial class EmbeddingBagNetwork : FeedForwardNetwork
         Head.Score(embedding, output);
     }
 
+    internal override bool HasLegacyKernels => Head.HasLegacyKernels;
+
+    internal override void KeepLegacyKernels() => Head.KeepLegacyKernels();
+
     /// <summary>
     /// Folds <c>(x - shift) * scale</c> into the table and the head: token <c>i</c>'s row is multiplied by <c>scale_i</c>, and the
     /// constant <c>-sum_i shift_i * scale_i * E[i]</c> it adds to every embedding goes into the head's first-layer biases.

@@ -95,6 +95,8 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
     public int FindLeaf(ReadOnlySpan<float> features)
     {
         int inputs = InputCount;
+        if (UsesNarrowKernels)
+            return FindLeafNarrow(Narrow, features.Slice(0, inputs));
         ref float x = ref MemoryMarshal.GetReference(features.Slice(0, inputs));
         ref float weights = ref MemoryMarshal.GetArrayDataReference(NodeWeights);
         int node = 0;
@@ -111,6 +113,12 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
     /// <summary>Routes a sparse row (indices already validated) to its leaf. Returns -1 when a node value is NaN.</summary>
     public int FindLeaf(ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
     {
+        if (UsesNarrowKernels)
+        {
+            Span<float> x = stackalloc float[InputCount];
+            Scatter(indices, values, x);
+            return FindLeafNarrow(Narrow, x);
+        }
         var row = new SparseRow(indices, values);
         int node = 0;
         int inputs = InputCount;
@@ -132,6 +140,11 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
     {
         Span<float> result = output.Slice(0, OutputCount);
         ReadOnlySpan<float> x = features.Slice(0, InputCount);
+        if (UsesNarrowKernels)
+        {
+            ScoreNarrow(x, result);
+            return;
+        }
         int leaf = FindLeaf(x);
         if (leaf < 0)
         {
@@ -153,8 +166,13 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
     /// <summary>Hard-descent forward pass for a sparse row given as (indices, values); indices must be validated.</summary>
     public override void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output)
     {
-        var row = new SparseRow(indices, values);
         Span<float> result = output.Slice(0, OutputCount);
+        if (UsesNarrowKernels)
+        {
+            ScoreNarrow(indices, values, result);
+            return;
+        }
+        var row = new SparseRow(indices, values);
         int leaf = FindLeaf(indices, values);
         if (leaf < 0)
         {
@@ -216,6 +234,13 @@ internal sealed partial class FastFeedForwardNetwork : GroupedBatchNetwork
     private protected override void ScoreGrouped(ReadOnlySpan<float> features, int first, int count, Span<float> outputs)
     {
         int inputs = InputCount, outs = OutputCount;
+        if (UsesNarrowKernels)
+        {
+            // A narrow network's weights sit in L1 whatever the order of the rows: grouping would only add the sort.
+            for (int row = first; row < first + count; row++)
+                ScoreNarrow(features.Slice(row * inputs, inputs), outputs.Slice(row * outs, outs));
+            return;
+        }
         int leaves = LeafCount;
         // Counting sort when the leaves are not many more than the rows; a comparison sort otherwise (deep trees, few rows).
         bool counting = leaves <= 4 * count;

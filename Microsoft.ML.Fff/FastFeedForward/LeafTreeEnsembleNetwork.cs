@@ -148,6 +148,14 @@ internal sealed partial class LeafTreeEnsembleNetwork : GroupedBatchNetwork
     }
 
     // Scalings fold into every member: the mean of affine maps of the members is the affine map of their mean.
+    internal override bool HasLegacyKernels => Members.Any(member => member.HasLegacyKernels);
+
+    internal override void KeepLegacyKernels()
+    {
+        foreach (FastFeedForwardNetwork member in Members)
+            member.KeepLegacyKernels();
+    }
+
     public override void FoldInputTransform(ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
     {
         foreach (FastFeedForwardNetwork member in Members)

@@ -121,6 +121,10 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
     /// The stage takes raw features, so only the identity folds (what the training session passes for a stage); any other
     /// input map belongs to <see cref="Map"/>.
     /// </summary>
+    internal override bool HasLegacyKernels => Inner.HasLegacyKernels;
+
+    internal override void KeepLegacyKernels() => Inner.KeepLegacyKernels();
+
     public override void FoldInputTransform(ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
     {
         for (int j = 0; j < InputCount; j++)

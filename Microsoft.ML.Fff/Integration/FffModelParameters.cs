@@ -59,8 +59,8 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     private protected static InvalidDataException MarkCorrupt(InvalidDataException e) => ModelFormat.Mark(e);
 
     /// <summary>The task's version record: <paramref name="modelSignature"/> in the shared format versions (<see cref="ModelFormat"/>).</summary>
-    private protected static VersionInfo VersionInfoOf<TModel>(string modelSignature, string loaderSignature)
-        => ModelFormat.VersionInfo(modelSignature, loaderSignature, typeof(TModel).Assembly);
+    private protected static VersionInfo VersionInfoOf<TModel>(string modelSignature, string loaderSignature, uint written = ModelFormat.CurrentVersion)
+        => ModelFormat.VersionInfo(modelSignature, loaderSignature, typeof(TModel).Assembly, written);
 
     /// <summary>Checks the stored signature and version (<see cref="ModelFormat.CheckVersion"/>) and reads the model.</summary>
     private protected static TModel LoadChecked<TModel>(IHostEnvironment env, ModelLoadContext ctx, VersionInfo supported, Func<IHostEnvironment, ModelLoadContext, TModel> read)
@@ -106,7 +106,8 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
 
     private protected abstract DataViewType OutputType { get; }
 
-    private protected abstract VersionInfo VersionInfo { get; }
+    /// <summary>The task's version record with <paramref name="written"/> as the written and readable format.</summary>
+    private protected abstract VersionInfo VersionInfoFor(uint written);
 
     ValueMapper<TIn, TOut> IValueMapper.GetMapper<TIn, TOut>()
     {
@@ -250,7 +251,9 @@ public abstract class FffModelParametersBase<TOutput> : ModelParametersBase<TOut
     protected override void SaveCore(ModelSaveContext ctx)
     {
         base.SaveCore(ctx);
-        ctx.SetVersionInfo(VersionInfo);
+        // A network read from a file older than the narrow kernels keeps that file's kernels (and scores): it is written in
+        // the last format that means them.
+        ctx.SetVersionInfo(VersionInfoFor(Network.HasLegacyKernels ? ModelFormat.ThirdVersion : ModelFormat.CurrentVersion));
         NetworkFormat.Save(Network, ctx.Writer);
     }
 }
@@ -274,12 +277,12 @@ public sealed class FffBinaryModelParameters : FffModelParametersBase<float>, IV
             throw MarkCorrupt(ModelFormat.Corrupt($"a binary model has 1 output but this one declares {Network.OutputCount}."));
     }
 
-    private static VersionInfo GetVersionInfo() => VersionInfoOf<FffBinaryModelParameters>("FFFBINMP", LoaderSignature);
+    private static VersionInfo GetVersionInfo(uint written = ModelFormat.CurrentVersion) => VersionInfoOf<FffBinaryModelParameters>("FFFBINMP", LoaderSignature, written);
 
     internal static FffBinaryModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
         => LoadChecked(env, ctx, GetVersionInfo(), (e, c) => new FffBinaryModelParameters(e, c));
 
-    private protected override VersionInfo VersionInfo => GetVersionInfo();
+    private protected override VersionInfo VersionInfoFor(uint written) => GetVersionInfo(written);
 
     /// <summary>The ML.NET task this model serves.</summary>
     protected override PredictionKind PredictionKind => PredictionKind.BinaryClassification;
@@ -331,7 +334,7 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
         _outputType = new VectorDataViewType(NumberDataViewType.Single, Network.OutputCount);
     }
 
-    private static VersionInfo GetVersionInfo() => VersionInfoOf<FffMulticlassModelParameters>("FFFMCLMP", LoaderSignature);
+    private static VersionInfo GetVersionInfo(uint written = ModelFormat.CurrentVersion) => VersionInfoOf<FffMulticlassModelParameters>("FFFMCLMP", LoaderSignature, written);
 
     internal static FffMulticlassModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
         => LoadChecked(env, ctx, GetVersionInfo(), (e, c) => new FffMulticlassModelParameters(e, c));
@@ -339,7 +342,7 @@ public sealed class FffMulticlassModelParameters : FffModelParametersBase<VBuffe
     /// <summary>Number of classes.</summary>
     public int ClassCount => Network.OutputCount;
 
-    private protected override VersionInfo VersionInfo => GetVersionInfo();
+    private protected override VersionInfo VersionInfoFor(uint written) => GetVersionInfo(written);
 
     /// <summary>The ML.NET task this model serves.</summary>
     protected override PredictionKind PredictionKind => PredictionKind.MulticlassClassification;
@@ -380,12 +383,12 @@ public sealed class FffRegressionModelParameters : FffModelParametersBase<float>
             throw MarkCorrupt(ModelFormat.Corrupt($"a regression model has 1 output but this one declares {Network.OutputCount}."));
     }
 
-    private static VersionInfo GetVersionInfo() => VersionInfoOf<FffRegressionModelParameters>("FFFREGMP", LoaderSignature);
+    private static VersionInfo GetVersionInfo(uint written = ModelFormat.CurrentVersion) => VersionInfoOf<FffRegressionModelParameters>("FFFREGMP", LoaderSignature, written);
 
     internal static FffRegressionModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
         => LoadChecked(env, ctx, GetVersionInfo(), (e, c) => new FffRegressionModelParameters(e, c));
 
-    private protected override VersionInfo VersionInfo => GetVersionInfo();
+    private protected override VersionInfo VersionInfoFor(uint written) => GetVersionInfo(written);
 
     /// <summary>The ML.NET task this model serves.</summary>
     protected override PredictionKind PredictionKind => PredictionKind.Regression;

@@ -21,8 +21,16 @@ internal static class ModelFormat
     /// <summary>Format 0x00010003: input stages (numerical embeddings, robust scaling) and leaf-tree ensembles.</summary>
     public const uint ThirdVersion = 0x00010003;
 
+    /// <summary>
+    /// Format 0x00010004: the payloads of 0x00010003, scored with the narrow kernels where a leaf FFF qualifies
+    /// (<c>FastFeedForwardNetwork.UsesNarrowKernels</c>: tables' rows). Those add in another order than the kernels before
+    /// them, so files older than this keep the old kernels (<see cref="Scoring.FeedForwardNetwork.KeepLegacyKernels"/>) and score
+    /// bit for bit as when they were saved, and are saved again in 0x00010003.
+    /// </summary>
+    public const uint NarrowKernelsVersion = 0x00010004;
+
     /// <summary>The format this version writes.</summary>
-    public const uint CurrentVersion = ThirdVersion;
+    public const uint CurrentVersion = NarrowKernelsVersion;
 
     /// <summary>The kind code implied by files of <see cref="FirstVersion"/>, which store no code.</summary>
     public const int FirstVersionKindCode = 0;
@@ -30,12 +38,13 @@ internal static class ModelFormat
     /// <summary>
     /// The version record of one task's model parameters: written in <see cref="CurrentVersion"/>, readable back to
     /// <see cref="FirstVersion"/> (0x00010001 initial; 0x00010002 network kind code, master leaf; 0x00010003 input stages and
-    /// leaf-tree ensembles, new kinds whose payloads older readers do not know).
+    /// leaf-tree ensembles, new kinds whose payloads older readers do not know; 0x00010004 narrow kernels). A network that
+    /// keeps the kernels of older files is written in <see cref="ThirdVersion"/> (<paramref name="written"/>).
     /// </summary>
-    public static VersionInfo VersionInfo(string modelSignature, string loaderSignature, Assembly loaderAssembly) => new(
+    public static VersionInfo VersionInfo(string modelSignature, string loaderSignature, Assembly loaderAssembly, uint written = CurrentVersion) => new(
         modelSignature: modelSignature,
-        verWrittenCur: CurrentVersion,
-        verReadableCur: CurrentVersion,
+        verWrittenCur: written,
+        verReadableCur: written,
         verWeCanReadBack: FirstVersion,
         loaderSignature: loaderSignature,
         loaderAssemblyName: loaderAssembly.FullName);

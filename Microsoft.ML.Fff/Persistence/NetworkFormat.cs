@@ -15,6 +15,9 @@ internal static class NetworkFormat
     // int32  network kind code (registered by each kind, see Kinds/NetworkKind.cs)
     // then the kind's own payload, described next to each network's SavePayload.
     // Files of format 0x00010001 hold the payload of kind 0 without the kind field (its codec reads both).
+    // Version history: 0x00010001 leaf FFF only; 0x00010002 kind code, master leaf, the other kinds; 0x00010003 input
+    // stages (kind 5) and leaf-tree ensembles (kind 6); 0x00010004 no payload change: leaf FFFs on narrow rows score with
+    // NarrowKernels, and networks read from older files keep the older kernels (KeepLegacyKernels) and are written as 0x00010003.
     // All little endian. In an ML.NET model file this follows ML.NET's 256-byte ModelHeader and the int32 sizeof(float)
     // that ModelParametersBase writes; the rest of the header's model block is exactly these bytes, no more, no less.
     // Load also requires every weight finite and, for inputs in [-1, 1], no intermediate value or output above
@@ -48,7 +51,10 @@ internal static class NetworkFormat
             Save(network, writer);
         stream.Position = 0;
         using var reader = new BinaryReader(stream);
-        return Read(reader, stream.Length, CurrentVersion, validate: false);
+        FeedForwardNetwork clone = Read(reader, stream.Length, CurrentVersion, validate: false);
+        if (network.HasLegacyKernels)
+            clone.KeepLegacyKernels();
+        return clone;
     }
 
     private static FeedForwardNetwork Read(BinaryReader reader, long? byteCount, uint formatVersion, bool validate)
@@ -65,6 +71,8 @@ internal static class NetworkFormat
         INetworkCodec codec = NetworkCodecs.Find(kind) ?? throw Corrupt($"unknown network kind {kind}.");
         FeedForwardNetwork network = codec.ReadPayload(payload, formatVersion);
         payload.CheckAtEnd();
+        if (formatVersion < NarrowKernelsVersion)
+            network.KeepLegacyKernels();
         if (validate)
             Validate(network);
         return network;

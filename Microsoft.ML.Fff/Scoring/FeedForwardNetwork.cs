@@ -151,6 +151,26 @@ internal abstract partial class FeedForwardNetwork
                 biases[row] -= TensorPrimitives.Dot(w, shift);
             }
         }
+        WeightsChanged();
+    }
+
+    /// <summary>
+    /// Called after the weight arrays were written in place (a fold, an export from the training module): a network that
+    /// keeps a derived copy of its weights for scoring drops it here.
+    /// </summary>
+    public virtual void WeightsChanged()
+    {
+    }
+
+    /// <summary>
+    /// True when this network (or a network inside it) scores with the kernels of model files older than
+    /// <see cref="Persistence.ModelFormat.NarrowKernelsVersion"/>, so that a loaded file keeps the exact scores it was saved with.
+    /// </summary>
+    internal virtual bool HasLegacyKernels => false;
+
+    /// <summary>Makes the network score with the kernels of files older than <see cref="Persistence.ModelFormat.NarrowKernelsVersion"/> (see <see cref="HasLegacyKernels"/>).</summary>
+    internal virtual void KeepLegacyKernels()
+    {
     }
 
     /// <summary>
@@ -167,6 +187,7 @@ internal abstract partial class FeedForwardNetwork
             TensorPrimitives.Multiply(biases, scale, biases);
             TensorPrimitives.Add(biases, shift, biases);
         }
+        WeightsChanged();
     }
 
     /// <summary>First-layer weight matrices (rows of <see cref="InputCount"/> values) with their biases.</summary>

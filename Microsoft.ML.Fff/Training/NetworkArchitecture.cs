@@ -81,6 +81,7 @@ internal abstract class FeedForwardModule : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         foreach ((Parameter parameter, float[] array, bool inputMajor) in Bindings(network))
             CopyOut(inputMajor ? parameter.t() : parameter, array);
+        network.WeightsChanged();
     }
 
     /// <summary>Copies a tensor's values into an array of the same element count.</summary>
