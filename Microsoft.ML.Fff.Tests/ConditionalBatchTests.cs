@@ -159,6 +159,43 @@ public sealed class ConditionalBatchTests
         Assert.IsTrue(narrowChecked > 0 && wideChecked > 0, "both paths were checked");
     }
 
+    /// <summary><see cref="NarrowKernels.Affine"/> and <see cref="NarrowKernels.ActivatedDot"/> against a double reference over odd input counts and every padded width up to 48.</summary>
+    [TestMethod]
+    public void NarrowKernelsMatchDoubleReferenceForOddLengths()
+    {
+        for (int inputs = 1; inputs <= 67; inputs += 2)
+        {
+            for (int stride = 8; stride <= 48; stride += 8)
+            {
+                float[] x = NetworkChecks.RandomRows(1, inputs, seed: inputs);
+                float[] w = NetworkChecks.RandomRows(inputs, stride, seed: 100 + stride);
+                float[] b = NetworkChecks.RandomRows(1, stride, seed: 200 + inputs);
+                var h = new float[stride];
+                NarrowKernels.Affine(x, w, b, h);
+                float[] v = NetworkChecks.RandomRows(1, stride, seed: 300 + stride);
+                double dot = 0;
+                for (int k = 0; k < stride; k++)
+                {
+                    double expected = b[k];
+                    for (int i = 0; i < inputs; i++)
+                        expected += x[i] * (double)w[i * stride + k];
+                    Assert.AreEqual(expected, h[k], 1e-5 * (inputs + 1), $"{inputs} inputs, stride {stride}, unit {k}");
+                    dot += Math.Max(0, (double)h[k]) * v[k];
+                }
+                Assert.AreEqual(dot, NarrowKernels.ActivatedDot(h, v), 1e-5 * stride * (inputs + 1), $"{inputs} inputs, stride {stride}: output");
+            }
+        }
+        // ReLU lets NaN through to the sum; a negative unit adds nothing.
+        var hidden = new float[8];
+        hidden[3] = float.NaN;
+        Assert.IsTrue(float.IsNaN(NarrowKernels.ActivatedDot(hidden, Enumerable.Repeat(1f, 8).ToArray())));
+        hidden[3] = -5;
+        hidden[6] = 2;
+        Assert.AreEqual(6f, NarrowKernels.ActivatedDot(hidden, Enumerable.Repeat(3f, 8).ToArray()));
+        Assert.Throws<ArgumentException>(() => NarrowKernels.ActivatedDot(new float[7], new float[7]));
+        Assert.Throws<ArgumentException>(() => NarrowKernels.Affine(new float[3], new float[10], new float[8], new float[8]));
+    }
+
     /// <summary>A narrow network's sparse rows, batches and the rows of a batch with a NaN give what its dense one-row path gives.</summary>
     [TestMethod]
     public void NarrowNetworkScoresSparseRowsAndBatchesLikeOneDenseRow()
