@@ -33,7 +33,7 @@ public sealed class AutoTrainImageTests
         StringAssert.Contains(plan.Columns.Single(c => c.Name == "Features").Reason, "not normalized");
         Assert.AreEqual(4, plan.Training.Depth, "the image recipe's depth (1,797 rows give 16 leaves 112 rows each)");
         Assert.AreEqual(16, plan.Training.LeafWidth);
-        Assert.AreEqual(FffAutoTrainChoices.ImageEnsembleSize, plan.Training.EnsembleSize, "images from 1,000 rows get two trees");
+        Assert.AreEqual(FffAutoTrainChoices.ImageEnsembleSize, plan.Training.EnsembleSize, "images from 300 rows get two trees");
 
         FastFeedForwardMulticlassTrainer.Options options = TrainerOf(plan).TrainerOptions;
         Assert.AreEqual(0, options.ShiftAugmentation, "8 pixels a side are too few to shift");
@@ -52,13 +52,13 @@ public sealed class AutoTrainImageTests
 
     /// <summary>Images get <see cref="FffAutoTrainChoices.ImageEnsembleSize"/> trees from <see cref="FffAutoTrainChoices.MinRowsForImageEnsemble"/> rows; a set size wins.</summary>
     [TestMethod]
-    public void Choose_Images_GetTwoTreesFromAThousandRows()
+    public void Choose_Images_GetTwoTreesFromThreeHundredRows()
     {
         var image = new ImageShape(28, 28, 1, "test");
         Assert.AreEqual(1, AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble - 1, new FffAutoTrainOptions(), 10, image).EnsembleSize);
         FffAutoTrainChoices two = AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble, new FffAutoTrainOptions(), 10, image);
         Assert.AreEqual(FffAutoTrainChoices.ImageEnsembleSize, two.EnsembleSize);
-        Assert.IsTrue(two.Reasons.Any(r => r.StartsWith("2 leaf trees, averaged: images on 1,000 rows", StringComparison.Ordinal)), string.Join("\n", two.Reasons));
+        Assert.IsTrue(two.Reasons.Any(r => r.StartsWith($"2 leaf trees, averaged: images on {FffAutoTrainChoices.MinRowsForImageEnsemble:N0} rows", StringComparison.Ordinal)), string.Join("\n", two.Reasons));
         Assert.AreEqual(1, AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble, new FffAutoTrainOptions(), 10).EnsembleSize, "a table keeps one tree");
         Assert.AreEqual(3, AutoTrainChoices.Choose(20_000, new FffAutoTrainOptions { EnsembleSize = 3 }, 10, image).EnsembleSize);
     }

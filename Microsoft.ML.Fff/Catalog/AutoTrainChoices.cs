@@ -93,9 +93,9 @@ internal static class AutoTrainChoices
         }
         else if (image.HasValue && rows >= FffAutoTrainChoices.MinRowsForImageEnsemble)
         {
-            // Images: a second tree raised the first 10,000 MNIST rows from 95.3 % to 96.3 % (past LightGBM's 96.1 %), 1,000 and 3,000
-            // MNIST rows by 2.4 and 1.1 points, Fashion-MNIST's by 1.25 and 0.2, and digits (1,437 rows) by 0.7 over three splits
-            // (docs/decisions.md, "Two trees for images from 1,000 rows").
+            // Images: a second tree raised the first 10,000 MNIST rows from 95.3 % to 96.3 % (past LightGBM's 96.1 %), 300 to 3,000
+            // MNIST and Fashion-MNIST rows by 0.2 to 3.0 points, and digits (1,437 rows) by 0.7 over three splits (docs/decisions.md,
+            // "Two trees for images from 300 rows").
             trees = FffAutoTrainChoices.ImageEnsembleSize;
             reasons.Add($"{trees} leaf trees, averaged: images on {n} rows (at least {FffAutoTrainChoices.MinRowsForImageEnsemble:N0}); each scored row costs {trees} trees' neurons; " +
                 $"set {nameof(FffAutoTrainOptions.EnsembleSize)} to override");
