@@ -239,20 +239,7 @@ public sealed class ModelFixtureTests
     }
 
     /// <summary>The written format version (ML.NET's ModelVerWritten at 0x48 of the model header) of the entry that carries our signature.</summary>
-    private static uint WrittenVersion(byte[] zip)
-    {
-        using var archive = new System.IO.Compression.ZipArchive(new MemoryStream(zip), System.IO.Compression.ZipArchiveMode.Read);
-        foreach (System.IO.Compression.ZipArchiveEntry entry in archive.Entries)
-        {
-            var bytes = new MemoryStream();
-            using (Stream source = entry.Open())
-                source.CopyTo(bytes);
-            byte[] data = bytes.ToArray();
-            if (data.Length > 0x100 && System.Text.Encoding.ASCII.GetString(data, 0x40, 3) == "FFF")
-                return BitConverter.ToUInt32(data, 0x48);
-        }
-        throw new AssertFailedException("no entry carries an FFF model signature");
-    }
+    private static uint WrittenVersion(byte[] zip) => BitConverter.ToUInt32(NetworkChecks.OurModelEntry(zip), 0x48);
 
     /// <summary>
     /// Writes the fixtures into the folder named by FFF_WRITE_FIXTURES; does nothing without it. Run only when the

@@ -195,4 +195,20 @@ internal static class NetworkChecks
         }
         return loaded;
     }
+
+    /// <summary>The bytes of the one entry of a saved ML.NET model zip whose model header carries our signature ("FFF…" at 0x40).</summary>
+    public static byte[] OurModelEntry(byte[] zip)
+    {
+        using var archive = new System.IO.Compression.ZipArchive(new MemoryStream(zip), System.IO.Compression.ZipArchiveMode.Read);
+        foreach (System.IO.Compression.ZipArchiveEntry entry in archive.Entries)
+        {
+            var bytes = new MemoryStream();
+            using (Stream source = entry.Open())
+                source.CopyTo(bytes);
+            byte[] data = bytes.ToArray();
+            if (data.Length > 0x100 && System.Text.Encoding.ASCII.GetString(data, 0x40, 3) == "FFF")
+                return data;
+        }
+        throw new AssertFailedException("no entry carries an FFF model signature");
+    }
 }
