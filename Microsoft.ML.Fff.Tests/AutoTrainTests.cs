@@ -224,6 +224,34 @@ public sealed class AutoTrainTests
         CollectionAssert.AreEqual(ignoreBefore, options.IgnoreColumns!.ToArray());
     }
 
+    [TestMethod]
+    public void Train_WithoutHoldout_MeasuresTheCurveOnlyForAProgressSubscriber()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView data = LoadMixed(mlContext, 120);
+        FffTrainingReport Report(IProgress<FffTrainingProgress>? progress)
+        {
+            FffAutoTrainOptions options = OptionsFor(nameof(MixedRow.IsGood));
+            options.Progress = progress;
+            ITransformer model = mlContext.Fff().Train(data, nameof(MixedRow.IsGood), options);
+            var scorer = ((IEnumerable<ITransformer>)model).OfType<BinaryPredictionTransformer<FffBinaryModelParameters>>().Single();
+            return scorer.Model.TrainingReport!;
+        }
+
+        // No one reads the curve: only the kept (last) epoch is measured, so the report's final metrics stay.
+        FffTrainingReport quiet = Report(null);
+        Assert.IsGreaterThan(2, quiet.Epochs.Count);
+        Assert.IsTrue(quiet.Epochs.Take(quiet.Epochs.Count - 1).All(e => double.IsNaN(e.HardMetric) && double.IsNaN(e.SoftMetric)), "earlier epochs are not measured");
+        Assert.IsTrue(double.IsFinite(quiet.Final.HardMetric) && double.IsFinite(quiet.Final.SoftMetric), "the last epoch is");
+
+        // A subscriber gets every epoch's metrics, and the same model: measuring does not change training.
+        var seen = new List<FffTrainingProgress>();
+        FffTrainingReport watched = Report(new SyncProgress(seen.Add));
+        Assert.HasCount(watched.Epochs.Count, seen);
+        Assert.IsTrue(seen.All(e => double.IsFinite(e.HardMetric)), "every epoch is measured for the subscriber");
+        Assert.AreEqual(quiet.Final.HardMetric, watched.Final.HardMetric);
+    }
+
     // ---- 3. Save / load ----
 
     [TestMethod]

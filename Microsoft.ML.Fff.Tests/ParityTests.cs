@@ -49,6 +49,41 @@ public sealed class ParityTests
     }
 
     [TestMethod]
+    public void HardForwardGradientsReachOnlyTheLeavesRowsReach()
+    {
+        // Hard descent mixes the leaves with a one-hot weight: an unreached leaf's units are multiplied by zero, so neither its
+        // hidden nor its output weights may move, and the routing nodes (frozen while fine-tuning) get no gradient at all.
+        const int inputs = 6, outputs = 2, depth = 3, leafWidth = 4;
+        FastFeedForwardNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 5, masterWidth: 0);
+        float[] x = NetworkChecks.RandomRows(3, inputs, seed: 13);
+        using var module = new FastFeedForwardModule(inputs, outputs, ModuleOptions(depth, leafWidth, 0), CPU);
+        module.Import(network);
+        using Tensor input = tensor(x, new long[] { 3, inputs });
+        using (Tensor hard = module.HardForward(input))
+        using (Tensor sum = hard.sum())
+            sum.backward();
+
+        var reached = Enumerable.Range(0, 3).Select(r => network.FindLeaf(x.AsSpan(r * inputs, inputs))).ToHashSet();
+        var named = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.IsNull(named["node_weight"].grad, "routing nodes get no gradient from hard descent");
+        float[] hidden = named["hidden_weight"].grad!.data<float>().ToArray();      // [inputs, leaves * width]
+        float[] output = named["output_weight"].grad!.data<float>().ToArray();      // [leaves, width, outputs]
+        for (int leaf = 0; leaf < 1 << depth; leaf++)
+        {
+            double hiddenMass = 0, outputMass = 0;
+            for (int i = 0; i < inputs; i++)
+                for (int u = 0; u < leafWidth; u++)
+                    hiddenMass += Math.Abs(hidden[i * (8 * leafWidth) + leaf * leafWidth + u]);
+            for (int k = 0; k < leafWidth * outputs; k++)
+                outputMass += Math.Abs(output[leaf * leafWidth * outputs + k]);
+            if (reached.Contains(leaf))
+                Assert.IsGreaterThan(0.0, outputMass, $"leaf {leaf} is reached and learns");
+            else
+                Assert.AreEqual(0.0, hiddenMass + outputMass, $"leaf {leaf} is reached by no row");
+        }
+    }
+
+    [TestMethod]
     [DynamicData(nameof(Shapes))]
     public void SoftForwardMatchesCSharpSoftScorer(int inputs, int outputs, int depth, int leafWidth, int masterWidth)
     {

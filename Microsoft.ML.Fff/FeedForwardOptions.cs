@@ -337,14 +337,14 @@ public abstract class FeedForwardOptionsBase
             // The folds report nothing to the caller's progress, skip the per-epoch metrics (their held-out rows judge them), and
             // leave libtorch's process-wide thread count to the selection, which runs them side by side.
             copy.Progress = null;
-            copy.EvaluateEpochs = false;
+            copy.EpochMetrics = EpochMetrics.None;
             copy.NumberOfThreads = null;
         }
         return copy;
     }
 
-    /// <summary>Whether a run without a validation set measures the soft and hard metrics on a training sample every epoch (default true).</summary>
-    internal bool EvaluateEpochs { get; set; } = true;
+    /// <summary>Which epochs of a run without a validation set measure the soft and hard metrics on a training sample (default every epoch).</summary>
+    internal EpochMetrics EpochMetrics { get; set; } = EpochMetrics.Every;
 
     /// <summary>Rows per streamed chunk, overriding the 64 MB sizing (tests use it to stream small data in several chunks).</summary>
     internal int? StreamChunkRows { get; set; }
@@ -423,6 +423,22 @@ public abstract class FeedForwardOptionsBase
         if (!ok)
             throw new ArgumentOutOfRangeException(option, value, $"Option {option} {rule}; it is {value}.");
     }
+}
+
+/// <summary>Which epochs of a run without a validation set measure their metrics on a training sample.</summary>
+internal enum EpochMetrics
+{
+    /// <summary>Every epoch (the trainers' default: <see cref="FffTrainingReport.Epochs"/> holds the whole curve).</summary>
+    Every,
+
+    /// <summary>
+    /// Only the last: the one-call <c>Train</c> without a holdout and without a progress subscriber, where no one reads the
+    /// curve and measuring it cost up to a quarter of training on small sets (docs/tabular.md "Training-sample metrics once").
+    /// </summary>
+    Last,
+
+    /// <summary>None (epoch-selection folds, which their held-out rows judge).</summary>
+    None,
 }
 
 /// <summary>Which stage of training an epoch belongs to.</summary>

@@ -508,6 +508,10 @@ internal sealed class AutoTrainPlanner
             if (options.NumericEmbedding is FffNumericEmbedding embedding)
                 trainerOptions.NumericEmbedding = embedding;
             trainerOptions.Progress = options.Progress;
+            // Without a holdout every epoch runs and the last is kept: its training-sample metrics are measured once, at the end,
+            // unless a progress subscriber asked for the curve.
+            if (training.ValidationFraction == 0 && options.Progress is null)
+                trainerOptions.EpochMetrics = EpochMetrics.Last;
             if (training.ImageHeight > 0)
                 ApplyImageRecipe(trainerOptions, training);
             if (options.InputDropout is float dropout)

@@ -139,6 +139,8 @@ internal sealed partial class FeedForwardTrainingSession
         long stepsPerEpoch = _train.StepsPerEpoch(batchSize, chunkRows);
         using WholeTable? whole = CreateWholeTable(device);
 
+        // Without a validation set nothing stops a run early, so its last epoch is known (EpochMetrics.Last measures only that one).
+        PhasePlan? lastPhase = phases.LastOrDefault(p => p.Epochs > 0);
         foreach (PhasePlan phase in phases)
         {
             if (phase.Epochs == 0)
@@ -230,7 +232,9 @@ internal sealed partial class FeedForwardTrainingSession
                     throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
                 long evaluationStart = Times.Add(TrainingPart.Export, exportStart);
                 // A run whose model is judged elsewhere (an epoch-selection fold) keeps the last epoch and skips the per-epoch metrics.
-                (double softMetric, double hardMetric, double selection) = _valid != null || _options.EvaluateEpochs
+                bool lastEpoch = ReferenceEquals(phase, lastPhase) && epochInPhase == phase.Epochs - 1;
+                bool measure = _valid != null || _options.EpochMetrics == EpochMetrics.Every || (_options.EpochMetrics == EpochMetrics.Last && lastEpoch);
+                (double softMetric, double hardMetric, double selection) = measure
                     ? Evaluate(module, candidate, evaluation, evaluationRows, device) : (double.NaN, double.NaN, double.NaN);
                 Times.Add(TrainingPart.Evaluation, evaluationStart);
                 Times.Epochs++;
@@ -252,7 +256,7 @@ internal sealed partial class FeedForwardTrainingSession
                 history.Add(progress);
                 _ch.Info($"{name} epoch {epoch}/{_options.NumberOfEpochs} ({progress.Phase}): loss {progress.PredictionLoss:G5}, entropy {progress.NodeEntropy:G4}" +
                          (balanceSum > 0 ? $", balance {progress.BalanceLoss:G4}" : "") +
-                         $", {(_valid != null ? "validation" : "training-sample")} {progress.MetricName} soft {softMetric:F4} / hard {hardMetric:F4}" +
+                         (measure ? $", {(_valid != null ? "validation" : "training-sample")} {progress.MetricName} soft {softMetric:F4} / hard {hardMetric:F4}" : "") +
                          (_valid != null && _kind == LabelKind.Binary ? $", hard AUC {selection:F4}" : "") + $", {clock.Elapsed.TotalSeconds:F1}s");
                 _options.Progress?.Report(progress);
 

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Threading;
 using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
 using TorchSharp;
@@ -12,6 +13,7 @@ internal static partial class TorchRuntime
     public static torch.Device Initialize(FffDevice device)
     {
         PreferPassiveOpenMpThreads();
+        KeepFreedMemoryForReuse();
         // Linux: ask the loader first. A library it refuses for a symbol version (libLibTorchSharp.so's GLIBCXX_3.4.32 on
         // Debian 12) would make TorchSharp print its trace to stdout and copy libtorch next to the app before failing the same way.
         DllNotFoundException? probe = OperatingSystem.IsLinux() ? TorchLoadFailure.ProbeNativeShim() : null;
@@ -60,6 +62,43 @@ internal static partial class TorchRuntime
             // Not glibc: leave the default policy.
         }
     }
+
+    private static int s_mallocTuned;
+
+    /// <summary>
+    /// glibc's defaults give each batch-sized tensor (a 1,024-row batch's hidden layer is 1 MB) pages fresh from the kernel:
+    /// blocks above the mmap threshold are mapped and unmapped on every allocation, and freed heap above the trim threshold is
+    /// handed back, so the next step faults its pages in again. On a virtual machine those faults cost more than the arithmetic:
+    /// one FFF training step took 1.6-4.5 ms from one process to the next, and 1.0 ms with the thresholds raised
+    /// (docs/decisions.md "Freed memory kept for the next training step"). Unless the user tuned malloc, raise both once per
+    /// process: tensors up to 32 MB come from the heap, and up to 256 MB of freed heap is kept for reuse.
+    /// </summary>
+    internal static void KeepFreedMemoryForReuse()
+    {
+        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref s_mallocTuned, 1) == 1 || UserTunedMalloc())
+            return;
+        try
+        {
+            // mallopt returns 1 on success; a refusal leaves glibc's defaults, which are slower, not wrong.
+            _ = MallocOption(MallocMmapThreshold, 32 << 20);
+            _ = MallocOption(MallocTrimThreshold, 256 << 20);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc (musl has no mallopt thresholds): nothing to tune.
+        }
+    }
+
+    private static bool UserTunedMalloc() =>
+        Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") != null
+        || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") != null
+        || (Environment.GetEnvironmentVariable("GLIBC_TUNABLES")?.Contains("glibc.malloc.", StringComparison.Ordinal) ?? false);
+
+    // glibc's malloc.h: M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3.
+    private const int MallocTrimThreshold = -1, MallocMmapThreshold = -3;
+
+    [LibraryImport("libc.so.6", EntryPoint = "mallopt")]
+    private static partial int MallocOption(int parameter, int value);
 
     [LibraryImport("libc.so.6", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnvironment(string name, string value, int overwrite);

@@ -1,0 +1,82 @@
+// Usage: dotnet run --project tools/FffStepTiming -c Release -- [--batch 1024] [--features 12] [--outputs 1] [--malloc default|tuned]
+// Times FFF training steps on random data (the default FFF shape, depth 3 x leaf 32) in this process: the minimum over 30
+// blocks of 40 steps of each part's mean, so a block disturbed by the rest of the machine does not count.
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.Fff;
+using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+int batch = 1024, features = 12, outputs = 1;
+bool tuned = true;
+for (int i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    switch (args[i])
+    {
+        case "--batch": batch = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--features": features = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--outputs": outputs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--malloc":
+            string policy = Next();
+            tuned = policy switch
+            {
+                "tuned" => true,
+                "default" => false,
+                _ => throw new ArgumentException($"--malloc takes default or tuned, got '{policy}'."),
+            };
+            break;
+        default: throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--batch N] [--features N] [--outputs N] [--malloc default|tuned]");
+    }
+}
+
+// What training does first (TorchRuntime.Initialize); "default" leaves glibc as it is.
+if (tuned)
+    TorchRuntime.KeepFreedMemoryForReuse();
+torch.manual_seed(1);
+var options = new FastFeedForwardBinaryTrainer.Options();
+using var module = new FastFeedForwardModule(features, outputs, options, CPU);
+using var generator = new Generator(1);
+using Tensor x = randn(batch, features);
+using Tensor y = randn(batch, outputs);
+Console.WriteLine($"FFF depth {options.Depth} x leaf {options.LeafWidth}, batch {batch} x {features} features, {outputs} output(s), " +
+                  $"malloc {(tuned ? "tuned" : "default")}, {torch.get_num_threads()} libtorch threads, {Environment.ProcessorCount} logical cores");
+foreach (FffTrainingPhase phase in new[] { FffTrainingPhase.Soft, FffTrainingPhase.HardFineTune })
+{
+    var plan = new PhasePlan(phase, 10);
+    var context = new StepContext(plan, 0, 10, generator);
+    using var optimizer = new AdamOptimizer(module.ParametersFor(plan), options.Optimizer, options.WeightDecay) { LearningRate = 1e-3 };
+    double forward = double.MaxValue, backward = double.MaxValue, step = double.MaxValue;
+    for (int block = 0; block < 31; block++)
+    {
+        long f = 0, b = 0, s = 0;
+        const int steps = 40;
+        for (int i = 0; i < steps; i++)
+        {
+            using var scope = NewDisposeScope();
+            long t0 = Stopwatch.GetTimestamp();
+            StepOutput output = module.TrainingForward(x, context);
+            Tensor loss = output.Output.add(y, AliveScalars.MinusOne).square().mean();
+            if (output.Penalty is not null)
+                loss = loss.add(output.Penalty, AliveScalars.One);
+            loss.item<float>();
+            long t1 = Stopwatch.GetTimestamp();
+            optimizer.ZeroGrad();
+            loss.backward();
+            long t2 = Stopwatch.GetTimestamp();
+            optimizer.Step();
+            long t3 = Stopwatch.GetTimestamp();
+            f += t1 - t0; b += t2 - t1; s += t3 - t2;
+        }
+        if (block == 0)
+            continue;   // warm-up
+        double microseconds = 1e6 / Stopwatch.Frequency / steps;
+        forward = Math.Min(forward, f * microseconds);
+        backward = Math.Min(backward, b * microseconds);
+        step = Math.Min(step, s * microseconds);
+    }
+    Console.WriteLine($"{phase,-12} forward {forward,6:F0} µs, backward {backward,6:F0} µs, optimizer {step,5:F0} µs, sum {forward + backward + step,6:F0} µs per step");
+}
