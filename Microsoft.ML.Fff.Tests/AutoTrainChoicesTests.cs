@@ -52,9 +52,15 @@ public sealed class AutoTrainChoicesTests
         FffAutoTrainChoices huge = Plan(300_000).Training;
         Assert.AreEqual(FffAutoTrainChoices.MinEpochs, huge.NumberOfEpochs, "however large the data, at least MinEpochs");
         Assert.IsTrue(huge.Reasons.Any(r => r.StartsWith($"at most {FffAutoTrainChoices.MinEpochs} epochs:", StringComparison.Ordinal)), string.Join("\n", huge.Reasons));
-        // Small batches on a narrow tree: one libtorch thread; a large batch on the full tree: libtorch's default.
+        // The input layer's multiply-adds decide: small batches, or a large batch of few features, train on one libtorch thread;
+        // a large batch of many features gets libtorch's default.
         Assert.AreEqual(1, Plan(200).Training.NumberOfThreads);
-        Assert.IsNull(huge.NumberOfThreads, "batch 1,024 x 256 leaf neurons is worth splitting among threads");
+        Assert.AreEqual(1, huge.NumberOfThreads, "batch 1,024 x 256 leaf neurons x 2 features is too little to split among threads");
+        Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 32, new FffAutoTrainOptions()).NumberOfThreads, "1,024 x 256 x 32 is the limit itself");
+        FffAutoTrainChoices wide = AutoTrainChoices.Choose(300_000, 33, new FffAutoTrainOptions());
+        Assert.IsNull(wide.NumberOfThreads, "one input more is worth splitting among threads");
+        Assert.IsTrue(wide.Reasons.Any(r => r.Contains("8,650,752 multiply-adds (batch 1024 x training width 256 x about 33 inputs)", StringComparison.Ordinal)),
+            string.Join("\n", wide.Reasons));
 
         var mlContext = new MLContext(seed: 0);
         FffAutoTrainChoices set = mlContext.Fff().CreatePlan(Data(mlContext, 300_000), "Label", new FffAutoTrainOptions { NumberOfEpochs = 60, NumberOfThreads = 2 }).Training;

@@ -55,12 +55,12 @@ public sealed class AutoTrainImageTests
     public void Choose_Images_GetTwoTreesFromThreeHundredRows()
     {
         var image = new ImageShape(28, 28, 1, "test");
-        Assert.AreEqual(1, AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble - 1, new FffAutoTrainOptions(), 10, image).EnsembleSize);
-        FffAutoTrainChoices two = AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble, new FffAutoTrainOptions(), 10, image);
+        Assert.AreEqual(1, AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble - 1, 64, new FffAutoTrainOptions(), 10, image).EnsembleSize);
+        FffAutoTrainChoices two = AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble, 64, new FffAutoTrainOptions(), 10, image);
         Assert.AreEqual(FffAutoTrainChoices.ImageEnsembleSize, two.EnsembleSize);
         Assert.IsTrue(two.Reasons.Any(r => r.StartsWith($"2 leaf trees, averaged: images on {FffAutoTrainChoices.MinRowsForImageEnsemble:N0} rows", StringComparison.Ordinal)), string.Join("\n", two.Reasons));
-        Assert.AreEqual(1, AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble, new FffAutoTrainOptions(), 10).EnsembleSize, "a table keeps one tree");
-        Assert.AreEqual(3, AutoTrainChoices.Choose(20_000, new FffAutoTrainOptions { EnsembleSize = 3 }, 10, image).EnsembleSize);
+        Assert.AreEqual(1, AutoTrainChoices.Choose(FffAutoTrainChoices.MinRowsForImageEnsemble, 64, new FffAutoTrainOptions(), 10).EnsembleSize, "a table keeps one tree");
+        Assert.AreEqual(3, AutoTrainChoices.Choose(20_000, 64, new FffAutoTrainOptions { EnsembleSize = 3 }, 10, image).EnsembleSize);
     }
 
     [TestMethod]

@@ -93,7 +93,7 @@ public sealed class AutoTrainTimeBudgetTests
     [TestMethod]
     public void TimeBudgetSearchKeepsASetEnsembleSize()
     {
-        var choices = AutoTrainChoices.Choose(1_000, new FffAutoTrainOptions());
+        var choices = AutoTrainChoices.Choose(1_000, 10, new FffAutoTrainOptions());
         CollectionAssert.AreEqual(new[] { 3 }, AutoTrainSweep.SearchSpace(choices, new FffAutoTrainOptions { EnsembleSize = 3 }).EnsembleSizes.ToArray());
         CollectionAssert.AreEqual(new[] { 1 }, AutoTrainSweep.SearchSpace(choices, new FffAutoTrainOptions()).EnsembleSizes.ToArray());
     }

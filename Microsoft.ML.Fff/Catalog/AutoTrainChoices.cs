@@ -27,10 +27,11 @@ internal static class AutoTrainChoices
     private const int ImageLeafWidth = 16;
 
     /// <param name="rows">Rows of the training data.</param>
+    /// <param name="inputs">About how many values each row's feature vector holds (the thread choice weighs the input layer's work).</param>
     /// <param name="options">The caller's options; each setting they leave <c>null</c> is chosen here.</param>
     /// <param name="classCount">Classes of a multiclass label; <c>null</c> for the other tasks.</param>
     /// <param name="image">The image shape the features hold and why it was taken (<see cref="AutoTrainPlanner"/>); <c>null</c> for a table.</param>
-    public static FffAutoTrainChoices Choose(long rows, FffAutoTrainOptions options, int? classCount = null, ImageShape? image = null)
+    public static FffAutoTrainChoices Choose(long rows, long inputs, FffAutoTrainOptions options, int? classCount = null, ImageShape? image = null)
     {
         var reasons = new List<string>();
         string n = rows.ToString("N0", CultureInfo.InvariantCulture);
@@ -191,20 +192,24 @@ internal static class AutoTrainChoices
         }
 
         int? threads = options.NumberOfThreads;
-        long work = (long)batch * (1L << depth) * leafWidth * trees;
+        long width = (1L << depth) * leafWidth * trees;
+        long features = Math.Max(1, image is ImageShape pixels ? (long)pixels.Height * pixels.Width * pixels.Channels : inputs);
+        long work = batch * width * features;
+        string workText = $"a batch's input layer takes {work:N0} multiply-adds (batch {batch} x training width {width} x about {features:N0} inputs)";
         if (threads.HasValue)
             reasons.Add($"{threads} libtorch thread(s): set by {nameof(FffAutoTrainOptions.NumberOfThreads)}");
         else if (work <= FffAutoTrainChoices.SingleThreadWork)
         {
-            // libtorch splits an operation among threads only above a grain of tens of thousands of values; below it the other
-            // threads only wait (spin) for each other, which on a busy machine costs more than the step itself.
+            // Below this much work a second thread costs more in waking and waiting than it saves: measured on 2 cores, one thread
+            // trained batch 1,024 x 12 features 20-25 % faster per step and batch 2,048 about as fast; from 12.6 million
+            // multiply-adds (4,096 x 12, 64 x 784 pixels) two were 15-20 % faster (docs/tabular.md "Threads by the input layer's work").
             threads = 1;
-            reasons.Add($"1 libtorch thread: a batch's hidden layer holds {work:N0} values (batch {batch} x training width {work / batch}), " +
-                $"at most {FffAutoTrainChoices.SingleThreadWork:N0}, too little to split among threads; set {nameof(FffAutoTrainOptions.NumberOfThreads)} to override");
+            reasons.Add($"1 libtorch thread: {workText}, at most {FffAutoTrainChoices.SingleThreadWork:N0}, too little to split among threads; " +
+                $"set {nameof(FffAutoTrainOptions.NumberOfThreads)} to override");
         }
         else
         {
-            reasons.Add($"libtorch's default threads: a batch's hidden layer holds {work:N0} values (batch {batch} x training width {work / batch})");
+            reasons.Add($"libtorch's default threads: {workText}");
         }
 
         return new FffAutoTrainChoices(rows, depth, leafWidth, trees, batch, rate, epochs, fraction, patience, reasons)

@@ -142,9 +142,11 @@ internal sealed class AutoTrainPlanner
         // String columns: categorical or free text, from the values of the first rows.
         var categorical = new List<DataViewSchema.Column>();
         var text = new List<DataViewSchema.Column>();
+        long categoricalSlots = 0;
         if (strings.Count > 0)
         {
             StringColumnStats[] stats = ScanStrings(data, strings, options.MaxCategoricalCardinality);
+            categoricalSlots = 0;
             int maxDistinct = options.MaxCategoricalCardinality;
             int next = 0;
             for (int i = 0; i < plans.Count; i++)
@@ -166,6 +168,7 @@ internal sealed class AutoTrainPlanner
                     reason = $"{stat.Distinct} distinct values in {stat.NonEmpty} non-empty of the first {stat.Rows} rows (at most {maxDistinct}, " +
                         $"and at most {MaxDistinctFractionForCategorical:0.##} of the values): one-hot encoded";
                     categorical.Add(column);
+                    categoricalSlots += stat.Distinct;
                 }
                 else if (stat.AllNumbers)
                 {
@@ -279,7 +282,8 @@ internal sealed class AutoTrainPlanner
 
         // Trainer, then the readable predicted label, then the intermediate columns go.
         EstimatorChain<ITransformer> featurization = chain;
-        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), options,
+        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), EstimateInputs(numeric, keys, categorical.Count - forcedCategorical.Count,
+            categoricalSlots, forcedCategorical.Count, text.Count, options.MaxCategoricalCardinality), options,
             task == FffTask.MulticlassClassification ? CountClasses(data, label, labelMapping) : null, image);
         IEstimator<ITransformer> trainer = CreateTrainer(task, label.Name, features, trainerWeight, options, training);
         chain = chain.Append<ITransformer>(trainer);
@@ -475,6 +479,20 @@ internal sealed class AutoTrainPlanner
                 $"Label column '{label.Name}' has type {label.Type}, which {nameof(FffAutoTrainOptions.Task)} = {task} does not accept; it needs a {accepted} label.", "labelColumnName");
         }
         return task;
+    }
+
+    /// <summary>
+    /// About how many values the trainer's feature vector holds, before the featurizer has seen the data: numeric slots, each
+    /// key's values, the distinct values counted in the first rows of each inferred categorical column (a forced one counted at
+    /// the cardinality cap), and a thousand per text column. It only sizes the libtorch thread choice.
+    /// </summary>
+    private static long EstimateInputs(List<DataViewSchema.Column> numeric, List<DataViewSchema.Column> keys, int inferredCategorical,
+        long categoricalSlots, int forcedCategorical, int text, int maxCategorical)
+    {
+        long inputs = numeric.Sum(c => (long)Math.Max(1, c.Type.GetValueCount()));
+        inputs += keys.Sum(c => (long)Math.Max(1UL, Math.Min(c.Type.GetItemType().GetKeyCount(), (ulong)maxCategorical)));
+        inputs += inferredCategorical > 0 ? categoricalSlots : 0;
+        return inputs + (long)forcedCategorical * maxCategorical + text * 1_000L;
     }
 
     private IEstimator<ITransformer> CreateTrainer(FffTask task, string label, string features, string? weight, FffAutoTrainOptions options, FffAutoTrainChoices training)

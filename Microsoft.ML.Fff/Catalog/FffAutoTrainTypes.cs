@@ -160,9 +160,9 @@ public sealed class FffAutoTrainOptions
     public FffNumericEmbedding? NumericEmbedding { get; set; }
 
     /// <summary>
-    /// Threads libtorch may use while training. Default <c>null</c>: 1 when a batch's hidden layer (batch size times training width) holds
-    /// at most <see cref="FffAutoTrainChoices.SingleThreadWork"/> values, as splitting so little work among threads costs more than it
-    /// saves; otherwise libtorch's default. At least 1 when set.
+    /// Threads libtorch may use while training. Default <c>null</c>: 1 when a batch's input layer (batch size times training width times
+    /// input values) takes at most <see cref="FffAutoTrainChoices.SingleThreadWork"/> multiply-adds, as splitting so little work among
+    /// threads costs more than it saves; otherwise libtorch's default. At least 1 when set.
     /// </summary>
     public int? NumberOfThreads { get; set; }
 
@@ -394,10 +394,10 @@ public sealed class FffAutoTrainChoices
     public const int MinEpochs = 10;
 
     /// <summary>
-    /// Values in a batch's hidden layer (batch size times training width) up to which <see cref="FffCatalog.Train"/> trains on one libtorch
-    /// thread by default.
+    /// Multiply-adds of a batch's input layer (batch size times training width times input values) up to which
+    /// <see cref="FffCatalog.Train"/> trains on one libtorch thread by default.
     /// </summary>
-    public const long SingleThreadWork = 65_536;
+    public const long SingleThreadWork = 8_388_608;
 
     /// <summary>The shortest side of a square image <see cref="FffCatalog.Train"/> infers (8: 64 pixels, the size of the smallest digit sets).</summary>
     public const int MinImageSide = 8;

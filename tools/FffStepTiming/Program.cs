@@ -1,5 +1,6 @@
-// Usage: dotnet run --project tools/FffStepTiming -c Release -- [--batch 1024] [--features 12] [--outputs 1] [--malloc default|tuned]
-// Times FFF training steps on random data (the default FFF shape, depth 3 x leaf 32) in this process: the minimum over 30
+// Usage: dotnet run --project tools/FffStepTiming -c Release -- [--batch 1024] [--features 12] [--outputs 1] [--depth 3] [--leaf 32]
+//            [--malloc default|tuned]
+// Times FFF training steps on random data (by default the default FFF shape, depth 3 x leaf 32) in this process: the minimum over 30
 // blocks of 40 steps of each part's mean, so a block disturbed by the rest of the machine does not count.
 using System;
 using System.Diagnostics;
@@ -10,7 +11,7 @@ using Microsoft.ML.Fff.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-int batch = 1024, features = 12, outputs = 1;
+int batch = 1024, features = 12, outputs = 1, depth = FffDefaults.Depth, leafWidth = FffDefaults.LeafWidth;
 bool tuned = true;
 for (int i = 0; i < args.Length; i++)
 {
@@ -20,6 +21,8 @@ for (int i = 0; i < args.Length; i++)
         case "--batch": batch = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--features": features = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--outputs": outputs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--depth": depth = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--leaf": leafWidth = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--malloc":
             string policy = Next();
             tuned = policy switch
@@ -29,7 +32,7 @@ for (int i = 0; i < args.Length; i++)
                 _ => throw new ArgumentException($"--malloc takes default or tuned, got '{policy}'."),
             };
             break;
-        default: throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--batch N] [--features N] [--outputs N] [--malloc default|tuned]");
+        default: throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--batch N] [--features N] [--outputs N] [--depth N] [--leaf N] [--malloc default|tuned]");
     }
 }
 
@@ -37,7 +40,7 @@ for (int i = 0; i < args.Length; i++)
 if (tuned)
     TorchRuntime.KeepFreedMemoryForReuse();
 torch.manual_seed(1);
-var options = new FastFeedForwardBinaryTrainer.Options();
+var options = new FastFeedForwardBinaryTrainer.Options { Depth = depth, LeafWidth = leafWidth };
 using var module = new FastFeedForwardModule(features, outputs, options, CPU);
 using var generator = new Generator(1);
 using Tensor x = randn(batch, features);
