@@ -52,16 +52,17 @@ public sealed class AutoTrainChoicesTests
         FffAutoTrainChoices huge = Plan(300_000).Training;
         Assert.AreEqual(FffAutoTrainChoices.MinEpochs, huge.NumberOfEpochs, "however large the data, at least MinEpochs");
         Assert.IsTrue(huge.Reasons.Any(r => r.StartsWith($"at most {FffAutoTrainChoices.MinEpochs} epochs:", StringComparison.Ordinal)), string.Join("\n", huge.Reasons));
-        // The input layer's multiply-adds decide: small batches, or a large batch of few features, train on one libtorch thread;
-        // a large batch of many features gets libtorch's default.
+        // A batch's work decides: small batches, or a large batch of few features, train on one libtorch thread; a batch with a
+        // large hidden layer, or a large input layer, gets libtorch's default.
         Assert.AreEqual(1, Plan(200).Training.NumberOfThreads);
         Assert.AreEqual(1, huge.NumberOfThreads, "batch 1,024 x 256 leaf neurons x 2 features is too little to split among threads");
-        Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 32, new FffAutoTrainOptions()).NumberOfThreads, "1,024 x 256 x 32 is the limit itself");
-        FffAutoTrainChoices wide = AutoTrainChoices.Choose(300_000, 33, new FffAutoTrainOptions());
+        Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 128, new FffAutoTrainOptions()).NumberOfThreads, "1,024 x 256 x 128 is the input limit itself");
+        FffAutoTrainChoices wide = AutoTrainChoices.Choose(300_000, 129, new FffAutoTrainOptions());
         Assert.IsNull(wide.NumberOfThreads, "one input more is worth splitting among threads");
-        Assert.IsTrue(wide.Reasons.Any(r => r.Contains("8,650,752 multiply-adds (batch 1024 x training width 256 x about 33 inputs)", StringComparison.Ordinal)),
+        Assert.IsTrue(wide.Reasons.Any(r => r.Contains("holds 262,144 values (batch 1024 x training width 256) and its input layer takes 33,816,576 multiply-adds", StringComparison.Ordinal)),
             string.Join("\n", wide.Reasons));
-
+        Assert.IsNull(AutoTrainChoices.Choose(300_000, 2, new FffAutoTrainOptions { BatchSize = 4_096 }).NumberOfThreads, "4,096 x 256 hidden values");
+        Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 2, new FffAutoTrainOptions { BatchSize = 2_048 }).NumberOfThreads, "2,048 x 256 is the values limit itself");
         var mlContext = new MLContext(seed: 0);
         FffAutoTrainChoices set = mlContext.Fff().CreatePlan(Data(mlContext, 300_000), "Label", new FffAutoTrainOptions { NumberOfEpochs = 60, NumberOfThreads = 2 }).Training;
         Assert.AreEqual(60, set.NumberOfEpochs);

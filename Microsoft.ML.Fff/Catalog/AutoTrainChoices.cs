@@ -194,18 +194,20 @@ internal static class AutoTrainChoices
         int? threads = options.NumberOfThreads;
         long width = (1L << depth) * leafWidth * trees;
         long features = Math.Max(1, image is ImageShape pixels ? (long)pixels.Height * pixels.Width * pixels.Channels : inputs);
-        long work = batch * width * features;
-        string workText = $"a batch's input layer takes {work:N0} multiply-adds (batch {batch} x training width {width} x about {features:N0} inputs)";
+        long values = batch * width, work = values * features;
+        string workText = $"a batch's hidden layer holds {values:N0} values (batch {batch} x training width {width}) and its input layer takes " +
+            $"{work:N0} multiply-adds (x about {features:N0} inputs)";
         if (threads.HasValue)
             reasons.Add($"{threads} libtorch thread(s): set by {nameof(FffAutoTrainOptions.NumberOfThreads)}");
-        else if (work <= FffAutoTrainChoices.SingleThreadWork)
+        else if (values <= FffAutoTrainChoices.SingleThreadValues && work <= FffAutoTrainChoices.SingleThreadWork)
         {
-            // Below this much work a second thread costs more in waking and waiting than it saves: measured on 2 cores, one thread
-            // trained batch 1,024 x 12 features 20-25 % faster per step and batch 2,048 about as fast; from 12.6 million
-            // multiply-adds (4,096 x 12, 64 x 784 pixels) two were 15-20 % faster (docs/tabular.md "Threads by the input layer's work").
+            // Below both a second thread costs more in waking (libtorch's threads wait passively, TorchRuntime) than it saves:
+            // measured on 2 cores, one thread was 15-25 % faster per step on batches of 1,024 x 12 and 64 features and of 64
+            // images of 784 pixels; two were faster from 1,048,576 values (4,096 x 256) or 51 million multiply-adds (256 images)
+            // (docs/tabular.md "Threads by a batch's work").
             threads = 1;
-            reasons.Add($"1 libtorch thread: {workText}, at most {FffAutoTrainChoices.SingleThreadWork:N0}, too little to split among threads; " +
-                $"set {nameof(FffAutoTrainOptions.NumberOfThreads)} to override");
+            reasons.Add($"1 libtorch thread: {workText}, at most {FffAutoTrainChoices.SingleThreadValues:N0} and {FffAutoTrainChoices.SingleThreadWork:N0}, " +
+                $"too little to split among threads; set {nameof(FffAutoTrainOptions.NumberOfThreads)} to override");
         }
         else
         {

@@ -160,9 +160,10 @@ public sealed class FffAutoTrainOptions
     public FffNumericEmbedding? NumericEmbedding { get; set; }
 
     /// <summary>
-    /// Threads libtorch may use while training. Default <c>null</c>: 1 when a batch's input layer (batch size times training width times
-    /// input values) takes at most <see cref="FffAutoTrainChoices.SingleThreadWork"/> multiply-adds, as splitting so little work among
-    /// threads costs more than it saves; otherwise libtorch's default. At least 1 when set.
+    /// Threads libtorch may use while training. Default <c>null</c>: 1 when a batch's hidden layer (batch size times training width) holds
+    /// at most <see cref="FffAutoTrainChoices.SingleThreadValues"/> values and its input layer (times the input values) takes at most
+    /// <see cref="FffAutoTrainChoices.SingleThreadWork"/> multiply-adds, as splitting so little work among threads costs more than it
+    /// saves; otherwise libtorch's default. At least 1 when set.
     /// </summary>
     public int? NumberOfThreads { get; set; }
 
@@ -395,9 +396,16 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>
     /// Multiply-adds of a batch's input layer (batch size times training width times input values) up to which
-    /// <see cref="FffCatalog.Train"/> trains on one libtorch thread by default.
+    /// <see cref="FffCatalog.Train"/> trains on one libtorch thread by default (when the hidden layer is also within
+    /// <see cref="SingleThreadValues"/>).
     /// </summary>
-    public const long SingleThreadWork = 8_388_608;
+    public const long SingleThreadWork = 33_554_432;
+
+    /// <summary>
+    /// Values of a batch's hidden layer (batch size times training width) up to which <see cref="FffCatalog.Train"/> trains on one
+    /// libtorch thread by default (when the input layer is also within <see cref="SingleThreadWork"/>).
+    /// </summary>
+    public const long SingleThreadValues = 524_288;
 
     /// <summary>The shortest side of a square image <see cref="FffCatalog.Train"/> infers (8: 64 pixels, the size of the smallest digit sets).</summary>
     public const int MinImageSide = 8;
