@@ -31,6 +31,9 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     // each leaf's offset. Made after RegisterComponents, so they are constants, not buffers of the module.
     private readonly Tensor? _pathTurns;
     private readonly Tensor? _pathOffsets;
+    // Soft routing as one product: [2 * nodes, leaves], 1 where leaf j's path goes right at node n (rows 0..nodes-1) or left
+    // (rows nodes..2*nodes-1). Log path probabilities are [log p_right, log p_left] times it.
+    private readonly Tensor? _pathSides;
 
     private readonly Parameter? node_weight;
     private readonly Parameter? node_bias;
@@ -73,7 +76,11 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
         }
         RegisterComponents();
         if (_nodeCount > 0)
+        {
             (_pathTurns, _pathOffsets) = PathTensors(device);
+            using Tensor right = _pathTurns.gt(AliveScalars.Zero), left = _pathTurns.lt(AliveScalars.Zero);
+            _pathSides = cat(new[] { right, left }, 0).to(ScalarType.Float32);
+        }
     }
 
     /// <summary>
@@ -110,7 +117,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        Tensor mixture = _nodeCount == 0 ? ones(input.shape[0], 1, device: input.device) : SoftMixture(NodeLogits(input), leak: null);
+        Tensor mixture = _nodeCount == 0 ? ones(input.shape[0], 1, device: input.device) : SoftMixture(NodeLogits(input));
         return WithMaster(input, MixedLeaves(input, mixture)).MoveToOuterDisposeScope();
     }
 
@@ -129,11 +136,11 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
             using Scalar threshold = ((double)_options.RegionLeak).ToScalar();
             leak = rand(logits.shape, device: logits.device, generator: context.Generator).lt(threshold);
         }
-        Tensor mixture = SoftMixture(logits, leak);
+        Tensor logRight = nn.functional.logsigmoid(logits), logLeft = nn.functional.logsigmoid(logits.neg());
+        Tensor mixture = SoftMixture(logRight, logLeft, leak);
         // Bernoulli entropy -(p ln p + (1-p) ln(1-p)) with p = sigmoid(z), written with log-sigmoids: exact and stable
         // at any z, so no clamping is needed.
-        Tensor entropy = (sigmoid(logits) * nn.functional.logsigmoid(logits))
-            .add(sigmoid(logits.neg()) * nn.functional.logsigmoid(logits.neg()), AliveScalars.One).mean().neg();
+        Tensor entropy = logRight.exp().mul(logRight).add(logLeft.exp().mul(logLeft), AliveScalars.One).mean().neg();
         Tensor? penalty = null;
         if (hardening > 0)
         {
@@ -230,26 +237,20 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
         return weighted.mm(output_weight.view((long)_leafCount * _leafWidth, _outputs)).add(mixture.mm(output_bias), AliveScalars.One);
     }
 
+    /// <summary>Path probabilities of every leaf (<c>[B, L]</c>) from the node values, without region leak.</summary>
+    private Tensor SoftMixture(Tensor logits) => SoftMixture(nn.functional.logsigmoid(logits), nn.functional.logsigmoid(logits.neg()), leak: null);
+
     /// <summary>
-    /// Path probabilities of every leaf, level by level: a node's right child gets <c>p</c>, its left child <c>1 - p</c>.
-    /// Level <c>k</c>'s nodes are columns <c>[2^k - 1, 2^(k+1) - 1)</c>; interleaving (left, right) keeps the children of
-    /// the node at position <c>j</c> at positions <c>2j</c> and <c>2j + 1</c> of the next level, as in the node numbering.
+    /// Path probabilities of every leaf: a node's right child gets <c>p = sigmoid(z)</c>, its left child <c>1 - p = sigmoid(-z)</c>,
+    /// and a leaf the product along its path, computed as the exponential of the sum of log-sigmoids that one product with the
+    /// constant path sides gives (six libtorch calls for any depth, where multiplying level by level took six per level).
+    /// Region leak swaps a node's two children for the rows it marks.
     /// </summary>
-    private Tensor SoftMixture(Tensor logits, Tensor? leak)
+    private Tensor SoftMixture(Tensor logRight, Tensor logLeft, Tensor? leak)
     {
-        // Right child p = sigmoid(z), left child 1 - p = sigmoid(-z); region leak swaps them.
-        Tensor right = sigmoid(logits), left = sigmoid(logits.neg());
         if (leak is not null)
-            (right, left) = (where(leak, left, right), where(leak, right, left));
-        long rows = logits.shape[0];
-        Tensor mixture = ones(rows, 1, device: logits.device);
-        for (int level = 0; level < _depth; level++)
-        {
-            int first = (1 << level) - 1;
-            Tensor rightLevel = right.narrow(1, first, 1 << level), leftLevel = left.narrow(1, first, 1 << level);
-            mixture = stack(new[] { mixture * leftLevel, mixture * rightLevel }, 2).view(rows, 2 << level);
-        }
-        return mixture;
+            (logRight, logLeft) = (where(leak, logLeft, logRight), where(leak, logRight, logLeft));
+        return cat(new[] { logRight, logLeft }, 1).mm(_pathSides!).exp();
     }
 
     /// <summary>Releases the routing constants with the parameters.</summary>
@@ -259,6 +260,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
         {
             _pathTurns?.Dispose();
             _pathOffsets?.Dispose();
+            _pathSides?.Dispose();
         }
         base.Dispose(disposing);
     }
