@@ -5,7 +5,7 @@
 //     leaf 32, plus the parts each letter of VARIANT names: S depth 4 x leaf 16; R master leaf 8, load balancing 0.1, two-phase
 //     hardening 3, fine-tune soft targets 0.7; A one-pixel shift augmentation; d input dropout 0.2; b batch 64, learning rate 3e-3;
 //     e 40 epochs without holdout; E two trees; T / U a dense teacher of 256 / 1,024 (distillation); X nothing.
-//   dotnet run --project tools/FffImageRecipeStudy -c Release -- train (mnist N | digits SPLITSEED) VARIANT[,VARIANT...]
+//   dotnet run --project tools/FffImageRecipeStudy -c Release -- train (mnist N | fashion N | digits SPLITSEED) VARIANT[,VARIANT...]
 //     Fff().Train with Task = MulticlassClassification and: D its defaults (images); T ImageHeight = ImageWidth = 0 (a table);
 //     e NumberOfEpochs = 40; 2 EnsembleSize = 2. Variants run in order on one MLContext, so each draws its seed after the ones
 //     before it (docs/decisions.md lists the order used). Prints test accuracy and training seconds.
@@ -18,7 +18,7 @@ using Microsoft.ML.Fff.FastFeedForward;
 
 if (args.Length < 3 || (args[0] != "parts" && args[0] != "train"))
 {
-    Console.Error.WriteLine("Usage: (parts | train) (mnist N | digits [SPLITSEED]) VARIANT[,VARIANT...]  (see the comment at the top of Program.cs)");
+    Console.Error.WriteLine("Usage: (parts | train) (mnist N | fashion N | digits [SPLITSEED]) VARIANT[,VARIANT...]  (see the comment at the top of Program.cs)");
     return 2;
 }
 var ml = new MLContext(seed: 0);
@@ -29,6 +29,12 @@ if (digits)
     int splitSeed = args[0] == "train" && args.Length > 3 ? int.Parse(args[2]) : 0;
     var split = ml.Data.TrainTestSplit(ml.Fff().SampleData.Digits(), 0.2, seed: splitSeed);
     (train, test) = (ml.Data.Cache(split.TrainSet), ml.Data.Cache(split.TestSet));
+}
+else if (args[1] == "fashion")
+{
+    // Fashion-MNIST (scripts/fetch-fashion-mnist.sh): the held-out image set, to check a change there over several seeds.
+    train = ml.Data.Cache(ml.Fff().SampleData.FashionMnist(test: false, maxRows: int.Parse(args[2])));
+    test = ml.Data.Cache(ml.Fff().SampleData.FashionMnist(test: true));
 }
 else
 {
