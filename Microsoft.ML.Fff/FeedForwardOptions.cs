@@ -433,7 +433,8 @@ internal enum EpochMetrics
 
     /// <summary>
     /// Only the last: the one-call <c>Train</c> without a holdout and without a progress subscriber, where no one reads the
-    /// curve and measuring it cost up to a quarter of training on small sets (docs/tabular.md "Training-sample metrics once").
+    /// curve and measuring it cost up to a quarter of training on small sets (docs/tabular.md "Training steps: freed memory and
+    /// one product", item 3).
     /// </summary>
     Last,
 

@@ -146,7 +146,6 @@ internal sealed class AutoTrainPlanner
         if (strings.Count > 0)
         {
             StringColumnStats[] stats = ScanStrings(data, strings, options.MaxCategoricalCardinality);
-            categoricalSlots = 0;
             int maxDistinct = options.MaxCategoricalCardinality;
             int next = 0;
             for (int i = 0; i < plans.Count; i++)
@@ -282,8 +281,8 @@ internal sealed class AutoTrainPlanner
 
         // Trainer, then the readable predicted label, then the intermediate columns go.
         EstimatorChain<ITransformer> featurization = chain;
-        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), EstimateInputs(numeric, keys, categorical.Count - forcedCategorical.Count,
-            categoricalSlots, forcedCategorical.Count, text.Count, options.MaxCategoricalCardinality), options,
+        FffAutoTrainChoices training = AutoTrainChoices.Choose(CountRows(data), EstimateInputs(numeric, keys, categoricalSlots,
+            forcedCategorical.Count, text.Count, options.MaxCategoricalCardinality), options,
             task == FffTask.MulticlassClassification ? CountClasses(data, label, labelMapping) : null, image);
         IEstimator<ITransformer> trainer = CreateTrainer(task, label.Name, features, trainerWeight, options, training);
         chain = chain.Append<ITransformer>(trainer);
@@ -486,13 +485,12 @@ internal sealed class AutoTrainPlanner
     /// key's values, the distinct values counted in the first rows of each inferred categorical column (a forced one counted at
     /// the cardinality cap), and a thousand per text column. It only sizes the libtorch thread choice.
     /// </summary>
-    private static long EstimateInputs(List<DataViewSchema.Column> numeric, List<DataViewSchema.Column> keys, int inferredCategorical,
-        long categoricalSlots, int forcedCategorical, int text, int maxCategorical)
+    private static long EstimateInputs(List<DataViewSchema.Column> numeric, List<DataViewSchema.Column> keys, long categoricalSlots,
+        int forcedCategorical, int text, int maxCategorical)
     {
         long inputs = numeric.Sum(c => (long)Math.Max(1, c.Type.GetValueCount()));
         inputs += keys.Sum(c => (long)Math.Max(1UL, Math.Min(c.Type.GetItemType().GetKeyCount(), (ulong)maxCategorical)));
-        inputs += inferredCategorical > 0 ? categoricalSlots : 0;
-        return inputs + (long)forcedCategorical * maxCategorical + text * 1_000L;
+        return inputs + categoricalSlots + (long)forcedCategorical * maxCategorical + text * 1_000L;
     }
 
     private IEstimator<ITransformer> CreateTrainer(FffTask task, string label, string features, string? weight, FffAutoTrainOptions options, FffAutoTrainChoices training)

@@ -227,7 +227,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     /// The leaves' outputs weighted by <paramref name="mixture"/> (<c>[B, L]</c>), summed: <c>[B, O]</c>. Scaling each leaf's
     /// hidden units by its weight first turns the mixture into one matrix product over all leaves' units (no per-leaf
     /// outputs, no transposed copies): about half the time per training step of computing every leaf's output and
-    /// mixing those (docs/tabular.md "Leaves mixed in one product").
+    /// mixing those (docs/tabular.md "Training steps: freed memory and one product").
     /// </summary>
     private Tensor MixedLeaves(Tensor input, Tensor mixture)
     {
