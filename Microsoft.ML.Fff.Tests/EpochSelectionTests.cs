@@ -56,7 +56,19 @@ public sealed class EpochSelectionTests
         var mlContext = new MLContext(seed: 0);
         IDataView data = Curve(mlContext, 240);
         var log = new List<string>();
-        mlContext.Log += (_, e) => { if (e.Message.Contains("Epoch selection", StringComparison.Ordinal) && e.Kind == ChannelMessageKind.Info) lock (log) log.Add(e.Message); };
+        var kept = new List<string>();
+        mlContext.Log += (_, e) =>
+        {
+            if (e.Kind != ChannelMessageKind.Info)
+                return;
+            lock (log)
+            {
+                if (e.Message.Contains("Epoch selection", StringComparison.Ordinal))
+                    log.Add(e.Message);
+                if (e.Message.Contains("kept epoch", StringComparison.Ordinal))
+                    kept.Add(e.Message);
+            }
+        };
         FastFeedForwardRegressionTrainer.Options Options(int epochs, int[]? candidates) => new()
         {
             Depth = 1, LeafWidth = 8, NumberOfEpochs = epochs, EpochCandidates = candidates, Seed = 3, NumberOfThreads = 1,
@@ -67,6 +79,9 @@ public sealed class EpochSelectionTests
         StringAssert.Contains(summary, "training 40 epochs on all rows");
         StringAssert.Contains(summary, "on 240 rows");
         Assert.AreEqual(40, selected.Model.TrainingReport!.Epochs.Count, "the final run trains the winner's epochs");
+        // Six fold runs and the final one each say what they kept; the folds measure nothing, so they print no metric (not "NaN").
+        Assert.HasCount(7, kept, string.Join("\n", kept));
+        Assert.IsFalse(kept.Any(m => m.Contains("NaN", StringComparison.Ordinal)), string.Join("\n", kept));
 
         // The same seed and the winner set directly give the same model, bit for bit: the folds leave no trace.
         var direct = mlContext.Regression.Trainers.FastFeedForward(Options(40, null)).Fit(data);

@@ -279,7 +279,9 @@ internal sealed partial class FeedForwardTrainingSession
 
         var report = new FffTrainingReport(history.ToArray(), bestEpoch, rows, clock.Elapsed);
         _ch.Info($"{name}: kept epoch {bestEpoch}{(_valid != null && _kind == LabelKind.Binary ? $" (best validation hard AUC {bestSelection:F4})" : "")}; " +
-                 $"hard {report.Final.MetricName} {report.Final.HardMetric:F4}, soft/hard gap {report.Final.SoftHardGap:F4}; {clock.Elapsed.TotalSeconds:F1}s.");
+                 // A run told to measure nothing (a fold of the epoch selection, scored by its caller) has no metric to print.
+                 (double.IsNaN(report.Final.HardMetric) ? "" : $"hard {report.Final.MetricName} {report.Final.HardMetric:F4}, soft/hard gap {report.Final.SoftHardGap:F4}; ") +
+                 $"{clock.Elapsed.TotalSeconds:F1}s.");
         return (best!, report);
     }
 
