@@ -23,6 +23,7 @@ public sealed class AutoTrainChoicesTests
         FffAutoTrainChoices tiny = Plan(100).Training;
         FffAutoTrainChoices small = Plan(200).Training;
         FffAutoTrainChoices medium = Plan(6_000).Training;
+        FffAutoTrainChoices held = Plan(FffAutoTrainChoices.MinRowsForHoldout).Training;
         FffAutoTrainChoices large = Plan(60_000).Training;
 
         Assert.AreEqual(100, tiny.RowCount);
@@ -30,11 +31,21 @@ public sealed class AutoTrainChoicesTests
         Assert.AreEqual(0, tiny.Depth);
         Assert.AreEqual(1, small.Depth);
         Assert.AreEqual(FffDefaults.Depth, medium.Depth);
-        // No holdout on small data; a seeded tenth with early stopping from 5,000 rows.
+        // No holdout while every epoch runs anyway (a table below MinRowsForHoldout rows); a seeded tenth with early stopping from there.
         Assert.AreEqual(0.0, small.ValidationFraction);
         Assert.AreEqual(0, small.EarlyStoppingPatience);
-        Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction, medium.ValidationFraction);
-        Assert.AreEqual(FffAutoTrainChoices.DefaultEarlyStoppingPatience, medium.EarlyStoppingPatience);
+        Assert.AreEqual(0.0, medium.ValidationFraction);
+        Assert.AreEqual(0, medium.EarlyStoppingPatience);
+        Assert.IsTrue(medium.Reasons.Any(r => r.StartsWith("no validation holdout: 6,000 rows (below 15,000)", StringComparison.Ordinal)), string.Join("\n", medium.Reasons));
+        Assert.AreEqual(0.0, Plan(FffAutoTrainChoices.MinRowsForHoldout - 1).Training.ValidationFraction);
+        Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction, held.ValidationFraction);
+        Assert.AreEqual(FffAutoTrainChoices.DefaultEarlyStoppingPatience, held.EarlyStoppingPatience);
+        Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction, large.ValidationFraction);
+        // Images keep the holdout from MinImageRowsForHoldout rows: it also decides their shift augmentation.
+        var image = new ImageShape(28, 28, 1, "test");
+        Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction,
+            AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout, 784, new FffAutoTrainOptions(), 10, image).ValidationFraction);
+        Assert.AreEqual(0.0, AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout - 1, 784, new FffAutoTrainOptions(), 10, image).ValidationFraction);
         // Larger data, larger batches and a higher learning rate.
         Assert.AreEqual(FffDefaults.BatchSize, small.BatchSize);
         Assert.AreEqual(FffDefaults.LearningRate, small.LearningRate);

@@ -83,13 +83,13 @@ internal static class AutoTrainChoices
             trees = setTrees;
             reasons.Add($"{trees} leaf tree(s): set by {nameof(FffAutoTrainOptions.EnsembleSize)}");
         }
-        else if (classCount > FffAutoTrainChoices.MaxClassesForDefaultLeaf && rows >= FffAutoTrainChoices.MinRowsForHoldout)
+        else if (classCount > FffAutoTrainChoices.MaxClassesForDefaultLeaf && rows >= FffAutoTrainChoices.MinRowsForManyClassEnsemble)
         {
             // Many classes on plenty of rows: capacity, not data, limits one tree (letter); on a few hundred rows the extra trees
             // did not pay for their training time and latency (soybean).
             trees = FffAutoTrainChoices.ManyClassEnsembleSize;
             reasons.Add($"{trees} leaf trees, averaged: {classCount} classes (more than {FffAutoTrainChoices.MaxClassesForDefaultLeaf}) on {n} rows " +
-                $"(at least {FffAutoTrainChoices.MinRowsForHoldout:N0}) need more capacity than one tree; each scored row costs {trees} trees' neurons; " +
+                $"(at least {FffAutoTrainChoices.MinRowsForManyClassEnsemble:N0}) need more capacity than one tree; each scored row costs {trees} trees' neurons; " +
                 $"set {nameof(FffAutoTrainOptions.EnsembleSize)} to override");
         }
         else if (image.HasValue && rows >= FffAutoTrainChoices.MinRowsForImageEnsemble)
@@ -117,21 +117,23 @@ internal static class AutoTrainChoices
             : $"learning rate {rate.ToString("G3", CultureInfo.InvariantCulture)}: goes with batch size {autoBatch} ({size})");
 
         double fraction;
+        // Images keep the lower threshold: their holdout also decides the shift augmentation (below).
+        long minHoldoutRows = image.HasValue ? FffAutoTrainChoices.MinImageRowsForHoldout : FffAutoTrainChoices.MinRowsForHoldout;
         if (options.ValidationFraction is double setFraction)
         {
             fraction = setFraction;
             reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)}: set by {nameof(FffAutoTrainOptions.ValidationFraction)}");
         }
-        else if (rows >= FffAutoTrainChoices.MinRowsForHoldout)
+        else if (rows >= minHoldoutRows)
         {
             fraction = FffAutoTrainChoices.DefaultValidationFraction;
-            reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)} (seeded): {n} rows (at least {FffAutoTrainChoices.MinRowsForHoldout:N0}); " +
+            reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)} (seeded): {n} rows (at least {minHoldoutRows:N0}{imageNote}); " +
                 "the best epoch on it is kept and early stopping ends training");
         }
         else
         {
             fraction = 0;
-            reasons.Add($"no validation holdout: {n} rows (below {FffAutoTrainChoices.MinRowsForHoldout:N0}) are worth more for training; all epochs run and the last is kept");
+            reasons.Add($"no validation holdout: {n} rows (below {minHoldoutRows:N0}{imageNote}) are worth more for training than for choosing an epoch; all epochs run and the last is kept");
         }
 
         if (image is ImageShape shifted && Math.Min(shifted.Height, shifted.Width) >= FffAutoTrainChoices.MinShiftedImageSide)

@@ -51,7 +51,7 @@ public sealed class FffAutoTrainOptions
     /// Number of leaf trees trained together and averaged (<see cref="FastFeedForward.FastFeedForwardOptionsBase.EnsembleSize"/>): each
     /// scored row descends every tree, so it costs this many times the neurons of one tree. Default <c>null</c>: one tree, or
     /// <see cref="FffAutoTrainChoices.ManyClassEnsembleSize"/> trees for a multiclass label of more than
-    /// <see cref="FffAutoTrainChoices.MaxClassesForDefaultLeaf"/> classes on at least <see cref="FffAutoTrainChoices.MinRowsForHoldout"/>
+    /// <see cref="FffAutoTrainChoices.MaxClassesForDefaultLeaf"/> classes on at least <see cref="FffAutoTrainChoices.MinRowsForManyClassEnsemble"/>
     /// rows, or <see cref="FffAutoTrainChoices.ImageEnsembleSize"/> trees for images (see <see cref="ImageHeight"/>) on at least
     /// <see cref="FffAutoTrainChoices.MinRowsForImageEnsemble"/> rows (see <see cref="FffAutoTrainChoices"/>). Range 1 .. 64.
     /// </summary>
@@ -63,7 +63,7 @@ public sealed class FffAutoTrainOptions
     /// (see <see cref="FffAutoTrainChoices.ImageHeight"/>): the features are taken as square images when they are only numeric, number
     /// <c>h x h</c> or <c>3 x h x h</c> with <c>h</c> at least <see cref="FffAutoTrainChoices.MinImageSide"/>, and every value of the
     /// first rows scanned is at least 0. Images train with the image recipe: depth-4 trees of 16-neuron leaves (two of them from
-    /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> rows), input dropout, and
+    /// <see cref="FffAutoTrainChoices.MinRowsForImageEnsemble"/> rows), input dropout, and
     /// one-pixel shift augmentation for images of at least <see cref="FffAutoTrainChoices.MinShiftedImageSide"/> pixels a side; the
     /// pixels reach the trainer as they are (missing ones imputed), and the trainer standardizes them after shifting. Set both to 0 to train such data as a plain
     /// table. Range 0 (not images) or at least 2.
@@ -114,8 +114,8 @@ public sealed class FffAutoTrainOptions
     /// <summary>
     /// Fraction of the training rows held out (seeded) as a validation set, on which the hard-descent metric is measured every epoch;
     /// the best epoch is kept and <see cref="EarlyStoppingPatience"/> stops training early. Default <c>null</c>: 0.1 from
-    /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> training rows on, otherwise 0 (on small data the rows are worth more for
-    /// training than for stopping). Range [0, 0.5]; 0 trains on all rows for all epochs and keeps the last one.
+    /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> rows of a table (images: <see cref="FffAutoTrainChoices.MinImageRowsForHoldout"/>)
+    /// on, otherwise 0 (on less data the rows are worth more for training than for choosing an epoch). Range [0, 0.5]; 0 trains on all rows for all epochs and keeps the last one.
     /// </summary>
     public double? ValidationFraction { get; set; }
 
@@ -332,10 +332,18 @@ public sealed class FffAutoTrainChoices
     /// <summary>Average rows per leaf below which the automatic depth is reduced.</summary>
     public const int MinRowsPerLeaf = 64;
 
-    /// <summary>Training rows from which a validation slice is held out by default.</summary>
-    public const int MinRowsForHoldout = 5_000;
+    /// <summary>
+    /// Rows of a table from which a validation slice is held out by default. Below it the epoch cap is the full
+    /// <see cref="FffDefaults.NumberOfEpochs"/> (the <see cref="RowPassBudget"/> binds from about 13,000 training rows), so every epoch
+    /// runs anyway, and the rows train better than they pick an epoch: from 5,000 to 12,000 rows, training on all of them for all
+    /// epochs gained 0.005-0.04 on six of eight tables (docs/tabular.md, "Holdout from 15,000 rows").
+    /// </summary>
+    public const int MinRowsForHoldout = 15_000;
 
-    /// <summary>The validation fraction used from <see cref="MinRowsForHoldout"/> rows on.</summary>
+    /// <summary>Rows of images (see <see cref="FffAutoTrainOptions.ImageHeight"/>) from which a validation slice is held out by default.</summary>
+    public const int MinImageRowsForHoldout = 5_000;
+
+    /// <summary>The validation fraction used from <see cref="MinRowsForHoldout"/> (images: <see cref="MinImageRowsForHoldout"/>) rows on.</summary>
     public const double DefaultValidationFraction = 0.1;
 
     /// <summary>
@@ -346,11 +354,14 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>
     /// Leaf trees of <see cref="FffCatalog.Train"/> for a multiclass label of more than <see cref="MaxClassesForDefaultLeaf"/> classes on
-    /// at least <see cref="MinRowsForHoldout"/> rows (one tree otherwise). Such a label on that much data needs more capacity than one
+    /// at least <see cref="MinRowsForManyClassEnsemble"/> rows (one tree otherwise). Such a label on that much data needs more capacity than one
     /// tree gives, and a boosted tree ensemble's per-row cost grows with the classes too (one tree per class per round), so four trees
     /// keep the per-row cost far below it.
     /// </summary>
     public const int ManyClassEnsembleSize = 4;
+
+    /// <summary>Rows from which a label of many classes gets <see cref="ManyClassEnsembleSize"/> trees (soybean's 683 rows did not gain from them).</summary>
+    public const int MinRowsForManyClassEnsemble = 5_000;
 
     /// <summary>
     /// The longer of the two numbers of epochs that <see cref="FffCatalog.Train"/> compares on small data (see
