@@ -221,7 +221,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     private Tensor PathScores(Tensor logits) => logits.detach().ge(AliveScalars.Zero).to(ScalarType.Float32)
         .mm(_pathTurns!).add(_pathOffsets!, AliveScalars.One);
 
-    private Tensor NodeLogits(Tensor input) => input.mm(node_weight!).add(node_bias!, AliveScalars.One);
+    private Tensor NodeLogits(Tensor input) => node_bias!.addmm(input, node_weight!);
 
     /// <summary>
     /// The leaves' outputs weighted by <paramref name="mixture"/> (<c>[B, L]</c>), summed: <c>[B, O]</c>. Scaling each leaf's
@@ -232,9 +232,9 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     private Tensor MixedLeaves(Tensor input, Tensor mixture)
     {
         long rows = input.shape[0];
-        Tensor hidden = nn.functional.relu(input.mm(hidden_weight).add(hidden_bias, AliveScalars.One));
+        Tensor hidden = nn.functional.relu(hidden_bias.addmm(input, hidden_weight));
         Tensor weighted = hidden.view(rows, _leafCount, _leafWidth).mul(mixture.unsqueeze(2)).view(rows, (long)_leafCount * _leafWidth);
-        return weighted.mm(output_weight.view((long)_leafCount * _leafWidth, _outputs)).add(mixture.mm(output_bias), AliveScalars.One);
+        return mixture.mm(output_bias).addmm(weighted, output_weight.view((long)_leafCount * _leafWidth, _outputs));
     }
 
     /// <summary>Path probabilities of every leaf (<c>[B, L]</c>) from the node values, without region leak.</summary>
