@@ -50,8 +50,10 @@ public sealed class AutoTrainChoicesTests
         Assert.AreEqual(FffDefaults.BatchSize, small.BatchSize);
         Assert.AreEqual(FffDefaults.LearningRate, small.LearningRate);
         Assert.IsGreaterThan(small.BatchSize, medium.BatchSize);
-        Assert.IsGreaterThan(medium.BatchSize, large.BatchSize);
+        Assert.IsGreaterThan(medium.BatchSize, held.BatchSize);
+        Assert.IsGreaterThan(held.BatchSize, large.BatchSize);
         Assert.IsGreaterThan(medium.LearningRate, large.LearningRate);
+        Assert.AreEqual(large.LearningRate, held.LearningRate, "batches of 512 take the large rate");
         // Epochs: the default up to about RowPassBudget / 60 training rows, then fitted to that many rows seen in all.
         Assert.AreEqual(FffDefaults.NumberOfEpochs, medium.NumberOfEpochs);
         Assert.AreEqual(15, large.NumberOfEpochs, "60,000 rows less the tenth held out: 800,000 / 54,000 rounded up");
@@ -73,6 +75,12 @@ public sealed class AutoTrainChoicesTests
         Assert.IsTrue(wide.Reasons.Any(r => r.Contains("holds 262,144 values (batch 1024 x training width 256) and its input layer takes 33,816,576 multiply-adds", StringComparison.Ordinal)),
             string.Join("\n", wide.Reasons));
         Assert.IsNull(AutoTrainChoices.Choose(300_000, 2, new FffAutoTrainOptions { BatchSize = 4_096 }).NumberOfThreads, "4,096 x 256 hidden values");
+        // An ensemble's trees run one after another: one tree's width sizes each call (26 classes: 4 trees of 8 x 64 units, batch 512).
+        FffAutoTrainChoices trees = AutoTrainChoices.Choose(16_000, 16, new FffAutoTrainOptions(), 26);
+        Assert.AreEqual(FffAutoTrainChoices.ManyClassEnsembleSize, trees.EnsembleSize);
+        Assert.AreEqual(512, trees.BatchSize);
+        Assert.AreEqual(1, trees.NumberOfThreads, string.Join("\n", trees.Reasons));
+        Assert.IsTrue(trees.Reasons.Any(r => r.Contains("(batch 512 x training width 512 per tree)", StringComparison.Ordinal)), string.Join("\n", trees.Reasons));
         Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 2, new FffAutoTrainOptions { BatchSize = 2_048 }).NumberOfThreads, "2,048 x 256 is the values limit itself");
         var mlContext = new MLContext(seed: 0);
         FffAutoTrainChoices set = mlContext.Fff().CreatePlan(Data(mlContext, 300_000), "Label", new FffAutoTrainOptions { NumberOfEpochs = 60, NumberOfThreads = 2 }).Training;

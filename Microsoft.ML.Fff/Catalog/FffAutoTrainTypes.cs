@@ -160,7 +160,7 @@ public sealed class FffAutoTrainOptions
     public FffNumericEmbedding? NumericEmbedding { get; set; }
 
     /// <summary>
-    /// Threads libtorch may use while training. Default <c>null</c>: 1 when a batch's hidden layer (batch size times training width) holds
+    /// Threads libtorch may use while training. Default <c>null</c>: 1 when a batch's hidden layer (batch size times one tree's training width) holds
     /// at most <see cref="FffAutoTrainChoices.SingleThreadValues"/> values and its input layer (times the input values) takes at most
     /// <see cref="FffAutoTrainChoices.SingleThreadWork"/> multiply-adds, as splitting so little work among threads costs more than it
     /// saves; otherwise libtorch's default. At least 1 when set.
@@ -414,7 +414,8 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>
     /// Values of a batch's hidden layer (batch size times training width) up to which <see cref="FffCatalog.Train"/> trains on one
-    /// libtorch thread by default (when the input layer is also within <see cref="SingleThreadWork"/>).
+    /// libtorch thread by default (when the input layer is also within <see cref="SingleThreadWork"/>). The width is one tree's:
+    /// the trees of an ensemble run one after another, so each libtorch call sees one of them.
     /// </summary>
     public const long SingleThreadValues = 524_288;
 
