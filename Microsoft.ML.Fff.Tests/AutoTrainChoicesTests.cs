@@ -54,6 +54,12 @@ public sealed class AutoTrainChoicesTests
         Assert.IsGreaterThan(held.BatchSize, large.BatchSize);
         Assert.IsGreaterThan(medium.LearningRate, large.LearningRate);
         Assert.AreEqual(large.LearningRate, held.LearningRate, "batches of 512 take the large rate");
+        // ... for narrow tables only: wide rows (text) and images keep batches of 256 up to 50,000 rows.
+        Assert.AreEqual(256, AutoTrainChoices.Choose(20_000, 1_000, new FffAutoTrainOptions()).BatchSize);
+        Assert.AreEqual(256, AutoTrainChoices.Choose(20_000, 784, new FffAutoTrainOptions(), 10, new ImageShape(28, 28, 1, "test")).BatchSize);
+        Assert.AreEqual(512, AutoTrainChoices.Choose(20_000, FffAutoTrainChoices.MaxNarrowTableInputs, new FffAutoTrainOptions()).BatchSize);
+        Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction, AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout, 1_000, new FffAutoTrainOptions()).ValidationFraction,
+            "a wide table (text) keeps its holdout from 5,000 rows");
         // Epochs: the default up to about RowPassBudget / 60 training rows, then fitted to that many rows seen in all.
         Assert.AreEqual(FffDefaults.NumberOfEpochs, medium.NumberOfEpochs);
         Assert.AreEqual(15, large.NumberOfEpochs, "60,000 rows less the tenth held out: 800,000 / 54,000 rounded up");

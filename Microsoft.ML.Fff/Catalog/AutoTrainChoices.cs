@@ -21,9 +21,10 @@ internal static class AutoTrainChoices
     private const float MediumLearningRate = 5e-3f;
     // Tables from 15,000 rows (where the holdout starts and the row budget cuts the epochs): batches of 512 at the large rate
     // trained 11-25 % faster at the same metrics on letter, randhie, cps1988, cpssw8 and 24,000 fertility rows (docs/tabular.md,
-    // "Batches of 512 from 15,000 rows"). Images keep 256 there: not measured on them.
+    // "Batches of 512 from 15,000 rows"). Images and wide rows (text) keep 256 there: not measured on them.
     private const long MidRows = 15_000;
     private const int MidBatchSize = 512;
+    private const long MidBatchMaxInputs = FffAutoTrainChoices.MaxNarrowTableInputs;
     private const int LargeBatchSize = 1_024;
     private const float LargeLearningRate = 1e-2f;
     // Images: each neuron reads every pixel, so narrow leaves pay; depth 4 x leaf 16 (20 neurons per row) scored 95.3 % on the first
@@ -82,6 +83,9 @@ internal static class AutoTrainChoices
             reasons.Add($"leaf width {leafWidth}: the default{imageNote}" + (classCount is int classes ? $" ({classes} classes, at most {FffAutoTrainChoices.MaxClassesForDefaultLeaf})" : ""));
         }
 
+        // The 15,000-row rules (no holdout below, batches of 512 above) were measured on tables of at most 36 inputs; images and wide
+        // rows (text) keep the rules they were measured with.
+        bool narrowTable = !image.HasValue && inputs <= MidBatchMaxInputs;
         int trees;
         if (options.EnsembleSize is int setTrees)
         {
@@ -112,8 +116,9 @@ internal static class AutoTrainChoices
         }
 
         (int autoBatch, float autoRate, string size) = rows < MediumRows ? (FffDefaults.BatchSize, FffDefaults.LearningRate, $"below {MediumRows:N0} rows")
-            : rows < MidRows || (image.HasValue && rows < LargeRows) ? (MediumBatchSize, MediumLearningRate, $"{MediumRows:N0} to {(image.HasValue ? LargeRows : MidRows):N0} rows{imageNote}")
-            : rows < LargeRows ? (MidBatchSize, LargeLearningRate, $"{MidRows:N0} to {LargeRows:N0} rows")
+            : rows < MidRows || (!narrowTable && rows < LargeRows)
+                ? (MediumBatchSize, MediumLearningRate, $"{MediumRows:N0} to {(narrowTable ? MidRows : LargeRows):N0} rows{(narrowTable ? "" : image.HasValue ? imageNote : $" with more than {MidBatchMaxInputs} inputs")}")
+            : rows < LargeRows ? (MidBatchSize, LargeLearningRate, $"{MidRows:N0} to {LargeRows:N0} rows of at most {MidBatchMaxInputs} inputs")
             : (LargeBatchSize, LargeLearningRate, $"{LargeRows:N0} rows or more");
         int batch = options.BatchSize ?? autoBatch;
         reasons.Add(options.BatchSize.HasValue ? $"batch size {batch}: set by {nameof(FffAutoTrainOptions.BatchSize)}"
@@ -123,8 +128,9 @@ internal static class AutoTrainChoices
             : $"learning rate {rate.ToString("G3", CultureInfo.InvariantCulture)}: goes with batch size {autoBatch} ({size})");
 
         double fraction;
-        // Images keep the lower threshold: their holdout also decides the shift augmentation (below).
-        long minHoldoutRows = image.HasValue ? FffAutoTrainChoices.MinImageRowsForHoldout : FffAutoTrainChoices.MinRowsForHoldout;
+        // Images keep the lower threshold (their holdout also decides the shift augmentation, below), and so do wide rows.
+        long minHoldoutRows = narrowTable ? FffAutoTrainChoices.MinRowsForHoldout : FffAutoTrainChoices.MinImageRowsForHoldout;
+        string holdoutNote = narrowTable ? "" : image.HasValue ? imageNote : $" with more than {MidBatchMaxInputs} inputs";
         if (options.ValidationFraction is double setFraction)
         {
             fraction = setFraction;
@@ -133,13 +139,13 @@ internal static class AutoTrainChoices
         else if (rows >= minHoldoutRows)
         {
             fraction = FffAutoTrainChoices.DefaultValidationFraction;
-            reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)} (seeded): {n} rows (at least {minHoldoutRows:N0}{imageNote}); " +
+            reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)} (seeded): {n} rows (at least {minHoldoutRows:N0}{holdoutNote}); " +
                 "the best epoch on it is kept and early stopping ends training");
         }
         else
         {
             fraction = 0;
-            reasons.Add($"no validation holdout: {n} rows (below {minHoldoutRows:N0}{imageNote}) are worth more for training than for choosing an epoch; all epochs run and the last is kept");
+            reasons.Add($"no validation holdout: {n} rows (below {minHoldoutRows:N0}{holdoutNote}) are worth more for training than for choosing an epoch; all epochs run and the last is kept");
         }
 
         if (image is ImageShape shifted && Math.Min(shifted.Height, shifted.Width) >= FffAutoTrainChoices.MinShiftedImageSide)

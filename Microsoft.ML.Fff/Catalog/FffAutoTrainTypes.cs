@@ -114,7 +114,7 @@ public sealed class FffAutoTrainOptions
     /// <summary>
     /// Fraction of the training rows held out (seeded) as a validation set, on which the hard-descent metric is measured every epoch;
     /// the best epoch is kept and <see cref="EarlyStoppingPatience"/> stops training early. Default <c>null</c>: 0.1 from
-    /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> rows of a table (images: <see cref="FffAutoTrainChoices.MinImageRowsForHoldout"/>)
+    /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> rows of a table (images and wide tables: <see cref="FffAutoTrainChoices.MinImageRowsForHoldout"/>)
     /// on, otherwise 0 (on less data the rows are worth more for training than for choosing an epoch). Range [0, 0.5]; 0 trains on all rows for all epochs and keeps the last one.
     /// </summary>
     public double? ValidationFraction { get; set; }
@@ -333,15 +333,24 @@ public sealed class FffAutoTrainChoices
     public const int MinRowsPerLeaf = 64;
 
     /// <summary>
-    /// Rows of a table from which a validation slice is held out by default. Below it the epoch cap is the full
+    /// Rows of a table of at most <see cref="MaxNarrowTableInputs"/> inputs from which a validation slice is held out by default. Below it the epoch cap is the full
     /// <see cref="FffDefaults.NumberOfEpochs"/> (the <see cref="RowPassBudget"/> binds from about 13,000 training rows), so every epoch
     /// runs anyway, and the rows train better than they pick an epoch: from 5,000 to 12,000 rows, training on all of them for all
     /// epochs gained 0.005-0.04 on six of eight tables (docs/tabular.md, "Holdout from 15,000 rows").
     /// </summary>
     public const int MinRowsForHoldout = 15_000;
 
-    /// <summary>Rows of images (see <see cref="FffAutoTrainOptions.ImageHeight"/>) from which a validation slice is held out by default.</summary>
+    /// <summary>
+    /// Rows of images (see <see cref="FffAutoTrainOptions.ImageHeight"/>), or of a table wider than <see cref="MaxNarrowTableInputs"/> inputs
+    /// (text), from which a validation slice is held out by default.
+    /// </summary>
     public const int MinImageRowsForHoldout = 5_000;
+
+    /// <summary>
+    /// Inputs (numeric slots, categories, a thousand per text column) up to which a table gets the rules measured on narrow tables:
+    /// no holdout below <see cref="MinRowsForHoldout"/> rows, and batches of 512 from there to 50,000 rows.
+    /// </summary>
+    public const int MaxNarrowTableInputs = 256;
 
     /// <summary>The validation fraction used from <see cref="MinRowsForHoldout"/> (images: <see cref="MinImageRowsForHoldout"/>) rows on.</summary>
     public const double DefaultValidationFraction = 0.1;
