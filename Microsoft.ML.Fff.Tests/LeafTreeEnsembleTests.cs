@@ -400,6 +400,37 @@ public sealed class LeafTreeEnsembleTests
             (ml, scored) => Assert.IsGreaterThan(0.5, ml.Regression.Evaluate(scored).RSquared));
     }
 
+    /// <summary>
+    /// On one libtorch thread the trees' passes run side by side (one per core), each accumulating its own gradients: the model
+    /// must not depend on which tree finished first, and it must still learn. Region leak draws from the step's shared
+    /// generator, so with it the trees run in turn (the test above).
+    /// </summary>
+    [TestMethod]
+    public void TreesTrainedSideBySide_GiveTheSameModelEveryTime()
+    {
+        (float[] Scores, double Auc) Train()
+        {
+            var mlContext = new MLContext(seed: 1);
+            FastFeedForwardBinaryTrainer.Options options = Small(new FastFeedForwardBinaryTrainer.Options(), trees: 4);
+            options.Seed = 3;
+            options.NumberOfEpochs = 8;
+            IDataView data = TestData.BinaryData(mlContext);
+            IDataView scored = mlContext.BinaryClassification.Trainers.FastFeedForward(options).Fit(data).Transform(data);
+            return (EstimatorWorkout.ReadScores(scored), mlContext.BinaryClassification.Evaluate(scored).AreaUnderRocCurve);
+        }
+        (float[] first, double auc) = Train();
+        for (int run = 0; run < 3; run++)
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(first), EstimatorWorkout.Bits(Train().Scores), $"run {run + 2}");
+        Assert.IsGreaterThan(0.8, auc, "four trees trained side by side learn the task");
+
+        using var independent = new LeafTreeEnsembleModule(10, 2, ModuleOptions(2, 4, 0, 3), 3, CPU);
+        Assert.AreEqual(3, independent.IndependentMembers!.Count);
+        FastFeedForwardOptionsBase leaking = ModuleOptions(2, 4, 0, 3);
+        leaking.RegionLeak = 0.1f;
+        using var shared = new LeafTreeEnsembleModule(10, 2, leaking, 3, CPU);
+        Assert.IsNull(shared.IndependentMembers, "region leak draws from the shared generator: the trees run in turn");
+    }
+
     [TestMethod]
     public void SameSeedGivesTheSameModelAndAnotherSeedAnother()
     {

@@ -121,6 +121,9 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
         return WithMaster(input, MixedLeaves(input, mixture)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Whether a training step draws from the step's random generator (region leak).</summary>
+    public bool DrawsRandomNumbers => _options.RegionLeak > 0;
+
     /// <summary>Soft phase: soft forward with region leak, hardening and load-balancing penalties; fine-tune phase: hard forward.</summary>
     public override StepOutput TrainingForward(Tensor input, StepContext context)
     {

@@ -29,6 +29,13 @@ internal sealed class LeafTreeEnsembleModule : FeedForwardModule
     /// <summary>The members, in the network's member order.</summary>
     public IList<FastFeedForwardModule> Members => members;
 
+    /// <summary>
+    /// The trees, unless they draw from the step's shared random generator (region leak): run side by side, their draws would
+    /// depend on which tree ran first.
+    /// </summary>
+    public override IReadOnlyList<FeedForwardModule>? IndependentMembers
+        => members.Any(m => m.DrawsRandomNumbers) ? null : members.ToArray<FeedForwardModule>();
+
     /// <summary>Each member decides for its own parameters (hard fine-tuning leaves every tree's routing nodes alone).</summary>
     public override IEnumerable<Parameter> ParametersFor(PhasePlan phase) => members.SelectMany(m => m.ParametersFor(phase));
 

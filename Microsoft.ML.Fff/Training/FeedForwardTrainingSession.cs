@@ -133,8 +133,12 @@ internal sealed partial class FeedForwardTrainingSession
         int sinceBest = 0;
 
         using var generator = new Generator((ulong)(uint)_seed, device);
-        using Scalar? inputKeep = _options.InputDropout > 0 ? (1.0 - _options.InputDropout).ToScalar() : null;
         using FeedForwardModule module = _architecture.CreateModule(inputs, _outputs, device);
+        // The trees of an ensemble train on the mean of their own losses, so each tree's gradients come from its own loss alone: on
+        // one libtorch thread (small batches, Train's rule) the trees' forward and backward passes run side by side, one per core.
+        IReadOnlyList<FeedForwardModule>? sideBySide = module.IndependentMembers is { Count: > 1 } members
+            && torch.get_num_threads() == 1 && Environment.ProcessorCount > 1 ? members : null;
+        using Scalar? inputKeep = _options.InputDropout > 0 ? (1.0 - _options.InputDropout).ToScalar() : null;
         module.Import(network);
         long stepsPerEpoch = _train.StepsPerEpoch(batchSize, chunkRows);
         using WholeTable? whole = CreateWholeTable(device);
@@ -197,26 +201,32 @@ internal sealed partial class FeedForwardTrainingSession
                         mark = Times.Add(TrainingPart.Batches, mark);
                         if (inputKeep is not null && !x.is_sparse)
                             x = x.mul(rand(x.shape, device: device, generator: generator).lt(inputKeep)).div(inputKeep);
-                        StepOutput output = module.TrainingForward(x, context);
-                        Tensor predictionLoss = StepLoss(output, y, w, batch, device);
-                        Tensor loss = output.Penalty is null ? predictionLoss : predictionLoss.add(output.Penalty, AliveScalars.One);
-                        double lossValue = loss.item<float>();
-                        if (!double.IsFinite(lossValue))
+                        StepValues values;
+                        if (sideBySide is not null)
                         {
-                            throw _ch.Except($"Training diverged in epoch {epoch}: the loss became {lossValue}. " +
-                                $"Lower LearningRate (now {_options.LearningRate}) or check the features' scale (FeatureScaling = {_options.FeatureScaling}).");
+                            optimizer.ZeroGrad();
+                            values = MemberSteps(sideBySide, x, y, w, batch, device, context);
+                            // Forward and backward of all the trees, side by side: counted as forward.
+                            mark = Times.Add(TrainingPart.Forward, mark);
+                            CheckLoss(values.Loss, epoch);
                         }
-                        mark = Times.Add(TrainingPart.Forward, mark);
-                        optimizer.ZeroGrad();
-                        loss.backward();
-                        mark = Times.Add(TrainingPart.Backward, mark);
+                        else
+                        {
+                            StepOutput output = module.TrainingForward(x, context);
+                            Tensor predictionLoss = StepLoss(output, y, w, batch, device);
+                            Tensor loss = output.Penalty is null ? predictionLoss : predictionLoss.add(output.Penalty, AliveScalars.One);
+                            CheckLoss(loss.item<float>(), epoch);
+                            mark = Times.Add(TrainingPart.Forward, mark);
+                            optimizer.ZeroGrad();
+                            loss.backward();
+                            mark = Times.Add(TrainingPart.Backward, mark);
+                            values = new StepValues(0, predictionLoss.item<float>(), output.Entropy?.item<float>(), output.Balance?.item<float>());
+                        }
                         optimizer.Step();
                         mark = Times.Add(TrainingPart.Optimizer, mark);
-                        lossSum += predictionLoss.item<float>() * count;
-                        if (output.Entropy is not null)
-                            entropySum += output.Entropy.item<float>() * count;
-                        if (output.Balance is not null)
-                            balanceSum += output.Balance.item<float>() * count;
+                        lossSum += values.Prediction * count;
+                        entropySum += (values.Entropy ?? 0) * count;
+                        balanceSum += (values.Balance ?? 0) * count;
                         weightSum += count;
                         Times.Add(TrainingPart.Bookkeeping, mark);
                         Times.Steps++;

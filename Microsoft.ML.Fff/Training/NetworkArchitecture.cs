@@ -56,6 +56,12 @@ internal abstract class FeedForwardModule : nn.Module<Tensor, Tensor>
     public virtual IEnumerable<Parameter> ParametersFor(PhasePlan phase) => parameters();
 
     /// <summary>
+    /// Modules that train on the mean of their own losses and share nothing within a step (an ensemble's trees), which a step may
+    /// run side by side; <c>null</c> when the module is one graph.
+    /// </summary>
+    public virtual IReadOnlyList<FeedForwardModule>? IndependentMembers => null;
+
+    /// <summary>
     /// The module's parameters paired with the arrays of <paramref name="network"/> (same architecture and shape) that
     /// hold the same weights, in any order; what <see cref="Import"/> and <see cref="Export"/> copy. Training-only
     /// parameters (e.g. gate noise) are left out.
