@@ -33,6 +33,7 @@ internal sealed partial class FeedForwardTrainingSession
         int count = members.Count;
         var results = new StepValues[count];
         int[]? rows = _teacher is null ? null : batch.ToArray();
+        using Scalar share = (1.0 / count).ToScalar();
         try
         {
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, k =>
@@ -46,7 +47,6 @@ internal sealed partial class FeedForwardTrainingSession
                     StepOutput own = members[k].TrainingForward(x, context);
                     Tensor prediction = StepLoss(new StepOutput(own.Output), y, w, rows, device);
                     Tensor loss = own.Penalty is null ? prediction : prediction.add(own.Penalty, AliveScalars.One);
-                    using Scalar share = (1.0 / count).ToScalar();
                     loss.mul(share).backward();
                     results[k] = new StepValues(loss.item<float>(), prediction.item<float>(), own.Entropy?.item<float>(), own.Balance?.item<float>());
                 }

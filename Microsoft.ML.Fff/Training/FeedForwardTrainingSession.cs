@@ -215,12 +215,12 @@ internal sealed partial class FeedForwardTrainingSession
                             StepOutput output = module.TrainingForward(x, context);
                             Tensor predictionLoss = StepLoss(output, y, w, batch, device);
                             Tensor loss = output.Penalty is null ? predictionLoss : predictionLoss.add(output.Penalty, AliveScalars.One);
-                            CheckLoss(loss.item<float>(), epoch);
+                            values = new StepValues(loss.item<float>(), predictionLoss.item<float>(), output.Entropy?.item<float>(), output.Balance?.item<float>());
+                            CheckLoss(values.Loss, epoch);
                             mark = Times.Add(TrainingPart.Forward, mark);
                             optimizer.ZeroGrad();
                             loss.backward();
                             mark = Times.Add(TrainingPart.Backward, mark);
-                            values = new StepValues(0, predictionLoss.item<float>(), output.Entropy?.item<float>(), output.Balance?.item<float>());
                         }
                         optimizer.Step();
                         mark = Times.Add(TrainingPart.Optimizer, mark);
