@@ -86,6 +86,8 @@ internal static class AutoTrainChoices
         // The 15,000-row rules (no holdout below, batches of 512 above) were measured on tables of at most 36 inputs; images and wide
         // rows (text) keep the rules they were measured with.
         bool narrowTable = !image.HasValue && inputs <= MidBatchMaxInputs;
+        // Why a row count is compared with the lower thresholds, in the reasons below.
+        string wideNote = narrowTable ? "" : image.HasValue ? imageNote : $" with more than {MidBatchMaxInputs} inputs";
         int trees;
         if (options.EnsembleSize is int setTrees)
         {
@@ -117,7 +119,7 @@ internal static class AutoTrainChoices
 
         (int autoBatch, float autoRate, string size) = rows < MediumRows ? (FffDefaults.BatchSize, FffDefaults.LearningRate, $"below {MediumRows:N0} rows")
             : rows < MidRows || (!narrowTable && rows < LargeRows)
-                ? (MediumBatchSize, MediumLearningRate, $"{MediumRows:N0} to {(narrowTable ? MidRows : LargeRows):N0} rows{(narrowTable ? "" : image.HasValue ? imageNote : $" with more than {MidBatchMaxInputs} inputs")}")
+                ? (MediumBatchSize, MediumLearningRate, $"{MediumRows:N0} to {(narrowTable ? MidRows : LargeRows):N0} rows{wideNote}")
             : rows < LargeRows ? (MidBatchSize, LargeLearningRate, $"{MidRows:N0} to {LargeRows:N0} rows of at most {MidBatchMaxInputs} inputs")
             : (LargeBatchSize, LargeLearningRate, $"{LargeRows:N0} rows or more");
         int batch = options.BatchSize ?? autoBatch;
@@ -130,7 +132,6 @@ internal static class AutoTrainChoices
         double fraction;
         // Images keep the lower threshold (their holdout also decides the shift augmentation, below), and so do wide rows.
         long minHoldoutRows = narrowTable ? FffAutoTrainChoices.MinRowsForHoldout : FffAutoTrainChoices.MinImageRowsForHoldout;
-        string holdoutNote = narrowTable ? "" : image.HasValue ? imageNote : $" with more than {MidBatchMaxInputs} inputs";
         if (options.ValidationFraction is double setFraction)
         {
             fraction = setFraction;
@@ -139,13 +140,13 @@ internal static class AutoTrainChoices
         else if (rows >= minHoldoutRows)
         {
             fraction = FffAutoTrainChoices.DefaultValidationFraction;
-            reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)} (seeded): {n} rows (at least {minHoldoutRows:N0}{holdoutNote}); " +
+            reasons.Add($"validation holdout {fraction.ToString("0.###", CultureInfo.InvariantCulture)} (seeded): {n} rows (at least {minHoldoutRows:N0}{wideNote}); " +
                 "the best epoch on it is kept and early stopping ends training");
         }
         else
         {
             fraction = 0;
-            reasons.Add($"no validation holdout: {n} rows (below {minHoldoutRows:N0}{holdoutNote}) are worth more for training than for choosing an epoch; all epochs run and the last is kept");
+            reasons.Add($"no validation holdout: {n} rows (below {minHoldoutRows:N0}{wideNote}) are worth more for training than for choosing an epoch; all epochs run and the last is kept");
         }
 
         if (image is ImageShape shifted && Math.Min(shifted.Height, shifted.Width) >= FffAutoTrainChoices.MinShiftedImageSide)
