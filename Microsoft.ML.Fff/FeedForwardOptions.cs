@@ -127,7 +127,9 @@ public enum FffFeatureScaling
     /// <summary>
     /// Dense features are standardized (zero mean, unit variance); sparse features are divided by their largest absolute value so they
     /// stay sparse, except with a learned embedding (<c>EmbeddingDimension</c> &gt; 0), where sparse features are used as given (a
-    /// token bag is already normalized, and the table learns each token's scale).
+    /// token bag is already normalized, and the table learns each token's scale). On the feature vector of <c>Fff().Train</c>'s
+    /// tabular featurizer, slots whose training values are only 0 and 1 (one-hot categories, Booleans) are kept as they are and
+    /// the other slots standardized.
     /// </summary>
     Auto,
     /// <summary>Features are used as given (normalize them in the pipeline yourself).</summary>

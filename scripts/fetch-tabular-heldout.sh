@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Fetches the eleven public tabular data sets of the HELD-OUT group (docs/tabular.md, "Held-out sets"): sets that were never used
+# Fetches the twelve public tabular data sets of the HELD-OUT group (docs/tabular.md, "Held-out sets"): sets that were never used
 # to tune the defaults, to check that `Fff().Train` holds up on data it was not tuned on (issue 17). Written as CSV files
 # (header, comma-separated, '.' decimals, categorical columns quoted, a `Label` column, incomplete rows dropped) into
 #   ${FFF_TABULAR_CACHE:-${FFF_DATA_CACHE:-~/.cache/mlnetfff}/tabular}/heldout
 # Sources: r-cran-mlbench (LetterRecognition, Satellite, Vehicle, PimaIndiansDiabetes, BostonHousing, Soybean), r-cran-kernlab (spam,
-# income) and r-cran-aer (SwissLabor, HousePrices, PSID7682). The .deb files are only downloaded and unpacked, never installed;
+# income), r-cran-aer (SwissLabor, HousePrices, PSID7682) and r-cran-ggplot2 (diamonds). The .deb files are only downloaded and unpacked, never installed;
 # reading the R data needs Rscript (Debian's r-base-core, installed with apt-get if missing).
 #
 # Usage (as root on Debian 12):  bash scripts/fetch-tabular-heldout.sh
@@ -15,9 +15,9 @@ set -euo pipefail
 
 CACHE="${FFF_TABULAR_CACHE:-${FFF_DATA_CACHE:-$HOME/.cache/mlnetfff}/tabular}/heldout"
 # name:expected data rows (after dropping incomplete rows). TabularSet.HeldOut (tools/FffTabularComparison) checks these too.
-SETS="letter:20000 satellite:6435 vehicle:846 spam:4601 pima:768 income:6876 swisslabor:872 boston:506 houseprices:546 psid7682:4165 soybean:683"
+SETS="letter:20000 satellite:6435 vehicle:846 spam:4601 pima:768 income:6876 swisslabor:872 boston:506 houseprices:546 psid7682:4165 soybean:683 diamonds:53940"
 
-PKGS="r-cran-mlbench r-cran-kernlab r-cran-aer"
+PKGS="r-cran-mlbench r-cran-kernlab r-cran-aer r-cran-ggplot2"
 
 # shellcheck source=scripts/tabular-fetch-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/tabular-fetch-common.sh"
@@ -37,6 +37,8 @@ put <- function(d, name) {
   file.rename(tmp, file.path(out, paste0(name, ".csv")))
   cat(sprintf("wrote %s.csv: %d rows x %d columns\n", name, nrow(d), ncol(d)))
 }
+# Packages that keep their data lazy-loaded (data/Rdata.rdb) instead of one .rda file per set.
+lazy <- function(pkg, n) { e <- new.env(); lazyLoad(file.path(rlib, pkg, "data", "Rdata"), envir = e); as.data.frame(get(n, e)) }
 rda <- function(pkg, n) { e <- new.env(); load(file.path(rlib, pkg, "data", paste0(n, ".rda")), envir = e); get(n, e) }
 label <- function(d, column, value) { d$Label <- value; d[[column]] <- NULL; d }
 
@@ -71,6 +73,10 @@ d <- rda("AER", "PSID7682"); d$id <- NULL; put(label(d, "wage", log(d$wage)), "p
 d <- rda("mlbench", "Soybean")
 for (n in names(d)) { v <- as.character(d[[n]]); v[is.na(v)] <- ""; d[[n]] <- v }
 put(label(d, "Class", d$Class), "soybean")
+# ggplot2 diamonds (53,940 round diamonds): the cut grade (Fair, Good, Very Good, Premium, Ideal) from carat, colour, clarity, price
+# and the geometry (depth %, table %, x, y, z). Added 2026-12-07: a 5-class table with categorical columns, uncentred measurements
+# (depth 43-79 around 62) and far values (y up to 58.9 around 5.7), where the cut is a narrow band of depth and table.
+d <- lazy("ggplot2", "diamonds"); put(label(d, "cut", as.character(d$cut)), "diamonds")
 RSCRIPT
 )
 

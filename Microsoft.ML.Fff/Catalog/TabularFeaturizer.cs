@@ -72,8 +72,8 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     /// <param name="inputSchema">The shape of the data to fit (which numeric columns need a conversion to Single).</param>
     /// <param name="denseRows">
     /// Whether the fitted step writes every row dense when the vector has at most <see cref="DenseRowsMaxSlots"/> slots (same values),
-    /// instead of in the representation of the ML.NET chain. It then marks the vector for the FFF trainers to scale as they scale the
-    /// chain's rows (by each slot's largest magnitude when the chain's first row is sparse), so the trained model stays the same.
+    /// instead of in the representation of the ML.NET chain. It then marks the vector for the FFF trainers' tabular scaling: measured
+    /// slots standardized, 0/1 indicator slots (one-hot categories, Booleans) kept as they are.
     /// </param>
     /// <param name="imageRows">
     /// Whether the numeric parts are an image's pixels (and there are no other parts): missing values are replaced by the mean but
@@ -211,29 +211,18 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         }
         else if (_denseRows && ((VectorDataViewType)output[_outputColumnName].Type).Size <= DenseRowsMaxSlots)
         {
-            rows = TabularRows.Dense;
-            // The FFF trainers keep a feature column sparse, and scale it by each slot's largest magnitude, when its first row is sparse.
-            bool firstSparse = FirstRowIsSparse(fitted.Transform(input));
-            if (firstSparse)
-                rows |= TabularRows.ScaleAsSparse;
+            // Marked for the trainers' tabular scaling: measured slots standardized, 0/1 indicator slots kept. Before 2026-12-07 the mark
+            // asked, when the chain's first row was sparse, for the sparse scaling by each slot's largest magnitude; that shrank a
+            // column with one far value (and the chain's scale-only normalization leaves every column uncentred) until the network
+            // could not use it: diamonds' cut from 0.57 to 0.74 accuracy, psid7682 R2 0.578 to 0.607 (docs/tabular.md, "Indicators
+            // kept, measurements standardized").
+            rows = TabularRows.Dense | TabularRows.TabularScaling;
             using IChannel ch = _trainLog.Start("FffAutoTrain");
             ch.Info(MessageSensitivity.None, "The {0}-slot feature vector is written dense on every row (at most {1} slots: the network's dense path " +
-                "costs less per row than its sparse one); the trainer scales it {2}.", ((VectorDataViewType)output[_outputColumnName].Type).Size, DenseRowsMaxSlots,
-                firstSparse ? "by each slot's largest magnitude, as it scaled the sparse rows of the ML.NET featurization" : "to zero mean and unit variance, as before");
+                "costs less per row than its sparse one); the trainer standardizes its measured slots and keeps its 0/1 indicator slots as they are.",
+                ((VectorDataViewType)output[_outputColumnName].Type).Size, DenseRowsMaxSlots);
         }
         return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted, rows);
-    }
-
-    private bool FirstRowIsSparse(IDataView featurized)
-    {
-        DataViewSchema.Column column = featurized.Schema[_outputColumnName];
-        using DataViewRowCursor cursor = featurized.GetRowCursor(new[] { column });
-        ValueGetter<VBuffer<float>> getter = cursor.GetGetter<VBuffer<float>>(column);
-        VBuffer<float> first = default;
-        if (!cursor.MoveNext())
-            return false;
-        getter(ref first);
-        return !first.IsDense;
     }
 
     /// <summary>The slot values <c>ReplaceMissingValues</c> puts in for NaN: what it writes for a row of NaN.</summary>
@@ -292,8 +281,12 @@ internal enum TabularRows : byte
     /// <summary>Every row dense (the same values).</summary>
     Dense = 1,
 
-    /// <summary>With <see cref="Dense"/>: the vector carries the annotation that makes the FFF trainers scale it as sparse rows.</summary>
-    ScaleAsSparse = 2,
+    /// <summary>
+    /// With <see cref="Dense"/>: the vector carries the annotation that makes the FFF trainers standardize its measured slots and keep
+    /// its 0/1 indicator slots as they are (<see cref="TrainingData.TabularScalingAnnotation"/>). Files written before 2026-12-07 set it
+    /// when the chain's first row was sparse, and the trainers then scaled the vector as sparse rows; loaded, they now ask for this.
+    /// </summary>
+    TabularScaling = 2,
 }
 
 /// <summary>
@@ -583,10 +576,10 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
         {
             var type = new VectorDataViewType(NumberDataViewType.Single, _featurizer.SlotCount);
-            if ((_featurizer._rows & TabularRows.ScaleAsSparse) == 0)
+            if ((_featurizer._rows & TabularRows.TabularScaling) == 0)
                 return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type) };
             var annotations = new DataViewSchema.Annotations.Builder();
-            annotations.Add(TrainingData.ScaleAsSparseAnnotation, BooleanDataViewType.Instance, (ref bool value) => value = true);
+            annotations.Add(TrainingData.TabularScalingAnnotation, BooleanDataViewType.Instance, (ref bool value) => value = true);
             return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type, annotations.ToAnnotations()) };
         }
 

@@ -29,22 +29,28 @@ internal sealed partial class FeedForwardTrainingSession
         return result;
     }
 
-    private static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingData data, FffFeatureScaling scaling, bool scaleSparse)
+    /// <summary>
+    /// The <c>Auto</c> (or <c>None</c>) scaling of the features: sparse rows by each slot's largest magnitude (scale only: centering
+    /// would densify every row; none at all without <paramref name="scaleSparse"/>), a table's dense rows
+    /// (<see cref="TrainingData.ScalesAsTable"/>) standardized except their 0/1 indicator slots, other dense rows standardized.
+    /// </summary>
+    internal static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingData data, FffFeatureScaling scaling, bool scaleSparse)
     {
         int inputs = data.FeatureCount;
         var shift = new float[inputs];
         var scale = new float[inputs];
         Array.Fill(scale, 1f);
-        if (scaling == FffFeatureScaling.None || (data.ScalesAsSparse && !scaleSparse))
+        if (scaling == FffFeatureScaling.None || (data.IsSparse && !scaleSparse))
             return (shift, scale);
         for (int j = 0; j < inputs; j++)
         {
-            if (data.ScalesAsSparse)
+            if (data.IsSparse)
             {
-                // Scale only: centering would densify every row.
                 scale[j] = data.FeatureMaxAbs[j] > 0 ? 1 / data.FeatureMaxAbs[j] : 1;
                 continue;
             }
+            if (data.ScalesAsTable && !data.IsMeasured(j))
+                continue; // An indicator stays 0/1: standardized, a rare category would become a large value.
             double mean = data.FeatureSum[j] / data.RowCount;
             double variance = Math.Max(0, data.FeatureSumOfSquares[j] / data.RowCount - mean * mean);
             double std = Math.Sqrt(variance);

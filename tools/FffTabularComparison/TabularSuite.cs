@@ -56,6 +56,7 @@ internal sealed record TabularSet(string Name, TabularTask Task, int Rows, strin
         new("houseprices", TabularTask.Regression, 546, "r-cran-aer HousePrices", "log sale price"),
         new("psid7682", TabularTask.Regression, 4_165, "r-cran-aer PSID7682", "log wage"),
         new("soybean", TabularTask.Multiclass, 683, "r-cran-mlbench Soybean", "disease, 19 classes"),
+        new("diamonds", TabularTask.Multiclass, 53_940, "r-cran-ggplot2 diamonds", "cut grade, 5 classes"),
     };
 
     /// <summary>The subdirectory of the tabular cache that holds the <see cref="HeldOut"/> sets.</summary>
