@@ -202,6 +202,15 @@ public sealed class AutoTrainChoicesTests
         Assert.AreEqual(1, few.EnsembleSize);
         Assert.AreEqual(FffDefaults.LeafWidth, Plan(1_000).Training.LeafWidth);
         Assert.AreEqual(1, Plan(1_000).Training.EnsembleSize);
+        // A few classes on at least MinRowsForWideClassLeaf rows of a narrow table: the wide leaf, one tree; one row fewer: the default.
+        int perClass = FffAutoTrainChoices.MinRowsForWideClassLeaf / 5;
+        FffAutoTrainChoices wide = mlContext.Fff().CreatePlan(Classes(mlContext, 5, perClass), "Label").Training;
+        Assert.AreEqual(FffAutoTrainChoices.WideClassLeafWidth, wide.LeafWidth);
+        Assert.AreEqual(1, wide.EnsembleSize);
+        Assert.IsTrue(wide.Reasons.Any(r => r.StartsWith($"leaf width {FffAutoTrainChoices.WideClassLeafWidth}: 5 classes on 5,000 rows", StringComparison.Ordinal)), string.Join("\n", wide.Reasons));
+        IDataView fewerRows = mlContext.Data.TakeRows(Classes(mlContext, 5, perClass), FffAutoTrainChoices.MinRowsForWideClassLeaf - 1);
+        Assert.AreEqual(FffDefaults.LeafWidth, mlContext.Fff().CreatePlan(fewerRows, "Label").Training.LeafWidth);
+        Assert.AreEqual(FffDefaults.LeafWidth, Plan(FffAutoTrainChoices.MinRowsForWideClassLeaf).Training.LeafWidth, "binary labels keep the default");
         // Set values win and the options stay as the caller left them.
         var options = new FffAutoTrainOptions { LeafWidth = 16, EnsembleSize = 2 };
         FffAutoTrainChoices set = mlContext.Fff().CreatePlan(Classes(mlContext, 26), "Label", options).Training;

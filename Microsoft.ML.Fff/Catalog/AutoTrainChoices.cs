@@ -77,6 +77,14 @@ internal static class AutoTrainChoices
             reasons.Add($"leaf width {leafWidth}: {classCount} classes (more than {FffAutoTrainChoices.MaxClassesForDefaultLeaf}); a leaf at least twice as wide as " +
                 $"the output layer, so it is no bottleneck; set {nameof(FffAutoTrainOptions.LeafWidth)} to override");
         }
+        else if (classCount.HasValue && !image.HasValue && rows >= FffAutoTrainChoices.MinRowsForWideClassLeaf && inputs <= FffAutoTrainChoices.MaxInputsForWideClassLeaf)
+        {
+            // Capacity, not rows, limits a 32-unit leaf on a multiclass table of this size (satellite, diamonds' cut); a boosted
+            // ensemble's per-row cost grows with the classes, so the wider leaf stays far below it.
+            leafWidth = FffAutoTrainChoices.WideClassLeafWidth;
+            reasons.Add($"leaf width {leafWidth}: {classCount} classes on {n} rows (at least {FffAutoTrainChoices.MinRowsForWideClassLeaf:N0}) of about {inputs} inputs " +
+                $"(at most {FffAutoTrainChoices.MaxInputsForWideClassLeaf}); set {nameof(FffAutoTrainOptions.LeafWidth)} to override");
+        }
         else
         {
             leafWidth = defaultLeafWidth;
