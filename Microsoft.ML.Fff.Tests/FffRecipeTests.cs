@@ -197,12 +197,13 @@ public sealed class FffRecipeTests
     [TestMethod]
     public void SelfDistillationTeachesHardDescentTheSoftFunction()
     {
-        // Same data and seed with and without soft targets in the fine-tune phase: the soft targets pull the hard function
-        // towards the soft one, so the two agree on more test rows.
-        FffSoftHardGap Gap(float weight)
+        // Same data and seeds with and without soft targets in the fine-tune phase: the soft targets pull the hard function
+        // towards the soft one, so the two agree on more test rows, on average over three splits (one split of 365 test rows
+        // moves by a row or two either way).
+        FffSoftHardGap Gap(float weight, int seed)
         {
-            var mlContext = new MLContext(seed: 0);
-            var split = mlContext.Data.TrainTestSplit(mlContext.Fff().SampleData.Digits(), testFraction: 0.2, seed: 0);
+            var mlContext = new MLContext(seed: seed);
+            var split = mlContext.Data.TrainTestSplit(mlContext.Fff().SampleData.Digits(), testFraction: 0.2, seed: seed);
             var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
                 .Append(mlContext.MulticlassClassification.Trainers.FastFeedForward(new FastFeedForwardMulticlassTrainer.Options
                 {
@@ -211,10 +212,12 @@ public sealed class FffRecipeTests
                 .Fit(split.TrainSet);
             return mlContext.Fff().EvaluateSoftHardGap(model, split.TestSet);
         }
-        FffSoftHardGap plain = Gap(0), self = Gap(0.9f);
-        Console.WriteLine($"digits depth 4 x 8: without soft targets hard {plain.HardMetric:F4} agreement {plain.Agreement:F4}; with: hard {self.HardMetric:F4} agreement {self.Agreement:F4}");
-        Assert.IsGreaterThanOrEqualTo(plain.Agreement, self.Agreement);
-        Assert.IsGreaterThanOrEqualTo(0.9, self.HardMetric);
+        FffSoftHardGap[] plain = Enumerable.Range(0, 3).Select(seed => Gap(0, seed)).ToArray();
+        FffSoftHardGap[] self = Enumerable.Range(0, 3).Select(seed => Gap(0.9f, seed)).ToArray();
+        for (int i = 0; i < 3; i++)
+            Console.WriteLine($"digits depth 4 x 8, split {i}: without soft targets hard {plain[i].HardMetric:F4} agreement {plain[i].Agreement:F4}; with: hard {self[i].HardMetric:F4} agreement {self[i].Agreement:F4}");
+        Assert.IsGreaterThan(plain.Average(g => g.Agreement), self.Average(g => g.Agreement));
+        Assert.IsGreaterThanOrEqualTo(0.9, self.Average(g => g.HardMetric));
     }
 
     [TestMethod]

@@ -216,11 +216,11 @@ public sealed class TabularFeaturizerTests
 
     /// <summary>
     /// A step made with <c>denseRows</c> (as Train makes it) writes every row of its narrow vector dense, with the values of the default
-    /// step bit for bit, and marks the vector for the trainer's tabular scaling whether the default step's first row is sparse or
-    /// dense; both survive a save and load on a fresh context.
+    /// step bit for bit, whether the default step's first row is sparse or dense, and the trainer scales them as it scales the default
+    /// step's rows; both survive a save and load on a fresh context.
     /// </summary>
     [TestMethod]
-    public void DenseRows_HaveTheChainsValues_AndAskForTabularScaling()
+    public void DenseRows_HaveTheChainsValues_AndTheChainsScaling()
     {
         var mlContext = new MLContext(seed: 0);
         IDataView test = mlContext.Data.LoadFromEnumerable(Rows(200, seed: 2, unseen: true));
@@ -245,11 +245,14 @@ public sealed class TabularFeaturizerTests
                     CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r].DenseValues().ToArray()), EstimatorWorkout.Bits(actual[r].GetValues().ToArray()), $"row {r}");
                 }
                 IDataView featurized = model.Transform(train);
-                bool marked = featurized.Schema[Features].Annotations.Schema.GetColumnOrNull(Training.TrainingData.TabularScalingAnnotation) != null;
-                Assert.IsTrue(marked, "the vector asks for the tabular scaling, whatever the chain's first row");
                 var scanned = Training.TrainingData.Scan(mlContext, featurized, Features, nameof(Row.Label), null, Training.LabelKind.Binary, 1 << 20, 16, seed: 1);
+                var chainScanned = Training.TrainingData.Scan(mlContext, asChain.Transform(train), Features, nameof(Row.Label), null, Training.LabelKind.Binary, 1 << 20, 16, seed: 1);
                 Assert.IsFalse(scanned.IsSparse, "the trainer reads dense rows");
-                Assert.IsTrue(scanned.ScalesAsTable, "and scales them as a table's");
+                Assert.AreEqual(firstSparse, chainScanned.IsSparse, "and the chain's rows as their first row is");
+                (float[] shift, float[] scale) = Training.FeedForwardTrainingSession.ComputeFeatureScaling(scanned, FffFeatureScaling.Auto, scaleSparse: true);
+                (float[] chainShift, float[] chainScale) = Training.FeedForwardTrainingSession.ComputeFeatureScaling(chainScanned, FffFeatureScaling.Auto, scaleSparse: true);
+                CollectionAssert.AreEqual(chainShift, shift, "the same shift for dense and sparse rows of the same values");
+                CollectionAssert.AreEqual(chainScale, scale, "the same scale");
             }
         }
     }
@@ -408,18 +411,17 @@ public sealed class TabularFeaturizerTests
     }
 
     /// <summary>
-    /// The tabular scaling: on Train's featurized rows the trainer standardizes each measured slot (centred on its mean: ML.NET's
-    /// normalization leaves an uncentred column such as a depth of 60 ± 1 at 40-odd) and keeps each 0/1 indicator slot as it is.
+    /// The trainers' scaling of a table: on Train's featurized rows each measured slot is standardized (centred on its mean: ML.NET's
+    /// normalization leaves an uncentred column such as a depth of 60 ± 1 at 40-odd) and each 0/1 indicator slot is kept as it is.
     /// </summary>
     [TestMethod]
-    public void TabularScaling_StandardizesMeasuredSlots_AndKeepsIndicators()
+    public void Scaling_StandardizesMeasuredSlots_AndKeepsIndicators()
     {
         var mlContext = new MLContext(seed: 0);
         IDataView data = mlContext.Data.LoadFromEnumerable(BandRows(400, seed: 3));
         FffAutoTrainPlan plan = mlContext.Fff().CreatePlan(data, nameof(BandRow.Label));
         IDataView featurized = plan.Featurization.Fit(data).Transform(data);
         var scanned = Training.TrainingData.Scan(mlContext, featurized, plan.FeatureColumnName, nameof(BandRow.Label), null, Training.LabelKind.Binary, 1 << 20, 16, seed: 1);
-        Assert.IsTrue(scanned.ScalesAsTable);
         (float[] shift, float[] scale) = Training.FeedForwardTrainingSession.ComputeFeatureScaling(scanned, FffFeatureScaling.Auto, scaleSparse: true);
         VBuffer<float>[] rows = featurized.GetColumn<VBuffer<float>>(plan.FeatureColumnName).Select(v => { VBuffer<float> c = default; v.CopyTo(ref c); return c; }).ToArray();
         int measured = 0;
@@ -443,8 +445,8 @@ public sealed class TabularFeaturizerTests
     }
 
     /// <summary>
-    /// What the tabular scaling is for: a label inside a narrow band of an uncentred column, beside categorical columns that make the
-    /// ML.NET featurization's rows sparse. Scaled by its largest magnitude (the rule before 2026-12-07) the band was 2 % of the
+    /// What that scaling is for: a label inside a narrow band of an uncentred column, beside categorical columns that make the
+    /// ML.NET featurization's rows sparse. Scaled by its largest magnitude (the rule for such rows before 2026-12-07) the band was 2 % of the
     /// column's range and Train's test AUC stayed below 0.9 (checked by running this test against that rule); standardized, the band is learnt.
     /// </summary>
     [TestMethod]
@@ -455,6 +457,33 @@ public sealed class TabularFeaturizerTests
         IDataView test = mlContext.Data.LoadFromEnumerable(BandRows(500, seed: 5));
         ITransformer model = mlContext.Fff().Train(train, nameof(BandRow.Label), new FffAutoTrainOptions { NumberOfEpochs = 30, Seed = 1 });
         double auc = mlContext.BinaryClassification.Evaluate(model.Transform(test)).AreaUnderRocCurve;
+        Assert.IsGreaterThan(0.9, auc, $"test AUC {auc}");
+    }
+
+    /// <summary>
+    /// The same data through an ordinary ML.NET pipeline (raw numbers and one-hot categories concatenated, sparse rows) into the FFF
+    /// trainer: it scales the rows as it scales Train's, so the band is learnt there too (test AUC 0.52 with the old scaling).
+    /// </summary>
+    [TestMethod]
+    public void Trainer_LearnsABandOfAnUncentredColumn_FromAnMlNetOneHotPipeline()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Data.LoadFromEnumerable(BandRows(1500, seed: 4));
+        IDataView test = mlContext.Data.LoadFromEnumerable(BandRows(500, seed: 5));
+        var pipeline = mlContext.Transforms.Categorical.OneHotEncoding(new[]
+            {
+                new InputOutputColumnPair("FirstHot", nameof(BandRow.First)), new InputOutputColumnPair("SecondHot", nameof(BandRow.Second)),
+                new InputOutputColumnPair("ThirdHot", nameof(BandRow.Third)),
+            })
+            .Append(mlContext.Transforms.Concatenate("Features", nameof(BandRow.Depth), "FirstHot", "SecondHot", "ThirdHot"))
+            .Append(mlContext.BinaryClassification.Trainers.FastFeedForward(new FastFeedForward.FastFeedForwardBinaryTrainer.Options
+            {
+                LabelColumnName = nameof(BandRow.Label), Depth = 1, LeafWidth = 8, NumberOfEpochs = 30, Seed = 1,
+            }));
+        ITransformer model = pipeline.Fit(train);
+        VBuffer<float> first = model.Transform(train).GetColumn<VBuffer<float>>("Features").First();
+        Assert.IsFalse(first.IsDense, "the pipeline's first row is sparse, the case the old scaling took for text");
+        double auc = mlContext.BinaryClassification.Evaluate(model.Transform(test), nameof(BandRow.Label)).AreaUnderRocCurve;
         Assert.IsGreaterThan(0.9, auc, $"test AUC {auc}");
     }
 

@@ -125,11 +125,10 @@ public enum FffArchitecture
 public enum FffFeatureScaling
 {
     /// <summary>
-    /// Dense features are standardized (zero mean, unit variance); sparse features are divided by their largest absolute value so they
-    /// stay sparse, except with a learned embedding (<c>EmbeddingDimension</c> &gt; 0), where sparse features are used as given (a
-    /// token bag is already normalized, and the table learns each token's scale). On the feature vector of <c>Fff().Train</c>'s
-    /// tabular featurizer, slots whose training values are only 0 and 1 (one-hot categories, Booleans) are kept as they are and
-    /// the other slots standardized.
+    /// Each feature is standardized (zero mean, unit variance), except features whose training values are only 0 and 1 (one-hot
+    /// categories, Booleans), which are kept as they are. Sparse rows of 1,024 features or more (text) are divided by each feature's
+    /// largest absolute value instead, so they stay sparse, and with a learned embedding (<c>EmbeddingDimension</c> &gt; 0) sparse
+    /// features are used as given (a token bag is already normalized, and the table learns each token's scale).
     /// </summary>
     Auto,
     /// <summary>Features are used as given (normalize them in the pipeline yourself).</summary>

@@ -72,8 +72,8 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     /// <param name="inputSchema">The shape of the data to fit (which numeric columns need a conversion to Single).</param>
     /// <param name="denseRows">
     /// Whether the fitted step writes every row dense when the vector has at most <see cref="DenseRowsMaxSlots"/> slots (same values),
-    /// instead of in the representation of the ML.NET chain. It then marks the vector for the FFF trainers' tabular scaling: measured
-    /// slots standardized, 0/1 indicator slots (one-hot categories, Booleans) kept as they are.
+    /// instead of in the representation of the ML.NET chain (the FFF trainers scale both alike: measured slots standardized, 0/1
+    /// indicator slots kept).
     /// </param>
     /// <param name="imageRows">
     /// Whether the numeric parts are an image's pixels (and there are no other parts): missing values are replaced by the mean but
@@ -211,12 +211,7 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         }
         else if (_denseRows && ((VectorDataViewType)output[_outputColumnName].Type).Size <= DenseRowsMaxSlots)
         {
-            // Marked for the trainers' tabular scaling: measured slots standardized, 0/1 indicator slots kept. Before 2026-12-07 the mark
-            // asked, when the chain's first row was sparse, for the sparse scaling by each slot's largest magnitude; that shrank a
-            // column with one far value (and the chain's scale-only normalization leaves every column uncentred) until the network
-            // could not use it: diamonds' cut from 0.57 to 0.74 accuracy, psid7682 R2 0.578 to 0.607 (docs/tabular.md, "Indicators
-            // kept, measurements standardized").
-            rows = TabularRows.Dense | TabularRows.TabularScaling;
+            rows = TabularRows.Dense;
             using IChannel ch = _trainLog.Start("FffAutoTrain");
             ch.Info(MessageSensitivity.None, "The {0}-slot feature vector is written dense on every row (at most {1} slots: the network's dense path " +
                 "costs less per row than its sparse one); the trainer standardizes its measured slots and keeps its 0/1 indicator slots as they are.",
@@ -282,11 +277,11 @@ internal enum TabularRows : byte
     Dense = 1,
 
     /// <summary>
-    /// With <see cref="Dense"/>: the vector carries the annotation that makes the FFF trainers standardize its measured slots and keep
-    /// its 0/1 indicator slots as they are (<see cref="TrainingData.TabularScalingAnnotation"/>). Files written before 2026-12-07 set it
-    /// when the chain's first row was sparse, and the trainers then scaled the vector as sparse rows; loaded, they now ask for this.
+    /// Written with <see cref="Dense"/> until 2026-12-07 when the chain's first row was sparse: it put an annotation on the vector
+    /// that made the FFF trainers scale it as sparse rows. Still read (a valid file) and ignored: the trainers now scale narrow
+    /// dense and sparse rows alike.
     /// </summary>
-    TabularScaling = 2,
+    SparseScalingBefore20261207 = 2,
 }
 
 /// <summary>
@@ -576,11 +571,7 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
         {
             var type = new VectorDataViewType(NumberDataViewType.Single, _featurizer.SlotCount);
-            if ((_featurizer._rows & TabularRows.TabularScaling) == 0)
-                return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type) };
-            var annotations = new DataViewSchema.Annotations.Builder();
-            annotations.Add(TrainingData.TabularScalingAnnotation, BooleanDataViewType.Instance, (ref bool value) => value = true);
-            return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type, annotations.ToAnnotations()) };
+            return new[] { new DataViewSchema.DetachedColumn(_featurizer.OutputColumnName, type) };
         }
 
         protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)

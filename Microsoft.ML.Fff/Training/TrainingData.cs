@@ -34,22 +34,9 @@ internal sealed class TrainingData
         _measured = new bool[featureCount];
     }
 
-    /// <summary>
-    /// A Boolean annotation of the feature column: when true, <c>FffFeatureScaling.Auto</c> scales dense features as a table's:
-    /// each measured slot standardized, each indicator slot (every training value 0 or 1: one-hot categories, Booleans) kept as it
-    /// is. Standardizing an indicator turns a rare category into a large value (hmda's AUC 0.84 to 0.72 when all slots were
-    /// standardized), and scaling a measurement by its largest magnitude shrinks a column with one far value until the network cannot
-    /// use it. Train's tabular featurizer sets it on the narrow vectors it writes dense (docs/tabular.md, "Indicators kept,
-    /// measurements standardized").
-    /// </summary>
-    internal const string TabularScalingAnnotation = "FffTabularScaling";
-
     public int FeatureCount { get; }
     public int ClassCount { get; }
     public bool IsSparse { get; private set; }
-
-    /// <summary>Whether dense features are scaled as a table's (the column has <see cref="TabularScalingAnnotation"/>).</summary>
-    public bool ScalesAsTable { get; private set; }
     public long RowCount { get; private set; }
     public long StoredValues { get; private set; }
     public bool HasWeights => _data.Schema.Weight.HasValue;
@@ -92,7 +79,6 @@ internal sealed class TrainingData
                 throw ectx.Except("The training data has no rows. Check the data loader and any filter before the trainer.");
             // A column whose first row is sparse is kept sparse: text n-grams must not be densified.
             result = new TrainingData(ectx, data, kind, featureCount, classCount, sparse: !reader.Features.IsDense);
-            result.ScalesAsTable = !result.IsSparse && AsksForTabularScaling(data.Schema.Feature!.Value);
             var builder = new TrainingTable.Builder(featureCount, result.IsSparse, reader.FeatureColumn, classCount, result.HasWeights);
             TrainingTable.Builder? all = inMemoryLimitBytes > 0 ? builder : null;
             var reservoir = new Reservoir(evaluationRows, new Random(seed ^ 0x3C6EF372));
@@ -223,15 +209,6 @@ internal sealed class TrainingData
         float abs = Math.Abs(value);
         if (abs > FeatureMaxAbs[slot])
             FeatureMaxAbs[slot] = abs;
-    }
-
-    private static bool AsksForTabularScaling(DataViewSchema.Column features)
-    {
-        if (features.Annotations.Schema.GetColumnOrNull(TabularScalingAnnotation) is not { Type: BooleanDataViewType } annotation)
-            return false;
-        bool value = false;
-        features.Annotations.GetValue(annotation.Name, ref value);
-        return value;
     }
 
     private static (int FeatureCount, int ClassCount) CheckSchema(IExceptionContext ectx, RoleMappedData data, LabelKind kind)
