@@ -442,6 +442,15 @@ public sealed class TabularFeaturizerTests
             Assert.IsLessThan(0.01, Math.Abs(scaled.Average()), $"slot {j} scaled has mean about 0");
         }
         Assert.AreEqual(1, measured, "the depth column is the one measured slot; the three categorical columns are 0/1 indicators");
+        // Images (ImageHeight set) standardize every slot, 0/1 ones too.
+        (float[] imageShift, float[] imageScale) = Training.FeedForwardTrainingSession.ComputeFeatureScaling(scanned, FffFeatureScaling.Auto, scaleSparse: true, keepIndicators: false);
+        for (int j = 0; j < scanned.FeatureCount; j++)
+        {
+            double[] values = rows.Select(r => (double)r.GetItemOrDefault(j)).ToArray();
+            double mean = values.Average(), std = Math.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average());
+            Assert.AreEqual(mean, imageShift[j], 1e-4 * Math.Max(1, Math.Abs(mean)), $"slot {j} is centred");
+            Assert.AreEqual(1 / std, imageScale[j], 1e-3 / std, $"slot {j} has unit variance");
+        }
     }
 
     /// <summary>

@@ -126,7 +126,7 @@ public enum FffFeatureScaling
 {
     /// <summary>
     /// Each feature is standardized (zero mean, unit variance), except features whose training values are only 0 and 1 (one-hot
-    /// categories, Booleans), which are kept as they are. Sparse rows of 1,024 features or more (text) are divided by each feature's
+    /// categories, Booleans), which are kept as they are unless <c>ImageHeight</c> is set (pixels are all standardized). Sparse rows of 1,024 features or more (text) are divided by each feature's
     /// largest absolute value instead, so they stay sparse, and with a learned embedding (<c>EmbeddingDimension</c> &gt; 0) sparse
     /// features are used as given (a token bag is already normalized, and the table learns each token's scale).
     /// </summary>

@@ -35,9 +35,10 @@ internal sealed partial class FeedForwardTrainingSession
     /// sparse: each measured slot standardized, each 0/1 indicator slot (one-hot categories, Booleans) kept as it is. Standardized,
     /// a rare category's indicator becomes a large value (hmda's AUC 0.84 to 0.73); scaled by its largest magnitude and not centred,
     /// a measurement such as a depth of 62 ± 1.4, or a column with one far value, is squeezed where the network cannot use it
-    /// (diamonds' cut 0.57 to 0.74 accuracy; docs/decisions.md, "Indicators kept, measurements standardized").
+    /// (diamonds' cut 0.57 to 0.74 accuracy; docs/decisions.md, "Indicators kept, measurements standardized"). Without
+    /// <paramref name="keepIndicators"/> (images: a pixel that only took 0 and 1 is no category) every slot is standardized.
     /// </summary>
-    internal static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingData data, FffFeatureScaling scaling, bool scaleSparse)
+    internal static (float[] Shift, float[] Scale) ComputeFeatureScaling(TrainingData data, FffFeatureScaling scaling, bool scaleSparse, bool keepIndicators = true)
     {
         int inputs = data.FeatureCount;
         var shift = new float[inputs];
@@ -53,7 +54,7 @@ internal sealed partial class FeedForwardTrainingSession
                 scale[j] = data.FeatureMaxAbs[j] > 0 ? 1 / data.FeatureMaxAbs[j] : 1;
                 continue;
             }
-            if (!data.IsMeasured(j))
+            if (keepIndicators && !data.IsMeasured(j))
                 continue;
             double mean = data.FeatureSum[j] / data.RowCount;
             double variance = Math.Max(0, data.FeatureSumOfSquares[j] / data.RowCount - mean * mean);

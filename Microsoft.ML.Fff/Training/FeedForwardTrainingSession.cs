@@ -66,7 +66,7 @@ internal sealed partial class FeedForwardTrainingSession
         _outputs = kind == LabelKind.Multiclass ? train.ClassCount : 1;
         // An input stage takes raw features and maps them itself (MapInputRow), so nothing is scaled or folded here.
         (_shift, _scale) = ComputeFeatureScaling(train, architecture.HasInputStage ? FffFeatureScaling.None : options.FeatureScaling,
-            architecture.ScalesSparseFeatures);
+            architecture.ScalesSparseFeatures, keepIndicators: options.ImageHeight == 0);
         if (kind == LabelKind.Regression)
             (_labelShift, _labelScale) = ComputeLabelScaling(train);
         _sparseBatches = !architecture.HasInputStage && train.IsSparse && train.FeatureCount >= SparseMinFeatures
