@@ -423,11 +423,16 @@ public sealed class TabularFeaturizerTests
         IDataView featurized = plan.Featurization.Fit(data).Transform(data);
         var scanned = Training.TrainingData.Scan(mlContext, featurized, plan.FeatureColumnName, nameof(BandRow.Label), null, Training.LabelKind.Binary, 1 << 20, 16, seed: 1);
         (float[] shift, float[] scale) = Training.FeedForwardTrainingSession.ComputeFeatureScaling(scanned, FffFeatureScaling.Auto, scaleSparse: true);
+        (float[] imageShift, float[] imageScale) = Training.FeedForwardTrainingSession.ComputeFeatureScaling(scanned, FffFeatureScaling.Auto, scaleSparse: true, keepIndicators: false);
         VBuffer<float>[] rows = featurized.GetColumn<VBuffer<float>>(plan.FeatureColumnName).Select(v => { VBuffer<float> c = default; v.CopyTo(ref c); return c; }).ToArray();
         int measured = 0;
         for (int j = 0; j < scanned.FeatureCount; j++)
         {
             double[] values = rows.Select(r => (double)r.GetItemOrDefault(j)).ToArray();
+            double mean = values.Average(), std = Math.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average());
+            // Images (ImageHeight set) standardize every slot, 0/1 ones too.
+            Assert.AreEqual(mean, imageShift[j], 1e-4 * Math.Max(1, Math.Abs(mean)), $"slot {j} is centred for images");
+            Assert.AreEqual(1 / std, imageScale[j], 1e-3 / std, $"slot {j} has unit variance for images");
             if (values.All(v => v is 0 or 1))
             {
                 Assert.AreEqual(0f, shift[j], $"indicator slot {j} is not shifted");
@@ -435,22 +440,12 @@ public sealed class TabularFeaturizerTests
                 continue;
             }
             measured++;
-            double mean = values.Average(), std = Math.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average());
             Assert.AreEqual(mean, shift[j], 1e-4 * Math.Max(1, Math.Abs(mean)), $"measured slot {j} is centred");
             Assert.AreEqual(1 / std, scale[j], 1e-3 / std, $"measured slot {j} has unit variance");
             double[] scaled = values.Select(v => (v - shift[j]) * scale[j]).ToArray();
             Assert.IsLessThan(0.01, Math.Abs(scaled.Average()), $"slot {j} scaled has mean about 0");
         }
         Assert.AreEqual(1, measured, "the depth column is the one measured slot; the three categorical columns are 0/1 indicators");
-        // Images (ImageHeight set) standardize every slot, 0/1 ones too.
-        (float[] imageShift, float[] imageScale) = Training.FeedForwardTrainingSession.ComputeFeatureScaling(scanned, FffFeatureScaling.Auto, scaleSparse: true, keepIndicators: false);
-        for (int j = 0; j < scanned.FeatureCount; j++)
-        {
-            double[] values = rows.Select(r => (double)r.GetItemOrDefault(j)).ToArray();
-            double mean = values.Average(), std = Math.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average());
-            Assert.AreEqual(mean, imageShift[j], 1e-4 * Math.Max(1, Math.Abs(mean)), $"slot {j} is centred");
-            Assert.AreEqual(1 / std, imageScale[j], 1e-3 / std, $"slot {j} has unit variance");
-        }
     }
 
     /// <summary>
