@@ -30,7 +30,7 @@ public sealed class AutoTrainChoicesTests
         // Fragmentation: fewer rows, shallower trees (at least 64 rows per leaf on average).
         Assert.AreEqual(0, tiny.Depth);
         Assert.AreEqual(1, small.Depth);
-        Assert.AreEqual(FffDefaults.Depth, medium.Depth);
+        Assert.AreEqual(FffAutoTrainChoices.TableDepth, medium.Depth);
         // No holdout while every epoch runs anyway (a table below MinRowsForHoldout rows); a seeded tenth with early stopping from there.
         Assert.AreEqual(0.0, small.ValidationFraction);
         Assert.AreEqual(0, small.EarlyStoppingPatience);
@@ -72,22 +72,23 @@ public sealed class AutoTrainChoicesTests
         Assert.AreEqual(FffAutoTrainChoices.MinEpochs, huge.NumberOfEpochs, "however large the data, at least MinEpochs");
         Assert.IsTrue(huge.Reasons.Any(r => r.StartsWith($"at most {FffAutoTrainChoices.MinEpochs} epochs:", StringComparison.Ordinal)), string.Join("\n", huge.Reasons));
         // A batch's work decides: small batches, or a large batch of few features, train on one libtorch thread; a batch with a
-        // large hidden layer, or a large input layer, gets libtorch's default.
+        // large hidden layer, or a large input layer, gets libtorch's default. The limits below are for trees of depth 3 (training
+        // width 256; Train's tables default to depth 2).
         Assert.AreEqual(1, Plan(200).Training.NumberOfThreads);
         Assert.AreEqual(1, huge.NumberOfThreads, "batch 1,024 x 256 leaf neurons x 2 features is too little to split among threads");
-        Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 128, new FffAutoTrainOptions()).NumberOfThreads, "1,024 x 256 x 128 is the input limit itself");
-        FffAutoTrainChoices wide = AutoTrainChoices.Choose(300_000, 129, new FffAutoTrainOptions());
+        Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 128, new FffAutoTrainOptions { Depth = 3 }).NumberOfThreads, "1,024 x 256 x 128 is the input limit itself");
+        FffAutoTrainChoices wide = AutoTrainChoices.Choose(300_000, 129, new FffAutoTrainOptions { Depth = 3 });
         Assert.IsNull(wide.NumberOfThreads, "one input more is worth splitting among threads");
         Assert.IsTrue(wide.Reasons.Any(r => r.Contains("holds 262,144 values (batch 1024 x training width 256) and its input layer takes 33,816,576 multiply-adds", StringComparison.Ordinal)),
             string.Join("\n", wide.Reasons));
-        Assert.IsNull(AutoTrainChoices.Choose(300_000, 2, new FffAutoTrainOptions { BatchSize = 4_096 }).NumberOfThreads, "4,096 x 256 hidden values");
+        Assert.IsNull(AutoTrainChoices.Choose(300_000, 2, new FffAutoTrainOptions { Depth = 3, BatchSize = 4_096 }).NumberOfThreads, "4,096 x 256 hidden values");
         // An ensemble's trees run one after another: one tree's width sizes each call (26 classes: 4 trees of 8 x 64 units, batch 512).
-        FffAutoTrainChoices trees = AutoTrainChoices.Choose(16_000, 16, new FffAutoTrainOptions(), 26);
+        FffAutoTrainChoices trees = AutoTrainChoices.Choose(16_000, 16, new FffAutoTrainOptions { Depth = 3 }, 26);
         Assert.AreEqual(FffAutoTrainChoices.ManyClassEnsembleSize, trees.EnsembleSize);
         Assert.AreEqual(512, trees.BatchSize);
         Assert.AreEqual(1, trees.NumberOfThreads, string.Join("\n", trees.Reasons));
         Assert.IsTrue(trees.Reasons.Any(r => r.Contains("(batch 512 x training width 512 per tree)", StringComparison.Ordinal)), string.Join("\n", trees.Reasons));
-        Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 2, new FffAutoTrainOptions { BatchSize = 2_048 }).NumberOfThreads, "2,048 x 256 is the values limit itself");
+        Assert.AreEqual(1, AutoTrainChoices.Choose(300_000, 2, new FffAutoTrainOptions { Depth = 3, BatchSize = 2_048 }).NumberOfThreads, "2,048 x 256 is the values limit itself");
         var mlContext = new MLContext(seed: 0);
         FffAutoTrainChoices set = mlContext.Fff().CreatePlan(Data(mlContext, 300_000), "Label", new FffAutoTrainOptions { NumberOfEpochs = 60, NumberOfThreads = 2 }).Training;
         Assert.AreEqual(60, set.NumberOfEpochs);

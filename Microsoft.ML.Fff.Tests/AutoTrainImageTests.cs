@@ -45,7 +45,7 @@ public sealed class AutoTrainImageTests
         FffAutoTrainPlan table = mlContext.Fff().CreatePlan(mlContext.Fff().SampleData.Digits(), "Label",
             new FffAutoTrainOptions { Task = FffTask.MulticlassClassification, ImageHeight = 0, ImageWidth = 0 });
         Assert.AreEqual(0, table.Training.ImageHeight);
-        Assert.AreEqual(FffDefaults.Depth, table.Training.Depth);
+        Assert.AreEqual(FffAutoTrainChoices.TableDepth, table.Training.Depth);
         Assert.AreEqual(1, table.Training.EnsembleSize, "a table of this size keeps one tree");
         Assert.AreEqual(0, TrainerOf(table).TrainerOptions.ShiftAugmentation);
     }

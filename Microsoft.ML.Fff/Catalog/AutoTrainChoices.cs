@@ -43,7 +43,7 @@ internal static class AutoTrainChoices
         string n = rows.ToString("N0", CultureInfo.InvariantCulture);
         if (image is ImageShape shape)
             reasons.Add(shape.Reason);
-        int defaultDepth = image.HasValue ? ImageDepth : FffDefaults.Depth;
+        int defaultDepth = image.HasValue ? ImageDepth : FffAutoTrainChoices.TableDepth;
         int defaultLeafWidth = image.HasValue ? ImageLeafWidth : FffDefaults.LeafWidth;
         string imageNote = image.HasValue ? " for images" : "";
 
@@ -60,7 +60,7 @@ internal static class AutoTrainChoices
             while (depth > 0 && rows >> depth < FffAutoTrainChoices.MinRowsPerLeaf)
                 depth--;
             reasons.Add(depth == defaultDepth
-                ? $"depth {depth}: the default{imageNote}; {n} rows give each of the {1 << depth} leaves at least {FffAutoTrainChoices.MinRowsPerLeaf} rows on average"
+                ? $"depth {depth}: the default{(image.HasValue ? imageNote : " for tables")}; {n} rows give each of the {1 << depth} leaves at least {FffAutoTrainChoices.MinRowsPerLeaf} rows on average"
                 : $"depth {depth}: {n} rows are too few for {defaultDepth} levels (at least {FffAutoTrainChoices.MinRowsPerLeaf} rows per leaf on average); set {nameof(FffAutoTrainOptions.Depth)} to override");
         }
 
