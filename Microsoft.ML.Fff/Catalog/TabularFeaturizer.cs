@@ -377,7 +377,8 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
         if (ctx.Header.ModelVerWritten >= DenseRowsVersion)
         {
             byte rows = Read(ctx.Reader, r => r.ReadByte());
-            if (rows is not (0 or 1 or 3))
+            // Valid: the chain's representation, dense rows, and dense rows with the flag of files written before 2026-12-07.
+            if ((TabularRows)rows is not (TabularRows.AsMlNet or TabularRows.Dense or (TabularRows.Dense | TabularRows.SparseScalingBefore20261207)))
                 throw Corrupt($"the rows flags are {rows}, not 0, 1 or 3.");
             _rows = (TabularRows)rows;
         }
