@@ -33,7 +33,7 @@ public sealed class DenseFeedForwardTests
             (ml, scored) => Assert.IsGreaterThan(0.8, ml.BinaryClassification.Evaluate(scored).AreaUnderRocCurve));
         var parameters = ((BinaryPredictionTransformer<FffBinaryModelParameters>)model).Model;
         Assert.AreEqual(FffArchitecture.Dense, parameters.Architecture);
-        Assert.AreEqual("Dense 16 ReLU", parameters.Description);
+        Assert.AreEqual("Dense 16 ReLU, inputs clamped to the training range", parameters.Description);
         Assert.AreEqual(16, parameters.NeuronsPerRow);
     }
 
@@ -95,7 +95,7 @@ public sealed class DenseFeedForwardTests
         {
             set_num_threads(threads);
         }
-        Assert.AreEqual("Dense 6-3 ReLU", model.Model.Description);
+        Assert.AreEqual("Dense 6-3 ReLU, inputs clamped to the training range", model.Model.Description);
         Assert.IsNotNull(mlContext.BinaryClassification.Trainers.DenseFeedForward());
         Assert.IsNotNull(mlContext.MulticlassClassification.Trainers.DenseFeedForward(hiddenLayerWidths: new[] { 4 }));
     }

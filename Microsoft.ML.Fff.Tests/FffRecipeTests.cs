@@ -50,7 +50,7 @@ public sealed class FffRecipeTests
         double accuracy = mlContext.MulticlassClassification.Evaluate(model.Transform(split.TestSet)).MicroAccuracy;
         Console.WriteLine($"digits with master leaf 8: hard accuracy {accuracy:F4}");
         Assert.IsGreaterThanOrEqualTo(0.95, accuracy);
-        var network = (FastFeedForwardNetwork)model.LastTransformer.Model.Network;
+        var network = (FastFeedForwardNetwork)NetworkChecks.Unclamped(model.LastTransformer.Model.Network);
         // kappa starts at 0 (k = 1/2) and is trained.
         Assert.AreNotEqual(0f, network.MasterMix[0]);
         Assert.IsTrue(network.LeafShare is > 0 and < 1);
@@ -94,7 +94,7 @@ public sealed class FffRecipeTests
                     Depth = 4, LeafWidth = 4, NumberOfEpochs = 8, NumberOfThreads = 1, LoadBalancingWeight = balance, LoadBalancingFraction = 1,
                 }))
                 .Fit(mlContext.Fff().SampleData.Digits());
-            var network = (FastFeedForwardNetwork)model.LastTransformer.Model.Network;
+            var network = (FastFeedForwardNetwork)NetworkChecks.Unclamped(model.LastTransformer.Model.Network);
             var counts = new int[network.LeafCount];
             foreach (var row in mlContext.Data.CreateEnumerable<DigitsRow>(mlContext.Fff().SampleData.Digits(), reuseRowObject: false))
                 counts[network.FindLeaf(row.Features)]++;

@@ -332,6 +332,120 @@ public sealed class InputStageTests
         StringAssert.Contains(NetworkChecks.ExpectCorrupt(hugeBytes, hugeBytes.Length).Message, "out of range");
     }
 
+    // ---- the clamp (ClampToTrainingRange) ----
+
+    [TestMethod]
+    public void ClampMapHoldsEachFeatureToItsRangeOverOddLengthsAndKeepsNaN()
+    {
+        var random = new Random(7);
+        for (int n = 1; n <= 37; n += 2)
+        {
+            float[] lower = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 1)).ToArray();
+            float[] upper = lower.Select(l => l + (float)random.NextDouble()).ToArray();
+            if (n > 2)
+                (lower[1], upper[1]) = (float.MinValue, float.MaxValue); // a slot left free
+            FeatureMap map = FeatureMap.Clamp(lower, upper);
+            Assert.IsNull(map.Problem());
+            float[] x = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 6 - 3)).ToArray();
+            x[n / 2] = float.NaN;
+            var y = new float[n];
+            map.Apply(x, y);
+            for (int j = 0; j < n; j++)
+            {
+                float expected = float.IsNaN(x[j]) ? float.NaN : x[j] < lower[j] ? lower[j] : x[j] > upper[j] ? upper[j] : x[j];
+                Assert.AreEqual(expected, y[j], $"length {n}, feature {j}, x {x[j]} in [{lower[j]}, {upper[j]}]");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(y[j]), BitConverter.SingleToInt32Bits(map.MapValue(j, x[j])), "MapValue agrees");
+            }
+            map.Apply(x, x);
+            CollectionAssert.AreEqual(y, x, "in place");
+        }
+        Assert.AreEqual(4, FeatureMap.Clamp(new[] { -0.5f, 4f }, new[] { 0.5f, 9f }).Bound(), "a range above [-1, 1] bounds by its lower end");
+        StringAssert.Contains(FeatureMap.Clamp(new[] { 1f }, new[] { 0f }).Problem(), "lower bound must not exceed");
+    }
+
+    /// <summary>A clamp stage before a dense network: the layout the corrupt-payload checks patch.</summary>
+    private static InputStageNetwork ClampStage() => new(FeatureMap.Clamp(new[] { -1f, float.MinValue, 0f }, new[] { 1f, float.MaxValue, 3f }), null, RandomDense(3, 1, seed: 1));
+
+    [TestMethod]
+    public void ClampPayloadsCheckTheirBoundsAndTheFormatVersion()
+    {
+        InputStageNetwork stage = ClampStage();
+        byte[] bytes = NetworkChecks.SaveBytes(stage);
+        NetworkChecks.TruncatedAndPaddedPayloadsAreRejected(bytes);
+        var loaded = (InputStageNetwork)NetworkChecks.LoadBytes(bytes);
+        Assert.AreEqual(FeatureMapKind.Clamp, loaded.Map.Kind);
+        CollectionAssert.AreEqual(stage.Map.First, loaded.Map.First);
+        CollectionAssert.AreEqual(stage.Map.Second, loaded.Map.Second);
+
+        // Layout: kind 5 at 0, inputs 4, map 8, embedding fields 12..27, lower bounds count 28 and values 32..43, upper bounds
+        // count 44 and values 48..59, inner kind 60.
+        (int Offset, float Value, string Message)[] cases =
+        {
+            (32, 2f, "clamp range of feature 0 is [2, 1]"),
+            (56, -1f, "clamp range of feature 2 is [0, -1]"),
+            (32, float.NaN, "Corrupt FFF model"),
+            (48, float.PositiveInfinity, "Corrupt FFF model"),
+        };
+        foreach ((int offset, float value, string message) in cases)
+        {
+            byte[] copy = (byte[])bytes.Clone();
+            BitConverter.GetBytes(value).CopyTo(copy, offset);
+            StringAssert.Contains(NetworkChecks.ExpectCorrupt(copy, copy.Length).Message, message, $"offset {offset} value {value}");
+        }
+
+        // Readers of 0x00010004 did not know map kind 4: a file that claims that format and holds it is corrupt.
+        using var reader = new BinaryReader(new MemoryStream(bytes));
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => Microsoft.ML.Fff.Persistence.NetworkFormat.Load(reader, bytes.Length,
+            Microsoft.ML.Fff.Persistence.ModelFormat.NarrowKernelsVersion));
+        StringAssert.Contains(e.Message, "unknown input map code 4");
+    }
+
+    /// <summary>
+    /// y = 3x on x in [0, 1] beside a Boolean slot: with the clamp (the default) a row far outside the range scores exactly as
+    /// the range's end, rows inside it score bit for bit as without the clamp (the same training), and without it the far row
+    /// is extrapolated. The Boolean slot is left free.
+    /// </summary>
+    [TestMethod]
+    public void TheClampHoldsFarRowsToTheTrainingRangeAndLeavesRowsInsideItAlone()
+    {
+        var random = new Random(2);
+        var rows = Enumerable.Range(0, 400).Select(i =>
+        {
+            float x = i == 0 ? 0f : i == 1 ? 1f : (float)random.NextDouble();
+            float flag = i % 3 == 0 ? 1f : 0f;
+            return new TestData.VectorRow<float> { Features = new[] { x, flag }, Label = 3 * x + flag };
+        }).ToList();
+        FastFeedForwardRegressionTrainer.Options Options(bool clamp)
+            => new() { Depth = 1, LeafWidth = 8, NumberOfEpochs = 20, LearningRate = 1e-2f, Seed = 3, NumberOfThreads = 1, ClampToTrainingRange = clamp };
+        var mlContext = new MLContext(seed: 1);
+        IDataView data = TestData.Table(mlContext, rows, 2);
+        var clamped = mlContext.Regression.Trainers.FastFeedForward(Options(true)).Fit(data);
+        var free = mlContext.Regression.Trainers.FastFeedForward(Options(false)).Fit(data);
+
+        var stage = (InputStageNetwork)clamped.Model.Network;
+        Assert.AreEqual(FeatureMapKind.Clamp, stage.Map.Kind);
+        CollectionAssert.AreEqual(new[] { 0f, float.MinValue }, stage.Map.First, "x's minimum; the Boolean slot is free");
+        CollectionAssert.AreEqual(new[] { 1f, float.MaxValue }, stage.Map.Second);
+        StringAssert.EndsWith(clamped.Model.Description, ", inputs clamped to the training range");
+        Assert.AreEqual(NetworkKind.FastFeedForward, free.Model.Network.Kind, "without the option: no stage");
+
+        float Score(ITransformer model, float x, float flag)
+        {
+            IDataView one = TestData.Table(mlContext, new[] { new TestData.VectorRow<float> { Features = new[] { x, flag } } }, 2);
+            return model.Transform(one).GetColumn<float>("Score").Single();
+        }
+        foreach (float flag in new[] { 0f, 1f })
+        {
+            Assert.AreEqual(Score(clamped, 1f, flag), Score(clamped, 50f, flag), $"x = 50 scores as x = 1 (flag {flag})");
+            Assert.AreEqual(Score(clamped, 0f, flag), Score(clamped, -50f, flag), $"x = -50 scores as x = 0 (flag {flag})");
+            Assert.AreNotEqual(Score(free, 1f, flag), Score(free, 50f, flag), "without the clamp the network extrapolates");
+            foreach (float x in new[] { 0f, 0.3f, 0.77f, 1f })
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(Score(free, x, flag)), BitConverter.SingleToInt32Bits(Score(clamped, x, flag)), $"x = {x} inside the range");
+        }
+        Assert.AreNotEqual(Score(clamped, 1f, 1f), Score(clamped, 1f, 2f), "the Boolean slot is not clamped");
+        Assert.IsGreaterThan(0.95, mlContext.Regression.Evaluate(clamped.Transform(data)).RSquared);
+    }
+
     [TestMethod]
     public void SeededByteMutationsAreRejectedOrScoreFinitely()
     {
@@ -339,6 +453,8 @@ public sealed class InputStageTests
         {
             NetworkChecks.SaveBytes(RandomStage(5, 2, FffNumericEmbedding.PiecewiseLinear, seed: 6, width: 2, size: 3)),
             NetworkChecks.SaveBytes(RandomStage(5, 2, FffNumericEmbedding.Periodic, seed: 6, width: 2, size: 2, mapKind: FeatureMapKind.QuantileNormal)),
+            NetworkChecks.SaveBytes(new InputStageNetwork(FeatureMap.Clamp(new[] { -0.5f, 0f, float.MinValue, -2f, 0.1f }, new[] { 0.5f, 2f, float.MaxValue, -1f, 0.2f }),
+                null, RandomDense(5, 2, seed: 6))),
         };
         // Rows in [-1, 1]: the load-time bound is stated for that box.
         float[] x = NetworkChecks.RandomRows(4, 5, seed: 3);
@@ -518,9 +634,10 @@ public sealed class InputStageTests
         NetworkChecks.SparseRowsScoreLikeDenseRows(network);
         Assert.IsGreaterThan(0.6, mlContext.BinaryClassification.Evaluate(model.Transform(data)).Accuracy);
 
-        // Without a stage the network is the inner kind itself, folded as before.
-        var plain = mlContext.BinaryClassification.Trainers.FastFeedForward(Small(new FastFeedForwardBinaryTrainer.Options(), FffFeatureScaling.Auto, FffNumericEmbedding.None))
-            .Fit(TestData.BinaryData(mlContext));
+        // Without a stage (and without the clamp) the network is the inner kind itself, folded as before.
+        FastFeedForwardBinaryTrainer.Options plainOptions = Small(new FastFeedForwardBinaryTrainer.Options(), FffFeatureScaling.Auto, FffNumericEmbedding.None);
+        plainOptions.ClampToTrainingRange = false;
+        var plain = mlContext.BinaryClassification.Trainers.FastFeedForward(plainOptions).Fit(TestData.BinaryData(mlContext));
         Assert.AreEqual(NetworkKind.FastFeedForward, plain.Model.Network.Kind);
     }
 

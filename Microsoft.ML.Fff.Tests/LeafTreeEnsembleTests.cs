@@ -340,7 +340,7 @@ public sealed class LeafTreeEnsembleTests
             configure(options);
             IDataView data = TestData.BinaryData(mlContext);
             ITransformer model = mlContext.BinaryClassification.Trainers.FastFeedForward(options).Fit(data);
-            Assert.IsInstanceOfType<FastFeedForwardNetwork>(((BinaryPredictionTransformer<FffBinaryModelParameters>)model).Model.Network);
+            Assert.IsInstanceOfType<FastFeedForwardNetwork>(NetworkChecks.Unclamped(((BinaryPredictionTransformer<FffBinaryModelParameters>)model).Model.Network));
             var stream = new MemoryStream();
             mlContext.Model.Save(model, data.Schema, stream);
             return ModelBlock(stream.ToArray());
@@ -369,14 +369,14 @@ public sealed class LeafTreeEnsembleTests
         ITransformer model = EstimatorWorkout.Run(trainer, TestData.BinaryData(mlContext), new[] { "Score", "Probability", "PredictedLabel" },
             (ml, scored) => Assert.IsGreaterThan(0.8, ml.BinaryClassification.Evaluate(scored).AreaUnderRocCurve));
         FffBinaryModelParameters parameters = ((BinaryPredictionTransformer<FffBinaryModelParameters>)model).Model;
-        Assert.AreEqual("FFF ensemble of 3 trees, each depth 2 x leaf 8 + master leaf 2", parameters.Description);
+        Assert.AreEqual("FFF ensemble of 3 trees, each depth 2 x leaf 8 + master leaf 2, inputs clamped to the training range", parameters.Description);
         Assert.AreEqual(3 * (2 + 8 + 2), parameters.NeuronsPerRow);
         Assert.AreEqual(3 * (4 * 8 + 2), parameters.TrainingWidth);
         Assert.AreEqual(2, parameters.Depth);
         Assert.AreEqual(8, parameters.LeafWidth);
         Assert.AreEqual(FffArchitecture.FastFeedForward, parameters.Architecture);
         // The members train from different initial weights, so they differ.
-        var ensemble = (LeafTreeEnsembleNetwork)parameters.Network;
+        var ensemble = (LeafTreeEnsembleNetwork)NetworkChecks.Unclamped(parameters.Network);
         CollectionAssert.AreNotEqual(ensemble.Members[0].HiddenWeights, ensemble.Members[1].HiddenWeights);
     }
 
@@ -557,13 +557,13 @@ public sealed class LeafTreeEnsembleTests
         ITransformer model = mlContext.Fff().Train(TestData.BinaryData(mlContext), "Label", options);
         Assert.AreEqual(2, options.EnsembleSize);
         FeedForwardNetwork network = ModelSteps.Flatten(model).OfType<ISingleFeaturePredictionTransformer<object>>()
-            .Select(t => ((IFffScoringModel)t.Model).Network).Single();
+            .Select(t => NetworkChecks.Unclamped(((IFffScoringModel)t.Model).Network)).Single();
         var ensemble = (LeafTreeEnsembleNetwork)network;
         Assert.AreEqual(2, ensemble.TreeCount);
         Assert.AreEqual(2 * ensemble.Members[0].NeuronsPerRow, ensemble.NeuronsPerRow);
 
         ITransformer single = mlContext.Fff().Train(TestData.BinaryData(mlContext), "Label", new FffAutoTrainOptions { NumberOfEpochs = 5 });
         Assert.IsInstanceOfType<FastFeedForwardNetwork>(ModelSteps.Flatten(single).OfType<ISingleFeaturePredictionTransformer<object>>()
-            .Select(t => ((IFffScoringModel)t.Model).Network).Single(), "null keeps one tree");
+            .Select(t => NetworkChecks.Unclamped(((IFffScoringModel)t.Model).Network)).Single(), "null keeps one tree");
     }
 }

@@ -9,6 +9,14 @@ namespace Microsoft.ML.Fff.Tests;
 /// <summary>Checks every pure-C# network must pass, whatever its architecture.</summary>
 internal static class NetworkChecks
 {
+    /// <summary>
+    /// The network behind a clamp-only input stage (<c>ClampToTrainingRange</c>, on by default), or <paramref name="network"/> itself:
+    /// tests that look at a kind's own weights and shape reach it through this.
+    /// </summary>
+    public static FeedForwardNetwork Unclamped(FeedForwardNetwork network)
+        => network is Microsoft.ML.Fff.InputStages.InputStageNetwork { Map.Kind: Microsoft.ML.Fff.InputStages.FeatureMapKind.Clamp, Embedding: null } stage
+            ? stage.Inner : network;
+
     /// <summary>Row-major rows of uniform values in [-1, 1).</summary>
     public static float[] RandomRows(int rows, int width, int seed)
     {

@@ -32,7 +32,7 @@ public sealed class NeuronTreeTests
         ITransformer model = EstimatorWorkout.Run(trainer, TestData.BinaryData(mlContext), new[] { "Score", "Probability", "PredictedLabel" },
             (ml, scored) => Assert.IsGreaterThan(0.8, ml.BinaryClassification.Evaluate(scored).AreaUnderRocCurve));
         FffBinaryModelParameters parameters = ((BinaryPredictionTransformer<FffBinaryModelParameters>)model).Model;
-        Assert.AreEqual("FFF neuron trees 2 x depth 2", parameters.Description);
+        Assert.AreEqual("FFF neuron trees 2 x depth 2, inputs clamped to the training range", parameters.Description);
         Assert.AreEqual(2, parameters.Depth);
         Assert.AreEqual(0, parameters.LeafWidth);
         Assert.AreEqual(2 * 7, parameters.TrainingWidth);

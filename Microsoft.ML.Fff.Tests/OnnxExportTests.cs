@@ -187,13 +187,14 @@ public sealed class OnnxExportTests
         return options;
     }
 
-    private static FeedForwardNetwork NetworkOf(ITransformer model) => model switch
+    /// <summary>The model's network; behind the default clamp stage, the network it clamps for (the export covers both).</summary>
+    private static FeedForwardNetwork NetworkOf(ITransformer model) => NetworkChecks.Unclamped(model switch
     {
         BinaryPredictionTransformer<FffBinaryModelParameters> b => b.Model.Network,
         MulticlassPredictionTransformer<FffMulticlassModelParameters> m => m.Model.Network,
         RegressionPredictionTransformer<FffRegressionModelParameters> r => r.Model.Network,
         _ => throw new AssertFailedException("not an FFF predictor: " + model.GetType()),
-    };
+    });
 
     /// <summary>The regression Score column.</summary>
     private static float[] Scores(ITransformer model, IDataView features) => model.Transform(features).GetColumn<float>("Score").ToArray();
@@ -232,6 +233,24 @@ public sealed class OnnxExportTests
         }));
         Assert.IsInstanceOfType<Microsoft.ML.Fff.InputStages.InputStageNetwork>(NetworkOf(model));
         ExportAndCompare(ml, model, features, task, $"input stage {scaling} + {embedding} {task}");
+    }
+
+    /// <summary>
+    /// The default clamp stage (ClampToTrainingRange) exports as Max and Min per feature: rows pushed far outside the training
+    /// range (every feature times 20) score in ONNX Runtime as in ML.NET, and differently from the rows as they were.
+    /// </summary>
+    [TestMethod]
+    public void ClampStageMatchesOnnxRuntimeOnRowsFarOutsideTheTrainingRange()
+    {
+        var ml = new MLContext(seed: 1);
+        (ITransformer model, IDataView features) = Train(ml, OnnxTask.Regression, FffTrainer(ml, OnnxTask.Regression, o => { o.Depth = 2; o.LeafWidth = 6; }));
+        var stage = (Microsoft.ML.Fff.InputStages.InputStageNetwork)((RegressionPredictionTransformer<FffRegressionModelParameters>)model).Model.Network;
+        Assert.AreEqual(Microsoft.ML.Fff.InputStages.FeatureMapKind.Clamp, stage.Map.Kind);
+        float[] x = DenseFeatures(features, out int rows, out int width);
+        var far = Enumerable.Range(0, rows).Select(r => new TestData.VectorRow<float> { Features = x.AsSpan(r * width, width).ToArray().Select(v => 20 * v).ToArray() }).ToList();
+        IDataView farFeatures = FeaturesOnly(ml, TestData.Table(ml, far, width));
+        ExportAndCompare(ml, model, farFeatures, OnnxTask.Regression, "clamp stage, rows 20x outside the range");
+        AssertSomeScoreMoved(Scores(model, features), Scores(model, farFeatures), "far rows are clamped to other values than the rows themselves");
     }
 
     // ---- FFF with leaves ----

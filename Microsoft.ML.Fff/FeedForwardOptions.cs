@@ -23,6 +23,9 @@ public static class FffDefaults
     /// <summary>Default decoupled weight decay (AdamW).</summary>
     public const float WeightDecay = 1e-4f;
 
+    /// <summary>Default of <see cref="FeedForwardOptionsBase.ClampToTrainingRange"/>.</summary>
+    public const bool ClampToTrainingRange = true;
+
     /// <summary>Default final weight of the hardening (node entropy) loss.</summary>
     public const float HardeningWeight = 1f;
 
@@ -209,6 +212,17 @@ public abstract class FeedForwardOptionsBase
 
     /// <summary>Input scaling used in training (folded into the saved weights). Default <see cref="FffFeatureScaling.Auto"/>.</summary>
     public FffFeatureScaling FeatureScaling { get; set; } = FffFeatureScaling.Auto;
+
+    /// <summary>
+    /// Whether the saved model holds each measured feature to the range it had in training before scoring (as a tree ensemble
+    /// does, whose splits all lie inside that range): a row with a value far outside it, such as a data-entry error, then gets the
+    /// prediction of the nearest training value instead of the network's linear extrapolation. 0/1 indicator slots (one-hot
+    /// categories, Booleans) are left free. Applies to dense feature columns and sparse ones narrower than 1,024 slots, without
+    /// another input stage (<see cref="FeatureScaling"/> QuantileNormal or RobustSmoothClip, or a <see cref="NumericEmbedding"/>:
+    /// those are bounded already), a token embedding or an image shape. Rows inside the training range score exactly as without
+    /// it. Default <see cref="FffDefaults.ClampToTrainingRange"/> (true).
+    /// </summary>
+    public bool ClampToTrainingRange { get; set; } = FffDefaults.ClampToTrainingRange;
 
     /// <summary>
     /// Learned embedding of each numerical feature before the network (on the features as <see cref="FeatureScaling"/> maps them).

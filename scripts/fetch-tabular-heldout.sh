@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Fetches the twelve public tabular data sets of the HELD-OUT group (docs/tabular.md, "Held-out sets"): sets that were never used
+# Fetches the twenty public tabular data sets of the HELD-OUT group (docs/tabular.md, "Held-out sets"): sets that were never used
 # to tune the defaults, to check that `Fff().Train` holds up on data it was not tuned on (issue 17). Written as CSV files
 # (header, comma-separated, '.' decimals, categorical columns quoted, a `Label` column, incomplete rows dropped) into
 #   ${FFF_TABULAR_CACHE:-${FFF_DATA_CACHE:-~/.cache/mlnetfff}/tabular}/heldout
 # Sources: r-cran-mlbench (LetterRecognition, Satellite, Vehicle, PimaIndiansDiabetes, BostonHousing, Soybean), r-cran-kernlab (spam,
-# income), r-cran-aer (SwissLabor, HousePrices, PSID7682) and r-cran-ggplot2 (diamonds). The .deb files are only downloaded and unpacked, never installed;
+# income), r-cran-aer (SwissLabor, HousePrices, PSID7682), r-cran-ggplot2 (diamonds, twice: cut grade and price) and r-cran-modeldata
+# (concrete, wa_churn, credit_data, mlc_churn, attrition, ames). The .deb files are only downloaded and unpacked, never installed;
 # reading the R data needs Rscript (Debian's r-base-core, installed with apt-get if missing).
 #
 # Usage (as root on Debian 12):  bash scripts/fetch-tabular-heldout.sh
@@ -15,9 +16,9 @@ set -euo pipefail
 
 CACHE="${FFF_TABULAR_CACHE:-${FFF_DATA_CACHE:-$HOME/.cache/mlnetfff}/tabular}/heldout"
 # name:expected data rows (after dropping incomplete rows). TabularSet.HeldOut (tools/FffTabularComparison) checks these too.
-SETS="letter:20000 satellite:6435 vehicle:846 spam:4601 pima:768 income:6876 swisslabor:872 boston:506 houseprices:546 psid7682:4165 soybean:683 diamonds:53940"
+SETS="letter:20000 satellite:6435 vehicle:846 spam:4601 pima:768 income:6876 swisslabor:872 boston:506 houseprices:546 psid7682:4165 soybean:683 diamonds:53940 concrete:1030 wachurn:7032 creditdata:4039 mlcchurn:5000 attrition:1470 ames:2930 shuttle:58000 diamondsprice:53940"
 
-PKGS="r-cran-mlbench r-cran-kernlab r-cran-aer r-cran-ggplot2"
+PKGS="r-cran-mlbench r-cran-kernlab r-cran-aer r-cran-ggplot2 r-cran-modeldata"
 
 # shellcheck source=scripts/tabular-fetch-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/tabular-fetch-common.sh"
@@ -77,6 +78,26 @@ put(label(d, "Class", d$Class), "soybean")
 # and the geometry (depth %, table %, x, y, z). Added 2026-12-07: a 5-class table with categorical columns, uncentred measurements
 # (depth 43-79 around 62) and far values (y up to 58.9 around 5.7), where the cut is a narrow band of depth and table.
 d <- lazy("ggplot2", "diamonds"); put(label(d, "cut", as.character(d$cut)), "diamonds")
+# The second batch (added 2026-12-08): kinds of table a new user brings, from r-cran-modeldata (Kuhn's data for tidymodels) and two
+# more from mlbench and ggplot2. Mixed categorical/numeric business tables (churn, credit, attrition), a small smooth regression
+# (concrete), a wide housing table (ames, 73 columns), a large imbalanced multiclass set (shuttle) and a large regression (diamonds'
+# price from the same columns as the cut set, the cut now an input).
+# concrete (Yeh 1998): compressive strength (MPa) from the mix's eight ingredients and its age; 1,030 rows.
+d <- lazy("modeldata", "concrete"); put(label(d, "compressive_strength", d$compressive_strength), "concrete")
+# wa_churn (IBM Watson telco customer churn): did the customer leave? 19 mixed columns; the 11 rows without total charges dropped.
+d <- lazy("modeldata", "wa_churn"); put(label(d, "churn", yesno(d$churn, "Yes")), "wachurn")
+# credit_data (Scoring credit data, Universitat Politecnica de Catalunya): is the credit bad? 13 mixed columns, incomplete rows dropped.
+d <- lazy("modeldata", "credit_data"); put(label(d, "Status", yesno(d$Status, "bad")), "creditdata")
+# mlc_churn (MLC++ telecom churn): did the customer leave? 19 columns, among them the state (51 categories).
+d <- lazy("modeldata", "mlc_churn"); put(label(d, "churn", yesno(d$churn, "yes")), "mlcchurn")
+# attrition (IBM HR analytics, fictional employees): did the employee leave? 30 mixed columns, 1,470 rows.
+d <- lazy("modeldata", "attrition"); put(label(d, "Attrition", yesno(d$Attrition, "Yes")), "attrition")
+# ames (De Cock 2011, Ames, Iowa house sales): log10 sale price from 73 columns, most of them categorical.
+d <- lazy("modeldata", "ames"); put(label(d, "Sale_Price", log10(d$Sale_Price)), "ames")
+# mlbench Shuttle (UCI Statlog Shuttle, NASA): the radiator state, 7 classes of which one holds 79 % of the 58,000 rows; 9 integers.
+d <- rda("mlbench", "Shuttle"); put(label(d, "Class", as.character(d$Class)), "shuttle")
+# ggplot2 diamonds again: the price in dollars (as a user would set it, not its log) from the other nine columns.
+d <- lazy("ggplot2", "diamonds"); put(label(d, "price", d$price), "diamondsprice")
 RSCRIPT
 )
 

@@ -15,6 +15,11 @@ internal enum FeatureMapKind
     QuantileNormal = 2,
     /// <summary><c>z = (x - centre) * scale</c>, then <c>z / sqrt(1 + (z/3)^2)</c> (RealMLP).</summary>
     RobustSmoothClip = 3,
+    /// <summary>
+    /// <c>min(max(x, lower), upper)</c> per feature: raw features held to their training range, in front of a network that has
+    /// the usual scaling folded in (format 0x00010005 on).
+    /// </summary>
+    Clamp = 4,
 }
 
 /// <summary>
@@ -39,10 +44,10 @@ internal sealed class FeatureMap
 
     public int InputCount { get; }
 
-    /// <summary>Shift (standardize), centre (robust) or the knots' x values of every feature, concatenated (quantile).</summary>
+    /// <summary>Shift (standardize), centre (robust), lower bound (clamp) or the knots' x values of every feature, concatenated (quantile).</summary>
     public float[] First { get; }
 
-    /// <summary>Scale (standardize, robust) or the knots' y values (quantile).</summary>
+    /// <summary>Scale (standardize, robust), upper bound (clamp) or the knots' y values (quantile).</summary>
     public float[] Second { get; }
 
     /// <summary>Quantile only: feature j's knots are <c>[KnotStart[j], KnotStart[j+1])</c>; otherwise empty.</summary>
@@ -56,6 +61,9 @@ internal sealed class FeatureMap
     public static FeatureMap Standardize(float[] shift, float[] scale) => new(FeatureMapKind.Standardize, shift.Length, shift, scale, Array.Empty<int>());
 
     public static FeatureMap Robust(float[] centre, float[] scale) => new(FeatureMapKind.RobustSmoothClip, centre.Length, centre, scale, Array.Empty<int>());
+
+    /// <summary>Each feature held to <c>[lower, upper]</c> (a feature left free has <c>float.MinValue</c> and <c>float.MaxValue</c>).</summary>
+    public static FeatureMap Clamp(float[] lower, float[] upper) => new(FeatureMapKind.Clamp, lower.Length, lower, upper, Array.Empty<int>());
 
     /// <summary>A quantile map; <paramref name="knotCounts"/> (1 .. <see cref="MaxKnots"/> each) split the knot arrays by feature.</summary>
     public static FeatureMap Quantile(int[] knotCounts, float[] x, float[] y)
@@ -74,6 +82,7 @@ internal sealed class FeatureMap
         FeatureMapKind.Identity => "raw features",
         FeatureMapKind.Standardize => "standardized",
         FeatureMapKind.QuantileNormal => "quantile-normal",
+        FeatureMapKind.Clamp => "clamped to the training range",
         _ => "robust smooth-clip",
     };
 
@@ -90,6 +99,9 @@ internal sealed class FeatureMap
             case FeatureMapKind.Standardize:
                 TensorPrimitives.Subtract(x, First, y);
                 TensorPrimitives.Multiply(y, Second, y);
+                break;
+            case FeatureMapKind.Clamp:
+                InputStageNetwork.ClampKernel(x, First, Second, y);
                 break;
             case FeatureMapKind.RobustSmoothClip:
                 TensorPrimitives.Subtract(x, First, y);
@@ -112,6 +124,7 @@ internal sealed class FeatureMap
             FeatureMapKind.Identity => x,
             FeatureMapKind.Standardize => (x - First[j]) * Second[j],
             FeatureMapKind.RobustSmoothClip => SmoothClip((x - First[j]) * Second[j]),
+            FeatureMapKind.Clamp => InputStageNetwork.Clamp(x, First[j], Second[j]),
             _ => Interpolate(j, x),
         };
     }
@@ -145,17 +158,19 @@ internal sealed class FeatureMap
 
     /// <summary>
     /// The largest <c>|y|</c> the map can give for inputs in [-1, 1] (its part of <c>UnitBoxBound</c>): affine maps grow
-    /// with the input, the quantile map is bounded by its knots, the smooth clip by 3.
+    /// with the input, the quantile map is bounded by its knots, the smooth clip by 3, the clamp by 1 or the bound that lies
+    /// outside [-1, 1].
     /// </summary>
     public double Bound()
     {
-        double bound = Kind == FeatureMapKind.Identity ? 1 : 0;
+        double bound = Kind is FeatureMapKind.Identity or FeatureMapKind.Clamp ? 1 : 0;
         for (int j = 0; j < (Kind == FeatureMapKind.Identity ? 0 : InputCount); j++)
         {
             double b = Kind switch
             {
                 FeatureMapKind.Standardize => (1 + Math.Abs((double)First[j])) * Math.Abs((double)Second[j]),
                 FeatureMapKind.RobustSmoothClip => 3,
+                FeatureMapKind.Clamp => First[j] > 1 ? First[j] : Second[j] < -1 ? -(double)Second[j] : 1,
                 _ => 0,
             };
             bound = Math.Max(bound, b);
@@ -168,6 +183,14 @@ internal sealed class FeatureMap
     /// <summary>The problem with stored values that are finite but not a valid map (knots not increasing), or null.</summary>
     public string? Problem()
     {
+        if (Kind == FeatureMapKind.Clamp)
+        {
+            for (int j = 0; j < InputCount; j++)
+            {
+                if (!(First[j] <= Second[j]))
+                    return $"the clamp range of feature {j} is [{First[j]}, {Second[j]}]; its lower bound must not exceed its upper bound.";
+            }
+        }
         if (Kind == FeatureMapKind.RobustSmoothClip)
         {
             for (int j = 0; j < InputCount; j++)

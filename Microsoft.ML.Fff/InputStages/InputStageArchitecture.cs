@@ -38,7 +38,7 @@ internal sealed class InputStageArchitecture : NetworkArchitecture
     {
         bool robust = options.FeatureScaling is FffFeatureScaling.QuantileNormal or FffFeatureScaling.RobustSmoothClip;
         if (!robust && options.NumericEmbedding == FffNumericEmbedding.None)
-            return architecture;
+            return Clamped(ch, architecture, options, train) ?? architecture;
         string option = robust ? $"FeatureScaling = {options.FeatureScaling}" : $"NumericEmbedding = {options.NumericEmbedding}";
         if (train.IsSparse && train.FeatureCount >= MaxSparseFeatures)
         {
@@ -77,6 +77,35 @@ internal sealed class InputStageArchitecture : NetworkArchitecture
         return new InputStageArchitecture(architecture, map, layout, options.PeriodicSigma);
     }
 
+    /// <summary>
+    /// <paramref name="architecture"/> behind a stage that holds every measured slot to its training range
+    /// (<see cref="FeedForwardOptionsBase.ClampToTrainingRange"/>), or null where that does not apply: the option off, images,
+    /// wide sparse columns, a token embedding, or no measured slot. 0/1 indicator slots are left free (float.MinValue and
+    /// float.MaxValue).
+    /// </summary>
+    private static InputStageArchitecture? Clamped(IChannel ch, NetworkArchitecture architecture, FeedForwardOptionsBase options, TrainingData train)
+    {
+        if (!options.ClampToTrainingRange || options.ImageHeight > 0 || !architecture.ScalesSparseFeatures
+            || (train.IsSparse && train.FeatureCount >= MaxSparseFeatures))
+            return null;
+        int inputs = train.FeatureCount, clamped = 0;
+        var lower = new float[inputs];
+        var upper = new float[inputs];
+        for (int j = 0; j < inputs; j++)
+        {
+            (lower[j], upper[j]) = (float.MinValue, float.MaxValue);
+            if (!train.IsMeasured(j))
+                continue;
+            (lower[j], upper[j]) = train.FeatureRange(j);
+            clamped++;
+        }
+        if (clamped == 0)
+            return null;
+        ch.Info($"Input stage: the {clamped} measured feature slot(s) of {inputs} are held to their training range when scored "
+            + "(ClampToTrainingRange); rows inside it score as without the stage.");
+        return new InputStageArchitecture(architecture, FeatureMap.Clamp(lower, upper), null, 0);
+    }
+
     /// <summary>Most inputs an embedding may hand the inner network.</summary>
     private const int MaxStageOutputs = 1 << 20;
 
@@ -88,6 +117,9 @@ internal sealed class InputStageArchitecture : NetworkArchitecture
     public override bool ScalesSparseFeatures => true;
 
     public override bool HasInputStage => true;
+
+    /// <summary>Every map but the clamp gives the network its input scale; behind a clamp the session scales and folds as usual.</summary>
+    public override bool StageScalesFeatures => _map.Kind != FeatureMapKind.Clamp;
 
     /// <summary>The fixed map, in place; the session applies it to every batch row (the scorer applies the same code).</summary>
     public override void MapInputRow(Span<float> row) => _map.Apply(row, row);

@@ -16,12 +16,13 @@ internal sealed partial class InputStageNetwork
 {
     // *** Binary format of the input-stage payload (after the network kind code 5, see Persistence/NetworkFormat.cs) ***
     // int32  input count I                (1 .. 2^28)
-    // int32  map kind                     (0 identity, 1 standardize, 2 quantile-normal, 3 robust smooth clip)
+    // int32  map kind                     (0 identity, 1 standardize, 2 quantile-normal, 3 robust smooth clip, 4 clamp)
     // int32  embedding kind               (0 none, 1 piecewise linear, 2 periodic)
     // int32  embedding width d            (1 .. 256; 0 without an embedding)
     // int32  embedding size T             (bins or frequencies, 1 .. 256; 0 without an embedding)
     // int32  embedded feature count E     (1 .. I; 0 without an embedding)
-    // map, standardize and robust: two float arrays of I values each (shift and scale; centre and scale, scale > 0);
+    // map, standardize, robust and clamp: two float arrays of I values each (shift and scale; centre and scale, scale > 0;
+    //      lower and upper bounds, lower <= upper, float.MinValue and float.MaxValue for a slot left free);
     //      quantile-normal: I int32 knot counts (1 .. 256), then two float arrays of sum(counts) values: each feature's
     //      knots' x values (strictly increasing) and y values (non-decreasing); identity: nothing.
     // embedding: E int32 feature indices (strictly increasing, below I); piecewise linear: E int32 bin counts (1 .. T);
@@ -29,7 +30,8 @@ internal sealed partial class InputStageNetwork
     //      or frequencies E*T; weights E*T*d or E*2T*d (input-major; periodic: the T sines, then the T cosines); biases E*d.
     // then the inner network: its int32 kind code (any registered kind except 5) and its payload, which fills the rest.
     // The inner network takes E*d + (I - E) inputs (embedding) or I (no embedding).
-    // Version history: added in model format 0x00010003 (ModelFormat.ThirdVersion); older files never hold kind 5.
+    // Version history: added in model format 0x00010003 (ModelFormat.ThirdVersion); older files never hold kind 5. Map kind 4
+    // (clamp, with an inner network that has the feature scaling folded in) from 0x00010005 (ModelFormat.ClampVersion) on.
 
     protected internal override void SavePayload(BinaryWriter writer)
     {
@@ -58,7 +60,7 @@ internal sealed partial class InputStageNetwork
         string shape = $"inputs {inputs}, map {mapCode}, embedding {embeddingCode} ({embedded} features x {size} -> {width})";
         if (inputs < 1 || inputs > MaxInputCount)
             throw Corrupt($"input-stage shape ({shape}) is out of range.");
-        CheckKnownCode(mapCode is >= 0 and <= 3, "input map", mapCode);
+        CheckKnownCode(mapCode is >= 0 and <= 3 || (mapCode == (int)FeatureMapKind.Clamp && formatVersion >= ClampVersion), "input map", mapCode);
         CheckKnownCode(embeddingCode is >= 0 and <= 2, "numeric embedding", embeddingCode);
         const int maxSize = FeedForwardOptionsBase.MaxNumericEmbeddingSize;
         bool hasEmbedding = embeddingCode != 0;
@@ -96,9 +98,14 @@ internal sealed partial class InputStageNetwork
             payload.Require(2 * ArrayBytes(inputs), shape, last: false);
             var first = new float[inputs];
             var second = new float[inputs];
-            payload.ReadArray(first, map == FeatureMapKind.Standardize ? "shifts" : "centres");
-            payload.ReadArray(second, "scales");
-            featureMap = map == FeatureMapKind.Standardize ? FeatureMap.Standardize(first, second) : FeatureMap.Robust(first, second);
+            payload.ReadArray(first, map switch { FeatureMapKind.Standardize => "shifts", FeatureMapKind.Clamp => "lower bounds", _ => "centres" });
+            payload.ReadArray(second, map == FeatureMapKind.Clamp ? "upper bounds" : "scales");
+            featureMap = map switch
+            {
+                FeatureMapKind.Standardize => FeatureMap.Standardize(first, second),
+                FeatureMapKind.Clamp => FeatureMap.Clamp(first, second),
+                _ => FeatureMap.Robust(first, second),
+            };
             used += 2 * ArrayBytes(inputs);
         }
         if (featureMap.Problem() is string mapProblem)

@@ -1,6 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 
@@ -37,9 +40,51 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
         Map = map;
         Embedding = embedding;
         Inner = inner;
+        _clampOnly = map.Kind == FeatureMapKind.Clamp && embedding is null;
+        (_lower, _upper) = _clampOnly ? (map.First, map.Second) : (null, null);
     }
 
     public FeatureMap Map { get; }
+
+    // A clamp without an embedding (ClampToTrainingRange): scored by ClampKernel, then the inner network; its bounds.
+    private readonly bool _clampOnly;
+    private readonly float[]? _lower, _upper;
+
+    /// <summary>
+    /// <c>min(max(x, lower), upper)</c> elementwise, eight at a time: the clamp map's own kernel (bit for bit what
+    /// <see cref="FeatureMap.Apply"/> gives, NaN kept), without TensorPrimitives' per-call dispatch, which on a table row of
+    /// 8 to 64 features cost more than the clamp itself.
+    /// </summary>
+    /// <summary>One value clamped as the kernel clamps it: a NaN stays NaN (both comparisons are false), -0 above a 0 bound stays -0.</summary>
+    internal static float Clamp(float x, float lower, float upper) => x < lower ? lower : x > upper ? upper : x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void ClampKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, Span<float> y)
+    {
+        int n = x.Length, i = 0;
+        if (lower.Length < n || upper.Length < n || y.Length < n)
+            throw new ArgumentException("The bounds and the destination must be at least as long as the row.", nameof(y));
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(x), ls = ref MemoryMarshal.GetReference(lower);
+            ref float us = ref MemoryMarshal.GetReference(upper), ys = ref MemoryMarshal.GetReference(y);
+            // The last block overlaps the one before it when n is not a multiple of 8 (clamping twice gives the same value),
+            // so no scalar tail. With x and y the same span, a block's loads precede its stores, so the overlap reads values
+            // already clamped: still the same result.
+            for (; ; i += 8)
+            {
+                int at = Math.Min(i, n - 8);
+                // MaxNative(lower, x) is (lower > x ? lower : x) on x64 (maxps gives its second operand when either is NaN) and NaN
+                // for a NaN on Arm64: a NaN stays NaN either way, as in the scalar loop below.
+                Vector256<float> v = Vector256.MaxNative(Vector256.LoadUnsafe(ref ls, (nuint)at), Vector256.LoadUnsafe(ref xs, (nuint)at));
+                Vector256.MinNative(Vector256.LoadUnsafe(ref us, (nuint)at), v).StoreUnsafe(ref ys, (nuint)at);
+                if (at == n - 8)
+                    return;
+            }
+        }
+        for (; i < n; i++)
+            y[i] = Clamp(x[i], lower[i], upper[i]);
+    }
 
     public NumericEmbeddingLayer? Embedding { get; }
 
@@ -50,7 +95,9 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
 
     public override int NeuronsPerRow => Inner.NeuronsPerRow + (Embedding?.Units ?? 0);
 
-    public override string Describe() => $"{Map.Describe()}{(Embedding is null ? "" : " + " + Embedding.Describe())} + {Inner.Describe()}";
+    public override string Describe() => Map.Kind == FeatureMapKind.Clamp && Embedding is null
+        ? $"{Inner.Describe()}, inputs clamped to the training range"
+        : $"{Map.Describe()}{(Embedding is null ? "" : " + " + Embedding.Describe())} + {Inner.Describe()}";
 
     /// <summary>Floats of one row's stage buffers: the mapped row, then the inner network's input when there is an embedding.</summary>
     private int RowFloats => InputCount + (Embedding is null ? 0 : Inner.InputCount);
@@ -83,6 +130,16 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
 
     public override void Score(ReadOnlySpan<float> features, Span<float> output)
     {
+        if (_clampOnly)
+        {
+            // The default stage of table models: its cost is added to every row, so it skips the general path's dispatch.
+            float[] lower = _lower!, upper = _upper!;
+            int inputs = lower.Length;
+            Span<float> clamped = inputs <= StackFloats ? stackalloc float[inputs] : RowScratch(inputs);
+            ClampKernel(features.Slice(0, inputs), lower, upper, clamped);
+            Inner.Score(clamped, output);
+            return;
+        }
         int count = RowFloats;
         Span<float> buffer = count <= StackFloats ? stackalloc float[count] : RowScratch(count);
         Inner.Score(Transform(features, buffer), output);
@@ -109,6 +166,13 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
         float[]? array = t_batch;
         if (array == null || array.Length < needed)
             t_batch = array = new float[Math.Max(needed, 2L * (array?.Length ?? 0))];
+        if (_clampOnly)
+        {
+            for (int row = 0; row < rowCount; row++)
+                ClampKernel(features.Slice(row * inputs, inputs), Map.First, Map.Second, array.AsSpan(row * width, width));
+            Inner.ScoreBatch(array.AsSpan(0, (int)needed), rowCount, outputs);
+            return;
+        }
         int count = RowFloats;
         Span<float> buffer = count <= StackFloats ? stackalloc float[count] : RowScratch(count);
         for (int row = 0; row < rowCount; row++)
@@ -117,16 +181,22 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
         Inner.ScoreBatch(array.AsSpan(0, (int)needed), rowCount, outputs);
     }
 
-    /// <summary>
-    /// The stage takes raw features, so only the identity folds (what the training session passes for a stage); any other
-    /// input map belongs to <see cref="Map"/>.
-    /// </summary>
     internal override bool HasLegacyKernels => Inner.HasLegacyKernels;
 
     internal override void KeepLegacyKernels() => Inner.KeepLegacyKernels();
 
+    /// <summary>
+    /// A clamp alone passes the fold to the inner network (clamping raw values, then the folded affine map, is what training
+    /// computed: clamp, then scale). Any other stage takes raw features, so only the identity folds (what the training session
+    /// passes for it); its input map belongs to <see cref="Map"/>.
+    /// </summary>
     public override void FoldInputTransform(ReadOnlySpan<float> shift, ReadOnlySpan<float> scale)
     {
+        if (Map.Kind == FeatureMapKind.Clamp && Embedding is null)
+        {
+            Inner.FoldInputTransform(shift, scale);
+            return;
+        }
         for (int j = 0; j < InputCount; j++)
         {
             if (shift[j] != 0 || scale[j] != 1)

@@ -19,6 +19,8 @@ internal static class InputStageOnnx
         {
             FeatureMapKind.Identity => x,
             FeatureMapKind.Standardize => graph.Mul(graph.Sub(x, graph.Floats("StageShift", map.First, inputs)), graph.Floats("StageScale", map.Second, inputs)),
+            FeatureMapKind.Clamp => graph.Node("Min", new[] { graph.Node("Max", new[] { x, graph.Floats("StageLower", map.First, inputs) }),
+                graph.Floats("StageUpper", map.Second, inputs) }),
             FeatureMapKind.RobustSmoothClip => SmoothClip(graph,
                 graph.Mul(graph.Sub(x, graph.Floats("StageCentre", map.First, inputs)), graph.Floats("StageScale", map.Second, inputs))),
             _ => Quantile(graph, map, x),

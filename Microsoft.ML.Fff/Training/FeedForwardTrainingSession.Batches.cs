@@ -97,9 +97,10 @@ internal sealed partial class FeedForwardTrainingSession
                     ShiftImage(_shiftBuffer.AsSpan(0, inputs), _options.ImageHeight, _options.ImageWidth, dy, dx, row);
                 }
             }
+            // The stage's map takes raw values (a stage that scales has shift 0 and scale 1 here, so the order is moot for it).
+            _architecture.MapInputRow(row);
             System.Numerics.Tensors.TensorPrimitives.Subtract(row, _shift, row);
             System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
-            _architecture.MapInputRow(row);
         }
         return tensor(buffer.ToArray(), new long[] { rows.Length, inputs }, device: device);
     }
@@ -125,9 +126,9 @@ internal sealed partial class FeedForwardTrainingSession
         {
             Span<float> row = features.AsSpan(r * inputs, inputs);
             table.CopyDenseRow(r, row);
+            _architecture.MapInputRow(row);
             System.Numerics.Tensors.TensorPrimitives.Subtract(row, _shift, row);
             System.Numerics.Tensors.TensorPrimitives.Multiply(row, _scale, row);
-            _architecture.MapInputRow(row);
         }
         int[] all = new int[rows];
         for (int r = 0; r < rows; r++)

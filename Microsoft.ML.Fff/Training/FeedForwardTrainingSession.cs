@@ -64,8 +64,9 @@ internal sealed partial class FeedForwardTrainingSession
         _kind = kind;
         _seed = seed;
         _outputs = kind == LabelKind.Multiclass ? train.ClassCount : 1;
-        // An input stage takes raw features and maps them itself (MapInputRow), so nothing is scaled or folded here.
-        (_shift, _scale) = ComputeFeatureScaling(train, architecture.HasInputStage ? FffFeatureScaling.None : options.FeatureScaling,
+        // An input stage that scales takes raw features and maps them itself (MapInputRow), so nothing is scaled or folded here;
+        // behind a clamp the usual scaling is folded into the inner network.
+        (_shift, _scale) = ComputeFeatureScaling(train, architecture.StageScalesFeatures ? FffFeatureScaling.None : options.FeatureScaling,
             architecture.ScalesSparseFeatures, keepIndicators: options.ImageHeight == 0);
         if (kind == LabelKind.Regression)
             (_labelShift, _labelScale) = ComputeLabelScaling(train);

@@ -120,12 +120,19 @@ internal abstract class NetworkArchitecture
     public virtual bool ScalesSparseFeatures => true;
 
     /// <summary>
-    /// True when the architecture puts an input stage in front of its network: the stage takes raw features, so the session
-    /// neither scales nor folds them and applies <see cref="MapInputRow"/> to every batch row instead.
+    /// True when the architecture puts an input stage in front of its network: the session applies <see cref="MapInputRow"/> to
+    /// every raw batch row (dense rows only), and scales the result unless <see cref="StageScalesFeatures"/>.
     /// </summary>
     public virtual bool HasInputStage => false;
 
-    /// <summary>The stage's fixed per-feature map of one raw row, in place (nothing without an input stage).</summary>
+    /// <summary>
+    /// True when the input stage's map gives the network its input scale itself (standardize, quantile, robust, embeddings), so
+    /// the session neither scales nor folds; false for a stage that only clamps raw features, behind which the session scales
+    /// and folds as without a stage.
+    /// </summary>
+    public virtual bool StageScalesFeatures => false;
+
+    /// <summary>The stage's fixed per-feature map of one raw row, in place, before any scaling (nothing without an input stage).</summary>
     public virtual void MapInputRow(Span<float> row)
     {
     }

@@ -18,6 +18,10 @@ internal sealed class TrainingData
     private readonly LabelKind _kind;
     // Per slot: a training value other than 0 and 1 was seen (see IsMeasured).
     private readonly bool[] _measured;
+    // Per slot: the smallest and largest stored training value (a sparse row's unstored zeros are added by FeatureRange).
+    private readonly float[] _featureMin;
+    private readonly float[] _featureMax;
+    private bool _sawSparseRow;
     private int[]? _inMemoryOrder;
 
     private TrainingData(IExceptionContext ectx, RoleMappedData data, LabelKind kind, int featureCount, int classCount, bool sparse)
@@ -31,6 +35,10 @@ internal sealed class TrainingData
         FeatureSum = new double[featureCount];
         FeatureSumOfSquares = new double[featureCount];
         FeatureMaxAbs = new float[featureCount];
+        _featureMin = new float[featureCount];
+        _featureMax = new float[featureCount];
+        Array.Fill(_featureMin, float.PositiveInfinity);
+        Array.Fill(_featureMax, float.NegativeInfinity);
         _measured = new bool[featureCount];
     }
 
@@ -56,6 +64,18 @@ internal sealed class TrainingData
 
     /// <summary>Whether slot <paramref name="slot"/> held a training value other than 0 and 1 (else it is an indicator).</summary>
     public bool IsMeasured(int slot) => _measured[slot];
+
+    /// <summary>
+    /// The smallest and largest training value of slot <paramref name="slot"/>; with sparse rows the range includes 0 (a row may
+    /// leave the slot unstored). A slot that never held a value has the range [0, 0].
+    /// </summary>
+    public (float Min, float Max) FeatureRange(int slot)
+    {
+        float min = _featureMin[slot], max = _featureMax[slot];
+        if (_sawSparseRow || min > max)
+            (min, max) = (Math.Min(min, 0), Math.Max(max, 0));
+        return (min, max);
+    }
     public double LabelSum { get; private set; }
     public double LabelSumOfSquares { get; private set; }
     public long PositiveCount { get; private set; }
@@ -190,6 +210,7 @@ internal sealed class TrainingData
         }
         else
         {
+            _sawSparseRow = true;
             ReadOnlySpan<int> indices = row.GetIndices();
             for (int k = 0; k < indices.Length; k++)
                 AccumulateSlot(indices[k], values[k]);
@@ -209,6 +230,10 @@ internal sealed class TrainingData
         float abs = Math.Abs(value);
         if (abs > FeatureMaxAbs[slot])
             FeatureMaxAbs[slot] = abs;
+        if (value < _featureMin[slot])
+            _featureMin[slot] = value;
+        if (value > _featureMax[slot])
+            _featureMax[slot] = value;
     }
 
     private static (int FeatureCount, int ClassCount) CheckSchema(IExceptionContext ectx, RoleMappedData data, LabelKind kind)

@@ -57,6 +57,14 @@ internal sealed record TabularSet(string Name, TabularTask Task, int Rows, strin
         new("psid7682", TabularTask.Regression, 4_165, "r-cran-aer PSID7682", "log wage"),
         new("soybean", TabularTask.Multiclass, 683, "r-cran-mlbench Soybean", "disease, 19 classes"),
         new("diamonds", TabularTask.Multiclass, 53_940, "r-cran-ggplot2 diamonds", "cut grade, 5 classes"),
+        new("concrete", TabularTask.Regression, 1_030, "r-cran-modeldata concrete", "compressive strength"),
+        new("wachurn", TabularTask.Binary, 7_032, "r-cran-modeldata wa_churn", "telco customer churned"),
+        new("creditdata", TabularTask.Binary, 4_039, "r-cran-modeldata credit_data", "bad credit"),
+        new("mlcchurn", TabularTask.Binary, 5_000, "r-cran-modeldata mlc_churn", "telecom customer churned"),
+        new("attrition", TabularTask.Binary, 1_470, "r-cran-modeldata attrition", "employee left"),
+        new("ames", TabularTask.Regression, 2_930, "r-cran-modeldata ames", "log10 sale price"),
+        new("shuttle", TabularTask.Multiclass, 58_000, "r-cran-mlbench Shuttle", "radiator state, 7 classes"),
+        new("diamondsprice", TabularTask.Regression, 53_940, "r-cran-ggplot2 diamonds", "price in dollars"),
     };
 
     /// <summary>The subdirectory of the tabular cache that holds the <see cref="HeldOut"/> sets.</summary>
