@@ -38,6 +38,31 @@ public sealed class AutoTrainInferenceTests
         Assert.AreEqual(FffColumnUsage.Text, small.Columns.Single(c => c.Name == nameof(SentenceRow.Text)).Usage, small.ToString());
     }
 
+    /// <summary>
+    /// More than 50 distinct values are still categories when each repeats ten times or more (60 "states" over 1,200 rows), and text
+    /// when they repeat less (60 over 180 rows); an explicit MaxCategoricalCardinality below the count makes them text whatever the
+    /// repeats.
+    /// </summary>
+    [TestMethod]
+    public void CreatePlan_ManyDistinctValuesThatRepeatOften_AreCategorical()
+    {
+        var mlContext = new MLContext(seed: 0);
+        FffColumnPlan Plan(int rows, FffAutoTrainOptions? options = null)
+        {
+            var data = Enumerable.Range(0, rows).Select(i => new SentenceRow { Text = $"State {i % 60}", Label = i % 3 == 0 }).ToList();
+            return mlContext.Fff().CreatePlan(mlContext.Data.LoadFromEnumerable(data), nameof(SentenceRow.Label), options)
+                .Columns.Single(c => c.Name == nameof(SentenceRow.Text));
+        }
+        FffColumnPlan often = Plan(1200);
+        Assert.AreEqual(FffColumnUsage.Categorical, often.Usage, often.Reason);
+        StringAssert.Contains(often.Reason, "60 distinct values in 1200 non-empty of the first 1200 rows, each 20 times on average");
+        FffColumnPlan seldom = Plan(180);
+        Assert.AreEqual(FffColumnUsage.Text, seldom.Usage, seldom.Reason);
+        StringAssert.Contains(seldom.Reason, "each 3 times on average");
+        Assert.AreEqual(FffColumnUsage.Text, Plan(1200, new FffAutoTrainOptions { MaxCategoricalCardinality = 59 }).Usage);
+        Assert.AreEqual(FffColumnUsage.Categorical, Plan(1200, new FffAutoTrainOptions { MaxCategoricalCardinality = 60 }).Usage);
+    }
+
     // ---- 2. Two-valued String label: binary ----
 
     [TestMethod]

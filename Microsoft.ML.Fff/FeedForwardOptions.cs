@@ -63,7 +63,7 @@ public static class FffDefaults
     /// Default most distinct values a String column may have (in the rows scanned) for <c>mlContext.Fff().Train</c> to one-hot encode it
     /// as a category instead of featurizing it as free text.
     /// </summary>
-    public const int MaxCategoricalCardinality = 50;
+    public const int MaxCategoricalCardinality = 256;
 
     /// <summary>Rows <c>mlContext.Fff().Train</c> reads, from the start of the data, to decide whether each String column is categorical or free text.</summary>
     public const int CategoricalScanRows = 10_000;

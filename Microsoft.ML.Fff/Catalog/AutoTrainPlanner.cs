@@ -21,6 +21,13 @@ internal sealed class AutoTrainPlanner
     // is that values repeat, so each indicator is seen in several rows. The ratio keeps a small table of all-different sentences
     // (free text with, say, 40 rows and so fewer than 50 distinct values) from becoming 40 one-row indicators.
     private const double MaxDistinctFractionForCategorical = 0.5;
+    // Up to this many distinct values (and MaxCategoricalCardinality) values that repeat twice on average make a category; from here up
+    // to MaxCategoricalCardinality (256 by default, the widest one-hot block the featurizer still writes dense) they must repeat
+    // MinRowsPerManyCategories times each: a US state (51 values) or a country over thousands of customers is a category, not text,
+    // and as text its names' character n-grams cost a text featurization per row and let the network memorize rows (mlc_churn's
+    // state: AUC 0.852 and 2.5 µs per row as text, 0.886 and 0.56 µs one-hot).
+    private const int FewCategories = 50;
+    private const int MinRowsPerManyCategories = 10;
     // A String label is binary when it has exactly this many distinct values over all rows (not only the scanned ones: a file
     // sorted by label could show only two classes in its first rows).
     private const int BinaryLabelValueCount = 2;
@@ -161,11 +168,19 @@ internal sealed class AutoTrainPlanner
                     usage = FffColumnUsage.Skipped;
                     reason = $"no non-empty value in the first {stat.Rows} rows";
                 }
-                else if (stat.Distinct <= maxDistinct && stat.Distinct <= MaxDistinctFractionForCategorical * stat.NonEmpty)
+                else if (stat.Distinct <= Math.Min(FewCategories, maxDistinct) && stat.Distinct <= MaxDistinctFractionForCategorical * stat.NonEmpty)
                 {
                     usage = FffColumnUsage.Categorical;
-                    reason = $"{stat.Distinct} distinct values in {stat.NonEmpty} non-empty of the first {stat.Rows} rows (at most {maxDistinct}, " +
+                    reason = $"{stat.Distinct} distinct values in {stat.NonEmpty} non-empty of the first {stat.Rows} rows (at most {Math.Min(FewCategories, maxDistinct)}, " +
                         $"and at most {MaxDistinctFractionForCategorical:0.##} of the values): one-hot encoded";
+                    categorical.Add(column);
+                    categoricalSlots += stat.Distinct;
+                }
+                else if (stat.Distinct <= maxDistinct && stat.NonEmpty >= MinRowsPerManyCategories * (long)stat.Distinct)
+                {
+                    usage = FffColumnUsage.Categorical;
+                    reason = $"{stat.Distinct} distinct values in {stat.NonEmpty} non-empty of the first {stat.Rows} rows, each {stat.NonEmpty / stat.Distinct} times " +
+                        $"on average (more than {FewCategories} distinct values must repeat at least {MinRowsPerManyCategories} times each; at most {maxDistinct}): one-hot encoded";
                     categorical.Add(column);
                     categoricalSlots += stat.Distinct;
                 }
@@ -191,6 +206,9 @@ internal sealed class AutoTrainPlanner
                     usage = FffColumnUsage.Text;
                     reason = stat.Distinct > maxDistinct
                         ? $"more than {maxDistinct} distinct values in the first {stat.Rows} rows: featurized as text"
+                        : stat.Distinct > FewCategories
+                        ? $"{stat.Distinct} distinct values in {stat.NonEmpty} non-empty values, each {(double)stat.NonEmpty / stat.Distinct:0.#} times on average " +
+                          $"(more than {FewCategories} distinct values must repeat at least {MinRowsPerManyCategories} times each): featurized as text"
                         : $"{stat.Distinct} distinct values in {stat.NonEmpty} non-empty values (more than {MaxDistinctFractionForCategorical:0.##} of them; values rarely repeat): featurized as text";
                     text.Add(column);
                 }

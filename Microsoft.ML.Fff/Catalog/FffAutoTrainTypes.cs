@@ -136,8 +136,9 @@ public sealed class FffAutoTrainOptions
 
     /// <summary>
     /// A String column with at most this many distinct non-empty (trimmed) values in the first <see cref="FffDefaults.CategoricalScanRows"/>
-    /// rows, where the distinct values are at most half the non-empty values scanned (each value repeats on average), is one-hot
-    /// encoded whatever its word count ("Month-to-month", "One year", "Two year" are three categories); of the other String columns, one
+    /// rows is one-hot encoded whatever its word count ("Month-to-month", "One year", "Two year" are three categories) when its values
+    /// repeat: up to 50 distinct values, when they are at most half the non-empty values scanned; from 51, when each repeats at least
+    /// ten times on average (a US state over thousands of rows); of the other String columns, one
     /// whose values are all numbers is parsed as numeric, one whose values are all different single words (an identifier) is skipped, and
     /// any other is featurized as free text (<c>FeaturizeText</c>). <see cref="ColumnUsages"/> overrides the decision per column. The category
     /// dictionary itself is built from all rows when the pipeline is fitted.

@@ -9,7 +9,7 @@ public sealed partial class FffCatalog
     /// Trains a fast feedforward network on <paramref name="data"/> in one call: infers the task from the label (its type; for a
     /// String label, binary when it has exactly two distinct values), featurizes every other column (numeric, Boolean, categorical
     /// String (values repeat: at most <see cref="FffAutoTrainOptions.MaxCategoricalCardinality"/> distinct, at most half the values,
-    /// whatever the word count), String of numbers (parsed), free-text String, key; an identifier String column, all different single words,
+    /// whatever the word count; from 51 distinct, each repeated ten times on average), String of numbers (parsed), free-text String, key; an identifier String column, all different single words,
     /// is skipped; <see cref="FffAutoTrainOptions.ColumnUsages"/> overrides), trains the task's FFF trainer, and returns
     /// the whole fitted pipeline (a <see cref="TransformerChain{TLastTransformer}"/>, savable with <c>mlContext.Model.Save</c>).
     /// Equivalent to <c>CreatePipeline(data, labelColumnName, options).Fit(data)</c>, except that rows with a missing label (NaN in a Single or
