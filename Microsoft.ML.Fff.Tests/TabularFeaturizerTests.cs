@@ -214,6 +214,17 @@ public sealed class TabularFeaturizerTests
         }
     }
 
+    /// <summary>Rows are written dense up to 256 slots, and up to 1,024 when a row stores one slot in 16 (the scorer's own crossover).</summary>
+    [TestMethod]
+    public void WideRowsAreWrittenDenseOnlyWhenARowFillsOneSlotIn16()
+    {
+        Assert.IsTrue(TabularFeaturizerEstimator.DenseEnough(256, 250, 2), "narrow: always dense");
+        Assert.IsTrue(TabularFeaturizerEstimator.DenseEnough(311, 278, 40), "ames: 33 numeric slots + 40 categories = 73 of 311");
+        Assert.IsFalse(TabularFeaturizerEstimator.DenseEnough(1000, 990, 5), "15 of 1,000 stored: sparse");
+        Assert.IsTrue(TabularFeaturizerEstimator.DenseEnough(1024, 964, 4), "64 of 1,024: exactly one in 16");
+        Assert.IsFalse(TabularFeaturizerEstimator.DenseEnough(1025, 0, 0), "wider than 1,024: sparse");
+    }
+
     /// <summary>
     /// A step made with <c>denseRows</c> (as Train makes it) writes every row of its narrow vector dense, with the values of the default
     /// step bit for bit, whether the default step's first row is sparse or dense, and the trainer scales them as it scales the default

@@ -66,6 +66,14 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     /// </summary>
     internal const int DenseRowsMaxSlots = 256;
 
+    /// <summary>
+    /// Most slots for which such a step writes every row dense when a row stores at least one slot in 16 (a numeric slot each, one per
+    /// categorical column): the fraction from which the scorer scores a sparse row through the dense kernels anyway
+    /// (<c>FffModelParametersBase.ScoreRow</c>), so the sparse vector would only be written to be scattered again (ames: 311 slots,
+    /// 73 stored, 3.4 to 2.3 µs per row).
+    /// </summary>
+    internal const int FilledRowsMaxSlots = 1024;
+
     /// <param name="mlContext">The context whose catalog makes the equivalent ML.NET chain.</param>
     /// <param name="outputColumnName">The feature vector column to write.</param>
     /// <param name="parts">The input columns in slot order, each with how it is featurized; the numeric ones consecutive.</param>
@@ -209,16 +217,24 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
             // Dense at any width, scaled by the trainer as dense rows (zero mean, unit variance per pixel).
             rows = TabularRows.Dense;
         }
-        else if (_denseRows && ((VectorDataViewType)output[_outputColumnName].Type).Size <= DenseRowsMaxSlots)
+        else if (_denseRows && DenseEnough(((VectorDataViewType)output[_outputColumnName].Type).Size, terms.Values.Sum(t => t.Length), terms.Count))
         {
             rows = TabularRows.Dense;
             using IChannel ch = _trainLog.Start("FffAutoTrain");
-            ch.Info(MessageSensitivity.None, "The {0}-slot feature vector is written dense on every row (at most {1} slots: the network's dense path " +
-                "costs less per row than its sparse one); the trainer standardizes its measured slots and keeps its 0/1 indicator slots as they are.",
-                ((VectorDataViewType)output[_outputColumnName].Type).Size, DenseRowsMaxSlots);
+            ch.Info(MessageSensitivity.None, "The {0}-slot feature vector is written dense on every row (at most {1} slots, or at most {2} of which a row " +
+                "stores one in 16: the network's dense path costs less per row than its sparse one); the trainer standardizes its measured slots and " +
+                "keeps its 0/1 indicator slots as they are.",
+                ((VectorDataViewType)output[_outputColumnName].Type).Size, DenseRowsMaxSlots, FilledRowsMaxSlots);
         }
         return new TabularFeaturizerTransformer(_host, _outputColumnName, _parts, input.Schema, replacement, offset, scale, terms, fitted, rows);
     }
+
+    /// <summary>
+    /// Whether rows of <paramref name="slots"/> slots are written dense: at most <see cref="DenseRowsMaxSlots"/>, or at most
+    /// <see cref="FilledRowsMaxSlots"/> when a row stores one slot in 16 (every slot outside the one-hot blocks, one per block).
+    /// </summary>
+    internal static bool DenseEnough(int slots, int oneHotSlots, int oneHotBlocks)
+        => slots <= DenseRowsMaxSlots || (slots <= FilledRowsMaxSlots && 16L * (slots - oneHotSlots + oneHotBlocks) >= slots);
 
     /// <summary>The slot values <c>ReplaceMissingValues</c> puts in for NaN: what it writes for a row of NaN.</summary>
     private float[] ReplacementValues(ITransformer replacer, string column, int width)
