@@ -21,9 +21,9 @@ internal sealed class AutoTrainPlanner
     // is that values repeat, so each indicator is seen in several rows. The ratio keeps a small table of all-different sentences
     // (free text with, say, 40 rows and so fewer than 50 distinct values) from becoming 40 one-row indicators.
     private const double MaxDistinctFractionForCategorical = 0.5;
-    // Up to this many distinct values (and MaxCategoricalCardinality) values that repeat twice on average make a category; from here up
-    // to MaxCategoricalCardinality (256 by default, the widest vector the featurizer always writes dense) they must repeat
-    // MinRowsPerManyCategories times each: a US state (51 values) or a country over thousands of customers is a category, not text,
+    // Up to FewCategories distinct values (and at most MaxCategoricalCardinality), values that repeat twice on average make a category;
+    // above it, up to MaxCategoricalCardinality (256 by default, the widest vector the featurizer always writes dense), they must
+    // repeat MinRowsPerManyCategories times each: a US state (51 values) or a country over thousands of customers is a category, not text,
     // and as text its names' character n-grams cost a text featurization per row and let the network memorize rows (mlc_churn's
     // state: AUC 0.852 and 2.5 µs per row as text, 0.886 and 0.56 µs one-hot).
     private const int FewCategories = 50;
