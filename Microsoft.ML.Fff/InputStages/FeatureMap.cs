@@ -1,6 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Microsoft.ML.Fff.InputStages;
 
@@ -101,7 +104,7 @@ internal sealed class FeatureMap
                 TensorPrimitives.Multiply(y, Second, y);
                 break;
             case FeatureMapKind.Clamp:
-                InputStageNetwork.ClampKernel(x, First, Second, y);
+                ClampKernel(x, First, Second, y);
                 break;
             case FeatureMapKind.RobustSmoothClip:
                 TensorPrimitives.Subtract(x, First, y);
@@ -124,9 +127,45 @@ internal sealed class FeatureMap
             FeatureMapKind.Identity => x,
             FeatureMapKind.Standardize => (x - First[j]) * Second[j],
             FeatureMapKind.RobustSmoothClip => SmoothClip((x - First[j]) * Second[j]),
-            FeatureMapKind.Clamp => InputStageNetwork.Clamp(x, First[j], Second[j]),
+            FeatureMapKind.Clamp => ClampValue(x, First[j], Second[j]),
             _ => Interpolate(j, x),
         };
+    }
+
+    /// <summary>One value clamped as the kernel clamps it: a NaN stays NaN (both comparisons are false), -0 above a 0 bound stays -0.</summary>
+    internal static float ClampValue(float x, float lower, float upper) => x < lower ? lower : x > upper ? upper : x;
+
+    /// <summary>
+    /// <c>min(max(x, lower), upper)</c> elementwise, eight at a time (<see cref="ClampValue"/> on every value, NaN kept), without
+    /// TensorPrimitives' per-call dispatch, which on a table row of 8 to 64 features cost more than the clamp itself. The input
+    /// stage's clamp-only path calls it directly.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void ClampKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, Span<float> y)
+    {
+        int n = x.Length, i = 0;
+        if (lower.Length < n || upper.Length < n || y.Length < n)
+            throw new ArgumentException("The bounds and the destination must be at least as long as the row.", nameof(y));
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(x), ls = ref MemoryMarshal.GetReference(lower);
+            ref float us = ref MemoryMarshal.GetReference(upper), ys = ref MemoryMarshal.GetReference(y);
+            // The last block overlaps the one before it when n is not a multiple of 8 (clamping twice gives the same value),
+            // so no scalar tail. With x and y the same span, a block's loads precede its stores, so the overlap reads values
+            // already clamped: still the same result.
+            for (; ; i += 8)
+            {
+                int at = Math.Min(i, n - 8);
+                // MaxNative(lower, x) is (lower > x ? lower : x) on x64 (maxps gives its second operand when either is NaN) and NaN
+                // for a NaN on Arm64: a NaN stays NaN either way, as in the scalar loop below.
+                Vector256<float> v = Vector256.MaxNative(Vector256.LoadUnsafe(ref ls, (nuint)at), Vector256.LoadUnsafe(ref xs, (nuint)at));
+                Vector256.MinNative(Vector256.LoadUnsafe(ref us, (nuint)at), v).StoreUnsafe(ref ys, (nuint)at);
+                if (at == n - 8)
+                    return;
+            }
+        }
+        for (; i < n; i++)
+            y[i] = ClampValue(x[i], lower[i], upper[i]);
     }
 
     /// <summary><c>z / sqrt(1 + (z/3)^2)</c>; beyond <c>|z/3| = 1e18</c>, where the square would overflow, its limit ±3.</summary>

@@ -1,9 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 
@@ -46,45 +43,10 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
 
     public FeatureMap Map { get; }
 
-    // A clamp without an embedding (ClampToTrainingRange): scored by ClampKernel, then the inner network; its bounds.
+    // A clamp without an embedding (ClampToTrainingRange): scored by FeatureMap.ClampKernel, then the inner network; its bounds.
     private readonly bool _clampOnly;
     private readonly float[]? _lower, _upper;
 
-    /// <summary>
-    /// <c>min(max(x, lower), upper)</c> elementwise, eight at a time: the clamp map's own kernel (bit for bit what
-    /// <see cref="FeatureMap.Apply"/> gives, NaN kept), without TensorPrimitives' per-call dispatch, which on a table row of
-    /// 8 to 64 features cost more than the clamp itself.
-    /// </summary>
-    /// <summary>One value clamped as the kernel clamps it: a NaN stays NaN (both comparisons are false), -0 above a 0 bound stays -0.</summary>
-    internal static float Clamp(float x, float lower, float upper) => x < lower ? lower : x > upper ? upper : x;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void ClampKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> lower, ReadOnlySpan<float> upper, Span<float> y)
-    {
-        int n = x.Length, i = 0;
-        if (lower.Length < n || upper.Length < n || y.Length < n)
-            throw new ArgumentException("The bounds and the destination must be at least as long as the row.", nameof(y));
-        if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            ref float xs = ref MemoryMarshal.GetReference(x), ls = ref MemoryMarshal.GetReference(lower);
-            ref float us = ref MemoryMarshal.GetReference(upper), ys = ref MemoryMarshal.GetReference(y);
-            // The last block overlaps the one before it when n is not a multiple of 8 (clamping twice gives the same value),
-            // so no scalar tail. With x and y the same span, a block's loads precede its stores, so the overlap reads values
-            // already clamped: still the same result.
-            for (; ; i += 8)
-            {
-                int at = Math.Min(i, n - 8);
-                // MaxNative(lower, x) is (lower > x ? lower : x) on x64 (maxps gives its second operand when either is NaN) and NaN
-                // for a NaN on Arm64: a NaN stays NaN either way, as in the scalar loop below.
-                Vector256<float> v = Vector256.MaxNative(Vector256.LoadUnsafe(ref ls, (nuint)at), Vector256.LoadUnsafe(ref xs, (nuint)at));
-                Vector256.MinNative(Vector256.LoadUnsafe(ref us, (nuint)at), v).StoreUnsafe(ref ys, (nuint)at);
-                if (at == n - 8)
-                    return;
-            }
-        }
-        for (; i < n; i++)
-            y[i] = Clamp(x[i], lower[i], upper[i]);
-    }
 
     public NumericEmbeddingLayer? Embedding { get; }
 
@@ -136,7 +98,7 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
             float[] lower = _lower!, upper = _upper!;
             int inputs = lower.Length;
             Span<float> clamped = inputs <= StackFloats ? stackalloc float[inputs] : RowScratch(inputs);
-            ClampKernel(features.Slice(0, inputs), lower, upper, clamped);
+            FeatureMap.ClampKernel(features.Slice(0, inputs), lower, upper, clamped);
             Inner.Score(clamped, output);
             return;
         }
@@ -161,6 +123,12 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
     public override void ScoreBatch(ReadOnlySpan<float> features, int rowCount, Span<float> outputs)
     {
         CheckBatch(features, rowCount, outputs);
+        if (_clampOnly && rowCount == 1)
+        {
+            // One row (the span API's usual call): the row path, without the per-thread batch array.
+            Score(features, outputs);
+            return;
+        }
         int width = Inner.InputCount, inputs = InputCount;
         long needed = (long)rowCount * width;
         float[]? array = t_batch;
@@ -169,7 +137,7 @@ internal sealed partial class InputStageNetwork : FeedForwardNetwork
         if (_clampOnly)
         {
             for (int row = 0; row < rowCount; row++)
-                ClampKernel(features.Slice(row * inputs, inputs), Map.First, Map.Second, array.AsSpan(row * width, width));
+                FeatureMap.ClampKernel(features.Slice(row * inputs, inputs), Map.First, Map.Second, array.AsSpan(row * width, width));
             Inner.ScoreBatch(array.AsSpan(0, (int)needed), rowCount, outputs);
             return;
         }
