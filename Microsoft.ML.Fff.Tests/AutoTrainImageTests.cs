@@ -109,6 +109,18 @@ public sealed class AutoTrainImageTests
         Assert.AreEqual(nameof(FffAutoTrainOptions.InputDropout), e.ParamName);
     }
 
+    /// <summary>Train's trainer keeps the trainers' clamp by default, and the option switches it off.</summary>
+    [TestMethod]
+    public void ClampToTrainingRangeOption_ReachesTheTrainer()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView digits = mlContext.Fff().SampleData.Digits();
+        var table = new FffAutoTrainOptions { Task = FffTask.MulticlassClassification, ImageHeight = 0, ImageWidth = 0 };
+        Assert.IsTrue(TrainerOf(mlContext.Fff().CreatePlan(digits, "Label", table)).TrainerOptions.ClampToTrainingRange);
+        table.ClampToTrainingRange = false;
+        Assert.IsFalse(TrainerOf(mlContext.Fff().CreatePlan(digits, "Label", table)).TrainerOptions.ClampToTrainingRange);
+    }
+
     [TestMethod]
     public void CreatePlan_BadImageOptions_ThrowNamingTheOption()
     {

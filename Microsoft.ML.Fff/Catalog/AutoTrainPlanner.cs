@@ -550,6 +550,8 @@ internal sealed class AutoTrainPlanner
                 ApplyImageRecipe(trainerOptions, training);
             if (options.InputDropout is float dropout)
                 trainerOptions.InputDropout = dropout;
+            if (options.ClampToTrainingRange is bool clamp)
+                trainerOptions.ClampToTrainingRange = clamp;
             return trainerOptions;
         }
     }

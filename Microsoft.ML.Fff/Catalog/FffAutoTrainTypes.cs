@@ -112,6 +112,13 @@ public sealed class FffAutoTrainOptions
     public float? InputDropout { get; set; }
 
     /// <summary>
+    /// Whether the model holds each measured feature to its training range before scoring
+    /// (<see cref="FeedForwardOptionsBase.ClampToTrainingRange"/>). Default <c>null</c>: the trainers' default, true (tables; images
+    /// and text are never clamped). Set false for a model that should extrapolate linearly beyond the training values.
+    /// </summary>
+    public bool? ClampToTrainingRange { get; set; }
+
+    /// <summary>
     /// Fraction of the training rows held out (seeded) as a validation set, on which the hard-descent metric is measured every epoch;
     /// the best epoch is kept and <see cref="EarlyStoppingPatience"/> stops training early. Default <c>null</c>: 0.1 from
     /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> rows of a table (images and wide tables: <see cref="FffAutoTrainChoices.MinImageRowsForHoldout"/>)
