@@ -46,15 +46,25 @@ public sealed class AutoTrainChoicesTests
         Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction,
             AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout, 784, new FffAutoTrainOptions(), 10, image).ValidationFraction);
         Assert.AreEqual(0.0, AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout - 1, 784, new FffAutoTrainOptions(), 10, image).ValidationFraction);
-        // Larger data, larger batches and a higher learning rate.
-        Assert.AreEqual(FffDefaults.BatchSize, small.BatchSize);
-        Assert.AreEqual(FffDefaults.LearningRate, small.LearningRate);
-        Assert.IsGreaterThan(small.BatchSize, medium.BatchSize);
+        // Larger data, larger batches and a higher learning rate; small narrow tables take batches of 128, at a higher rate
+        // below MaxRowsForEpochSelection rows (an epoch of a few steps) than from there.
+        FffAutoTrainChoices belowMedium = Plan(4_000).Training;
+        Assert.AreEqual(128, small.BatchSize);
+        Assert.AreEqual(128, belowMedium.BatchSize);
+        Assert.AreEqual(FffDefaults.LearningRate, belowMedium.LearningRate);
+        Assert.IsGreaterThan(belowMedium.LearningRate, small.LearningRate);
+        Assert.AreEqual(128, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection - 1).Training.BatchSize);
+        Assert.AreEqual(small.LearningRate, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection - 1).Training.LearningRate);
+        Assert.AreEqual(FffDefaults.LearningRate, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection).Training.LearningRate);
+        Assert.IsGreaterThan(belowMedium.BatchSize, medium.BatchSize);
         Assert.IsGreaterThan(medium.BatchSize, held.BatchSize);
         Assert.IsGreaterThan(held.BatchSize, large.BatchSize);
         Assert.IsGreaterThan(medium.LearningRate, large.LearningRate);
         Assert.AreEqual(large.LearningRate, held.LearningRate, "batches of 512 take the large rate");
-        // ... for narrow tables only: wide rows (text) and images keep batches of 256 up to 50,000 rows.
+        // ... for narrow tables only: wide rows (text) and images keep the trainers' 64 below 5,000 rows and batches of 256 up to 50,000.
+        Assert.AreEqual(FffDefaults.BatchSize, AutoTrainChoices.Choose(2_000, 1_000, new FffAutoTrainOptions()).BatchSize);
+        Assert.AreEqual(FffDefaults.LearningRate, AutoTrainChoices.Choose(500, 1_000, new FffAutoTrainOptions()).LearningRate);
+        Assert.AreEqual(FffDefaults.BatchSize, AutoTrainChoices.Choose(1_797, 64, new FffAutoTrainOptions(), 10, new ImageShape(8, 8, 1, "test")).BatchSize);
         Assert.AreEqual(256, AutoTrainChoices.Choose(20_000, 1_000, new FffAutoTrainOptions()).BatchSize);
         Assert.AreEqual(256, AutoTrainChoices.Choose(20_000, 784, new FffAutoTrainOptions(), 10, new ImageShape(28, 28, 1, "test")).BatchSize);
         Assert.AreEqual(512, AutoTrainChoices.Choose(20_000, FffAutoTrainChoices.MaxNarrowTableInputs, new FffAutoTrainOptions()).BatchSize);
@@ -109,7 +119,7 @@ public sealed class AutoTrainChoicesTests
         foreach (string reason in plan.Training.Reasons)
             StringAssert.Contains(text, reason);
         Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("depth 1:", StringComparison.Ordinal) && r.Contains("200 rows", StringComparison.Ordinal)), text);
-        Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("batch size 64:", StringComparison.Ordinal)), text);
+        Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("batch size 128:", StringComparison.Ordinal)), text);
         Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("no validation holdout", StringComparison.Ordinal)), text);
         StringAssert.Contains(plan.ToString(), "depth 1:");
     }

@@ -100,7 +100,8 @@ public sealed class FffAutoTrainOptions
     public int? BatchSize { get; set; }
 
     /// <summary>
-    /// Peak learning rate. Default <c>null</c>: chosen with the batch size from the training rows (higher for the larger batches).
+    /// Peak learning rate. Default <c>null</c>: chosen with the batch size from the training rows (higher for the larger batches, and
+    /// for the few steps of a table below 1,000 rows).
     /// Finite and greater than 0.
     /// </summary>
     public float? LearningRate { get; set; }
