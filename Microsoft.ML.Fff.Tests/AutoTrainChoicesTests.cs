@@ -108,6 +108,32 @@ public sealed class AutoTrainChoicesTests
     }
 
     [TestMethod]
+    public void AutoTrain_ItsOwnBatchLargerThanTheRows_IsNoWarning_ButTheUsersIs()
+    {
+        // 100 rows: Train chooses batches of 128 and trains on all 100 in one batch, which nobody asked to avoid; a user who sets
+        // 128 is told the batch was cut.
+        var mlContext = new MLContext(seed: 0);
+        var warnings = new List<string>();
+        var infos = new List<string>();
+        mlContext.Log += (_, e) =>
+        {
+            if (!e.Message.Contains("is larger than the", StringComparison.Ordinal))
+                return;
+            lock (warnings)
+                (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning ? warnings : infos).Add(e.Message);
+        };
+        IDataView data = Data(mlContext, 100);
+        Assert.AreEqual(128, mlContext.Fff().CreatePlan(data, "Label").Training.BatchSize);
+        mlContext.Fff().Train(data, "Label", new FffAutoTrainOptions { NumberOfEpochs = 2 });
+        Assert.IsEmpty(warnings, string.Join("\n", warnings));
+        Assert.IsTrue(infos.Any(m => m.Contains("BatchSize 128 is larger than the 100 training rows", StringComparison.Ordinal)), string.Join("\n", infos));
+
+        mlContext.Fff().Train(data, "Label", new FffAutoTrainOptions { NumberOfEpochs = 2, BatchSize = 128 });
+        Assert.HasCount(1, warnings);
+        StringAssert.Contains(warnings[0], "BatchSize 128 is larger than the 100 training rows; using batches of 100.");
+    }
+
+    [TestMethod]
     public void AutoTrain_Choices_AreLoggedAndInThePlan()
     {
         var mlContext = new MLContext(seed: 0);

@@ -311,6 +311,13 @@ public abstract class FeedForwardOptionsBase
     /// </summary>
     internal int[]? EpochCandidates { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="BatchSize"/> was chosen for the data by <c>Fff().Train</c> rather than set by the user: a run on fewer rows
+    /// (a small table, or a fold of its epoch selection) then takes them all in one batch without a warning, since nobody asked for
+    /// the larger batch. Internal; default <c>false</c>.
+    /// </summary>
+    internal bool BatchSizeChosenForData { get; set; }
+
     /// <summary>Folds of the <see cref="EpochCandidates"/> cross-validation. Default 3; range 2 .. 10.</summary>
     internal int EpochSelectionFolds { get; set; } = 3;
 

@@ -525,6 +525,7 @@ internal sealed class AutoTrainPlanner
         {
             T trainerOptions = CatalogOptions.FastFeedForward<T>(label, features, weight, training.Depth, training.LeafWidth, training.NumberOfEpochs);
             trainerOptions.BatchSize = training.BatchSize;
+            trainerOptions.BatchSizeChosenForData = !options.BatchSize.HasValue;
             trainerOptions.LearningRate = training.LearningRate;
             trainerOptions.HoldoutFraction = training.ValidationFraction;
             trainerOptions.EarlyStoppingPatience = training.EarlyStoppingPatience;

@@ -83,7 +83,11 @@ internal sealed partial class FeedForwardTrainingSession
         int batchSize = _options.BatchSize;
         if (batchSize > rows)
         {
-            _ch.Warning($"BatchSize {batchSize} is larger than the {rows} training rows; using batches of {rows}.");
+            string message = $"BatchSize {batchSize} is larger than the {rows} training rows; using batches of {rows}.";
+            if (_options.BatchSizeChosenForData)
+                _ch.Info(message);
+            else
+                _ch.Warning(message);
             batchSize = rows;
         }
         if (_kind == LabelKind.Binary && (_train.PositiveCount == 0 || _train.PositiveCount == rows))
