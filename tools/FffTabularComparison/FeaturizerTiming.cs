@@ -31,7 +31,10 @@ internal static class FeaturizerTiming
         IDataView train = mlContext.Data.Cache(split.TrainSet), test = mlContext.Data.Cache(split.TestSet);
         ITransformer model = mlContext.Fff().Train(train, TabularSuite.LabelColumn);
         ITransformer[] steps = model is TransformerChain<ITransformer> chain ? chain.ToArray() : new[] { model };
-        ITransformer featurizer = steps[0];
+        // The featurization step: everything up to the first step that adds a feature vector (a multiclass model starts with
+        // the label's key step, which adds a key column).
+        int last = Array.FindIndex(steps, step => step.GetOutputSchema(test.Schema).Any(c => c.Type is VectorDataViewType && test.Schema.GetColumnOrNull(c.Name) is null));
+        ITransformer featurizer = new TransformerChain<ITransformer>(steps.Take(last + 1).ToArray());
         var input = new ArrayRow(test, RowsPerPass);
         DataViewSchema featurized = featurizer.GetOutputSchema(test.Schema);
         DataViewSchema.Column features = featurized[featurized.Count - 1];
@@ -68,7 +71,7 @@ internal static class FeaturizerTiming
 
         // The same model with each feature vector made dense between the featurizer and the prediction step: what scoring dense
         // vectors would cost with the network trained as it is (densifying costs a copy, included).
-        var rest = new TransformerChain<ITransformer>(steps.Skip(1).ToArray());
+        var rest = new TransformerChain<ITransformer>(steps.Skip(last + 1).ToArray());
         DataViewRow featurizedRow = mapper.GetRow(input, new[] { mapper.OutputSchema[features.Name] });
         IRowToRowMapper restMapper = ((ITransformer)rest).GetRowToRowMapper(featurizedRow.Schema);
         DataViewSchema.Column restScore = restMapper.OutputSchema["Score"];
