@@ -17,9 +17,9 @@ internal static class AutoTrainChoices
     // takes larger batches, so an epoch needs fewer optimizer steps, and a higher rate to make up for the fewer steps.
     private const long MediumRows = 5_000;
     // Narrow tables below MediumRows: batches of 128, half the optimizer steps of the trainers' 64, at the same metrics (18 tables,
-    // 4 seeds: +0.0009 on average, 36 % less training time; docs/tabular.md "Batches of 128 below 5,000 rows"). Below
-    // MaxRowsForEpochSelection an epoch is then only 1-8 steps and the higher rate made up for the fewer steps; from there the
-    // trainers' rate did better.
+    // 4 seeds: +0.0009 on average, 36 % less training time; docs/tabular.md "Batches of 128 below 5,000 rows"). Wider rows (text)
+    // keep 64: not measured there. Below MaxRowsForEpochSelection an epoch is then only 1-8 steps and the higher rate made up for
+    // the fewer steps; from there the trainers' rate did better.
     private const int SmallTableBatchSize = 128;
     private const float FewRowsLearningRate = 4.5e-3f;
     private const long LargeRows = 50_000;
