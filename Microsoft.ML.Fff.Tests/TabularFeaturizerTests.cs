@@ -157,6 +157,74 @@ public sealed class TabularFeaturizerTests
         }
     }
 
+    /// <summary>
+    /// The step computes the numeric block's imputation means in a pass of its own (<see cref="SlotMeans"/>) instead of ML.NET's: on
+    /// training rows with NaN, infinities, zeros, negative and large values, sparse rows and a slot with no finite value, its means
+    /// equal the ones ML.NET's mean imputation fits, bit for bit (0 for the empty slot), and so do the step's features and the chain's.
+    /// </summary>
+    [TestMethod]
+    public void ImputationMeans_EqualMlNetsMeanImputation_BitForBit()
+    {
+        var mlContext = new MLContext(seed: 0);
+        IDataView train = mlContext.Data.LoadFromEnumerable(MeanRows(301, seed: 5));
+        Assert.IsTrue(train.GetColumn<VBuffer<float>>(nameof(MeanTestRow.V)).Any(v => !v.IsDense), "some training rows are sparse");
+        ITransformer replacer = mlContext.Transforms.ReplaceMissingValues(nameof(MeanTestRow.V), nameof(MeanTestRow.V), MissingValueReplacingEstimator.ReplacementMode.Mean).Fit(train);
+        // A row of NaN comes out as the replacement values themselves.
+        var missing = new MeanTestRow { V = new VBuffer<float>(MeanSlots, Enumerable.Repeat(float.NaN, MeanSlots).ToArray()) };
+        float[] fitted = replacer.Transform(mlContext.Data.LoadFromEnumerable(new[] { missing })).GetColumn<float[]>(nameof(MeanTestRow.V)).Single();
+
+        var means = new SlotMeans(MeanSlots);
+        foreach (VBuffer<float> row in train.GetColumn<VBuffer<float>>(nameof(MeanTestRow.V)))
+            means.Add(row);
+        float[] ours = means.Result();
+        Assert.IsTrue(float.IsNaN(ours[MeanSlots - 1]), "the last slot has no finite value");
+        Assert.AreEqual(0f, fitted[MeanSlots - 1], "ML.NET imputes such a slot with 0");
+        CollectionAssert.AreEqual(EstimatorWorkout.Bits(fitted[..^1]), EstimatorWorkout.Bits(ours[..^1]));
+        Assert.IsTrue(ours[..^1].All(m => m != 0 && float.IsFinite(m)), "every other slot has a mean of its own");
+
+        // The whole step against the ML.NET chain it stands for, on rows with NaN in every slot (imputed with those means).
+        (TabularPartKind, string)[] parts = { (TabularPartKind.Numeric, nameof(MeanTestRow.V)) };
+        ITransformer fused = new TabularFeaturizerEstimator(mlContext, Features, parts, EstimatorWorkout.ShapeOf(train.Schema)).Fit(train);
+        ITransformer chain = mlContext.Transforms.ReplaceMissingValues("n", nameof(MeanTestRow.V), MissingValueReplacingEstimator.ReplacementMode.Mean)
+            .Append(mlContext.Transforms.NormalizeMeanVariance("n", "n"))
+            .Append(mlContext.Transforms.Concatenate(Features, "n"))
+            .Fit(train);
+        IDataView test = mlContext.Data.LoadFromEnumerable(MeanRows(40, seed: 6).Append(missing));
+        VBuffer<float>[] expected = Copies(chain.Transform(test)), actual = Copies(fused.Transform(test));
+        for (int r = 0; r < expected.Length; r++)
+            CollectionAssert.AreEqual(EstimatorWorkout.Bits(expected[r].DenseValues().ToArray()), EstimatorWorkout.Bits(actual[r].DenseValues().ToArray()), $"row {r}");
+    }
+
+    private const int MeanSlots = 7;
+
+    private static IEnumerable<MeanTestRow> MeanRows(int count, int seed)
+    {
+        var random = new Random(seed);
+        for (int i = 0; i < count; i++)
+        {
+            var v = new float[MeanSlots];
+            v[0] = (float)(random.NextDouble() * 10 - 5);                                     // both signs
+            v[1] = i % 3 == 0 ? 0 : (float)(random.NextDouble() * 1e6);                        // zeros and large values
+            v[2] = i % 4 == 0 ? float.NaN : (float)random.NextDouble();                        // missing values
+            v[3] = i % 50 == 0 ? float.PositiveInfinity : i % 51 == 0 ? float.NegativeInfinity : -(float)random.NextDouble(); // infinities
+            v[4] = i % 2 == 0 ? 0 : (float)(random.NextDouble() - 0.5);                        // zeros of sparse rows
+            v[5] = (float)random.Next(3) - 1;                                                  // -1, 0 and 1
+            v[6] = float.NaN;                                                                  // no finite value at all
+            // Every fifth row sparse: its zeros are not stored, and count as values all the same.
+            int[] stored = Enumerable.Range(0, MeanSlots).Where(k => v[k] != 0).ToArray();
+            yield return new MeanTestRow
+            {
+                V = i % 5 == 0 ? new VBuffer<float>(MeanSlots, stored.Length, stored.Select(k => v[k]).ToArray(), stored) : new VBuffer<float>(MeanSlots, v),
+            };
+        }
+    }
+
+    private sealed class MeanTestRow
+    {
+        [VectorType(MeanSlots)]
+        public VBuffer<float> V { get; set; }
+    }
+
     private static IEnumerable<WideRow> WideRows(int count, int seed, bool unseen)
     {
         var random = new Random(seed);

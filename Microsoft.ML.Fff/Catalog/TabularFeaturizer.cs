@@ -53,6 +53,9 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     private readonly string _outputColumnName;
     private readonly (TabularPartKind Kind, string Column)[] _parts;
     private readonly EstimatorChain<ITransformer> _equivalent;
+    // The equivalent chain's steps in order, and which of them imputes the numeric block's means (-1: none), for FitEquivalent.
+    private readonly List<IEstimator<ITransformer>> _steps = new();
+    private readonly int _meanStep = -1;
     private readonly string? _numericVector;
     private readonly Dictionary<string, string> _oneHotColumns = new(StringComparer.Ordinal);
     private readonly bool _denseRows;
@@ -124,6 +127,11 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         }
         TransformsCatalog transforms = mlContext.Transforms;
         var chain = new EstimatorChain<ITransformer>();
+        EstimatorChain<ITransformer> Step(EstimatorChain<ITransformer> to, IEstimator<ITransformer> step)
+        {
+            _steps.Add(step);
+            return to.Append(step);
+        }
         var concatenated = new List<string>();
         string[] numericColumns = _parts.Where(p => p.Kind == TabularPartKind.Numeric).Select(p => p.Column).ToArray();
         if (numericColumns.Length > 0)
@@ -143,12 +151,13 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
                 converted.Add(name);
             }
             if (conversions.Count > 0)
-                chain = chain.Append<ITransformer>(transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
+                chain = Step(chain, transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
             _numericVector = Temporary("Numerics");
-            chain = chain.Append<ITransformer>(transforms.Concatenate(_numericVector, converted.ToArray()))
-                .Append<ITransformer>(transforms.ReplaceMissingValues(_numericVector, _numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean));
+            chain = Step(chain, transforms.Concatenate(_numericVector, converted.ToArray()));
+            _meanStep = _steps.Count;
+            chain = Step(chain, transforms.ReplaceMissingValues(_numericVector, _numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean));
             if (!imageRows)
-                chain = chain.Append<ITransformer>(transforms.NormalizeMeanVariance(_numericVector, _numericVector));
+                chain = Step(chain, transforms.NormalizeMeanVariance(_numericVector, _numericVector));
         }
         var oneHot = new List<InputOutputColumnPair>();
         foreach ((TabularPartKind kind, string column) in _parts)
@@ -171,12 +180,61 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
             }
         }
         if (oneHot.Count > 0)
-            chain = chain.Append<ITransformer>(transforms.Categorical.OneHotEncoding(oneHot.ToArray()));
-        _equivalent = chain.Append<ITransformer>(transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
+            chain = Step(chain, transforms.Categorical.OneHotEncoding(oneHot.ToArray()));
+        _equivalent = Step(chain, transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
     }
 
     /// <summary>The input columns, in slot order, with how each is featurized.</summary>
     public IReadOnlyList<(TabularPartKind Kind, string Column)> Parts => _parts;
+
+    /// <summary>
+    /// Fits the equivalent chain step by step, as <see cref="EstimatorChain{TLastTransformer}.Fit"/> does, except for the mean
+    /// imputation, the chain's slowest pass (on fertility's 183,245 training rows 1.9 of the chain's 2.4 s when it was the first to
+    /// read the data, 0.4 s when it was the second). Its means come from one pass here (<see cref="SlotMeans"/>, the same arithmetic)
+    /// and its transformer is fitted on a one-row view holding them: the mean of a single value is that value, so the fitted step,
+    /// its warnings included, is the one the full pass gives (docs/tabular.md, "Mean imputation fitted from a pass of our own").
+    /// </summary>
+    private TransformerChain<ITransformer> FitEquivalent(IDataView input)
+    {
+        var fitted = new ITransformer[_steps.Count];
+        IDataView data = input;
+        for (int i = 0; i < fitted.Length; i++)
+        {
+            fitted[i] = _steps[i].Fit(i == _meanStep ? OneRowOfMeans(data) : data);
+            data = fitted[i].Transform(data);
+        }
+        return new TransformerChain<ITransformer>(fitted);
+    }
+
+    /// <summary>A one-row view whose numeric block holds each slot's mean over <paramref name="data"/> (NaN where no value is finite).</summary>
+    private IDataView OneRowOfMeans(IDataView data)
+    {
+        DataViewSchema.Column column = data.Schema[_numericVector!];
+        int width = ((VectorDataViewType)column.Type).Size;
+        var means = new SlotMeans(width);
+        using (DataViewRowCursor cursor = data.GetRowCursor(new[] { column }))
+        {
+            ValueGetter<VBuffer<float>> getter = cursor.GetGetter<VBuffer<float>>(column);
+            VBuffer<float> row = default;
+            while (cursor.MoveNext())
+            {
+                getter(ref row);
+                means.Add(row);
+            }
+        }
+        var definition = SchemaDefinition.Create(typeof(MeanRow));
+        SchemaDefinition.Column meansColumn = definition[nameof(MeanRow.Means)];
+        meansColumn.ColumnName = _numericVector!;
+        meansColumn.ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        // A context of its own: loading draws nothing from the caller's, but no context's state should depend on this view.
+        return new MLContext(seed: 0).Data.LoadFromEnumerable(new[] { new MeanRow { Means = means.Result() } }, definition);
+    }
+
+    /// <summary>The one row of <see cref="OneRowOfMeans"/>.</summary>
+    private sealed class MeanRow
+    {
+        public float[] Means = Array.Empty<float>();
+    }
 
     /// <summary>Fits the equivalent ML.NET chain on <paramref name="input"/> and returns the one-step transformer holding its parameters.</summary>
     public TabularFeaturizerTransformer Fit(IDataView input)
@@ -184,7 +242,7 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         _host.CheckValue(input, nameof(input));
         foreach ((TabularPartKind kind, string column) in _parts)
             TabularFeaturizerTransformer.CheckInput(input.Schema, kind, column);
-        TransformerChain<ITransformer> fitted = _equivalent.Fit(input);
+        TransformerChain<ITransformer> fitted = FitEquivalent(input);
 
         // Read the parameters back out of the fitted chain.
         float[] replacement = Array.Empty<float>(), offset = Array.Empty<float>(), scale = Array.Empty<float>();
@@ -953,6 +1011,71 @@ internal sealed class TabularFeaturizerTransformer : RowToRowTransformerBase
                 onnx.SaveAsOnnx(ctx);
             }
         }
+    }
+}
+
+/// <summary>
+/// Per-slot means as ML.NET's mean imputation computes them for Single vectors, to the bit: over each slot's finite non-zero values
+/// a running mean in double (updated as <c>m - m/n + v/n</c> when <c>m</c> and <c>v</c> differ in sign, so it cannot overflow, else
+/// <c>m + (v - m)/n</c>), then scaled by the share of the row's finite values that were non-zero (zeros, stored or not, count as
+/// values; NaN and infinities do not) and rounded to Single. A slot with no finite value gets NaN, which a one-row fit turns into
+/// ML.NET's own answer for it (0, with its warning).
+/// </summary>
+internal sealed class SlotMeans
+{
+    private readonly double[] _mean;
+    private readonly long[] _nonZero, _missing;
+    private long _rows;
+
+    public SlotMeans(int width)
+    {
+        _mean = new double[width];
+        _nonZero = new long[width];
+        _missing = new long[width];
+    }
+
+    /// <summary>Takes one row (dense or sparse).</summary>
+    public void Add(in VBuffer<float> row)
+    {
+        _rows++;
+        ReadOnlySpan<float> values = row.GetValues();
+        if (row.IsDense)
+        {
+            for (int slot = 0; slot < values.Length; slot++)
+                Add(slot, values[slot]);
+        }
+        else
+        {
+            ReadOnlySpan<int> indices = row.GetIndices();
+            for (int k = 0; k < values.Length; k++)
+                Add(indices[k], values[k]);
+        }
+    }
+
+    private void Add(int slot, double value)
+    {
+        if (value == 0)
+            return;
+        if (!double.IsFinite(value))
+        {
+            _missing[slot]++;
+            return;
+        }
+        long n = ++_nonZero[slot];
+        double mean = _mean[slot];
+        _mean[slot] = (mean > 0) != (value > 0) ? mean - mean / n + value / n : mean + (value - mean) / n;
+    }
+
+    /// <summary>Each slot's mean; NaN where the slot had no finite value.</summary>
+    public float[] Result()
+    {
+        var result = new float[_mean.Length];
+        for (int slot = 0; slot < result.Length; slot++)
+        {
+            long finite = _rows - _missing[slot];
+            result[slot] = finite == 0 ? float.NaN : (float)(_mean[slot] * ((double)_nonZero[slot] / finite));
+        }
+        return result;
     }
 }
 
