@@ -52,8 +52,7 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     private readonly IHost _host;
     private readonly string _outputColumnName;
     private readonly (TabularPartKind Kind, string Column)[] _parts;
-    private readonly EstimatorChain<ITransformer> _equivalent;
-    // The equivalent chain's steps in order, and which of them imputes the numeric block's means (-1: none), for FitEquivalent.
+    // The equivalent ML.NET chain's steps in order, and which of them imputes the numeric block's means (-1: none), for FitEquivalent.
     private readonly List<IEstimator<ITransformer>> _steps = new();
     private readonly int _meanStep = -1;
     private readonly string? _numericVector;
@@ -126,12 +125,6 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
             return name;
         }
         TransformsCatalog transforms = mlContext.Transforms;
-        var chain = new EstimatorChain<ITransformer>();
-        EstimatorChain<ITransformer> Step(EstimatorChain<ITransformer> to, IEstimator<ITransformer> step)
-        {
-            _steps.Add(step);
-            return to.Append(step);
-        }
         var concatenated = new List<string>();
         string[] numericColumns = _parts.Where(p => p.Kind == TabularPartKind.Numeric).Select(p => p.Column).ToArray();
         if (numericColumns.Length > 0)
@@ -151,13 +144,13 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
                 converted.Add(name);
             }
             if (conversions.Count > 0)
-                chain = Step(chain, transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
+                _steps.Add(transforms.Conversion.ConvertType(conversions.ToArray(), DataKind.Single));
             _numericVector = Temporary("Numerics");
-            chain = Step(chain, transforms.Concatenate(_numericVector, converted.ToArray()));
+            _steps.Add(transforms.Concatenate(_numericVector, converted.ToArray()));
             _meanStep = _steps.Count;
-            chain = Step(chain, transforms.ReplaceMissingValues(_numericVector, _numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean));
+            _steps.Add(transforms.ReplaceMissingValues(_numericVector, _numericVector, MissingValueReplacingEstimator.ReplacementMode.Mean));
             if (!imageRows)
-                chain = Step(chain, transforms.NormalizeMeanVariance(_numericVector, _numericVector));
+                _steps.Add(transforms.NormalizeMeanVariance(_numericVector, _numericVector));
         }
         var oneHot = new List<InputOutputColumnPair>();
         foreach ((TabularPartKind kind, string column) in _parts)
@@ -180,8 +173,8 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
             }
         }
         if (oneHot.Count > 0)
-            chain = Step(chain, transforms.Categorical.OneHotEncoding(oneHot.ToArray()));
-        _equivalent = Step(chain, transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
+            _steps.Add(transforms.Categorical.OneHotEncoding(oneHot.ToArray()));
+        _steps.Add(transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
     }
 
     /// <summary>The input columns, in slot order, with how each is featurized.</summary>
