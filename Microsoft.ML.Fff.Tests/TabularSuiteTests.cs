@@ -45,10 +45,10 @@ public sealed class TabularSuiteTests
             var results = new List<TabularResult>();
             IDataView binaryData = TabularSuite.Load(mlContext, Path.Combine(directory, "binary.csv"), binary.Task, maxRows: null, expectedRows: binary.Rows);
             Assert.IsInstanceOfType(binaryData.Schema["color"].Type, typeof(TextDataViewType), "a quoted column loads as a categorical String column");
-            results.AddRange(TabularSuite.Run(mlContext, binary, binaryData, TabularModel.All, latency, log));
+            results.AddRange(TabularSuite.Run(mlContext, binary, binaryData, TabularModel.All, latency, log, warmUp: false));
             // --max-rows: a seeded subsample of 300 of the 400 rows, split 240/60.
             IDataView regressionData = TabularSuite.Load(mlContext, Path.Combine(directory, "regression.csv"), regression.Task, maxRows: 300, expectedRows: regression.Rows);
-            results.AddRange(TabularSuite.Run(mlContext, regression, regressionData, TabularModel.All, latency, log));
+            results.AddRange(TabularSuite.Run(mlContext, regression, regressionData, TabularModel.All, latency, log, warmUp: false));
 
             foreach (TabularSet set in new[] { binary, regression })
             {
@@ -94,7 +94,7 @@ public sealed class TabularSuiteTests
             File.WriteAllLines(path, new[] { "x,Label" }.Concat(Enumerable.Range(0, set.Rows).Select(i => $"{i % 7},false")));
             IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows: null, expectedRows: set.Rows);
             List<TabularResult> results = TabularSuite.Run(mlContext, set, data, new[] { TabularModel.LightGbm, TabularModel.Linear },
-                new LatencySettings(0.01, 10), new StringWriter());
+                new LatencySettings(0.01, 10), new StringWriter(), warmUp: false);
             Assert.AreEqual(2, results.Count, "both models have a row");
             Assert.IsTrue(results.All(r => r.Error != null && double.IsNaN(r.Metric)), string.Join("; ", results.Select(r => r.Error ?? "no error")));
             StringAssert.Contains(TabularSuite.ResultsTable(results), "error:");

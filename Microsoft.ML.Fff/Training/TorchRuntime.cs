@@ -12,7 +12,23 @@ internal static partial class TorchRuntime
 {
     public static torch.Device Initialize(FffDevice device)
     {
-        PreferPassiveOpenMpThreads();
+        bool passiveSet = PreferPassiveOpenMpThreads();
+        try
+        {
+            return Load(device);
+        }
+        finally
+        {
+            // libtorch's own OpenMP runtime read the variable when it loaded; OpenMP runtimes loaded later in the process (LightGBM's
+            // system libgomp) keep their defaults: LightGBM's fits of the tabular suite took 6.4 s with the variable set, 3.8 s
+            // without (docs/decisions.md, "libtorch threads wait passively").
+            if (passiveSet)
+                RestorePassiveOpenMpThreads();
+        }
+    }
+
+    private static torch.Device Load(FffDevice device)
+    {
         KeepFreedMemoryForReuse();
         // Linux: ask the loader first. A library it refuses for a symbol version (libLibTorchSharp.so's GLIBCXX_3.4.32 on
         // Debian 12) would make TorchSharp print its trace to stdout and copy libtorch next to the app before failing the same way.
@@ -49,18 +65,35 @@ internal static partial class TorchRuntime
     /// (docs/decisions.md). Unless the user chose a policy, ask for passive waiting; this must happen before libgomp loads,
     /// and only the native environment counts (the managed one is a copy).
     /// </summary>
-    private static void PreferPassiveOpenMpThreads()
+    // Set once libtorch's OpenMP runtime has read OMP_WAIT_POLICY (it reads it when it loads, once per process).
+    private static int s_openMpConfigured;
+
+    /// <summary>
+    /// Sets <c>OMP_WAIT_POLICY=PASSIVE</c> in the native environment for libtorch's OpenMP runtime to read when it loads, unless the
+    /// user set the variable or libtorch already loaded; returns whether it set it (then <see cref="RestorePassiveOpenMpThreads"/>
+    /// removes it once libtorch has loaded).
+    /// </summary>
+    private static bool PreferPassiveOpenMpThreads()
     {
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") != null)
-            return;
+        if (!OperatingSystem.IsLinux() || Volatile.Read(ref s_openMpConfigured) == 1 || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") != null
+            || GetEnvironment("OMP_WAIT_POLICY") != IntPtr.Zero)
+            return false;
         try
         {
-            SetEnvironment("OMP_WAIT_POLICY", "PASSIVE", overwrite: 0);
+            return SetEnvironment("OMP_WAIT_POLICY", "PASSIVE", overwrite: 0) == 0;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             // Not glibc: leave the default policy.
+            return false;
         }
+    }
+
+    /// <summary>Removes the variable <see cref="PreferPassiveOpenMpThreads"/> set; libtorch's runtime keeps the policy it read.</summary>
+    private static void RestorePassiveOpenMpThreads()
+    {
+        Volatile.Write(ref s_openMpConfigured, 1);
+        _ = UnsetEnvironment("OMP_WAIT_POLICY");
     }
 
     private static int s_mallocTuned;
@@ -102,4 +135,14 @@ internal static partial class TorchRuntime
 
     [LibraryImport("libc.so.6", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnvironment(string name, string value, int overwrite);
+
+    [LibraryImport("libc.so.6", EntryPoint = "unsetenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnsetEnvironment(string name);
+
+    [LibraryImport("libc.so.6", EntryPoint = "getenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr GetEnvironment(string name);
+
+    /// <summary>The native environment's <c>OMP_WAIT_POLICY</c>, or null (for tests: the policy is scoped to libtorch's load).</summary>
+    internal static string? NativeOpenMpWaitPolicy()
+        => OperatingSystem.IsLinux() ? Marshal.PtrToStringUTF8(GetEnvironment("OMP_WAIT_POLICY")) : null;
 }

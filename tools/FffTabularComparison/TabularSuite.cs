@@ -206,9 +206,10 @@ internal static class TabularSuite
     /// "Name=Value" settings of <see cref="FffAutoTrainOptions"/> for the one-call Train row (<c>--train-option</c>, see
     /// <see cref="WithTrainOptions"/>), named in its row; null or empty trains it at its defaults.
     /// </param>
+    /// <param name="warmUp">Whether each model not yet fitted in this process is first fitted once, untimed (<see cref="WarmUp"/>).</param>
     public static List<TabularResult> Run(MLContext mlContext, TabularSet set, IDataView data, IReadOnlyCollection<TabularModel> models,
         LatencySettings latency, TextWriter log, int seed = 0, int? ensembleSize = null, bool trainerLog = false, TabularStage? stage = null,
-        IReadOnlyList<string>? trainOptions = null)
+        IReadOnlyList<string>? trainOptions = null, bool warmUp = true)
     {
         trainOptions ??= Array.Empty<string>();
         stage ??= TabularStage.None;
@@ -218,6 +219,9 @@ internal static class TabularSuite
         // parses the CSV, so the model trained first (always Train) was charged with parsing the file for every model after it.
         int trainRows = (int)ReadAllColumns(train), testRows = (int)ReadAllColumns(test);
         var results = new List<TabularResult>();
+        var predicts = new List<(int Index, Action<int> Call)>();
+        if (warmUp)
+            WarmUp(set, train, models, ensembleSize, stage, trainOptions, log);
         foreach (TabularModel model in TabularModel.All.Where(models.Contains))
         {
             bool staged = stage != TabularStage.None && TabularStage.AppliesTo(model);
@@ -240,6 +244,7 @@ internal static class TabularSuite
                             log.WriteLine("   " + e.Message);
                     };
                 }
+                Settle();
                 TimeSpan processor = Process.GetCurrentProcess().TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
                 ITransformer fitted = Fit(context, set.Task, model, train, ensembleSize, stage, trainOptions);
@@ -250,8 +255,8 @@ internal static class TabularSuite
                     log.WriteLine($"   fit: {seconds:F2} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - processor).TotalSeconds:F2} s CPU (all threads of the process)");
                 }
                 double metric = Evaluate(context, set.Task, fitted.Transform(test));
-                double micros = MedianPredictMicroseconds(context, set.Task, fitted, test, latency);
-                result = new(set, trainRows, testRows, shown, metric, seconds, micros, null);
+                predicts.Add((results.Count, PredictCall(context, set.Task, fitted, test)));
+                result = new(set, trainRows, testRows, shown, metric, seconds, double.NaN, null);
             }
             catch (Exception e)
             {
@@ -259,10 +264,89 @@ internal static class TabularSuite
                 log.WriteLine(e.ToString());
                 result = new(set, trainRows, testRows, shown, double.NaN, double.NaN, double.NaN, $"{e.GetType().Name}: {e.Message}");
             }
-            log.WriteLine(FormatRow(result));
             results.Add(result);
         }
+
+        // Per-row latency once every model of the set is trained, in LatencyRounds interleaved rounds (the first with the warm-up),
+        // each model's µs the fastest of its rounds' medians: this machine's speed drifts by up to 2-3x over a run, and measuring
+        // each model right after its own training put the models' µs in different periods of that drift.
+        var best = predicts.ToDictionary(p => p.Index, _ => double.PositiveInfinity);
+        for (int round = 0; round < LatencyRounds; round++)
+        {
+            foreach ((int index, Action<int> call) in predicts)
+            {
+                if (double.IsNaN(best[index]))
+                    continue;
+                try
+                {
+                    best[index] = Math.Min(best[index], MedianMicroseconds(call, latency, warmUp: round == 0));
+                }
+                catch (Exception e)
+                {
+                    log.WriteLine(e.ToString());
+                    results[index] = results[index] with { Error = $"{e.GetType().Name}: {e.Message}" };
+                    best[index] = double.NaN;
+                }
+            }
+        }
+        for (int i = 0; i < results.Count; i++)
+        {
+            if (best.TryGetValue(i, out double micros) && results[i].Error is null)
+                results[i] = results[i] with { MicrosecondsPerRow = micros };
+            log.WriteLine(FormatRow(results[i]));
+        }
         return results;
+    }
+
+    /// <summary>
+    /// Starts each timed fit from a collected heap: a full blocking collection with its finalizers (the previous fit's garbage and
+    /// native handles), then a pause for the runtime's background compilation of the methods the previous fit made hot.
+    /// (LightGBM fitted after `Train` in one process was still slower than alone in a process, 6.0 s against 3.8–4.4 s summed over
+    /// the suite; docs/tabular.md, "Every column read before any model is timed".)
+    /// </summary>
+    private static void Settle()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        System.Threading.Thread.Sleep(SettleMilliseconds);
+    }
+
+    private const int SettleMilliseconds = 300;
+
+    /// <summary>Interleaved rounds of the per-row latency measurement; each model keeps its fastest round's median.</summary>
+    public const int LatencyRounds = 3;
+
+    // Models already fitted once in this process (WarmUp).
+    private static readonly HashSet<TabularModel> s_warmedUp = new();
+
+    /// <summary>Rows of the untimed warm-up fit.</summary>
+    private const int WarmUpRows = 300;
+
+    /// <summary>
+    /// Fits each model not yet fitted in this process once, untimed, on the first <see cref="WarmUpRows"/> training rows: the first
+    /// fit of a process compiles (JIT) ML.NET's and the model's code and loads its native library, about a second, and the model
+    /// that ran first (always Train) also compiled the data-view code every model after it shares. A failure here is logged and
+    /// left to the timed fit, which records it in the table.
+    /// </summary>
+    private static void WarmUp(TabularSet set, IDataView train, IReadOnlyCollection<TabularModel> models, int? ensembleSize, TabularStage stage,
+        IReadOnlyList<string> trainOptions, TextWriter log)
+    {
+        foreach (TabularModel model in TabularModel.All.Where(m => models.Contains(m) && !s_warmedUp.Contains(m)))
+        {
+            s_warmedUp.Add(model);
+            var context = new MLContext(seed: 0);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                Fit(context, set.Task, model, context.Data.TakeRows(train, WarmUpRows), ensembleSize, stage, trainOptions);
+                log.WriteLine($"   (warm-up: {model.Name} fitted once on {WarmUpRows} rows of {set.Name}, untimed, {clock.Elapsed.TotalSeconds:F1} s)");
+            }
+            catch (Exception e)
+            {
+                log.WriteLine($"   (warm-up of {model.Name} on {WarmUpRows} rows of {set.Name} failed, left to the timed fit: {e.GetType().Name}: {e.Message})");
+            }
+        }
     }
 
     private static ITransformer Fit(MLContext mlContext, TabularTask task, TabularModel model, IDataView train, int? ensembleSize, TabularStage stage,
@@ -434,18 +518,18 @@ internal static class TabularSuite
     };
 
     /// <summary>
-    /// Median microseconds of single-row <c>PredictionEngine.Predict</c> calls on test rows (stride 7), after a timed warm-up
-    /// (tiered compilation replaces the first code only after a delay). The input row class is emitted for the set's schema,
-    /// so every model, including the one-call pipeline, scores the raw columns exactly as a user's class would give them.
+    /// One single-row <c>PredictionEngine.Predict</c> call on test row <c>i % rows</c> (callers time calls 0, 7, 14, …), for
+    /// <see cref="MedianMicroseconds"/>. The input row class is emitted for the set's schema, so every model, including the
+    /// one-call pipeline, scores the raw columns exactly as a user's class would give them.
     /// </summary>
-    public static double MedianPredictMicroseconds(MLContext mlContext, TabularTask task, ITransformer model, IDataView test, LatencySettings settings)
+    public static Action<int> PredictCall(MLContext mlContext, TabularTask task, ITransformer model, IDataView test)
     {
         Type input = RowTypes.For(test.Schema);
         Type output = task == TabularTask.Multiclass ? typeof(VectorScore) : typeof(ScalarScore);
-        MethodInfo time = typeof(TabularSuite).GetMethod(nameof(TimePredict), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(input, output);
+        MethodInfo create = typeof(TabularSuite).GetMethod(nameof(PredictCallOf), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(input, output);
         try
         {
-            return (double)time.Invoke(null, new object[] { mlContext, model, test, settings })!;
+            return (Action<int>)create.Invoke(null, new object[] { mlContext, model, test })!;
         }
         catch (TargetInvocationException e) when (e.InnerException != null)
         {
@@ -454,25 +538,25 @@ internal static class TabularSuite
         }
     }
 
-    private static double TimePredict<TIn, TOut>(MLContext mlContext, ITransformer model, IDataView test, LatencySettings settings)
+    private static Action<int> PredictCallOf<TIn, TOut>(MLContext mlContext, ITransformer model, IDataView test)
         where TIn : class, new() where TOut : class, new()
     {
         TIn[] rows = mlContext.Data.CreateEnumerable<TIn>(test, reuseRowObject: false).Take(4096).ToArray();
         PredictionEngine<TIn, TOut> engine = mlContext.Model.CreatePredictionEngine<TIn, TOut>(model);
-        return MedianMicroseconds(i => engine.Predict(rows[i % rows.Length]), settings);
+        return i => engine.Predict(rows[i % rows.Length]);
     }
 
     /// <summary>
     /// Median microseconds of <paramref name="call"/> (given a call index; callers pick row <c>i % rows</c>), after a timed warm-up
-    /// (tiered compilation replaces the first code only after a delay). The calls (indices <c>0, 7, 14, …</c>) are timed in blocks
+    /// unless <paramref name="warmUp"/> is false (a call already warmed) (tiered compilation replaces the first code only after a delay). The calls (indices <c>0, 7, 14, …</c>) are timed in blocks
     /// of <see cref="CallsPerBlock"/>, each block's time divided by its calls, and the median block is returned: timing each call
     /// alone added the timer's own cost (a pair of timestamps, about 0.02 µs on the suite's machine) to every model, which is
     /// a tenth of a `Train` model's time and a hundredth of LightGBM's.
     /// </summary>
-    public static double MedianMicroseconds(Action<int> call, LatencySettings settings)
+    public static double MedianMicroseconds(Action<int> call, LatencySettings settings, bool warmUp = true)
     {
         var warmup = Stopwatch.StartNew();
-        for (int i = 0; i < 200 || warmup.Elapsed.TotalSeconds < settings.WarmupSeconds; i++)
+        for (int i = 0; warmUp && (i < 200 || warmup.Elapsed.TotalSeconds < settings.WarmupSeconds); i++)
             call(i);
         // Raw timestamps, not TimeSpan: these calls take well under a microsecond, and TimeSpan's 100-ns ticks would quantize them.
         var ticks = new long[settings.TimedCalls];
