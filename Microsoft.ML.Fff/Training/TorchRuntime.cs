@@ -59,19 +59,15 @@ internal static partial class TorchRuntime
         return torch.CPU;
     }
 
-    /// <summary>
-    /// libtorch's OpenMP threads spin while they wait for work. On a machine whose cores are shared (CI, a busy server,
-    /// parallel builds) the spinning threads steal the cores the work needs, and training slowed down 4-40x here
-    /// (docs/decisions.md). Unless the user chose a policy, ask for passive waiting; this must happen before libgomp loads,
-    /// and only the native environment counts (the managed one is a copy).
-    /// </summary>
     // Set once libtorch's OpenMP runtime has read OMP_WAIT_POLICY (it reads it when it loads, once per process).
     private static int s_openMpConfigured;
 
     /// <summary>
-    /// Sets <c>OMP_WAIT_POLICY=PASSIVE</c> in the native environment for libtorch's OpenMP runtime to read when it loads, unless the
-    /// user set the variable or libtorch already loaded; returns whether it set it (then <see cref="RestorePassiveOpenMpThreads"/>
-    /// removes it once libtorch has loaded).
+    /// libtorch's OpenMP threads spin while they wait for work. On a machine whose cores are shared (CI, a busy server,
+    /// parallel builds) the spinning threads steal the cores the work needs, and training slowed down 4-40x here
+    /// (docs/decisions.md). Unless the user chose a policy or libtorch already loaded, this sets <c>OMP_WAIT_POLICY=PASSIVE</c>
+    /// for libtorch's OpenMP runtime to read when it loads (only the native environment counts; the managed one is a copy) and
+    /// returns whether it did; <see cref="RestorePassiveOpenMpThreads"/> then removes it once libtorch has loaded.
     /// </summary>
     private static bool PreferPassiveOpenMpThreads()
     {
