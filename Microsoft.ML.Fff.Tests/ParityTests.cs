@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using Microsoft.ML.Fff;
 using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.Training;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -81,6 +82,68 @@ public sealed class ParityTests
             else
                 Assert.AreEqual(0.0, hiddenMass + outputMass, $"leaf {leaf} is reached by no row");
         }
+    }
+
+    [TestMethod]
+    [DataRow(9, 3, 1, 5, 0, 40)]
+    [DataRow(7, 2, 2, 6, 3, 300)]
+    [DataRow(12, 1, 4, 8, 0, 25)]      // 16 leaves for 25 rows: some leaves get no row
+    [DataRow(5, 4, 3, 3, 2, 1)]
+    public void HardForwardLeafByLeafMatchesTheMixtureAndItsGradients(int inputs, int outputs, int depth, int leafWidth, int masterWidth, int rows)
+    {
+        // Large batches compute each leaf on its own rows (FastFeedForwardModule.LeafByLeafMinHiddenValues): the same function and
+        // the same gradients as the one-hot mixture, up to the order of the additions.
+        FastFeedForwardNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 7 * inputs + depth, masterWidth);
+        float[] x = NetworkChecks.RandomRows(rows, inputs, seed: 21);
+        float[] target = NetworkChecks.RandomRows(rows, outputs, seed: 22);
+        (float[] Output, float[][] Gradients) Run(bool leafByLeaf)
+        {
+            using var module = new FastFeedForwardModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
+            module.Import(network);
+            using var scope = NewDisposeScope();
+            Tensor input = tensor(x, new long[] { rows, inputs });
+            Tensor hard = module.HardForward(input, leafByLeaf);
+            hard.add(tensor(target, new long[] { rows, outputs }), AliveScalars.MinusOne).square().sum().backward();
+            float[][] gradients = module.parameters().Select(p => p.grad is null ? Array.Empty<float>() : p.grad.data<float>().ToArray()).ToArray();
+            return (hard.data<float>().ToArray(), gradients);
+        }
+        (float[] mixture, float[][] mixtureGradients) = Run(leafByLeaf: false);
+        (float[] byLeaf, float[][] byLeafGradients) = Run(leafByLeaf: true);
+        for (int k = 0; k < mixture.Length; k++)
+            Assert.AreEqual(mixture[k], byLeaf[k], 1e-5f * (1 + Math.Abs(mixture[k])), $"output {k}");
+        Assert.HasCount(mixtureGradients.Length, byLeafGradients);
+        for (int p = 0; p < mixtureGradients.Length; p++)
+        {
+            Assert.HasCount(mixtureGradients[p].Length, byLeafGradients[p], $"parameter {p}: a gradient on one side only");
+            for (int k = 0; k < mixtureGradients[p].Length; k++)
+                Assert.AreEqual(mixtureGradients[p][k], byLeafGradients[p][k], 1e-4f * (1 + Math.Abs(mixtureGradients[p][k])), $"parameter {p}, element {k}");
+        }
+    }
+
+    [TestMethod]
+    public void LargeBatchesScoreAsTheCSharpScorer()
+    {
+        // 1,024 rows x 4 leaves x 32 units reach LeafByLeafMinHiddenValues, so HardForward takes the leaf-by-leaf path here.
+        const int inputs = 11, outputs = 3, depth = 2, leafWidth = 32, rows = 1024;
+        Assert.IsGreaterThanOrEqualTo(FastFeedForwardModule.LeafByLeafMinHiddenValues, (long)rows * (1 << depth) * leafWidth);
+        FastFeedForwardNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 31, masterWidth: 4);
+        float[] x = NetworkChecks.RandomRows(rows, inputs, seed: 32);
+        using var module = new FastFeedForwardModule(inputs, outputs, ModuleOptions(depth, leafWidth, 4), CPU);
+        module.Import(network);
+        using Tensor input = tensor(x, new long[] { rows, inputs });
+        using Tensor hard = module.HardForward(input);
+        float[] torchOut = hard.data<float>().ToArray();
+        var output = new float[outputs];
+        var reached = new bool[1 << depth];
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> row = x.AsSpan(r * inputs, inputs);
+            reached[network.FindLeaf(row)] = true;
+            network.Score(row, output);
+            for (int o = 0; o < outputs; o++)
+                Assert.AreEqual(output[o], torchOut[r * outputs + o], 1e-4f * (1 + Math.Abs(output[o])), $"row {r} output {o}");
+        }
+        Assert.IsTrue(reached.All(leaf => leaf), "every leaf gets rows, so every leaf's slice is exercised");
     }
 
     [TestMethod]

@@ -1,8 +1,9 @@
 // Usage: dotnet run --project tools/FffStepTiming -c Release -- [--batch 1024] [--features 12] [--outputs 1] [--depth 3] [--leaf 32]
-//            [--malloc default|tuned]
+//            [--malloc default|tuned] [--leaf-by-leaf auto|on|off]
 // Times FFF training steps on random data (by default the default FFF shape, depth 3 x leaf 32) in this process: the minimum over 30
 // blocks of 40 steps of each part's mean, so a block disturbed by the rest of the machine does not count. "release" is the
-// step's dispose scope freeing its tensors.
+// step's dispose scope freeing its tensors. --leaf-by-leaf on/off makes the hard fine-tune steps compute each leaf on its own rows or
+// take the one-hot mixture whatever the batch (auto: as training does, by FastFeedForwardModule.LeafByLeafMinHiddenValues).
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -14,6 +15,7 @@ using static TorchSharp.torch;
 
 int batch = 1024, features = 12, outputs = 1, depth = FffDefaults.Depth, leafWidth = FffDefaults.LeafWidth;
 bool tuned = true;
+bool? leafByLeaf = null;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -33,7 +35,17 @@ for (int i = 0; i < args.Length; i++)
                 _ => throw new ArgumentException($"--malloc takes default or tuned, got '{policy}'."),
             };
             break;
-        default: throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--batch N] [--features N] [--outputs N] [--depth N] [--leaf N] [--malloc default|tuned]");
+        case "--leaf-by-leaf":
+            string mode = Next();
+            leafByLeaf = mode switch
+            {
+                "auto" => null,
+                "on" => true,
+                "off" => false,
+                _ => throw new ArgumentException($"--leaf-by-leaf takes auto, on or off, got '{mode}'."),
+            };
+            break;
+        default: throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--batch N] [--features N] [--outputs N] [--depth N] [--leaf N] [--malloc default|tuned] [--leaf-by-leaf auto|on|off]");
     }
 }
 
@@ -47,7 +59,7 @@ using var generator = new Generator(1);
 using Tensor x = randn(batch, features);
 using Tensor y = randn(batch, outputs);
 Console.WriteLine($"FFF depth {options.Depth} x leaf {options.LeafWidth}, batch {batch} x {features} features, {outputs} output(s), " +
-                  $"malloc {(tuned ? "tuned" : "default")}, {torch.get_num_threads()} libtorch threads, {Environment.ProcessorCount} logical cores");
+                  $"malloc {(tuned ? "tuned" : "default")}, hard steps leaf by leaf: {(leafByLeaf is bool forced ? (forced ? "on" : "off") : "auto")}, {torch.get_num_threads()} libtorch threads, {Environment.ProcessorCount} logical cores");
 foreach (FffTrainingPhase phase in new[] { FffTrainingPhase.Soft, FffTrainingPhase.HardFineTune })
 {
     var plan = new PhasePlan(phase, 10);
@@ -62,7 +74,9 @@ foreach (FffTrainingPhase phase in new[] { FffTrainingPhase.Soft, FffTrainingPha
         {
             var scope = NewDisposeScope();
             long t0 = Stopwatch.GetTimestamp();
-            StepOutput output = module.TrainingForward(x, context);
+            StepOutput output = phase == FffTrainingPhase.HardFineTune && leafByLeaf is bool byLeaf
+                ? new StepOutput(module.HardForward(x, byLeaf))
+                : module.TrainingForward(x, context);
             Tensor loss = output.Output.add(y, AliveScalars.MinusOne).square().mean();
             if (output.Penalty is not null)
                 loss = loss.add(output.Penalty, AliveScalars.One);
