@@ -6,6 +6,7 @@ using System.IO.Compression;
 using System.Linq;
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff.FastFeedForward;
+using Microsoft.ML.Fff.InputStages;
 using Microsoft.ML.Fff.Kinds;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Sweeps;
@@ -429,6 +430,14 @@ public sealed class LeafTreeEnsembleTests
         leaking.RegionLeak = 0.1f;
         using var shared = new LeafTreeEnsembleModule(10, 2, leaking, 3, CPU);
         Assert.IsNull(shared.IndependentMembers, "region leak draws from the shared generator: the trees run in turn");
+
+        // Behind the clamp of ClampToTrainingRange (a stage without an embedding: rows pass unchanged in training) the trees stay
+        // independent; behind an embedding, which they all read and train, they are not.
+        using var clamped = new InputStageModule(null, new LeafTreeEnsembleModule(10, 2, ModuleOptions(2, 4, 0, 3), 3, CPU), CPU);
+        Assert.AreEqual(3, clamped.IndependentMembers!.Count);
+        var layer = new NumericEmbeddingLayer(FffNumericEmbedding.Periodic, 10, Enumerable.Range(0, 10).ToArray(), 4, 3, null);
+        using var embedded = new InputStageModule(layer, new LeafTreeEnsembleModule(layer.OutputCount, 2, ModuleOptions(2, 4, 0, 3), 3, CPU), CPU);
+        Assert.IsNull(embedded.IndependentMembers, "the trees share the embedding's parameters");
     }
 
     [TestMethod]

@@ -106,6 +106,13 @@ internal sealed class InputStageModule : FeedForwardModule
     public override StepOutput TrainingForward(Tensor input, StepContext context) => inner.TrainingForward(Embed(input), context);
 
     /// <summary>
+    /// The inner network's independent members when the stage has no embedding: it then hands the rows on unchanged in training (the
+    /// clamp of <c>ClampToTrainingRange</c> applies when scoring), so an inner ensemble's trees can still train side by side. Trees
+    /// behind an embedding share its parameters and are not independent.
+    /// </summary>
+    public override IReadOnlyList<FeedForwardModule>? IndependentMembers => weights is null ? inner.IndependentMembers : null;
+
+    /// <summary>
     /// The embedding trains with the inner network, except in the FFF's hard fine-tune stage, which freezes routing: a
     /// changing embedding would move every row's route, since the nodes see it.
     /// </summary>
