@@ -192,9 +192,9 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     /// <summary>
     /// Batches whose hidden layer would hold at least this many values (rows x leaves x leaf width) compute each leaf on its own
     /// rows in hard fine-tuning (<see cref="LeafByLeaf"/>); smaller ones take the one-hot mixture, whose fewer libtorch calls
-    /// cost less there. One libtorch thread, hard steps: batch 512 x 22 inputs, 4 leaves of 128 (diamonds' shape) 2.7-3.4 ms
-    /// against 1.3-2.1 ms leaf by leaf; 1,024 x 12, 4 x 32 (fertility's) 0.75-0.79 against 0.62-0.65 ms; 512 x 16, 4 x 32
-    /// 0.57-0.72 against 0.54-0.59 ms (docs/tabular.md, "Hard fine-tuning leaf by leaf").
+    /// cost less there. One libtorch thread, hard steps, mixture against leaf by leaf: batch 512 x 22 inputs, 4 leaves of 128
+    /// (diamonds' shape) 2.5-3.3 ms against 1.2-1.4 ms; 1,024 x 12, 4 x 32 (fertility's) 0.80-0.83 against 0.60-0.95 ms; 512 x 16,
+    /// 4 x 32 0.56-0.63 against 0.50-0.85 ms (docs/tabular.md, "Hard fine-tuning leaf by leaf").
     /// </summary>
     internal const long LeafByLeafMinHiddenValues = 131_072;
 
