@@ -96,6 +96,26 @@ public sealed class FastFeedForwardTrainerTests
     }
 
     [TestMethod]
+    public void RunsThatMeasureNoEpochKeepTheSameLastModel()
+    {
+        // Without a validation set the last epoch is kept; runs that measure only it (Train) or none (epoch-selection folds) export
+        // no earlier epoch, and must return the model a run measuring every epoch returns, byte for byte.
+        byte[] Train(EpochMetrics metrics)
+        {
+            var mlContext = new MLContext(seed: 42);
+            var options = new FastFeedForwardBinaryTrainer.Options { Depth = 2, LeafWidth = 8, NumberOfEpochs = 6, EpochMetrics = metrics };
+            var model = mlContext.BinaryClassification.Trainers.FastFeedForward(options).Fit(TestData.BinaryData(mlContext));
+            Assert.AreEqual(6, model.Model.TrainingReport!.BestEpoch, "the last epoch is kept");
+            var stream = new System.IO.MemoryStream();
+            mlContext.Model.Save(model, null, stream);
+            return stream.ToArray();
+        }
+        byte[] every = Train(EpochMetrics.Every);
+        CollectionAssert.AreEqual(ModelPayload(every), ModelPayload(Train(EpochMetrics.Last)));
+        CollectionAssert.AreEqual(ModelPayload(every), ModelPayload(Train(EpochMetrics.None)));
+    }
+
+    [TestMethod]
     public void DifferentSeedsGiveDifferentModels()
     {
         float[] Scores(int seed)

@@ -240,17 +240,23 @@ internal sealed partial class FeedForwardTrainingSession
 
                 _options.CancellationToken.ThrowIfCancellationRequested();
                 module.eval();
-                long exportStart = TrainingTimes.Now;
-                module.Export(network);
-                FeedForwardNetwork candidate = Finish(network);
-                if (!candidate.IsFinite())
-                    throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
-                long evaluationStart = Times.Add(TrainingPart.Export, exportStart);
                 // A run whose model is judged elsewhere (an epoch-selection fold) keeps the last epoch and skips the per-epoch metrics.
                 bool lastEpoch = ReferenceEquals(phase, lastPhase) && epochInPhase == phase.Epochs - 1;
                 bool measure = _valid != null || _options.EpochMetrics == EpochMetrics.Every || (_options.EpochMetrics == EpochMetrics.Last && lastEpoch);
+                // Without a validation set the last epoch is kept, so an epoch before it that is not measured needs no exported
+                // model (a weight that turns non-finite on the way makes the next step's loss non-finite, which CheckLoss reports).
+                long exportStart = TrainingTimes.Now;
+                FeedForwardNetwork? candidate = null;
+                if (measure || lastEpoch)
+                {
+                    module.Export(network);
+                    candidate = Finish(network);
+                    if (!candidate.IsFinite())
+                        throw _ch.Except($"Training diverged in epoch {epoch}: a weight became NaN or infinite. Lower LearningRate (now {_options.LearningRate}).");
+                }
+                long evaluationStart = Times.Add(TrainingPart.Export, exportStart);
                 (double softMetric, double hardMetric, double selection) = measure
-                    ? Evaluate(module, candidate, evaluation, evaluationRows, device) : (double.NaN, double.NaN, double.NaN);
+                    ? Evaluate(module, candidate!, evaluation, evaluationRows, device) : (double.NaN, double.NaN, double.NaN);
                 Times.Add(TrainingPart.Evaluation, evaluationStart);
                 Times.Epochs++;
                 var progress = new FffTrainingProgress
