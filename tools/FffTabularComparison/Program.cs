@@ -156,7 +156,7 @@ string header = $"Measured {started:yyyy-MM-dd HH:mm} UTC in {(DateTime.UtcNow -
     $"{(maxRows is int m ? $", sets above {m:N0} rows subsampled to {m:N0} (seed 0)" : "")}. " +
     $"Per-row µs: single-row `PredictionEngine.Predict` calls on the raw columns, timed in {LatencySettings.Full.TimedCalls:N0} blocks of {TabularSuite.CallsPerBlock} calls (the median block's time / {TabularSuite.CallsPerBlock}, so the timer's own cost is not counted per call) after " +
     $"{LatencySettings.Full.WarmupSeconds:F0} s of warm-up calls, once every model of the set is trained, in {TabularSuite.LatencyRounds} interleaved rounds (each model's fastest round). " +
-    "Training s: `Fit` (or `Train`) of the whole pipeline, featurization included, from data in memory; each model is first fitted once on 300 rows, untimed, so no model pays the process's first-call costs (JIT, native libraries).";
+    $"Training s: `Fit` (or `Train`) of the whole pipeline, featurization included, from data in memory; each model is first fitted once on {TabularSuite.WarmUpRows} rows (seeded draw), untimed, so no model pays the process's first-call costs (JIT, native libraries).";
 string table = string.Join(Environment.NewLine, header, "", TabularSuite.ResultsTable(results), "",
     "Targets of the one-call `Train` against LightGBM (issue 17):", "", TabularSuite.TargetsTable(results));
 string fronts = string.Join(Environment.NewLine, $"Accuracy–latency front per set (issue 17 item 8) of the run of {started:yyyy-MM-dd HH:mm} UTC (`{command}`)" +

@@ -321,25 +321,26 @@ internal static class TabularSuite
     private static readonly HashSet<TabularModel> s_warmedUp = new();
 
     /// <summary>Rows of the untimed warm-up fit.</summary>
-    private const int WarmUpRows = 300;
+    public const int WarmUpRows = 300;
 
     /// <summary>
-    /// Fits each model not yet fitted in this process once, untimed, on the first <see cref="WarmUpRows"/> training rows: the first
-    /// fit of a process compiles (JIT) ML.NET's and the model's code and loads its native library, about a second, and the model
-    /// that ran first (always Train) also compiled the data-view code every model after it shares. A failure here is logged and
-    /// left to the timed fit, which records it in the table.
+    /// Fits each model not yet fitted in this process once, untimed, on <see cref="WarmUpRows"/> training rows drawn with a fixed
+    /// seed (not the first rows: a file sorted by its label, such as spam, starts with one class): the first fit of a process
+    /// compiles (JIT) ML.NET's and the model's code and loads its native library, about a second, and the model that ran first
+    /// (always Train) also compiled the data-view code every model after it shares. A failure here is logged and left to the
+    /// timed fit, which records it in the table; the model is tried again before the next set's fits.
     /// </summary>
     private static void WarmUp(TabularSet set, IDataView train, IReadOnlyCollection<TabularModel> models, int? ensembleSize, TabularStage stage,
         IReadOnlyList<string> trainOptions, TextWriter log)
     {
         foreach (TabularModel model in TabularModel.All.Where(m => models.Contains(m) && !s_warmedUp.Contains(m)))
         {
-            s_warmedUp.Add(model);
             var context = new MLContext(seed: 0);
             var clock = Stopwatch.StartNew();
             try
             {
-                Fit(context, set.Task, model, context.Data.TakeRows(train, WarmUpRows), ensembleSize, stage, trainOptions);
+                Fit(context, set.Task, model, context.Data.TakeRows(context.Data.ShuffleRows(train, seed: 0), WarmUpRows), ensembleSize, stage, trainOptions);
+                s_warmedUp.Add(model);
                 log.WriteLine($"   (warm-up: {model.Name} fitted once on {WarmUpRows} rows of {set.Name}, untimed, {clock.Elapsed.TotalSeconds:F1} s)");
             }
             catch (Exception e)
@@ -547,8 +548,9 @@ internal static class TabularSuite
     }
 
     /// <summary>
-    /// Median microseconds of <paramref name="call"/> (given a call index; callers pick row <c>i % rows</c>), after a timed warm-up
-    /// unless <paramref name="warmUp"/> is false (a call already warmed) (tiered compilation replaces the first code only after a delay). The calls (indices <c>0, 7, 14, …</c>) are timed in blocks
+    /// Median microseconds of <paramref name="call"/> (given a call index; callers pick row <c>i % rows</c>), after a timed warm-up,
+    /// since tiered compilation replaces the first code only after a delay (skipped when <paramref name="warmUp"/> is false: a call
+    /// already warmed by an earlier round). The calls (indices <c>0, 7, 14, …</c>) are timed in blocks
     /// of <see cref="CallsPerBlock"/>, each block's time divided by its calls, and the median block is returned: timing each call
     /// alone added the timer's own cost (a pair of timestamps, about 0.02 µs on the suite's machine) to every model, which is
     /// a tenth of a `Train` model's time and a hundredth of LightGBM's.
