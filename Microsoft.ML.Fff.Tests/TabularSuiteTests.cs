@@ -108,7 +108,7 @@ public sealed class TabularSuiteTests
     }
 
     /// <summary>
-    /// --latency-breakdown on a small categorical set: the timer's own cost, the floor, one line per step of the Train model (its one featurization step
+    /// --latency-breakdown on a small categorical set: the timer's own cost, the two floors (one column, every column), one line per step of the Train model (its one featurization step
     /// and its prediction step), the prediction transformer alone and the network alone, each with a time.
     /// </summary>
     [TestMethod]
@@ -126,12 +126,13 @@ public sealed class TabularSuiteTests
             string[] names = steps.Select(s => s.Step).ToArray();
             StringAssert.StartsWith(names[0], "timer");
             StringAssert.StartsWith(names[1], "floor");
-            StringAssert.Contains(names[2], nameof(TabularFeaturizerTransformer));
-            StringAssert.Contains(names[3], "BinaryPredictionTransformer");
-            Assert.AreEqual("Score", steps[3].Column);
-            StringAssert.Contains(names[4], "alone, on the feature vector");
-            StringAssert.StartsWith(names[5], "network alone");
-            Assert.AreEqual(6, steps.Count, string.Join(Environment.NewLine, names));
+            StringAssert.StartsWith(names[2], "floor: identity engine, every column");
+            StringAssert.Contains(names[3], nameof(TabularFeaturizerTransformer));
+            StringAssert.Contains(names[4], "BinaryPredictionTransformer");
+            Assert.AreEqual("Score", steps[4].Column);
+            StringAssert.Contains(names[5], "alone, on the feature vector");
+            StringAssert.StartsWith(names[6], "network alone");
+            Assert.AreEqual(7, steps.Count, string.Join(Environment.NewLine, names));
             StringAssert.Contains(LatencyBreakdown.Table(steps), "| synthetic-categorical | timer");
         }
         finally

@@ -84,7 +84,7 @@ internal sealed class DenseModule : FeedForwardModule
                 hidden = hidden.mul(keep).mul(_keepScale!);
             }
         }
-        return hidden.mm(_outputWeight).add(_outputBias, AliveScalars.One);
+        return NarrowProducts.Multiply(hidden, _outputWeight).add(_outputBias, AliveScalars.One);
     }
 
     private Tensor Activate(Tensor z) => _activation switch

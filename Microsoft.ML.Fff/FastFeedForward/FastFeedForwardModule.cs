@@ -183,7 +183,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
         if (master_mix is null)
             return fff;
         Tensor hidden = nn.functional.relu(input.mm(master_hidden_weight!).add(master_hidden_bias!, AliveScalars.One));
-        Tensor master = hidden.mm(master_output_weight!).add(master_output_bias!, AliveScalars.One);
+        Tensor master = NarrowProducts.Multiply(hidden, master_output_weight!).add(master_output_bias!, AliveScalars.One);
         Tensor k = sigmoid(master_mix);
         Tensor oneMinusK = sigmoid(master_mix.neg());
         return fff.mul(k).add(master.mul(oneMinusK), AliveScalars.One);
@@ -279,7 +279,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
         long rows = input.shape[0];
         Tensor hidden = nn.functional.relu(hidden_bias.addmm(input, hidden_weight));
         Tensor weighted = hidden.view(rows, _leafCount, _leafWidth).mul(mixture.unsqueeze(2)).view(rows, (long)_leafCount * _leafWidth);
-        return mixture.mm(output_bias).addmm(weighted, output_weight.view((long)_leafCount * _leafWidth, _outputs));
+        return NarrowProducts.AddProduct(mixture.mm(output_bias), weighted, output_weight.view((long)_leafCount * _leafWidth, _outputs));
     }
 
     /// <summary>Path probabilities of every leaf (<c>[B, L]</c>) from the node values, without region leak.</summary>

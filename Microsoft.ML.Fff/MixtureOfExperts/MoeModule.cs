@@ -149,7 +149,7 @@ internal sealed class MoeModule : FeedForwardModule
         long rows = input.shape[0];
         Tensor hidden = nn.functional.relu(input.mm(hidden_weight).add(hidden_bias, AliveScalars.One)).view(rows, _experts, _width);
         Tensor weighted = (hidden * gates.unsqueeze(2)).view(rows, _experts * _width);
-        return weighted.mm(output_weight).add(output_bias, AliveScalars.One);
+        return NarrowProducts.Multiply(weighted, output_weight).add(output_bias, AliveScalars.One);
     }
 
     /// <summary>Entropy of the batch-mean softmax over the gate logits (ln E when the average selection is uniform).</summary>

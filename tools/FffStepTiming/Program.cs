@@ -1,9 +1,11 @@
 // Usage: dotnet run --project tools/FffStepTiming -c Release -- [--batch 1024] [--features 12] [--outputs 1] [--depth 3] [--leaf 32]
-//            [--malloc default|tuned] [--leaf-by-leaf auto|on|off]
+//            [--malloc default|tuned] [--leaf-by-leaf auto|on|off] [--products]
 // Times FFF training steps on random data (by default the default FFF shape, depth 3 x leaf 32) in this process: the minimum over 30
 // blocks of 40 steps of each part's mean, so a block disturbed by the rest of the machine does not count. "release" is the
 // step's dispose scope freeing its tensors. --leaf-by-leaf on/off makes the hard fine-tune steps compute each leaf on its own rows or
 // take the one-hot mixture whatever the batch (auto: as training does, by FastFeedForwardModule.LeafByLeafMinHiddenValues).
+// --products times only the soft stage's output product (batch x leaves*leaf times leaves*leaf x outputs), forward and backward,
+// as the plain libtorch product and as NarrowProducts computes it (over 16 columns for 2 to 15 outputs and large batches).
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -16,6 +18,7 @@ using static TorchSharp.torch;
 int batch = 1024, features = 12, outputs = 1, depth = FffDefaults.Depth, leafWidth = FffDefaults.LeafWidth;
 bool tuned = true;
 bool? leafByLeaf = null;
+bool products = false;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -45,7 +48,8 @@ for (int i = 0; i < args.Length; i++)
                 _ => throw new ArgumentException($"--leaf-by-leaf takes auto, on or off, got '{mode}'."),
             };
             break;
-        default: throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--batch N] [--features N] [--outputs N] [--depth N] [--leaf N] [--malloc default|tuned] [--leaf-by-leaf auto|on|off]");
+        case "--products": products = true; break;
+        default: throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--batch N] [--features N] [--outputs N] [--depth N] [--leaf N] [--malloc default|tuned] [--leaf-by-leaf auto|on|off] [--products]");
     }
 }
 
@@ -53,6 +57,11 @@ for (int i = 0; i < args.Length; i++)
 if (tuned)
     TorchRuntime.KeepFreedMemoryForReuse();
 torch.manual_seed(1);
+if (products)
+{
+    TimeProducts(batch, (1L << depth) * leafWidth, outputs);
+    return;
+}
 var options = new FastFeedForwardBinaryTrainer.Options { Depth = depth, LeafWidth = leafWidth };
 using var module = new FastFeedForwardModule(features, outputs, options, CPU);
 using var generator = new Generator(1);
@@ -100,4 +109,37 @@ foreach (FffTrainingPhase phase in new[] { FffTrainingPhase.Soft, FffTrainingPha
         release = Math.Min(release, r * microseconds);
     }
     Console.WriteLine($"{phase,-12} forward {forward,6:F0} µs, backward {backward,6:F0} µs, optimizer {step,5:F0} µs, release {release,4:F0} µs, sum {forward + backward + step + release,6:F0} µs per step");
+}
+
+// The output product of the soft stage, forward and backward (the gradients of both factors), plain and as NarrowProducts takes it.
+static void TimeProducts(long rows, long inner, long columns)
+{
+    using Tensor left = randn(rows, inner).requires_grad_(true);
+    using Tensor right = randn(inner, columns).requires_grad_(true);
+    using Tensor weights = randn(rows, columns);
+    double Time(Func<Tensor, Tensor, Tensor> product)
+    {
+        double best = double.MaxValue;
+        for (int block = 0; block < 31; block++)
+        {
+            const int steps = 20;
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < steps; i++)
+            {
+                using var scope = NewDisposeScope();
+                product(left, right).mul(weights).sum().backward();
+                left.grad!.zero_();
+                right.grad!.zero_();
+            }
+            if (block > 0)
+                best = Math.Min(best, (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency / steps);
+        }
+        return best;
+    }
+    long? padded;
+    using (var scope = NewDisposeScope())
+        padded = NarrowProducts.PaddedColumns(left, right);
+    Console.WriteLine($"output product [{rows} x {inner}] x [{inner} x {columns}], forward and backward, {torch.get_num_threads()} libtorch threads: " +
+                      $"plain {Time((a, b) => a.mm(b)),6:F0} µs, NarrowProducts {Time(NarrowProducts.Multiply),6:F0} µs " +
+                      $"({(padded is long p ? $"over {p} columns" : "the plain product")})");
 }

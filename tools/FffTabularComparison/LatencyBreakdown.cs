@@ -1,5 +1,6 @@
 // Where a one-call Train model's per-row PredictionEngine time goes (docs/tabular.md, "Per-row latency of Train models"): for
-// one set, the median Predict µs of the floor (an identity engine on the same input class), of every prefix of the fitted
+// one set, the median Predict µs of the floor (an identity engine on the same input class, one column read; and every column
+// copied in and out, what ML.NET's row plumbing costs a model that reads them all), of every prefix of the fitted
 // pipeline (reading the column its last step adds), of the prediction transformer alone on the featurized vector, and of the
 // network alone (ScoreBatch of one row). Program.cs runs it for --latency-breakdown; TabularSuiteTests runs it on a small set.
 #nullable enable
@@ -52,6 +53,9 @@ internal static class LatencyBreakdown
         // The floor: no transform at all, one Single input column read back.
         DataViewSchema.Column first = test.Schema.First(c => !c.IsHidden && c.Type == NumberDataViewType.Single && c.Name != TabularSuite.LabelColumn);
         Add("floor: identity engine (no transform)", () => (first.Name, TimeColumn(mlContext, new TransformerChain<ITransformer>(), test, first.Name, settings)));
+        // Every input column read and written back into a row object (strings allocated): an upper bound on what ML.NET's row
+        // plumbing costs any model that reads every column, before it computes anything.
+        Add("floor: identity engine, every column read and written back", () => ("(all)", TimeAllColumns(mlContext, test, settings)));
         for (int k = 1; k <= steps.Length; k++)
         {
             var prefix = new TransformerChain<ITransformer>(steps.Take(k).ToArray());
@@ -109,6 +113,12 @@ internal static class LatencyBreakdown
         Type output = RowTypes.For(new[] { (column, OutputType(read)) });
         Type input = RowTypes.For(test.Schema);
         return Invoke(nameof(TimeEngine), new[] { input, output }, mlContext, model, test, settings);
+    }
+
+    private static double TimeAllColumns(MLContext mlContext, IDataView test, LatencySettings settings)
+    {
+        Type row = RowTypes.For(test.Schema);
+        return Invoke(nameof(TimeEngine), new[] { row, row }, mlContext, new TransformerChain<ITransformer>(), test, settings);
     }
 
     private static Type OutputType(DataViewSchema.Column column) => column.Type switch
