@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Fff.Tests;
 
-/// <summary><see cref="NarrowProducts"/>: output products over 16 columns where that is faster, the plain product elsewhere.</summary>
+/// <summary><see cref="NarrowProducts"/>: products over a multiple of 16 columns where that is faster, the plain product elsewhere.</summary>
 [TestClass]
 public sealed class NarrowProductsTests
 {
@@ -34,15 +34,17 @@ public sealed class NarrowProductsTests
     [DataRow(512, 128, 7, true)]
     [DataRow(256, 256, 2, true)]
     [DataRow(1024, 64, 15, true)]
+    [DataRow(512, 128, 26, true)]     // to 32 columns
+    [DataRow(256, 784, 15, true)]     // a depth-4 tree's routing nodes on images
     [DataRow(64, 128, 7, false)]      // a small left factor
     [DataRow(512, 128, 1, false)]     // one column: a matrix-vector product
-    [DataRow(512, 128, 16, false)]    // already 16 columns
-    [DataRow(512, 128, 26, false)]    // more than 16 columns
+    [DataRow(512, 128, 16, false)]    // a multiple of 16 already
+    [DataRow(512, 128, 32, false)]
     public void ProductsGiveThePlainProductAndItsGradients(int rows, int inner, int columns, bool padded)
     {
-        // Binary, regression, small batches and many classes keep the plain product (addmm or mm, as before the padded form).
+        // Binary, regression, small batches and multiples of 16 keep the plain product (addmm or mm, as before the padded form).
         using (var scope = NewDisposeScope())
-            Assert.AreEqual(padded ? NarrowProducts.PaddedColumnCount : null, NarrowProducts.PaddedColumns(zeros(rows, inner), zeros(inner, columns)));
+            Assert.AreEqual(padded ? (long?)((columns + 15) / 16 * 16) : null, NarrowProducts.PaddedColumns(zeros(rows, inner), zeros(inner, columns)));
         foreach (bool withAddend in new[] { false, true })
         {
             (float[] Value, float[] Left, float[] Right, float[] Addend) plain = Run(rows, inner, columns, withAddend, helper: false);
@@ -59,6 +61,27 @@ public sealed class NarrowProductsTests
             for (int k = 0; k < expected.Length; k++)
                 Assert.AreEqual(expected[k], actual[k], 1e-4f * (1 + Math.Abs(expected[k])), $"{what}, element {k}");
         }
+    }
+
+    [TestMethod]
+    public void SparseLeftFactorsArePaddedAlike()
+    {
+        // Wide sparse batches (text) reach libtorch as COO tensors; the routing nodes' and the gates' products take them as they are.
+        const long rows = 64, inputs = 2048, columns = 7;
+        Assert.IsGreaterThanOrEqualTo(NarrowProducts.MinLeftValues, rows * inputs);
+        using var scope = NewDisposeScope();
+        var random = new Random(5);
+        long[] rowIndex = Enumerable.Range(0, 300).Select(_ => (long)random.Next((int)rows)).ToArray();
+        long[] columnIndex = Enumerable.Range(0, 300).Select(_ => (long)random.Next((int)inputs)).ToArray();
+        Tensor indices = stack(new[] { tensor(rowIndex), tensor(columnIndex) });
+        Tensor sparse = sparse_coo_tensor(indices, rand(300), new[] { rows, inputs });
+        Tensor right = Random(inputs, columns, 6);
+        Tensor bias = Random(1, columns, 7).view(columns);
+        Assert.AreEqual(NarrowProducts.ColumnMultiple, NarrowProducts.PaddedColumns(sparse, right));
+        float[] expected = bias.addmm(sparse.to_dense(), right).data<float>().ToArray();
+        float[] actual = NarrowProducts.AddProduct(bias, sparse, right).contiguous().data<float>().ToArray();
+        for (int k = 0; k < expected.Length; k++)
+            Assert.AreEqual(expected[k], actual[k], 1e-4f * (1 + Math.Abs(expected[k])), $"element {k}");
     }
 
     [TestMethod]

@@ -266,7 +266,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     private Tensor PathScores(Tensor logits) => logits.detach().ge(AliveScalars.Zero).to(ScalarType.Float32)
         .mm(_pathTurns!).add(_pathOffsets!, AliveScalars.One);
 
-    private Tensor NodeLogits(Tensor input) => node_bias!.addmm(input, node_weight!);
+    private Tensor NodeLogits(Tensor input) => NarrowProducts.AddProduct(node_bias!, input, node_weight!);
 
     /// <summary>
     /// The leaves' outputs weighted by <paramref name="mixture"/> (<c>[B, L]</c>), summed: <c>[B, O]</c>. Scaling each leaf's

@@ -101,7 +101,7 @@ internal sealed class MoeModule : FeedForwardModule
         Tensor logits = clean;
         if (noise_weight is not null)
         {
-            Tensor z = input.mm(noise_weight);
+            Tensor z = NarrowProducts.Multiply(input, noise_weight);
             // softplus(z) = relu(z) + log1p(exp(-|z|)): stable at any z and free of hidden scalars.
             Tensor noiseScale = nn.functional.relu(z).add(z.abs().neg().exp().log1p(), AliveScalars.One);
             Tensor noise = randn(new long[] { rows, _experts }, device: input.device, generator: context.Generator);
@@ -131,7 +131,7 @@ internal sealed class MoeModule : FeedForwardModule
         return GateLogits(input).topk(_topK, 1).indexes.MoveToOuterDisposeScope();
     }
 
-    private Tensor GateLogits(Tensor input) => input.mm(gate_weight).add(gate_bias, AliveScalars.One);
+    private Tensor GateLogits(Tensor input) => NarrowProducts.Multiply(input, gate_weight).add(gate_bias, AliveScalars.One);
 
     /// <summary>
     /// The dense <c>[B, E]</c> gate-weight matrix: zero outside each row's top k; inside, the softmax over the k kept logits

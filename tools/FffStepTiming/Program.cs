@@ -4,8 +4,9 @@
 // blocks of 40 steps of each part's mean, so a block disturbed by the rest of the machine does not count. "release" is the
 // step's dispose scope freeing its tensors. --leaf-by-leaf on/off makes the hard fine-tune steps compute each leaf on its own rows or
 // take the one-hot mixture whatever the batch (auto: as training does, by FastFeedForwardModule.LeafByLeafMinHiddenValues).
-// --products times only the soft stage's output product (batch x leaves*leaf times leaves*leaf x outputs), forward and backward,
-// as the plain libtorch product and as NarrowProducts computes it (over 16 columns for 2 to 15 outputs and large batches).
+// --products times only two products of the soft stage, forward and backward: the output product (batch x leaves*leaf times
+// leaves*leaf x outputs) and the routing nodes' (batch x features times features x nodes), each as the plain libtorch product and
+// as NarrowProducts computes it (over a multiple of 16 columns on large batches).
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -59,7 +60,9 @@ if (tuned)
 torch.manual_seed(1);
 if (products)
 {
-    TimeProducts(batch, (1L << depth) * leafWidth, outputs);
+    TimeProducts("output product", batch, (1L << depth) * leafWidth, outputs);
+    if (depth > 0)
+        TimeProducts("routing nodes' product", batch, features, (1L << depth) - 1);
     return;
 }
 var options = new FastFeedForwardBinaryTrainer.Options { Depth = depth, LeafWidth = leafWidth };
@@ -111,8 +114,8 @@ foreach (FffTrainingPhase phase in new[] { FffTrainingPhase.Soft, FffTrainingPha
     Console.WriteLine($"{phase,-12} forward {forward,6:F0} µs, backward {backward,6:F0} µs, optimizer {step,5:F0} µs, release {release,4:F0} µs, sum {forward + backward + step + release,6:F0} µs per step");
 }
 
-// The output product of the soft stage, forward and backward (the gradients of both factors), plain and as NarrowProducts takes it.
-static void TimeProducts(long rows, long inner, long columns)
+// A product of the soft stage, forward and backward (the gradients of both factors), plain and as NarrowProducts takes it.
+static void TimeProducts(string name, long rows, long inner, long columns)
 {
     using Tensor left = randn(rows, inner).requires_grad_(true);
     using Tensor right = randn(inner, columns).requires_grad_(true);
@@ -139,7 +142,7 @@ static void TimeProducts(long rows, long inner, long columns)
     long? padded;
     using (var scope = NewDisposeScope())
         padded = NarrowProducts.PaddedColumns(left, right);
-    Console.WriteLine($"output product [{rows} x {inner}] x [{inner} x {columns}], forward and backward, {torch.get_num_threads()} libtorch threads: " +
+    Console.WriteLine($"{name} [{rows} x {inner}] x [{inner} x {columns}], forward and backward, {torch.get_num_threads()} libtorch threads: " +
                       $"plain {Time((a, b) => a.mm(b)),6:F0} µs, NarrowProducts {Time(NarrowProducts.Multiply),6:F0} µs " +
                       $"({(padded is long p ? $"over {p} columns" : "the plain product")})");
 }
