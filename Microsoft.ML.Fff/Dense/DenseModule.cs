@@ -77,7 +77,7 @@ internal sealed class DenseModule : FeedForwardModule
         Tensor hidden = input;
         for (int l = 0; l < _widths.Length; l++)
         {
-            hidden = Activate(hidden.mm(_hiddenWeights[l]).add(_hiddenBiases[l], AliveScalars.One));
+            hidden = Activate(NarrowProducts.Multiply(hidden, _hiddenWeights[l]).add(_hiddenBiases[l], AliveScalars.One));
             if (dropout is not null)
             {
                 Tensor keep = rand(hidden.shape, device: hidden.device, generator: dropout).ge(_dropoutRate!).to(ScalarType.Float32);

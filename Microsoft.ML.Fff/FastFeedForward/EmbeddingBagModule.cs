@@ -28,7 +28,7 @@ internal sealed class EmbeddingBagModule : FeedForwardModule
     public FeedForwardModule Head => head;
 
     /// <summary>The summed embeddings of a batch: <c>[B, d]</c>.</summary>
-    public Tensor Embed(Tensor input) => input.mm(embedding);
+    public Tensor Embed(Tensor input) => NarrowProducts.Multiply(input, embedding);
 
     public override Tensor forward(Tensor input)
     {

@@ -182,7 +182,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     {
         if (master_mix is null)
             return fff;
-        Tensor hidden = nn.functional.relu(input.mm(master_hidden_weight!).add(master_hidden_bias!, AliveScalars.One));
+        Tensor hidden = nn.functional.relu(NarrowProducts.Multiply(input, master_hidden_weight!).add(master_hidden_bias!, AliveScalars.One));
         Tensor master = NarrowProducts.Multiply(hidden, master_output_weight!).add(master_output_bias!, AliveScalars.One);
         Tensor k = sigmoid(master_mix);
         Tensor oneMinusK = sigmoid(master_mix.neg());
@@ -232,8 +232,8 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
             if (count == 0)
                 continue;
             long first = (long)leaf * _leafWidth;
-            Tensor hidden = nn.functional.relu(hidden_bias.narrow(0, first, _leafWidth).addmm(sorted.narrow(0, start, count), hidden_weight.narrow(1, first, _leafWidth)));
-            outputs.Add(output_bias.select(0, leaf).addmm(hidden, output_weight.select(0, leaf)));
+            Tensor hidden = nn.functional.relu(NarrowProducts.AddProduct(hidden_bias.narrow(0, first, _leafWidth), sorted.narrow(0, start, count), hidden_weight.narrow(1, first, _leafWidth)));
+            outputs.Add(NarrowProducts.AddProduct(output_bias.select(0, leaf), hidden, output_weight.select(0, leaf)));
             start += count;
         }
         return zeros(rows, _outputs, device: input.device).index_copy(0, order, cat(outputs, 0));
@@ -277,7 +277,7 @@ internal sealed class FastFeedForwardModule : FeedForwardModule
     private Tensor MixedLeaves(Tensor input, Tensor mixture)
     {
         long rows = input.shape[0];
-        Tensor hidden = nn.functional.relu(hidden_bias.addmm(input, hidden_weight));
+        Tensor hidden = nn.functional.relu(NarrowProducts.AddProduct(hidden_bias, input, hidden_weight));
         Tensor weighted = hidden.view(rows, _leafCount, _leafWidth).mul(mixture.unsqueeze(2)).view(rows, (long)_leafCount * _leafWidth);
         return NarrowProducts.AddProduct(mixture.mm(output_bias), weighted, output_weight.view((long)_leafCount * _leafWidth, _outputs));
     }

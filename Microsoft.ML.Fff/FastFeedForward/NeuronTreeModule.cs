@@ -53,10 +53,10 @@ internal sealed class NeuronTreeModule : FeedForwardModule
     private Tensor Forward(Tensor input)
     {
         long rows = input.shape[0];
-        Tensor logits = input.mm(node_weight).add(node_bias, AliveScalars.One);          // [B, K*N]
+        Tensor logits = NarrowProducts.Multiply(input, node_weight).add(node_bias, AliveScalars.One);          // [B, K*N]
         Tensor mask = PathMask(logits).view(rows, _trees * _nodes);                     // [B, K*N], no gradient
         Tensor active = nn.functional.gelu(logits, GELU.Approximate.tanh).mul(mask);
-        return active.mm(output_weight).add(output_bias, AliveScalars.One);            // [B, O]
+        return NarrowProducts.Multiply(active, output_weight).add(output_bias, AliveScalars.One);            // [B, O]
     }
 
     /// <summary>
@@ -89,7 +89,7 @@ internal sealed class NeuronTreeModule : FeedForwardModule
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         long rows = input.shape[0];
-        Tensor perTree = input.mm(node_weight).add(node_bias, AliveScalars.One).view(rows, _trees, _nodes);
+        Tensor perTree = NarrowProducts.Multiply(input, node_weight).add(node_bias, AliveScalars.One).view(rows, _trees, _nodes);
         Tensor node = zeros(rows, _trees, 1, dtype: ScalarType.Int64, device: input.device);
         var levels = new Tensor[_depth + 1];
         for (int level = 0; level <= _depth; level++)

@@ -147,7 +147,7 @@ internal sealed class MoeModule : FeedForwardModule
     private Tensor Combine(Tensor input, Tensor gates)
     {
         long rows = input.shape[0];
-        Tensor hidden = nn.functional.relu(input.mm(hidden_weight).add(hidden_bias, AliveScalars.One)).view(rows, _experts, _width);
+        Tensor hidden = nn.functional.relu(NarrowProducts.Multiply(input, hidden_weight).add(hidden_bias, AliveScalars.One)).view(rows, _experts, _width);
         Tensor weighted = (hidden * gates.unsqueeze(2)).view(rows, _experts * _width);
         return NarrowProducts.Multiply(weighted, output_weight).add(output_bias, AliveScalars.One);
     }

@@ -3,9 +3,9 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Fff.Training;
 
 /// <summary>
-/// Matrix products whose right factor has a column count that is not a multiple of 16 (a network's outputs for a few classes,
-/// a tree's routing nodes, a mixture's gates), computed over zero columns added up to the next multiple of
-/// <see cref="ColumnMultiple"/> when the left factor is large.
+/// The training modules' products of rows or hidden units with a weight matrix. A right factor whose column count is not a
+/// multiple of 16 (a network's outputs for a few classes, a tree's routing nodes, a mixture's gates, a layer of unusual width)
+/// is multiplied over zero columns added up to the next multiple of <see cref="ColumnMultiple"/> when the left factor is large.
 /// </summary>
 /// <remarks>
 /// libtorch's CPU matrix multiply (MKL, linked into libtorch) takes a slow path when the product's column count is small and
