@@ -55,6 +55,7 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     // The equivalent ML.NET chain's steps in order, and which of them imputes the numeric block's means (-1: none), for FitEquivalent.
     private readonly List<IEstimator<ITransformer>> _steps = new();
     private readonly int _meanStep = -1;
+    private readonly int _oneHotStep = -1;
     private readonly string? _numericVector;
     private readonly Dictionary<string, string> _oneHotColumns = new(StringComparer.Ordinal);
     private readonly bool _denseRows;
@@ -173,7 +174,10 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
             }
         }
         if (oneHot.Count > 0)
+        {
+            _oneHotStep = _steps.Count;
             _steps.Add(transforms.Categorical.OneHotEncoding(oneHot.ToArray()));
+        }
         _steps.Add(transforms.Concatenate(_outputColumnName, concatenated.ToArray()));
     }
 
@@ -183,36 +187,61 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     /// <summary>
     /// Fits the equivalent chain step by step, as <see cref="EstimatorChain{TLastTransformer}.Fit"/> does, except for the mean
     /// imputation, the chain's slowest pass (on fertility's 183,245 training rows 1.9 of the chain's 2.4 s when it was the first to
-    /// read the data, 0.4 s when it was the second). Its means come from one pass here (<see cref="SlotMeans"/>, the same arithmetic)
-    /// and its transformer is fitted on a one-row view holding them: the mean of a single value is that value, so the fitted step,
-    /// its warnings included, is the one the full pass gives (docs/tabular.md, "Mean imputation fitted from a pass of our own").
+    /// read the data, 0.4 s when it was the second), and the one-hot step's dictionary. The means come from one pass here
+    /// (<see cref="SlotMeans"/>, the same arithmetic) and the imputation is fitted on a one-row view holding them: the mean of a
+    /// single value is that value, so the fitted step, its warnings included, is the one the full pass gives (docs/tabular.md,
+    /// "Mean imputation fitted from a pass of our own"). The same pass gathers each categorical column's distinct values in the
+    /// order they first appear, and the one-hot step is fitted on a view of those alone: its dictionary keeps values in order of
+    /// first appearance and ignores repeats, so it is the one the full pass builds (docs/tabular.md, "The one-hot dictionary from
+    /// the means pass").
     /// </summary>
     private TransformerChain<ITransformer> FitEquivalent(IDataView input)
     {
         var fitted = new ITransformer[_steps.Count];
         IDataView data = input;
+        IDataView? distinctCategories = null;
         for (int i = 0; i < fitted.Length; i++)
         {
-            fitted[i] = _steps[i].Fit(i == _meanStep ? OneRowOfMeans(data) : data);
+            IDataView fitOn = data;
+            if (i == _meanStep)
+                (fitOn, distinctCategories) = FirstPass(data);
+            else if (i == _oneHotStep && distinctCategories != null)
+                fitOn = distinctCategories;
+            fitted[i] = _steps[i].Fit(fitOn);
             data = fitted[i].Transform(data);
         }
         return new TransformerChain<ITransformer>(fitted);
     }
 
-    /// <summary>A one-row view whose numeric block holds each slot's mean over <paramref name="data"/> (NaN where no value is finite).</summary>
-    private IDataView OneRowOfMeans(IDataView data)
+    /// <summary>
+    /// One pass over <paramref name="data"/>: a one-row view whose numeric block holds each slot's mean (NaN where no value is
+    /// finite), and, when the step has categorical parts and <paramref name="data"/> has rows, a view of each categorical column's
+    /// distinct values in order of first appearance (a shorter column repeats its first value; null otherwise).
+    /// </summary>
+    private (IDataView Means, IDataView? DistinctCategories) FirstPass(IDataView data)
     {
         DataViewSchema.Column column = data.Schema[_numericVector!];
         int width = ((VectorDataViewType)column.Type).Size;
         var means = new SlotMeans(width);
-        using (DataViewRowCursor cursor = data.GetRowCursor(new[] { column }))
+        DataViewSchema.Column[] categoryColumns = _oneHotColumns.Keys.Select(name => data.Schema[name]).ToArray();
+        var distinct = categoryColumns.Select(_ => new FirstAppearances()).ToArray();
+        bool anyRow = false;
+        using (DataViewRowCursor cursor = data.GetRowCursor(categoryColumns.Prepend(column)))
         {
             ValueGetter<VBuffer<float>> getter = cursor.GetGetter<VBuffer<float>>(column);
+            ValueGetter<ReadOnlyMemory<char>>[] texts = categoryColumns.Select(c => cursor.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
             VBuffer<float> row = default;
+            ReadOnlyMemory<char> text = default;
             while (cursor.MoveNext())
             {
+                anyRow = true;
                 getter(ref row);
                 means.Add(row);
+                for (int c = 0; c < texts.Length; c++)
+                {
+                    texts[c](ref text);
+                    distinct[c].Add(text.Span);
+                }
             }
         }
         var definition = SchemaDefinition.Create(typeof(MeanRow));
@@ -220,10 +249,40 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
         meansColumn.ColumnName = _numericVector!;
         meansColumn.ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
         // A context of its own: loading draws nothing from the caller's, but no context's state should depend on this view.
-        return new MLContext(seed: 0).Data.LoadFromEnumerable(new[] { new MeanRow { Means = means.Result() } }, definition);
+        IDataView meansView = new MLContext(seed: 0).Data.LoadFromEnumerable(new[] { new MeanRow { Means = means.Result() } }, definition);
+        if (categoryColumns.Length == 0 || !anyRow)
+            return (meansView, null);
+        var builder = new ArrayDataViewBuilder(_host);
+        int rows = distinct.Max(d => d.Values.Count);
+        for (int c = 0; c < categoryColumns.Length; c++)
+        {
+            List<string> values = distinct[c].Values;
+            builder.AddColumn(categoryColumns[c].Name, Enumerable.Range(0, rows).Select(r => r < values.Count ? values[r] : values[0]).ToArray());
+        }
+        return (meansView, builder.GetDataView());
     }
 
-    /// <summary>The one row of <see cref="OneRowOfMeans"/>.</summary>
+    /// <summary>A column's distinct values in order of first appearance; a value seen before costs a lookup, not a string.</summary>
+    private sealed class FirstAppearances
+    {
+        private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+        private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+        public FirstAppearances() => _lookup = _seen.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public List<string> Values { get; } = new();
+
+        public void Add(ReadOnlySpan<char> value)
+        {
+            if (_lookup.Contains(value))
+                return;
+            string added = value.ToString();
+            _seen.Add(added);
+            Values.Add(added);
+        }
+    }
+
+    /// <summary>The one row of the means view of <see cref="FirstPass"/>.</summary>
     private sealed class MeanRow
     {
         public float[] Means = Array.Empty<float>();
