@@ -52,7 +52,8 @@ internal sealed class TabularFeaturizerEstimator : IEstimator<TabularFeaturizerT
     private readonly IHost _host;
     private readonly string _outputColumnName;
     private readonly (TabularPartKind Kind, string Column)[] _parts;
-    // The equivalent ML.NET chain's steps in order, and which of them imputes the numeric block's means (-1: none), for FitEquivalent.
+    // The equivalent ML.NET chain's steps in order, and which of them imputes the numeric block's means and which one-hot encodes the
+    // categorical columns (-1: none), for FitEquivalent.
     private readonly List<IEstimator<ITransformer>> _steps = new();
     private readonly int _meanStep = -1;
     private readonly int _oneHotStep = -1;
