@@ -92,19 +92,6 @@ public sealed class NarrowProductsTests
         const int inputs = 9, outputs = 5, depth = 2, leafWidth = 32, rows = 512;
         Assert.IsGreaterThanOrEqualTo(NarrowProducts.MinLeftValues, (long)rows * (1 << depth) * leafWidth);
         FastFeedForwardNetwork network = ParityTests.RandomNetwork(inputs, outputs, depth, leafWidth, seed: 41);
-        float[] x = NetworkChecks.RandomRows(rows, inputs, seed: 42);
-        using var module = new FastFeedForwardModule(inputs, outputs, ParityTests.ModuleOptions(depth, leafWidth, 0), CPU);
-        module.Import(network);
-        using Tensor input = tensor(x, new long[] { rows, inputs });
-        using Tensor soft = module.forward(input);
-        float[] torchOut = soft.contiguous().data<float>().ToArray();
-        var output = new float[outputs];
-        var scratch = new float[2 * network.LeafCount];
-        for (int r = 0; r < rows; r++)
-        {
-            network.ScoreSoft(x.AsSpan(r * inputs, inputs), output, scratch);
-            for (int o = 0; o < outputs; o++)
-                Assert.AreEqual(torchOut[r * outputs + o], output[o], 1e-4f * (1 + Math.Abs(output[o])), $"row {r} output {o}");
-        }
+        ParityTests.AssertSoftForwardMatchesCSharp(network, ParityTests.ModuleOptions(depth, leafWidth, 0), NetworkChecks.RandomRows(rows, inputs, seed: 42), rows);
     }
 }

@@ -151,15 +151,21 @@ public sealed class ParityTests
     public void SoftForwardMatchesCSharpSoftScorer(int inputs, int outputs, int depth, int leafWidth, int masterWidth)
     {
         FastFeedForwardNetwork network = RandomNetwork(inputs, outputs, depth, leafWidth, seed: 3 * inputs + depth, masterWidth);
-        float[] x = NetworkChecks.RandomRows(50, inputs, seed: 12);
-        using var module = new FastFeedForwardModule(inputs, outputs, ModuleOptions(depth, leafWidth, masterWidth), CPU);
+        AssertSoftForwardMatchesCSharp(network, ModuleOptions(depth, leafWidth, masterWidth), NetworkChecks.RandomRows(50, inputs, seed: 12), 50);
+    }
+
+    /// <summary>The module's soft forward on <paramref name="rows"/> rows of <paramref name="x"/> against <c>ScoreSoft</c>, row by row.</summary>
+    internal static void AssertSoftForwardMatchesCSharp(FastFeedForwardNetwork network, FastFeedForwardOptionsBase options, float[] x, int rows)
+    {
+        int inputs = network.InputCount, outputs = network.OutputCount;
+        using var module = new FastFeedForwardModule(inputs, outputs, options, CPU);
         module.Import(network);
-        using Tensor input = tensor(x, new long[] { 50, inputs });
+        using Tensor input = tensor(x, new long[] { rows, inputs });
         using Tensor soft = module.forward(input);
-        float[] torchOut = soft.data<float>().ToArray();
+        float[] torchOut = soft.contiguous().data<float>().ToArray();
         var output = new float[outputs];
         var scratch = new float[2 * network.LeafCount];
-        for (int r = 0; r < 50; r++)
+        for (int r = 0; r < rows; r++)
         {
             network.ScoreSoft(x.AsSpan(r * inputs, inputs), output, scratch);
             for (int o = 0; o < outputs; o++)
