@@ -202,6 +202,40 @@ public sealed class TabularSuiteTests
         }
     }
 
+    /// <summary>
+    /// --csv: a directory of NAME.TASK.csv files becomes one set per file (its task from the name, its path kept, its rows not
+    /// checked), a single file too; a file named without a known task, a missing path and an empty directory are refused by name.
+    /// </summary>
+    [TestMethod]
+    public void CsvSetsTakeTheirTaskFromTheFileNameAndRefuseOtherNames()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "fff-csv-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            foreach (string name in new[] { "prices.regression.csv", "churn.binary.csv", "species.Multiclass.csv" })
+                File.WriteAllText(Path.Combine(directory, name), "\"x\",\"Label\"\n1,2\n");
+            IReadOnlyList<TabularSet> sets = TabularSet.FromCsv(directory);
+            CollectionAssert.AreEqual(new[] { "churn", "prices", "species" }, sets.Select(s => s.Name).ToArray());
+            CollectionAssert.AreEqual(new[] { TabularTask.Binary, TabularTask.Regression, TabularTask.Multiclass }, sets.Select(s => s.Task).ToArray());
+            Assert.AreEqual(Path.Combine(directory, "churn.binary.csv"), sets[0].Path);
+            Assert.AreEqual("prices", TabularSet.FromCsv(Path.Combine(directory, "prices.regression.csv")).Single().Name);
+
+            File.WriteAllText(Path.Combine(directory, "prices.csv"), "\"x\",\"Label\"\n1,2\n");
+            var wrongName = Assert.Throws<ArgumentException>(() => TabularSet.FromCsv(directory));
+            StringAssert.Contains(wrongName.Message, "prices.csv");
+            StringAssert.Contains(wrongName.Message, "NAME.TASK.csv");
+            StringAssert.Contains(Assert.Throws<FileNotFoundException>(() => TabularSet.FromCsv(Path.Combine(directory, "none"))).Message, "none");
+            string empty = Path.Combine(directory, "empty");
+            Directory.CreateDirectory(empty);
+            StringAssert.Contains(Assert.Throws<ArgumentException>(() => TabularSet.FromCsv(empty)).Message, "no .csv file");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>--train-option: "Name=Value" pairs set FffAutoTrainOptions (nullable ints, floats, enums; names case-insensitive), and a wrong name or value is refused by name.</summary>
     [TestMethod]
     public void TrainOptionsSetTheNamedPropertiesAndRefuseUnknownNamesAndValues()

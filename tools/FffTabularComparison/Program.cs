@@ -18,6 +18,9 @@
 // --latency-breakdown measures, for each set, where the one-call Train model's per-row Predict time goes (LatencyBreakdown.cs)
 // instead of the suite's table.
 // --featurizer-timing times the Train model's featurization step alone on an array-backed row (FeaturizerTiming.cs) instead.
+// --csv PATH runs your own CSV files instead of the suite: PATH is a file or a directory of files named NAME.TASK.csv (TASK is
+// binary, multiclass or regression), each with a header, a Label column (true/false for binary) and quoted categorical values
+// (TabularSet.FromCsv); --sets then picks among them by NAME.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -43,10 +46,11 @@ bool featurizerTiming = false;
 int? textRows = null;
 string? setNames = null;
 bool heldOut = false;
+string? csvPath = null;
 var trainOptions = new List<string>();
 List<TabularModel> models = TabularModel.All.ToList();
 List<TabularStage> stages = new() { TabularStage.None };
-const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr] [--latency-breakdown] [--featurizer-timing] [--heldout] [--train-option Name=Value,...]";
+const string Usage = "Usage: [--sets a,b] [--models train,recipe,dense16,dense,dense64,dense128,moe,lightgbm,linear] [--max-rows N] [--seeds N] [--seed S] [--ensemble K] [--data DIR] [--write file.md] [--plot file.png] [--log] [--text N] [--stage none,quantile,robust,ple,plr,ple8,plr8,quantile-ple,robust-plr] [--latency-breakdown] [--featurizer-timing] [--heldout] [--csv FILE.TASK.csv|DIR] [--train-option Name=Value,...]";
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
@@ -54,6 +58,7 @@ for (int i = 0; i < args.Length; i++)
     {
         case "--sets": setNames = Next(); break;
         case "--heldout": heldOut = true; break;
+        case "--csv": csvPath = Next(); break;
         case "--train-option":
             trainOptions.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             // Parsed once here so that a wrong name fails before any training.
@@ -83,12 +88,12 @@ for (int i = 0; i < args.Length; i++)
 }
 
 // Resolved after the loop so that --sets picks among the held-out sets whichever order the flags come in.
-IReadOnlyList<TabularSet> group = heldOut ? TabularSet.HeldOut : TabularSet.Suite;
+IReadOnlyList<TabularSet> group = csvPath != null ? TabularSet.FromCsv(csvPath) : heldOut ? TabularSet.HeldOut : TabularSet.Suite;
 List<TabularSet> sets = setNames == null ? group.ToList() : Pick(setNames, group, s => s.Name);
-if (heldOut && write != null)
+if ((heldOut || csvPath != null) && write != null)
 {
-    // The markers of docs/tabular.md hold the suite's table; a held-out run must not replace it.
-    Console.Error.WriteLine("--write fills the suite's table and cannot be combined with --heldout; copy the held-out table by hand.");
+    // The markers of docs/tabular.md hold the suite's table; another group's run must not replace it.
+    Console.Error.WriteLine("--write fills the suite's table and cannot be combined with --heldout or --csv; copy their table by hand.");
     return 2;
 }
 string setDirectory = heldOut ? Path.Combine(dataDirectory, TabularSet.HeldOutDirectory) : dataDirectory;
@@ -107,13 +112,13 @@ if (featurizerTiming)
     Console.WriteLine(FeaturizerTiming.Header);
 foreach (TabularSet set in sets)
 {
-    string path = Path.Combine(setDirectory, set.Name + ".csv");
+    string path = set.Path ?? Path.Combine(setDirectory, set.Name + ".csv");
     if (!File.Exists(path))
     {
         Console.Error.WriteLine($"{path} is missing: run scripts/{(heldOut ? "fetch-tabular-heldout.sh" : "fetch-tabular.sh")} (or pass --data DIR).");
         return 1;
     }
-    IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Rows);
+    IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Path == null ? set.Rows : null);
     if (featurizerTiming)
     {
         FeaturizerTiming.Run(set, data, Console.Out);

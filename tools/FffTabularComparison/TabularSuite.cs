@@ -21,9 +21,34 @@ namespace MlNetFff.Tools.Tabular;
 
 internal enum TabularTask { Binary, Multiclass, Regression }
 
-/// <summary>One set of the suite: its CSV file name (without .csv), task, expected data rows and where it comes from.</summary>
-internal sealed record TabularSet(string Name, TabularTask Task, int Rows, string Source, string Description)
+/// <summary>
+/// One set of the suite: its CSV file name (without .csv), task, expected data rows and where it comes from; <see cref="Path"/> is
+/// set for a user's own file (<see cref="FromCsv"/>), whose rows are not checked.
+/// </summary>
+internal sealed record TabularSet(string Name, TabularTask Task, int Rows, string Source, string Description, string? Path = null)
 {
+    /// <summary>
+    /// A user's own sets: <paramref name="path"/> is one file or a directory of files named <c>NAME.TASK.csv</c>, where TASK is
+    /// <c>binary</c>, <c>multiclass</c> or <c>regression</c> (the file's format is <see cref="TabularSuite.Load"/>'s).
+    /// </summary>
+    public static IReadOnlyList<TabularSet> FromCsv(string path)
+    {
+        string[] files = Directory.Exists(path) ? Directory.GetFiles(path, "*.csv").Order(StringComparer.Ordinal).ToArray()
+            : File.Exists(path) ? new[] { path }
+            : throw new FileNotFoundException($"--csv {path}: no such file or directory.", path);
+        var sets = new List<TabularSet>();
+        foreach (string file in files)
+        {
+            string[] parts = System.IO.Path.GetFileName(file).Split('.');
+            TabularTask task = parts.Length == 3 && Enum.TryParse(parts[1], ignoreCase: true, out TabularTask parsed) && Enum.IsDefined(parsed) ? parsed
+                : throw new ArgumentException($"--csv {file}: name the file NAME.TASK.csv, where TASK is binary, multiclass or regression (e.g. prices.regression.csv).", nameof(path));
+            sets.Add(new TabularSet(parts[0], task, 0, file, $"{task.ToString().ToLowerInvariant()} label of {System.IO.Path.GetFileName(file)}", file));
+        }
+        if (sets.Count == 0)
+            throw new ArgumentException($"--csv {path}: the directory holds no .csv file.", nameof(path));
+        return sets;
+    }
+
     /// <summary>The ten sets written by scripts/fetch-tabular.sh (row counts after dropping incomplete rows).</summary>
     public static readonly IReadOnlyList<TabularSet> Suite = new TabularSet[]
     {
