@@ -46,14 +46,15 @@ public sealed class AutoTrainChoicesTests
         Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction,
             AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout, 784, new FffAutoTrainOptions(), 10, image).ValidationFraction);
         Assert.AreEqual(0.0, AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout - 1, 784, new FffAutoTrainOptions(), 10, image).ValidationFraction);
-        // Larger data, larger batches and a higher learning rate; small narrow tables take batches of 128, at a higher rate
-        // below MaxRowsForEpochSelection rows (an epoch of a few steps) than from there.
+        // Larger data, larger batches and a higher learning rate; small narrow tables take batches of 128, and below
+        // MaxRowsForEpochSelection rows batches of 256 at a higher rate (an epoch of a few steps).
         FffAutoTrainChoices belowMedium = Plan(4_000).Training;
-        Assert.AreEqual(128, small.BatchSize);
+        Assert.AreEqual(256, small.BatchSize);
         Assert.AreEqual(128, belowMedium.BatchSize);
         Assert.AreEqual(FffDefaults.LearningRate, belowMedium.LearningRate);
         Assert.IsGreaterThan(belowMedium.LearningRate, small.LearningRate);
-        Assert.AreEqual(128, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection - 1).Training.BatchSize);
+        Assert.AreEqual(256, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection - 1).Training.BatchSize);
+        Assert.AreEqual(128, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection).Training.BatchSize);
         Assert.AreEqual(small.LearningRate, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection - 1).Training.LearningRate);
         Assert.AreEqual(FffDefaults.LearningRate, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection).Training.LearningRate);
         Assert.IsGreaterThan(belowMedium.BatchSize, medium.BatchSize);
@@ -123,10 +124,10 @@ public sealed class AutoTrainChoicesTests
                 (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning ? warnings : infos).Add(e.Message);
         };
         IDataView data = Data(mlContext, 100);
-        Assert.AreEqual(128, mlContext.Fff().CreatePlan(data, "Label").Training.BatchSize);
+        Assert.AreEqual(256, mlContext.Fff().CreatePlan(data, "Label").Training.BatchSize);
         mlContext.Fff().Train(data, "Label", new FffAutoTrainOptions { NumberOfEpochs = 2 });
         Assert.IsEmpty(warnings, string.Join("\n", warnings));
-        Assert.IsTrue(infos.Any(m => m.Contains("BatchSize 128 is larger than the 100 training rows", StringComparison.Ordinal)), string.Join("\n", infos));
+        Assert.IsTrue(infos.Any(m => m.Contains("BatchSize 256 is larger than the 100 training rows", StringComparison.Ordinal)), string.Join("\n", infos));
 
         mlContext.Fff().Train(data, "Label", new FffAutoTrainOptions { NumberOfEpochs = 2, BatchSize = 128 });
         Assert.HasCount(1, warnings);
@@ -145,7 +146,7 @@ public sealed class AutoTrainChoicesTests
         foreach (string reason in plan.Training.Reasons)
             StringAssert.Contains(text, reason);
         Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("depth 1:", StringComparison.Ordinal) && r.Contains("200 rows", StringComparison.Ordinal)), text);
-        Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("batch size 128:", StringComparison.Ordinal)), text);
+        Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("batch size 256:", StringComparison.Ordinal)), text);
         Assert.IsTrue(plan.Training.Reasons.Any(r => r.StartsWith("no validation holdout", StringComparison.Ordinal)), text);
         StringAssert.Contains(plan.ToString(), "depth 1:");
     }

@@ -18,11 +18,13 @@ internal static class AutoTrainChoices
     private const long MediumRows = 5_000;
     // Narrow tables below MediumRows: batches of 128, half the optimizer steps of the trainers' 64, at the same metrics (18 tables,
     // 4 seeds: +0.0009 on average, 36 % less training time; docs/tabular.md "Batches of 128 below 5,000 rows"). Wider rows (text)
-    // keep 64: not measured there. Below MaxRowsForEpochSelection an epoch is then only 1-8 steps and a higher rate makes up for
-    // the fewer steps; from there the trainers' rate did better. 7e-3 rather than 4.5e-3: +0.0054 on average over 21 tables of
-    // three groups, four seeds, no more training time (docs/tabular.md "A higher rate below 1,000 rows").
+    // keep 64: not measured there. From MaxRowsForEpochSelection the trainers' rate did better than a higher one.
     private const int SmallTableBatchSize = 128;
-    private const float FewRowsLearningRate = 7e-3f;
+    // Below MaxRowsForEpochSelection: batches of 256 at 1e-2, an epoch of one to four steps. Against 128 at 7e-3 (itself +0.0054
+    // over 4.5e-3) the same metrics on average over 21 tables of three groups, four seeds, and 27 % less training time; from 1,000
+    // rows 256 lost 0.002 per table (docs/tabular.md "A higher rate below 1,000 rows", "Batches of 256 below 1,000 rows").
+    private const int FewRowsBatchSize = 256;
+    private const float FewRowsLearningRate = 1e-2f;
     private const long LargeRows = 50_000;
     private const int MediumBatchSize = 256;
     private const float MediumLearningRate = 5e-3f;
@@ -133,7 +135,7 @@ internal static class AutoTrainChoices
         }
 
         (int autoBatch, float autoRate, string size) = rows < MediumRows && !narrowTable ? (FffDefaults.BatchSize, FffDefaults.LearningRate, $"below {MediumRows:N0} rows{wideNote}")
-            : rows < FffAutoTrainChoices.MaxRowsForEpochSelection ? (SmallTableBatchSize, FewRowsLearningRate, $"below {FffAutoTrainChoices.MaxRowsForEpochSelection:N0} rows")
+            : rows < FffAutoTrainChoices.MaxRowsForEpochSelection ? (FewRowsBatchSize, FewRowsLearningRate, $"below {FffAutoTrainChoices.MaxRowsForEpochSelection:N0} rows")
             : rows < MediumRows ? (SmallTableBatchSize, FffDefaults.LearningRate, $"{FffAutoTrainChoices.MaxRowsForEpochSelection:N0} to {MediumRows:N0} rows")
             : rows < MidRows || (!narrowTable && rows < LargeRows)
                 ? (MediumBatchSize, MediumLearningRate, $"{MediumRows:N0} to {(narrowTable ? MidRows : LargeRows):N0} rows{wideNote}")
