@@ -46,18 +46,18 @@ public sealed class AutoTrainChoicesTests
         Assert.AreEqual(FffAutoTrainChoices.DefaultValidationFraction,
             AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout, 784, new FffAutoTrainOptions(), 10, image).ValidationFraction);
         Assert.AreEqual(0.0, AutoTrainChoices.Choose(FffAutoTrainChoices.MinImageRowsForHoldout - 1, 784, new FffAutoTrainOptions(), 10, image).ValidationFraction);
-        // Larger data, larger batches and a higher learning rate; small narrow tables take batches of 128, and below
-        // MaxRowsForEpochSelection rows batches of 256 at a higher rate (an epoch of a few steps).
+        // Larger data, larger batches and a higher learning rate; small narrow tables take batches of 256, at a higher rate below
+        // MaxRowsForEpochSelection rows (an epoch of a few steps) than from there.
         FffAutoTrainChoices belowMedium = Plan(4_000).Training;
         Assert.AreEqual(256, small.BatchSize);
-        Assert.AreEqual(128, belowMedium.BatchSize);
+        Assert.AreEqual(256, belowMedium.BatchSize);
         Assert.AreEqual(FffDefaults.LearningRate, belowMedium.LearningRate);
         Assert.IsGreaterThan(belowMedium.LearningRate, small.LearningRate);
         Assert.AreEqual(256, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection - 1).Training.BatchSize);
-        Assert.AreEqual(128, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection).Training.BatchSize);
+        Assert.AreEqual(256, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection).Training.BatchSize);
         Assert.AreEqual(small.LearningRate, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection - 1).Training.LearningRate);
         Assert.AreEqual(FffDefaults.LearningRate, Plan(FffAutoTrainChoices.MaxRowsForEpochSelection).Training.LearningRate);
-        Assert.IsGreaterThan(belowMedium.BatchSize, medium.BatchSize);
+        Assert.AreEqual(belowMedium.BatchSize, medium.BatchSize);
         Assert.IsGreaterThan(medium.BatchSize, held.BatchSize);
         Assert.IsGreaterThan(held.BatchSize, large.BatchSize);
         Assert.IsGreaterThan(medium.LearningRate, large.LearningRate);

@@ -17,13 +17,15 @@ internal static class AutoTrainChoices
     // takes larger batches, so an epoch needs fewer optimizer steps, and a higher rate to make up for the fewer steps.
     private const long MediumRows = 5_000;
     // Narrow tables below MediumRows: batches of 128, half the optimizer steps of the trainers' 64, at the same metrics (18 tables,
-    // 4 seeds: +0.0009 on average, 36 % less training time; docs/tabular.md "Batches of 128 below 5,000 rows"). Wider rows (text)
-    // keep 64: not measured there. From MaxRowsForEpochSelection the trainers' rate did better than a higher one.
-    private const int SmallTableBatchSize = 128;
+    // 4 seeds: +0.0009 on average, 36 % less training time; docs/tabular.md "Batches of 128 below 5,000 rows"), then 256 from
+    // MaxRowsForEpochSelection: +0.0033 per table over 13 tables of three groups, four seeds, 41 % less training time (docs/tabular.md
+    // "Batches of 256 below 1,000 rows"). Wider rows (text) keep 64: not measured there. From MaxRowsForEpochSelection the
+    // trainers' rate did better than a higher one (5e-3 at 256 lost 0.0021 per table).
+    private const int SmallTableBatchSize = 256;
     // Below MaxRowsForEpochSelection: batches of 256 at 1e-2, an epoch of one to four steps. Against 128 at 7e-3 (itself +0.0054
-    // over 4.5e-3) the same metrics on average over 21 tables of three groups, four seeds, and 27 % less training time; from 1,000
-    // rows 256 lost 0.002 per table (docs/tabular.md "A higher rate below 1,000 rows", "Batches of 256 below 1,000 rows").
-    private const int FewRowsBatchSize = 256;
+    // over 4.5e-3) the same metrics on average over 21 tables of three groups, four seeds, and 27 % less training time
+    // (docs/tabular.md "A higher rate below 1,000 rows", "Batches of 256 below 1,000 rows").
+    private const int FewRowsBatchSize = SmallTableBatchSize;
     private const float FewRowsLearningRate = 1e-2f;
     private const long LargeRows = 50_000;
     private const int MediumBatchSize = 256;
