@@ -16,16 +16,13 @@ internal static class AutoTrainChoices
     // Batch size and learning rate by rows: small data keeps the trainers' defaults (many small steps, cheap anyway); larger data
     // takes larger batches, so an epoch needs fewer optimizer steps, and a higher rate to make up for the fewer steps.
     private const long MediumRows = 5_000;
-    // Narrow tables below MediumRows: batches of 128, half the optimizer steps of the trainers' 64, at the same metrics (18 tables,
-    // 4 seeds: +0.0009 on average, 36 % less training time; docs/tabular.md "Batches of 128 below 5,000 rows"), then 256 from
-    // MaxRowsForEpochSelection: +0.0033 per table over 13 tables of three groups, four seeds, 41 % less training time (docs/tabular.md
-    // "Batches of 256 below 1,000 rows"). Wider rows (text) keep 64: not measured there. From MaxRowsForEpochSelection the
-    // trainers' rate did better than a higher one (5e-3 at 256 lost 0.0021 per table).
+    // Narrow tables below MediumRows: batches of 256, a quarter of the optimizer steps of the trainers' 64. Measured in two steps
+    // (docs/tabular.md): 128 against 64, the same metrics in 36 % less time ("Batches of 128 below 5,000 rows"); then 256 against
+    // 128, the same metrics below MaxRowsForEpochSelection in 27 % less time and +0.0033 per table from there in 41 % less ("Batches
+    // of 256 below 1,000 rows"; 21 and 13 tables of three groups, four seeds each). Wider rows (text) keep 64: not measured there.
+    // Below MaxRowsForEpochSelection an epoch is one to four steps and a higher rate makes up for them (1e-2; 7e-3 at batches of 128
+    // beat 4.5e-3 by +0.0054, "A higher rate below 1,000 rows"); from there the trainers' rate did better (5e-3 lost 0.0021 per table).
     private const int SmallTableBatchSize = 256;
-    // Below MaxRowsForEpochSelection: batches of 256 at 1e-2, an epoch of one to four steps. Against 128 at 7e-3 (itself +0.0054
-    // over 4.5e-3) the same metrics on average over 21 tables of three groups, four seeds, and 27 % less training time
-    // (docs/tabular.md "A higher rate below 1,000 rows", "Batches of 256 below 1,000 rows").
-    private const int FewRowsBatchSize = SmallTableBatchSize;
     private const float FewRowsLearningRate = 1e-2f;
     private const long LargeRows = 50_000;
     private const int MediumBatchSize = 256;
@@ -137,7 +134,7 @@ internal static class AutoTrainChoices
         }
 
         (int autoBatch, float autoRate, string size) = rows < MediumRows && !narrowTable ? (FffDefaults.BatchSize, FffDefaults.LearningRate, $"below {MediumRows:N0} rows{wideNote}")
-            : rows < FffAutoTrainChoices.MaxRowsForEpochSelection ? (FewRowsBatchSize, FewRowsLearningRate, $"below {FffAutoTrainChoices.MaxRowsForEpochSelection:N0} rows")
+            : rows < FffAutoTrainChoices.MaxRowsForEpochSelection ? (SmallTableBatchSize, FewRowsLearningRate, $"below {FffAutoTrainChoices.MaxRowsForEpochSelection:N0} rows")
             : rows < MediumRows ? (SmallTableBatchSize, FffDefaults.LearningRate, $"{FffAutoTrainChoices.MaxRowsForEpochSelection:N0} to {MediumRows:N0} rows")
             : rows < MidRows || (!narrowTable && rows < LargeRows)
                 ? (MediumBatchSize, MediumLearningRate, $"{MediumRows:N0} to {(narrowTable ? MidRows : LargeRows):N0} rows{wideNote}")
