@@ -229,6 +229,15 @@ public sealed class TabularSuiteTests
             string empty = Path.Combine(directory, "empty");
             Directory.CreateDirectory(empty);
             StringAssert.Contains(Assert.Throws<ArgumentException>(() => TabularSet.FromCsv(empty)).Message, "no .csv file");
+
+            // Categories left unquoted (as pandas writes them) load as text, numbers and an empty (missing) first value as numbers.
+            string unquoted = Path.Combine(directory, "plain.regression.csv");
+            File.WriteAllText(unquoted, "motor,gain,rate,Label\nE,5,,1.5\nB,6,2,0.5\n");
+            IDataView data = TabularSuite.Load(new MLContext(seed: 0), unquoted, TabularTask.Regression, maxRows: null, expectedRows: null);
+            Assert.AreEqual(TextDataViewType.Instance, data.Schema["motor"].Type);
+            Assert.AreEqual(NumberDataViewType.Single, data.Schema["gain"].Type);
+            Assert.AreEqual(NumberDataViewType.Single, data.Schema["rate"].Type);
+            CollectionAssert.AreEqual(new[] { "E", "B" }, data.GetColumn<ReadOnlyMemory<char>>("motor").Select(m => m.ToString()).ToArray());
         }
         finally
         {

@@ -19,8 +19,8 @@
 // instead of the suite's table.
 // --featurizer-timing times the Train model's featurization step alone on an array-backed row (FeaturizerTiming.cs) instead.
 // --csv PATH runs your own CSV files instead of the suite: PATH is a file or a directory of files named NAME.TASK.csv (TASK is
-// binary, multiclass or regression), each with a header, a Label column (true/false for binary) and quoted categorical values
-// (TabularSet.FromCsv); --sets then picks among them by NAME.
+// binary, multiclass or regression), each with a header and a Label column (true/false for binary); a column whose first value
+// is quoted or not a number is categorical (TabularSet.FromCsv, TabularSuite.Load); --sets then picks among them by NAME.
 using System;
 using System.Collections.Generic;
 using System.Globalization;

@@ -184,11 +184,14 @@ internal static class TabularSuite
     private const string FeaturesColumn = "Features";
 
     /// <summary>
-    /// Loads a set's CSV: the label typed by the task (Boolean, String, Single), every column whose first value is quoted as a
-    /// String (categorical), the others as Single. With <paramref name="maxRows"/>, a seeded random subsample of that many rows.
+    /// Loads a set's CSV: the label typed by the task (Boolean, String, Single), every column whose first value is quoted or is not
+    /// a number as a String (categorical; files written by pandas leave plain words unquoted), the others as Single. With <paramref name="maxRows"/>, a seeded random subsample of that many rows.
     /// </summary>
     public static IDataView Load(MLContext mlContext, string path, TabularTask task, int? maxRows, int? expectedRows)
     {
+        // An empty first value is a missing number; anything else that does not parse as one is a category.
+        static bool IsText(string value) => value.StartsWith('"')
+            || (value.Length > 0 && !float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
         string[] lines = File.ReadLines(path).Take(2).ToArray();
         if (lines.Length < 2)
             throw new InvalidDataException($"{path} has no data rows.");
@@ -201,7 +204,7 @@ internal static class TabularSuite
         {
             DataKind kind = names[i] == LabelColumn
                 ? task switch { TabularTask.Binary => DataKind.Boolean, TabularTask.Multiclass => DataKind.String, _ => DataKind.Single }
-                : first[i].StartsWith('"') ? DataKind.String : DataKind.Single;
+                : IsText(first[i]) ? DataKind.String : DataKind.Single;
             columns[i] = new TextLoader.Column(names[i], kind, i);
         }
         if (!names.Contains(LabelColumn))
