@@ -118,7 +118,7 @@ foreach (TabularSet set in sets)
         Console.Error.WriteLine($"{path} is missing: run scripts/{(heldOut ? "fetch-tabular-heldout.sh" : "fetch-tabular.sh")} (or pass --data DIR).");
         return 1;
     }
-    IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.Path == null ? set.Rows : null);
+    IDataView data = TabularSuite.Load(mlContext, path, set.Task, maxRows, set.ExpectedRows);
     if (featurizerTiming)
     {
         FeaturizerTiming.Run(set, data, Console.Out);

@@ -49,6 +49,9 @@ internal sealed record TabularSet(string Name, TabularTask Task, int Rows, strin
         return sets;
     }
 
+    /// <summary>The data rows the file must hold (<see cref="TabularSuite.Load"/> checks them); <c>null</c> for a user's own file.</summary>
+    public int? ExpectedRows => Path == null ? Rows : null;
+
     /// <summary>The ten sets written by scripts/fetch-tabular.sh (row counts after dropping incomplete rows).</summary>
     public static readonly IReadOnlyList<TabularSet> Suite = new TabularSet[]
     {
@@ -185,7 +188,8 @@ internal static class TabularSuite
 
     /// <summary>
     /// Loads a set's CSV: the label typed by the task (Boolean, String, Single), every column whose first value is quoted or is not
-    /// a number as a String (categorical; files written by pandas leave plain words unquoted), the others as Single. With <paramref name="maxRows"/>, a seeded random subsample of that many rows.
+    /// a number as a String (categorical; files written by pandas leave plain words unquoted), the others as Single. With
+    /// <paramref name="maxRows"/>, a seeded random subsample of that many rows.
     /// </summary>
     public static IDataView Load(MLContext mlContext, string path, TabularTask task, int? maxRows, int? expectedRows)
     {
