@@ -42,7 +42,7 @@ public sealed class ModelFileFuzzTests
     private const int OffFpLim = 0x88;              // long
     private const int OffFpAssemblyName = 0x90;     // long, the loader assembly name (UTF-16) follows the model block
 
-    private const uint CurrentVersion = 0x00010005;
+    private const uint CurrentVersion = 0x00010006;
     private const long MaxBytesPerLoad = 64L << 20;
     private const int RawZipMutationsPerModel = 700;
     private const int EntryMutationsPerModel = 2700;
@@ -302,9 +302,9 @@ public sealed class ModelFileFuzzTests
             StringAssert.StartsWith(e.Message, "Unsupported FFF model version:");
             StringAssert.Contains(e.Message, "older than the oldest");
             // A version that claims to need a newer reader than the one that wrote it.
-            e = Rejected(subject, Patched(subject, OffModelVerWritten, Versions(CurrentVersion, 0x00010006)));
+            e = Rejected(subject, Patched(subject, OffModelVerWritten, Versions(CurrentVersion, 0x00010007)));
             StringAssert.StartsWith(e.Message, "Corrupt FFF model:");
-            StringAssert.Contains(e.Message, "format 0x00010006 is needed");
+            StringAssert.Contains(e.Message, "format 0x00010007 is needed");
             // An unknown model signature behind our loader signature.
             e = Rejected(subject, Patched(subject, OffModelSignature, "FFFXXXMP"u8));
             StringAssert.StartsWith(e.Message, "Corrupt FFF model: the model signature is 'FFFXXXMP'");

@@ -224,7 +224,7 @@ public sealed class ModelFixtureTests
         }
     }
 
-    /// <summary>A model trained now is written in the current format (0x00010005, the clamp map) and scores the same bits after a round trip.</summary>
+    /// <summary>A model trained now is written in the current format (0x00010006, offsets for repeated rows) and scores the same bits after a round trip.</summary>
     [TestMethod]
     public void NewModelsAreWrittenInTheCurrentFormat()
     {
@@ -233,7 +233,7 @@ public sealed class ModelFixtureTests
         ITransformer model = mlContext.BinaryClassification.Trainers.FastFeedForward(depth: 2, leafWidth: 8, numberOfEpochs: 2).Fit(data);
         var stream = new MemoryStream();
         mlContext.Model.Save(model, data.Schema, stream);
-        Assert.AreEqual(0x00010005u, WrittenVersion(stream.ToArray()));
+        Assert.AreEqual(0x00010006u, WrittenVersion(stream.ToArray()));
         stream.Position = 0;
         ITransformer loaded = new MLContext(seed: 0).Model.Load(stream, out _);
         float[] before = model.Transform(data).GetColumn<float>("Score").ToArray();

@@ -308,6 +308,61 @@ public sealed class OnnxExportTests
         ExportAndCompare(ml, model, features, OnnxTask.Binary, "embedding bag with a 2-tree ensemble head");
     }
 
+    /// <summary>
+    /// Offsets for repeated rows (kind 7) around the clamp stage and a tree: trained on 150 real rows seen three times, scored on
+    /// those rows (each matches a stored row) and on 150 rows with one slot moved (none matches), so both the match and the miss
+    /// of the graph's comparisons are checked.
+    /// </summary>
+    [TestMethod]
+    [DataRow(OnnxTask.Binary)]
+    [DataRow(OnnxTask.Multiclass)]
+    [DataRow(OnnxTask.Regression)]
+    public void RepeatedRowOffsetsMatchOnnxRuntime(OnnxTask task)
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView real = ml.Data.TakeRows(RealRows(ml, task), 150);
+        float[][] x = real.GetColumn<VBuffer<float>>("Features").Select(v => v.DenseValues().ToArray()).ToArray();
+        IDataView rows = task == OnnxTask.Binary
+            ? Thrice(ml, x, real.GetColumn<bool>("Label").ToArray())
+            : Thrice(ml, x, real.GetColumn<float>("Label").ToArray());
+        (ITransformer model, _) = Train(ml, task, FffTrainer(ml, task, o => { o.Depth = 2; o.LeafWidth = 6; o.RepeatedRowOffsets = true; }), rows);
+        var table = (Microsoft.ML.Fff.RepeatedRows.RepeatedRowNetwork)NetworkOf(model);
+        Assert.AreEqual(x.Select(r => string.Join(",", r)).Distinct().Count(), table.RowCount);
+        float[][] moved = x.Select(r => r.Select((v, j) => j == 0 ? v + 0.25f : v).ToArray()).ToArray();
+        IDataView input = ml.Data.Cache(FeatureView(ml, x.Concat(moved).ToArray()));
+        float[] features = DenseFeatures(input, out int count, out int width);
+        Assert.AreEqual(150, Enumerable.Range(0, count).Count(r => table.Find(features.AsSpan(r * width, width)) >= 0), "the first 150 rows match, the moved ones do not");
+        ExportAndCompare(ml, model, input, task, $"repeated-row offsets {task}");
+    }
+
+    private sealed class LabeledRow<T>
+    {
+        public float[] Features { get; set; } = Array.Empty<float>();
+        public T Label { get; set; } = default!;
+    }
+
+    /// <summary>The rows three times over, with their labels.</summary>
+    private static IDataView Thrice<T>(MLContext ml, float[][] x, T[] labels)
+    {
+        var schema = Microsoft.ML.Data.SchemaDefinition.Create(typeof(LabeledRow<T>));
+        schema[nameof(LabeledRow<T>.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, x[0].Length);
+        var rows = Enumerable.Range(0, 3 * x.Length).Select(i => new LabeledRow<T> { Features = x[i % x.Length], Label = labels[i % x.Length] }).ToList();
+        return ml.Data.LoadFromEnumerable(rows, schema);
+    }
+
+    private sealed class FeatureRow
+    {
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    /// <summary>A view of the Features column alone.</summary>
+    private static IDataView FeatureView(MLContext ml, float[][] x)
+    {
+        var schema = Microsoft.ML.Data.SchemaDefinition.Create(typeof(FeatureRow));
+        schema[nameof(FeatureRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, x[0].Length);
+        return ml.Data.LoadFromEnumerable(x.Select(r => new FeatureRow { Features = r }).ToList(), schema);
+    }
+
     /// <summary>The shallow shapes have their own graphs: depth 0 (one leaf, plain layers), depth 1 (the root only), neuron trees of depth 0.</summary>
     [TestMethod]
     [DataRow(0, false)]

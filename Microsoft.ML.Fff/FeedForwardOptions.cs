@@ -26,6 +26,9 @@ public static class FffDefaults
     /// <summary>Default of <see cref="FeedForwardOptionsBase.ClampToTrainingRange"/>.</summary>
     public const bool ClampToTrainingRange = true;
 
+    /// <summary>Default of <see cref="FeedForwardOptionsBase.RepeatedRowOffsets"/> (<c>Fff().Train</c> turns it on for tables).</summary>
+    public const bool RepeatedRowOffsets = false;
+
     /// <summary>Default final weight of the hardening (node entropy) loss.</summary>
     public const float HardeningWeight = 1f;
 
@@ -225,6 +228,19 @@ public abstract class FeedForwardOptionsBase
     public bool ClampToTrainingRange { get; set; } = FffDefaults.ClampToTrainingRange;
 
     /// <summary>
+    /// Whether the model also remembers the training rows' exact feature values: a row to score whose features equal a training
+    /// row's gets the network's outputs plus an offset per output, fitted after training from the residuals of the training rows
+    /// with those features and shrunk toward 0 (one Newton step under a prior whose strength leave-one-out chooses). Panel data, where
+    /// the same people, firms or places come back with the same features in several years, gains what the network's smooth
+    /// function cannot give each of them; the offsets are fitted only when at least 1 % of the training rows repeat, and kept only
+    /// when leaving each training row out of its own group's offset still lowers the training loss, so data without repeated rows
+    /// gets the network unchanged (the log says which). Needs dense
+    /// feature columns of at most 1,024 slots held in memory (<see cref="InMemoryLimitMegabytes"/>); a row costs one hash lookup
+    /// more. Default <see cref="FffDefaults.RepeatedRowOffsets"/> (false); <c>Fff().Train</c> turns it on for tables.
+    /// </summary>
+    public bool RepeatedRowOffsets { get; set; } = FffDefaults.RepeatedRowOffsets;
+
+    /// <summary>
     /// Learned embedding of each numerical feature before the network (on the features as <see cref="FeatureScaling"/> maps them).
     /// The network then sees <c>NumericEmbeddingWidth</c> values per embedded feature. Default <see cref="FffNumericEmbedding.None"/>.
     /// Needs dense features, or sparse features narrower than 1,024 slots.
@@ -361,6 +377,8 @@ public abstract class FeedForwardOptionsBase
             copy.Progress = null;
             copy.EpochMetrics = EpochMetrics.None;
             copy.NumberOfThreads = null;
+            // A fold's model is only measured, never returned.
+            copy.RepeatedRowOffsets = false;
         }
         return copy;
     }

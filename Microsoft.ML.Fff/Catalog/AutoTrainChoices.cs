@@ -248,9 +248,18 @@ internal static class AutoTrainChoices
             reasons.Add($"libtorch's default threads: {workText}");
         }
 
+        bool repeatedRows = options.RepeatedRowOffsets ?? image is null;
+        reasons.Add(options.RepeatedRowOffsets.HasValue
+            ? $"offsets for repeated rows {(repeatedRows ? "on" : "off")}: set by {nameof(FffAutoTrainOptions.RepeatedRowOffsets)}"
+            : repeatedRows
+                ? "offsets for repeated rows on: rows whose features repeat a training row's get a fitted offset, kept only when leave-one-out on " +
+                  $"the training rows says it pays (the log tells); set {nameof(FffAutoTrainOptions.RepeatedRowOffsets)} to override"
+                : "offsets for repeated rows off: images rarely repeat exactly");
+
         return new FffAutoTrainChoices(rows, depth, leafWidth, trees, batch, rate, epochs, fraction, patience, reasons)
         {
             NumberOfThreads = threads,
+            RepeatedRowOffsets = repeatedRows,
             EpochCandidates = candidates,
             ImageHeight = image?.Height ?? 0,
             ImageWidth = image?.Width ?? 0,

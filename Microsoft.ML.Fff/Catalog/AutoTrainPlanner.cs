@@ -553,6 +553,7 @@ internal sealed class AutoTrainPlanner
                 trainerOptions.InputDropout = dropout;
             if (options.ClampToTrainingRange is bool clamp)
                 trainerOptions.ClampToTrainingRange = clamp;
+            trainerOptions.RepeatedRowOffsets = training.RepeatedRowOffsets;
             return trainerOptions;
         }
     }

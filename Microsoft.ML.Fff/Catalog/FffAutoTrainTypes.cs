@@ -120,6 +120,13 @@ public sealed class FffAutoTrainOptions
     public bool? ClampToTrainingRange { get; set; }
 
     /// <summary>
+    /// Whether the model adds fitted offsets for rows whose features repeat a training row's exactly
+    /// (<see cref="FeedForwardOptionsBase.RepeatedRowOffsets"/>; kept only when leave-one-out on the training rows says they pay).
+    /// Default <c>null</c>: on for tables, off for images.
+    /// </summary>
+    public bool? RepeatedRowOffsets { get; set; }
+
+    /// <summary>
     /// Fraction of the training rows held out (seeded) as a validation set, on which the hard-descent metric is measured every epoch;
     /// the best epoch is kept and <see cref="EarlyStoppingPatience"/> stops training early. Default <c>null</c>: 0.1 from
     /// <see cref="FffAutoTrainChoices.MinRowsForHoldout"/> rows of a table (images and wide tables: <see cref="FffAutoTrainChoices.MinImageRowsForHoldout"/>)
@@ -541,6 +548,13 @@ public sealed class FffAutoTrainChoices
 
     /// <summary>Threads libtorch may use while training; <c>null</c>: libtorch's default.</summary>
     public int? NumberOfThreads { get; internal init; }
+
+    /// <summary>
+    /// Whether the trainer fits offsets for rows that repeat a training row (<see cref="FeedForwardOptionsBase.RepeatedRowOffsets"/>;
+    /// kept only when leave-one-out on the training rows says they pay): on for tables, off for images, unless
+    /// <see cref="FffAutoTrainOptions.RepeatedRowOffsets"/> says otherwise.
+    /// </summary>
+    public bool RepeatedRowOffsets { get; internal init; }
 
     /// <summary>
     /// Height of the images the features hold, inferred or set by <see cref="FffAutoTrainOptions.ImageHeight"/>; 0 when the data is

@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Fff.InputStages;
+using Microsoft.ML.Fff.RepeatedRows;
 using Microsoft.ML.Fff.Scoring;
 using Microsoft.ML.Fff.Training;
 using Microsoft.ML.Runtime;
@@ -147,6 +148,12 @@ public abstract class FeedForwardTrainerBase<TOptions, TTransformer, TModel> : T
         long teacherTime = TrainingTimes.Now - mark;
         var session = new FeedForwardTrainingSession(ch, options, architecture, train, valid, _labelKind, seed, teacher);
         (FeedForwardNetwork network, FffTrainingReport report) = session.Run();
+        if (options.RepeatedRowOffsets)
+        {
+            mark = TrainingTimes.Now;
+            network = RepeatedRowFitting.Fit(ch, network, train, _labelKind);
+            session.Times.AddTicks(TrainingPart.RepeatedRows, TrainingTimes.Now - mark);
+        }
         session.Times.AddTicks(TrainingPart.ScanTraining, trainScan);
         session.Times.AddTicks(TrainingPart.ScanValidation, validScan);
         session.Times.AddTicks(TrainingPart.Teacher, teacherTime);

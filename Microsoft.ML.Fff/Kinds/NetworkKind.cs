@@ -20,4 +20,6 @@ internal enum NetworkKind
     InputStage = 5,
     /// <summary>K leaf FFFs of one shape whose outputs are averaged (FastFeedForward/LeafTreeEnsembleNetwork.cs, LeafTreeEnsembleKind).</summary>
     LeafTreeEnsemble = 6,
+    /// <summary>A network of any other kind plus output offsets for rows repeated from training (RepeatedRows/RepeatedRowCodec.cs); format 0x00010006.</summary>
+    RepeatedRows = 7,
 }

@@ -35,8 +35,14 @@ internal static class ModelFormat
     /// </summary>
     public const uint ClampVersion = 0x00010005;
 
+    /// <summary>
+    /// Format 0x00010006: offsets for repeated rows (network kind 7, <c>FeedForwardOptionsBase.RepeatedRowOffsets</c>), which readers
+    /// of 0x00010005 do not know; every other payload as in 0x00010005.
+    /// </summary>
+    public const uint RepeatedRowsVersion = 0x00010006;
+
     /// <summary>The format this version writes.</summary>
-    public const uint CurrentVersion = ClampVersion;
+    public const uint CurrentVersion = RepeatedRowsVersion;
 
     /// <summary>The kind code implied by files of <see cref="FirstVersion"/>, which store no code.</summary>
     public const int FirstVersionKindCode = 0;
@@ -44,7 +50,7 @@ internal static class ModelFormat
     /// <summary>
     /// The version record of one task's model parameters: written in <see cref="CurrentVersion"/>, readable back to
     /// <see cref="FirstVersion"/> (0x00010001 initial; 0x00010002 network kind code, master leaf; 0x00010003 input stages and
-    /// leaf-tree ensembles, new kinds whose payloads older readers do not know; 0x00010004 narrow kernels; 0x00010005 the clamp map). A network that
+    /// leaf-tree ensembles, new kinds whose payloads older readers do not know; 0x00010004 narrow kernels; 0x00010005 the clamp map; 0x00010006 offsets for repeated rows). A network that
     /// keeps the kernels of older files is written in <see cref="ThirdVersion"/> (<paramref name="written"/>).
     /// </summary>
     public static VersionInfo VersionInfo(string modelSignature, string loaderSignature, Assembly loaderAssembly, uint written = CurrentVersion) => new(

@@ -17,7 +17,8 @@ internal static class NetworkFormat
     // Files of format 0x00010001 hold the payload of kind 0 without the kind field (its codec reads both).
     // Version history: 0x00010001 leaf FFF only; 0x00010002 kind code, master leaf, the other kinds; 0x00010003 input
     // stages (kind 5) and leaf-tree ensembles (kind 6); 0x00010004 no payload change: leaf FFFs on narrow rows score with
-    // NarrowKernels, and networks read from older files keep the older kernels (KeepLegacyKernels) and are written as 0x00010003.
+    // NarrowKernels, and networks read from older files keep the older kernels (KeepLegacyKernels) and are written as 0x00010003;
+    // 0x00010005 the input stage's clamp map; 0x00010006 offsets for repeated rows (kind 7).
     // All little endian. In an ML.NET model file this follows ML.NET's 256-byte ModelHeader and the int32 sizeof(float)
     // that ModelParametersBase writes; the rest of the header's model block is exactly these bytes, no more, no less.
     // Load also requires every weight finite and, for inputs in [-1, 1], no intermediate value or output above

@@ -29,6 +29,8 @@ internal enum TrainingPart
     Export,
     /// <summary>The per-epoch soft (torch) and hard (C# scorer) metric on the evaluation rows.</summary>
     Evaluation,
+    /// <summary>Grouping the training rows and fitting the offsets of repeated rows (<c>RepeatedRowOffsets</c>), after training.</summary>
+    RepeatedRows,
 }
 
 /// <summary>
