@@ -374,6 +374,44 @@ public sealed class RepeatedRowTests
     }
 
     [TestMethod]
+    public void ASmallTableStoresEveryDistinctRowALargeOneOnlyTheRepeatedRows()
+    {
+        // 20 rows seen five times each with labels of their own, and 200 rows seen once; a random network knows none of it.
+        var ml = new MLContext(seed: 1);
+        var random = new Random(7);
+        var rows = new List<TestData.VectorRow<float>>();
+        for (int g = 0; g < 20; g++)
+        {
+            float[] x = Enumerable.Range(0, 4).Select(_ => (float)random.Next(10)).Append(g).ToArray();
+            float effect = (float)(3 * Gaussian(random));
+            for (int t = 0; t < 5; t++)
+                rows.Add(new TestData.VectorRow<float> { Features = x, Label = effect + (float)(0.1 * Gaussian(random)) });
+        }
+        for (int i = 0; i < 200; i++)
+            rows.Add(new TestData.VectorRow<float> { Features = Enumerable.Range(0, 5).Select(_ => (float)random.NextDouble() + 100).ToArray(), Label = (float)Gaussian(random) });
+        Training.TrainingData train = Training.TrainingData.Scan(ml, TestData.Table(ml, rows, 5), "Features", "Label", null,
+            Training.LabelKind.Regression, 64L << 20, 64, seed: 1);
+        FeedForwardNetwork network = ParityTests.RandomNetwork(5, 1, 1, 2, seed: 3);
+        using Microsoft.ML.Runtime.IChannel ch = ((Microsoft.ML.Runtime.IHostEnvironment)ml).Register("test").Start("test");
+
+        var every = (RepeatedRowNetwork)RepeatedRowFitting.Fit(ch, network, train, Training.LabelKind.Regression);
+        Assert.AreEqual(220, every.RowCount, "every distinct row: 220 x 5 values fit");
+        var repeated = (RepeatedRowNetwork)RepeatedRowFitting.Fit(ch, network, train, Training.LabelKind.Regression, maxEveryRowValues: 220 * 5 - 1);
+        Assert.AreEqual(20, repeated.RowCount, "only the rows seen five times");
+        var output = new float[1];
+        var bare = new float[1];
+        for (int r = 0; r < rows.Count; r += 5)
+        {
+            network.Score(rows[r].Features, bare);
+            repeated.Score(rows[r].Features, output);
+            if (r < 100)
+                Assert.AreNotEqual(bare[0], output[0], $"row {r} is stored");
+            else
+                Assert.AreEqual(bare[0], output[0], $"row {r} is not stored");
+        }
+    }
+
+    [TestMethod]
     public void TrainsPlanSaysWhetherAndWhy()
     {
         var ml = new MLContext(seed: 1);

@@ -14,8 +14,9 @@ namespace Microsoft.ML.Fff.RepeatedRows;
 /// from the trained network's outputs under a Gaussian prior of strength <c>lambda</c>: <c>sum(g) / (sum(h) + lambda * mean(h))</c>,
 /// with <c>g</c> and <c>h</c> the loss's negative gradient and curvature at each row (regression: <c>y - f</c> and 1; binary: <c>y - p</c> and
 /// <c>p(1 - p)</c> on the logit; multiclass: the same per class on the softmax). <c>lambda</c> is chosen by leaving each training
-/// row out of its own group's step, and the offsets are kept only when that leave-one-out loss is lower than the network's own,
-/// for the rows seen at least twice, on data where at least 1 % of the rows repeat (docs/decisions.md, "Offsets for repeated rows").
+/// row out of its own group's step, and the offsets are kept only when that leave-one-out loss is lower than the network's own, on
+/// data where at least 1 % of the rows repeat; for every distinct row while the table stays small, else for the rows seen at least
+/// twice (docs/decisions.md, "Offsets for repeated rows").
 /// </summary>
 internal static class RepeatedRowFitting
 {
@@ -29,6 +30,12 @@ internal static class RepeatedRowFitting
     public const double MinRelativeGain = 0.005;
 
     /// <summary>
+    /// Most values (distinct rows x slots) of a table that stores every distinct training row, 1 MB: larger tables store only
+    /// the rows seen at least twice.
+    /// </summary>
+    public const long MaxEveryRowValues = 1L << 18;
+
+    /// <summary>
     /// Fraction of the training rows that must repeat another's features before offsets are fitted: below it a handful of
     /// coincidences (hmda: 6 of 1,898 rows) can carry the leave-one-out gain alone, and the table would serve almost no row.
     /// </summary>
@@ -38,7 +45,12 @@ internal static class RepeatedRowFitting
     /// <paramref name="network"/> with offsets for the repeated rows of <paramref name="train"/> when they pay by leave-one-out;
     /// otherwise <paramref name="network"/> itself. Logs what it found and why.
     /// </summary>
-    public static FeedForwardNetwork Fit(IChannel ch, FeedForwardNetwork network, TrainingData train, LabelKind kind)
+    /// <param name="ch">Where the finding and the decision are logged.</param>
+    /// <param name="network">The trained network (scalings folded in).</param>
+    /// <param name="train">The training rows.</param>
+    /// <param name="kind">The label's kind.</param>
+    /// <param name="maxEveryRowValues">The largest table that stores every distinct row (<see cref="MaxEveryRowValues"/>; tests set it).</param>
+    public static FeedForwardNetwork Fit(IChannel ch, FeedForwardNetwork network, TrainingData train, LabelKind kind, long maxEveryRowValues = MaxEveryRowValues)
     {
         const string name = nameof(FeedForwardOptionsBase.RepeatedRowOffsets);
         TrainingTable? table = train.InMemory;
@@ -96,10 +108,14 @@ internal static class RepeatedRowFitting
             ch.Info($"{name}: no offsets kept: {found}; none is {MinRelativeGain:P1} below the network's own.");
             return network;
         }
-        // Only rows seen at least twice are stored: a row seen once has an offset worth little, and a table of every distinct row
-        // (a set of mostly unique rows with a few repeats) costs scoring a cache miss per row for nothing.
-        int[] kept = Enumerable.Range(0, firstRows.Count).Where(g => sizes[g] > 1).ToArray();
-        ch.Info($"{name}: offsets kept for {kept.Length:N0} rows (those seen at least twice) at prior strength {bestStrength.ToString(CultureInfo.InvariantCulture)}: {found}.");
+        // Every distinct row while the table stays small (a row to score that repeats a row seen once in training gets that row's
+        // step, as leave-one-out scored the pairs); beyond that only the rows seen at least twice: a table of every row of a set of
+        // mostly unique rows would cost each scored row a cache miss for the few that repeat.
+        bool everyRow = (long)firstRows.Count * inputs <= maxEveryRowValues;
+        int[] kept = Enumerable.Range(0, firstRows.Count).Where(g => everyRow || sizes[g] > 1).ToArray();
+        string which = everyRow ? $"every distinct training row: {firstRows.Count:N0} x {inputs} values, at most {maxEveryRowValues:N0}"
+            : $"the rows seen at least twice: every distinct row would take {(long)firstRows.Count * inputs:N0} values, more than {maxEveryRowValues:N0}";
+        ch.Info($"{name}: offsets kept for {kept.Length:N0} rows ({which}) at prior strength {bestStrength.ToString(CultureInfo.InvariantCulture)}: {found}.");
         float[] all = fit.Offsets(bestStrength);
         var keys = new float[(long)kept.Length * inputs];
         var offsets = new float[(long)kept.Length * outputs];
