@@ -111,10 +111,7 @@ internal sealed class RepeatedRowKind() : NetworkKindDescriptor(NetworkKind.Repe
             inner.ScoreSoft(features, output);
             int row = table.Find(features);
             if (row >= 0)
-            {
-                Span<float> result = output.Slice(0, table.OutputCount);
-                System.Numerics.Tensors.TensorPrimitives.Add(result, table.Offsets.Slice(row * table.OutputCount, table.OutputCount), result);
-            }
+                table.AddOffsets(row, output);
         }
     }
 }

@@ -21,7 +21,7 @@ public static class BenchmarkSuite
     /// <summary>Every benchmark class, scoring first.</summary>
     public static readonly Type[] All =
     {
-        typeof(PerRowLatencyBenchmarks), typeof(DotFloorBenchmarks), typeof(ClampBenchmarks), typeof(LightGbmBenchmarks), typeof(BatchThroughputBenchmarks),
+        typeof(PerRowLatencyBenchmarks), typeof(DotFloorBenchmarks), typeof(ClampBenchmarks), typeof(RepeatedRowBenchmarks), typeof(LightGbmBenchmarks), typeof(BatchThroughputBenchmarks),
         typeof(TrainingEpochBenchmarks), typeof(LightGbmTrainingBenchmarks),
     };
 
