@@ -234,9 +234,9 @@ public abstract class FeedForwardOptionsBase
     /// the same people, firms or places come back with the same features in several years, gains what the network's smooth
     /// function cannot give each of them; the offsets are fitted only when at least 1 % of the training rows repeat, and kept only
     /// when leaving each training row out of its own group's offset still lowers the training loss, so data without repeated rows
-    /// gets the network unchanged (the log says which). Needs dense
-    /// feature columns of at most 1,024 slots held in memory (<see cref="InMemoryLimitMegabytes"/>); a row costs one hash lookup
-    /// more. Default <see cref="FffDefaults.RepeatedRowOffsets"/> (false); <c>Fff().Train</c> turns it on for tables.
+    /// gets the network unchanged (the log says which). Needs dense feature columns of at most 1,024 slots held in memory
+    /// (<see cref="InMemoryLimitMegabytes"/>); a row costs one hash lookup more. Default <see cref="FffDefaults.RepeatedRowOffsets"/>
+    /// (false); <c>Fff().Train</c> turns it on for tables.
     /// </summary>
     public bool RepeatedRowOffsets { get; set; } = FffDefaults.RepeatedRowOffsets;
 
