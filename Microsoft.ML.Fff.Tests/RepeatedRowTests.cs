@@ -248,6 +248,18 @@ public sealed class RepeatedRowTests
         return ml.Transforms.DropColumns(drop).Append(ml.Transforms.CopyColumns("Label", label)).Append(ml.Transforms.DropColumns(label)).Fit(view).Transform(view);
     }
 
+    /// <summary>The messages the trainers log about the offsets (what they found, what they kept and why), as they come.</summary>
+    private static List<string> OffsetMessages(MLContext ml)
+    {
+        var messages = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Message.Contains("RepeatedRowOffsets:", StringComparison.Ordinal))
+                messages.Add(e.Message);
+        };
+        return messages;
+    }
+
     private static double Gaussian(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     private sealed class PanelRow
@@ -281,12 +293,7 @@ public sealed class RepeatedRowTests
         var ml = new MLContext(seed: 1);
         IDataView train = Panel(ml, task, people: 150, times: 5, seed: 1);
         IDataView test = Panel(ml, task, people: 150, times: 2, seed: 2);
-        var messages = new List<string>();
-        ml.Log += (_, e) =>
-        {
-            if (e.Message.Contains("RepeatedRowOffsets:", StringComparison.Ordinal))
-                messages.Add(e.Message);
-        };
+        List<string> messages = OffsetMessages(ml);
         var options = new FffAutoTrainOptions { Task = task, NumberOfEpochs = 20, Seed = 1 };
         ITransformer with = ml.Fff().Train(train, "Label", options);
         Assert.IsInstanceOfType<RepeatedRowNetwork>(NetworkOf(with), "Train fits offsets for tables by default");
@@ -313,12 +320,7 @@ public sealed class RepeatedRowTests
     {
         OneTorchThread.Enter();
         var ml = new MLContext(seed: 1);
-        var messages = new List<string>();
-        ml.Log += (_, e) =>
-        {
-            if (e.Message.Contains("RepeatedRowOffsets:", StringComparison.Ordinal))
-                messages.Add(e.Message);
-        };
+        List<string> messages = OffsetMessages(ml);
         IDataView train = Panel(ml, FffTask.Regression, people: 150, times: 3, seed: 1, repeatFeatures: false);
         ITransformer model = ml.Fff().Train(train, "Label", new FffAutoTrainOptions { Task = FffTask.Regression, NumberOfEpochs = 10, Seed = 1 });
         Assert.IsNotInstanceOfType<RepeatedRowNetwork>(NetworkOf(model));
@@ -331,12 +333,7 @@ public sealed class RepeatedRowTests
         // 450 distinct rows and two of them once more: 4 of 452 rows repeat, under 1 %.
         OneTorchThread.Enter();
         var ml = new MLContext(seed: 1);
-        var messages = new List<string>();
-        ml.Log += (_, e) =>
-        {
-            if (e.Message.Contains("RepeatedRowOffsets:", StringComparison.Ordinal))
-                messages.Add(e.Message);
-        };
+        List<string> messages = OffsetMessages(ml);
         var random = new Random(5);
         var rows = Enumerable.Range(0, 450).Select(i => new PanelRow { X0 = i, X1 = (float)random.NextDouble(), Value = (float)Gaussian(random) }).ToList();
         rows.Add(rows[0]);
@@ -354,12 +351,7 @@ public sealed class RepeatedRowTests
         // Every row is seen five times but its label is noise around 0: the offsets would only fit noise, and leave-one-out says so.
         OneTorchThread.Enter();
         var ml = new MLContext(seed: 1);
-        var messages = new List<string>();
-        ml.Log += (_, e) =>
-        {
-            if (e.Message.Contains("RepeatedRowOffsets:", StringComparison.Ordinal))
-                messages.Add(e.Message);
-        };
+        List<string> messages = OffsetMessages(ml);
         var random = new Random(3);
         var rows = Enumerable.Range(0, 600).Select(i =>
         {

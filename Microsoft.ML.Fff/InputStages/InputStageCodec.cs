@@ -147,14 +147,8 @@ internal sealed partial class InputStageNetwork
             used += ints * sizeof(int) + 3 * sizeof(int) + floats * sizeof(float);
         }
 
-        int innerKind = payload.ReadInt32();
-        used += sizeof(int);
-        if (innerKind == (int)NetworkKind.InputStage)
-            throw Corrupt("an input stage holds another input stage.");
-        INetworkCodec codec = NetworkCodecs.Find(innerKind) ?? throw Corrupt($"unknown network kind {innerKind} behind the input stage.");
-        var innerPayload = new PayloadReader(payload.Reader, payload.ByteCount - used);
-        FeedForwardNetwork inner = codec.ReadPayload(innerPayload, formatVersion);
-        innerPayload.CheckAtEnd();
+        FeedForwardNetwork inner = NetworkFormat.ReadInner(payload, used, formatVersion, (int)NetworkKind.InputStage, "the input stage",
+            "an input stage holds another input stage.");
         int expected = layer?.OutputCount ?? inputs;
         if (inner.InputCount != expected || inner.OutputCount < 1)
             throw Corrupt($"the input stage gives {expected} values but the network behind it takes {inner.InputCount}.");

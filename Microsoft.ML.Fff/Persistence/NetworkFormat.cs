@@ -79,6 +79,28 @@ internal static class NetworkFormat
         return network;
     }
 
+    /// <summary>
+    /// Reads the network a wrapper kind (an input stage, a table of repeated rows) holds after its own fields: its kind code, which
+    /// may not be the wrapper's own, and its payload, which fills the rest of <paramref name="payload"/>.
+    /// </summary>
+    /// <param name="payload">The wrapper's payload, positioned at the inner kind code.</param>
+    /// <param name="used">Bytes of the wrapper's payload read before the inner kind code.</param>
+    /// <param name="formatVersion">The model file's format version.</param>
+    /// <param name="ownKind">The wrapper's kind code, which the inner network may not have.</param>
+    /// <param name="wrapper">The wrapper in words, for the messages ("the input stage").</param>
+    /// <param name="nested">The message when the inner kind is the wrapper's own.</param>
+    internal static FeedForwardNetwork ReadInner(PayloadReader payload, long used, uint formatVersion, int ownKind, string wrapper, string nested)
+    {
+        int innerKind = payload.ReadInt32();
+        if (innerKind == ownKind)
+            throw Corrupt(nested);
+        INetworkCodec codec = NetworkCodecs.Find(innerKind) ?? throw Corrupt($"unknown network kind {innerKind} behind {wrapper}.");
+        var innerPayload = new PayloadReader(payload.Reader, payload.ByteCount - used - sizeof(int));
+        FeedForwardNetwork inner = codec.ReadPayload(innerPayload, formatVersion);
+        innerPayload.CheckAtEnd();
+        return inner;
+    }
+
     /// <summary>Checks that every weight is finite and that no value can overflow for inputs in [-1, 1].</summary>
     public static void Validate(FeedForwardNetwork network)
     {

@@ -50,14 +50,9 @@ internal sealed partial class RepeatedRowNetwork
         var offsets = new float[offsetFloats];
         payload.ReadArray(keys, "stored rows");
         payload.ReadArray(offsets, "row offsets");
-        int innerKind = payload.ReadInt32();
-        if (innerKind == (int)Kinds.NetworkKind.RepeatedRows)
-            throw Corrupt("a table of repeated rows holds another.");
-        INetworkCodec codec = NetworkCodecs.Find(innerKind) ?? throw Corrupt($"unknown network kind {innerKind} behind the repeated-row offsets.");
-        long used = 3 * sizeof(int) + 2 * sizeof(int) + (keyFloats + offsetFloats) * sizeof(float) + sizeof(int);
-        var innerPayload = new PayloadReader(payload.Reader, payload.ByteCount - used);
-        FeedForwardNetwork inner = codec.ReadPayload(innerPayload, formatVersion);
-        innerPayload.CheckAtEnd();
+        long used = 3 * sizeof(int) + 2 * sizeof(int) + (keyFloats + offsetFloats) * sizeof(float);
+        FeedForwardNetwork inner = NetworkFormat.ReadInner(payload, used, formatVersion, (int)Kinds.NetworkKind.RepeatedRows,
+            "the repeated-row offsets", "a table of repeated rows holds another.");
         if (inner.InputCount != inputs || inner.OutputCount != outputs)
             throw Corrupt($"the repeated-row offsets are for {inputs} inputs and {outputs} outputs but the network behind them has {inner.InputCount} and {inner.OutputCount}.");
         try

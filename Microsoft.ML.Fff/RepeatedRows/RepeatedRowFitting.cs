@@ -160,7 +160,7 @@ internal static class RepeatedRowFitting
                     sizes.Add(1);
                     break;
                 }
-                if (Same(row, features.Slice(firstRows[stored - 1] * inputs, inputs)))
+                if (RepeatedRowNetwork.Equal(row, features.Slice(firstRows[stored - 1] * inputs, inputs)))
                 {
                     groupOf[r] = stored - 1;
                     sizes[stored - 1]++;
@@ -170,16 +170,6 @@ internal static class RepeatedRowFitting
             }
         }
         return (groupOf, firstRows, sizes.ToArray());
-    }
-
-    private static bool Same(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        for (int j = 0; j < a.Length; j++)
-        {
-            if (!(a[j] == b[j]))
-                return false;
-        }
-        return true;
     }
 
     /// <summary>Per-group sums of the weighted negative gradients and curvatures, and the losses they give.</summary>

@@ -178,7 +178,7 @@ internal sealed partial class RepeatedRowNetwork : FeedForwardNetwork
     }
 
     /// <summary>Slot-by-slot float equality (0 equals -0; NaN equals nothing).</summary>
-    private static bool Equal(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    internal static bool Equal(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         for (int j = 0; j < b.Length; j++)
         {

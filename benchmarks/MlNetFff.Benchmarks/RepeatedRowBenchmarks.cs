@@ -54,13 +54,13 @@ public class RepeatedRowBenchmarks
                 distinct.Add(x);
         }
         float[] effects = distinct.Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
-        var rows = Enumerable.Range(0, 2 * count).Select(i => new Row
+        var rows = Enumerable.Range(0, 2 * count).Select(i => new ClampBenchmarks.Row
         {
             Features = distinct[i % count],
             Label = distinct[i % count].Sum() / Inputs + effects[i % count] + (float)(random.NextDouble() - 0.5),
         }).ToList();
-        SchemaDefinition schema = SchemaDefinition.Create(typeof(Row));
-        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Inputs);
+        SchemaDefinition schema = SchemaDefinition.Create(typeof(ClampBenchmarks.Row));
+        schema[nameof(ClampBenchmarks.Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Inputs);
         IDataView data = mlContext.Data.LoadFromEnumerable(rows, schema);
         var options = new FastFeedForwardRegressionTrainer.Options
         {
@@ -92,13 +92,4 @@ public class RepeatedRowBenchmarks
         return sum;
     }
 
-    /// <summary>A training row.</summary>
-    public sealed class Row
-    {
-        /// <summary>The features.</summary>
-        public float[] Features { get; set; } = Array.Empty<float>();
-
-        /// <summary>The label.</summary>
-        public float Label { get; set; }
-    }
 }
