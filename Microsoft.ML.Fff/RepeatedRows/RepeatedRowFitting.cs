@@ -115,8 +115,14 @@ internal static class RepeatedRowFitting
         int[] kept = Enumerable.Range(0, firstRows.Count).Where(g => everyRow || sizes[g] > 1).ToArray();
         string which = everyRow ? $"every distinct training row: {firstRows.Count:N0} x {inputs} values, at most {maxEveryRowValues:N0}"
             : $"the rows seen at least twice: every distinct row would take {(long)firstRows.Count * inputs:N0} values, more than {maxEveryRowValues:N0}";
-        ch.Info($"{name}: offsets kept for {kept.Length:N0} rows ({which}) at prior strength {bestStrength.ToString(CultureInfo.InvariantCulture)}: {found}.");
         float[] all = fit.Offsets(bestStrength);
+        if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(all))
+        {
+            // Only a network whose outputs overflowed on a training row can get here; a saved table must load again.
+            ch.Warning($"{name}: no offsets kept: an offset is not finite (the network's outputs on the training rows overflow).");
+            return network;
+        }
+        ch.Info($"{name}: offsets kept for {kept.Length:N0} rows ({which}) at prior strength {bestStrength.ToString(CultureInfo.InvariantCulture)}: {found}.");
         var keys = new float[(long)kept.Length * inputs];
         var offsets = new float[(long)kept.Length * outputs];
         for (int k = 0; k < kept.Length; k++)
