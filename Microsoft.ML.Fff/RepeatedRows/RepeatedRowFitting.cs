@@ -64,12 +64,7 @@ internal static class RepeatedRowFitting
         int n = table.RowCount, inputs = train.FeatureCount, outputs = network.OutputCount;
         ReadOnlySpan<float> features = table.Dense.AsSpan(0, n * inputs);
         (int[] groupOf, List<int> firstRows, int[] sizes) = Group(features, n, inputs);
-        int repeated = 0;
-        for (int r = 0; r < n; r++)
-        {
-            if (groupOf[r] >= 0 && sizes[groupOf[r]] > 1)
-                repeated++;
-        }
+        int repeated = sizes.Where(size => size > 1).Sum();
         if (repeated == 0)
         {
             ch.Info($"{name}: no offsets fitted: no two of the {n:N0} training rows have the same features.");

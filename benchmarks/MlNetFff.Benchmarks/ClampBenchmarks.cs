@@ -53,13 +53,16 @@ public class ClampBenchmarks
 
     /// <summary>One row through <c>FffRegressionModelParameters.ScoreBatch</c>.</summary>
     [Benchmark(OperationsPerInvoke = RowsPerInvoke)]
-    public float ScoreRow()
+    public float ScoreRow() => ScoreOneByOne(_parameters, _flat, Inputs, RowsPerInvoke, _score);
+
+    /// <summary>Scores <paramref name="rows"/> rows of <paramref name="flat"/> one at a time through the public span API; the sum keeps the JIT from dropping the calls.</summary>
+    internal static float ScoreOneByOne(FffRegressionModelParameters parameters, float[] flat, int inputs, int rows, float[] score)
     {
         float sum = 0;
-        for (int r = 0; r < RowsPerInvoke; r++)
+        for (int r = 0; r < rows; r++)
         {
-            _parameters.ScoreBatch(_flat.AsSpan(r * Inputs, Inputs), _score);
-            sum += _score[0];
+            parameters.ScoreBatch(flat.AsSpan(r * inputs, inputs), score);
+            sum += score[0];
         }
         return sum;
     }

@@ -81,15 +81,5 @@ public class RepeatedRowBenchmarks
 
     /// <summary>One row through <c>FffRegressionModelParameters.ScoreBatch</c>.</summary>
     [Benchmark(OperationsPerInvoke = RowsPerInvoke)]
-    public float ScoreRow()
-    {
-        float sum = 0;
-        for (int r = 0; r < RowsPerInvoke; r++)
-        {
-            _parameters.ScoreBatch(_flat.AsSpan(r * Inputs, Inputs), _score);
-            sum += _score[0];
-        }
-        return sum;
-    }
-
+    public float ScoreRow() => ClampBenchmarks.ScoreOneByOne(_parameters, _flat, Inputs, RowsPerInvoke, _score);
 }
